@@ -1,0 +1,156 @@
+//! Command-line interface.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use tollgate_engine::{LoadError, PolicySet};
+
+use crate::policy_test;
+
+/// Tollgate decides, at the token boundary, which scopes and credentials an app or agent receives.
+#[derive(Debug, Parser)]
+#[command(name = "tollgate", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decide one request against a policy document and print the decision JSON.
+    Decide {
+        /// The policy document (JSON or YAML).
+        #[arg(long, value_name = "FILE")]
+        policies: PathBuf,
+        /// The request (JSON), or `-` for standard input.
+        #[arg(long, value_name = "FILE")]
+        request: PathBuf,
+        /// Which build of the engine decides.
+        #[arg(long, value_enum, default_value_t = Engine::Native)]
+        engine: Engine,
+    },
+    /// Check and test policy documents.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy document: print every error with its path; exit non-zero on any.
+    Validate {
+        /// The policy document (JSON or YAML).
+        file: PathBuf,
+    },
+    /// Run policy test files (a document, requests and expected decisions) and print a table.
+    Test {
+        /// Test files (YAML or JSON).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// The engine build that decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Engine {
+    /// The engine compiled into this binary.
+    Native,
+}
+
+impl Cli {
+    /// Runs the command; errors are printed to stderr.
+    pub fn run(self) -> ExitCode {
+        match self.command.run() {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+impl Command {
+    fn run(self) -> anyhow::Result<ExitCode> {
+        match self {
+            Command::Decide {
+                policies,
+                request,
+                engine: Engine::Native,
+            } => {
+                let set = load(&policies)?;
+                let text = read(&request)?;
+                let decision = tollgate_engine::decide_json(&set, &text)
+                    .with_context(|| format!("cannot decide `{}`", request.display()))?;
+                let pretty: serde_json::Value = serde_json::from_str(&decision)?;
+                println!("{}", serde_json::to_string_pretty(&pretty)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Policy {
+                command: PolicyCommand::Validate { file },
+            } => {
+                let text = read(&file)?;
+                match PolicySet::load(&text) {
+                    Ok(set) => {
+                        println!("{}: valid ({} policies)", file.display(), set.len());
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => {
+                        print_load_error(&file, &e);
+                        Ok(ExitCode::FAILURE)
+                    }
+                }
+            }
+            Command::Policy {
+                command: PolicyCommand::Test { files },
+            } => {
+                let mut report = policy_test::Report::default();
+                for file in &files {
+                    let text = read(file)?;
+                    report.run_file(&file.display().to_string(), &text);
+                }
+                print!("{}", report.table());
+                Ok(if report.failed() == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
+            }
+        }
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    if path == Path::new("-") {
+        return std::io::read_to_string(std::io::stdin()).context("cannot read standard input");
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+fn load(path: &Path) -> anyhow::Result<PolicySet> {
+    let text = read(path)?;
+    PolicySet::load(&text).map_err(|e| {
+        print_load_error(path, &e);
+        anyhow::anyhow!("`{}` is not a valid policy document", path.display())
+    })
+}
+
+fn print_load_error(path: &Path, error: &LoadError) {
+    let errors = error.errors();
+    eprintln!(
+        "{}: {} error{}",
+        path.display(),
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    );
+    for e in errors {
+        if e.path.is_empty() {
+            eprintln!("  {}", e.message);
+        } else {
+            eprintln!("  {}: {}", e.path, e.message);
+        }
+    }
+}
