@@ -120,8 +120,12 @@ impl PolicySet {
                     TargetKind::Connection => &connections,
                 };
                 // INVARIANT: validation resolved every target and scope.
-                let Some(&t) = map.get(target.id.as_str()) else { continue };
-                let Some(entry) = targets.get(t as usize) else { continue };
+                let Some(&t) = map.get(target.id.as_str()) else {
+                    continue;
+                };
+                let Some(entry) = targets.get(t as usize) else {
+                    continue;
+                };
                 let g = match &target.scopes {
                     None | Some(ScopeSpec::All) => Gives::All,
                     Some(ScopeSpec::List(list)) => {
@@ -149,13 +153,17 @@ impl PolicySet {
             };
             let anchor = compiled_policy.anchor();
             for (t, _) in &compiled_policy.gives {
-                let Some(entry) = targets.get_mut(*t as usize) else { continue };
+                let Some(entry) = targets.get_mut(*t as usize) else {
+                    continue;
+                };
                 entry.candidates.push(p);
                 for g in GrantType::ALL {
                     if !compiled_policy.applies_to(g) {
                         continue;
                     }
-                    let Some(bucket) = entry.buckets.get_mut(g.index()) else { continue };
+                    let Some(bucket) = entry.buckets.get_mut(g.index()) else {
+                        continue;
+                    };
                     bucket.file(p, anchor.as_ref());
                 }
             }
@@ -181,14 +189,20 @@ impl PolicySet {
         let (t, entry) = target;
 
         // Policies that match, in document order.
-        let mut found = entry.buckets.get(request.grant_type.index()).map(|b| b.lookup(request)).unwrap_or_default();
+        let mut found = entry
+            .buckets
+            .get(request.grant_type.index())
+            .map(|b| b.lookup(request))
+            .unwrap_or_default();
         found.sort_unstable();
         found.dedup();
         let mut matched: Vec<&CompiledPolicy> = Vec::new();
         let mut dry: Vec<&CompiledPolicy> = Vec::new();
         let mut matched_ix: Vec<u32> = Vec::new();
         for p in found {
-            let Some(policy) = self.policies.get(p as usize) else { continue };
+            let Some(policy) = self.policies.get(p as usize) else {
+                continue;
+            };
             if policy.client_ok(request) && policy.conditions.iter().all(|c| c.holds(request)) {
                 matched_ix.push(p);
                 if policy.dry_run {
@@ -277,7 +291,9 @@ impl CompiledPolicy {
             });
         }
         self.conditions.iter().find_map(|c| {
-            let Operand::Values(set) = &c.operand else { return None };
+            let Operand::Values(set) = &c.operand else {
+                return None;
+            };
             let strings = set.strings();
             let values: Vec<Box<str>> = match (c.key.key_type(), c.op) {
                 // {a} = V and a ∈ V: the attribute is one of V's strings.
@@ -286,7 +302,9 @@ impl CompiledPolicy {
                 (KeyType::List, Op::In) => strings.to_vec(),
                 // Every element of V is an element (contains), or set(L) = V with V non-empty:
                 // V's first string is an element.
-                (KeyType::List, Op::Contains | Op::Equal) => strings.first().cloned().into_iter().collect(),
+                (KeyType::List, Op::Contains | Op::Equal) => {
+                    strings.first().cloned().into_iter().collect()
+                }
                 _ => return None,
             };
             // INVARIANT: a condition whose operand holds no string (a list attribute equal to the
@@ -304,7 +322,11 @@ impl CompiledPolicy {
             && !gs.contains(&request.grant_type)
         {
             let list: Vec<&str> = gs.iter().map(|g| g.as_str()).collect();
-            return format!("grant type: {} not in [{}]", request.grant_type, list.join(", "));
+            return format!(
+                "grant type: {} not in [{}]",
+                request.grant_type,
+                list.join(", ")
+            );
         }
         if let Some(clients) = &self.clients
             && !self.client_ok(request)
@@ -349,7 +371,8 @@ impl Bucket {
         let map = match self.anchored.iter_mut().position(|(k, _)| *k == anchor.key) {
             Some(i) => self.anchored.get_mut(i).map(|(_, m)| m),
             None => {
-                self.anchored.push((anchor.key.clone(), FxHashMap::default()));
+                self.anchored
+                    .push((anchor.key.clone(), FxHashMap::default()));
                 self.anchored.last_mut().map(|(_, m)| m)
             }
         };
@@ -390,11 +413,9 @@ impl Bucket {
 }
 
 fn unknown_target(request: &Request) -> Decision {
-    let scopes = request
-        .requested_scopes
-        .iter()
-        .flatten()
-        .fold(Vec::<ScopeDecision>::new(), |mut acc, s| {
+    let scopes = request.requested_scopes.iter().flatten().fold(
+        Vec::<ScopeDecision>::new(),
+        |mut acc, s| {
             if !acc.iter().any(|d| *d.scope == **s) {
                 acc.push(ScopeDecision {
                     scope: s.as_str().into(),
@@ -404,7 +425,8 @@ fn unknown_target(request: &Request) -> Decision {
                 });
             }
             acc
-        });
+        },
+    );
     Decision {
         permitted: false,
         granted: Vec::new(),
@@ -441,7 +463,14 @@ fn scoped_decision(
                     continue;
                 }
                 match entry.scope_index.get(s.as_str()) {
-                    Some(&i) => out.push((entry.scopes.get(i as usize).cloned().unwrap_or_else(|| s.as_str().into()), Some(i))),
+                    Some(&i) => out.push((
+                        entry
+                            .scopes
+                            .get(i as usize)
+                            .cloned()
+                            .unwrap_or_else(|| s.as_str().into()),
+                        Some(i),
+                    )),
                     None => out.push((s.as_str().into(), None)),
                 }
             }
@@ -537,7 +566,11 @@ fn scoped_decision(
 }
 
 /// A scope-less connection: the credential as a whole, permitted when some policy matched.
-fn scope_less_decision(request: &Request, matched: &[&CompiledPolicy], dry: &[&CompiledPolicy]) -> Decision {
+fn scope_less_decision(
+    request: &Request,
+    matched: &[&CompiledPolicy],
+    dry: &[&CompiledPolicy],
+) -> Decision {
     let permitted = !matched.is_empty();
     let mut scopes: Vec<ScopeDecision> = Vec::new();
     for s in request.requested_scopes.iter().flatten() {

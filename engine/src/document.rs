@@ -195,7 +195,9 @@ impl<'de> Visitor<'de> for &mut Reader {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a policy document (a mapping with `version`, `resources`, `connections`, `policies`)")
+        f.write_str(
+            "a policy document (a mapping with `version`, `resources`, `connections`, `policies`)",
+        )
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -248,7 +250,8 @@ impl<'de> Visitor<'de> for PolicyList<'_> {
         let path = Path::Root.key("policies");
         let mut index = 0;
         while let Some(value) = seq.next_element::<Value>()? {
-            if let Some(policy) = read_policy(&value, index, &path.index(index), &mut reader.errors) {
+            if let Some(policy) = read_policy(&value, index, &path.index(index), &mut reader.errors)
+            {
                 reader.policies.push(policy);
             }
             index += 1;
@@ -306,11 +309,17 @@ impl Reader {
     fn finish(mut self) -> Result<Document, LoadError> {
         let errors = &mut self.errors;
         match &self.version {
-            None => errors.add(&Path::Root.key("version"), "missing `version` (the only version is 1)"),
+            None => errors.add(
+                &Path::Root.key("version"),
+                "missing `version` (the only version is 1)",
+            ),
             Some(v) if v.as_u64() == Some(1) => {}
             Some(v) => errors.add(
                 &Path::Root.key("version"),
-                format!("unsupported version `{}`; the only version is 1", compact(v)),
+                format!(
+                    "unsupported version `{}`; the only version is 1",
+                    compact(v)
+                ),
             ),
         }
         let resources = read_targets(self.resources.as_ref(), "resources", errors);
@@ -350,7 +359,11 @@ fn compact(v: &Value) -> String {
     }
 }
 
-fn object<'v>(v: &'v Value, path: &Path<'_>, errors: &mut Errors) -> Option<&'v Map<String, Value>> {
+fn object<'v>(
+    v: &'v Value,
+    path: &Path<'_>,
+    errors: &mut Errors,
+) -> Option<&'v Map<String, Value>> {
     match v {
         Value::Object(map) => Some(map),
         other => {
@@ -415,7 +428,10 @@ fn optional_string(map: &Map<String, Value>, key: &str, path: &Path<'_>, errors:
 /// A non-empty list of distinct non-empty strings.
 fn string_list(v: &Value, path: &Path<'_>, errors: &mut Errors) -> Option<Vec<String>> {
     let Value::Array(items) = v else {
-        errors.add(path, format!("must be a list of strings, not {}", type_name(v)));
+        errors.add(
+            path,
+            format!("must be a list of strings, not {}", type_name(v)),
+        );
         return None;
     };
     if items.is_empty() {
@@ -440,7 +456,11 @@ fn string_list(v: &Value, path: &Path<'_>, errors: &mut Errors) -> Option<Vec<St
 
 // ---- resources and connections ------------------------------------------------------------------
 
-fn read_targets(value: Option<&Value>, section: &'static str, errors: &mut Errors) -> Vec<TargetDef> {
+fn read_targets(
+    value: Option<&Value>,
+    section: &'static str,
+    errors: &mut Errors,
+) -> Vec<TargetDef> {
     let path = Path::Root.key(section);
     let items = match value {
         None | Some(Value::Null) => return Vec::new(),
@@ -456,7 +476,9 @@ fn read_targets(value: Option<&Value>, section: &'static str, errors: &mut Error
     let mut first_audience: HashMap<String, usize> = HashMap::new();
     for (i, item) in items.iter().enumerate() {
         let at = path.index(i);
-        let Some(map) = object(item, &at, errors) else { continue };
+        let Some(map) = object(item, &at, errors) else {
+            continue;
+        };
         let allowed: &[&str] = if is_resource {
             &["id", "audience", "kind", "scopes", "name", "description"]
         } else {
@@ -470,7 +492,10 @@ fn read_targets(value: Option<&Value>, section: &'static str, errors: &mut Error
             if let Some(first) = first_id.get(id) {
                 errors.add(
                     &at.key("id"),
-                    format!("duplicate {} id `{id}` (first at `{section}[{first}]`)", &section[..section.len() - 1]),
+                    format!(
+                        "duplicate {} id `{id}` (first at `{section}[{first}]`)",
+                        &section[..section.len() - 1]
+                    ),
                 );
             } else {
                 first_id.insert(id.to_owned(), i);
@@ -517,7 +542,10 @@ fn read_targets(value: Option<&Value>, section: &'static str, errors: &mut Error
             (Some(_), false) => {
                 errors.add(
                     &at.key("scopes"),
-                    format!("a connection of kind `{}` has no scopes", kind.unwrap_or("")),
+                    format!(
+                        "a connection of kind `{}` has no scopes",
+                        kind.unwrap_or("")
+                    ),
                 );
                 None
             }
@@ -560,7 +588,12 @@ fn valid_slug(id: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn read_policy(value: &Value, index: usize, path: &Path<'_>, errors: &mut Errors) -> Option<Policy> {
+fn read_policy(
+    value: &Value,
+    index: usize,
+    path: &Path<'_>,
+    errors: &mut Errors,
+) -> Option<Policy> {
     let map = object(value, path, errors)?;
     check_keys(map, POLICY_KEYS, path, errors);
     optional_string(map, "name", path, errors);
@@ -657,7 +690,11 @@ fn read_policy(value: &Value, index: usize, path: &Path<'_>, errors: &mut Errors
                     {
                         errors.add(
                             &at.index(i),
-                            format!("duplicate target: {} `{}` is named twice", t.kind.noun(), t.id),
+                            format!(
+                                "duplicate target: {} `{}` is named twice",
+                                t.kind.noun(),
+                                t.id
+                            ),
                         );
                     }
                     targets.push(t);
@@ -691,7 +728,10 @@ fn read_policy_target(value: &Value, path: &Path<'_>, errors: &mut Errors) -> Op
         (true, false) => (TargetKind::Resource, "resource"),
         (false, true) => (TargetKind::Connection, "connection"),
         (true, true) => {
-            errors.add(path, "a target names either a `resource` or a `connection`, not both");
+            errors.add(
+                path,
+                "a target names either a `resource` or a `connection`, not both",
+            );
             return None;
         }
         (false, false) => {
@@ -699,7 +739,9 @@ fn read_policy_target(value: &Value, path: &Path<'_>, errors: &mut Errors) -> Op
             return None;
         }
     };
-    let id = map.get(key).and_then(|v| string(v, &path.key(key), errors))?;
+    let id = map
+        .get(key)
+        .and_then(|v| string(v, &path.key(key), errors))?;
     let scopes = match map.get("scopes").filter(|v| !v.is_null()) {
         None => None,
         Some(Value::String(s)) if s == "*" => Some(ScopeSpec::All),
@@ -710,7 +752,11 @@ fn read_policy_target(value: &Value, path: &Path<'_>, errors: &mut Errors) -> Op
             );
             return None;
         }
-        Some(v) => Some(ScopeSpec::List(string_list(v, &path.key("scopes"), errors)?)),
+        Some(v) => Some(ScopeSpec::List(string_list(
+            v,
+            &path.key("scopes"),
+            errors,
+        )?)),
     };
     Some(PolicyTarget {
         kind,
@@ -721,10 +767,16 @@ fn read_policy_target(value: &Value, path: &Path<'_>, errors: &mut Errors) -> Op
 
 /// Checks what only the whole document can: unique policy ids, and that targets and scopes exist.
 fn check_references(document: &Document, errors: &mut Errors) {
-    let resources: HashMap<&str, &TargetDef> =
-        document.resources.iter().map(|t| (t.id.as_str(), t)).collect();
-    let connections: HashMap<&str, &TargetDef> =
-        document.connections.iter().map(|t| (t.id.as_str(), t)).collect();
+    let resources: HashMap<&str, &TargetDef> = document
+        .resources
+        .iter()
+        .map(|t| (t.id.as_str(), t))
+        .collect();
+    let connections: HashMap<&str, &TargetDef> = document
+        .connections
+        .iter()
+        .map(|t| (t.id.as_str(), t))
+        .collect();
     let mut first: HashMap<&str, usize> = HashMap::with_capacity(document.policies.len());
     for policy in &document.policies {
         // Policies that failed their own checks were dropped: report at the written index.
@@ -736,7 +788,10 @@ fn check_references(document: &Document, errors: &mut Errors) {
         } else if let Some(&earlier) = first.get(policy.id.as_str()) {
             errors.add(
                 &path.key("id"),
-                format!("duplicate policy id `{}` (first at `policies[{earlier}]`)", policy.id),
+                format!(
+                    "duplicate policy id `{}` (first at `policies[{earlier}]`)",
+                    policy.id
+                ),
             );
         } else {
             first.insert(&policy.id, index);
@@ -790,10 +845,16 @@ fn check_references(document: &Document, errors: &mut Errors) {
 
 // ---- conditions ---------------------------------------------------------------------------------
 
-fn read_condition(value: &Value, index: usize, path: &Path<'_>, errors: &mut Errors) -> Option<Condition> {
+fn read_condition(
+    value: &Value,
+    index: usize,
+    path: &Path<'_>,
+    errors: &mut Errors,
+) -> Option<Condition> {
     let map = object(value, path, errors)?;
     check_keys(map, &["key", "op", "value", "values"], path, errors);
-    let key_text = required(map, "key", path, errors).and_then(|v| string(v, &path.key("key"), errors));
+    let key_text =
+        required(map, "key", path, errors).and_then(|v| string(v, &path.key("key"), errors));
     let key = key_text.and_then(|k| match parse_key(k) {
         Ok(key) => Some(key),
         Err(message) => {
@@ -801,14 +862,18 @@ fn read_condition(value: &Value, index: usize, path: &Path<'_>, errors: &mut Err
             None
         }
     });
-    let op_text = required(map, "op", path, errors).and_then(|v| string(v, &path.key("op"), errors));
+    let op_text =
+        required(map, "op", path, errors).and_then(|v| string(v, &path.key("op"), errors));
     let op = op_text.and_then(|o| match OPS.iter().find(|(name, _)| *name == o) {
         Some((_, op)) => Some(*op),
         None => {
             let names: Vec<&str> = OPS.iter().map(|(n, _)| *n).collect();
             errors.add(
                 &path.key("op"),
-                format!("unknown operator `{o}`; expected one of {}", backticked(&names)),
+                format!(
+                    "unknown operator `{o}`; expected one of {}",
+                    backticked(&names)
+                ),
             );
             None
         }
@@ -848,7 +913,9 @@ fn parse_key(text: &str) -> Result<Key, String> {
         .chain(["jwtClaims.<path>"])
         .min_by_key(|name| edit_distance(&text.to_ascii_lowercase(), &name.to_ascii_lowercase()))
         .unwrap_or("client.clientid");
-    Err(format!("unknown key `{text}`; did you mean `{suggestion}`?"))
+    Err(format!(
+        "unknown key `{text}`; did you mean `{suggestion}`?"
+    ))
 }
 
 /// Parses the part after `jwtClaims`: a non-empty sequence of `.name` and `["name"]` / `['name']`.
@@ -902,7 +969,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row.last().copied().unwrap_or(0)
 }
 
-#[expect(clippy::too_many_arguments, reason = "one call site; the pieces are the condition's parts")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the pieces are the condition's parts"
+)]
 fn read_operand(
     key: &Key,
     key_text: &str,
@@ -917,7 +987,13 @@ fn read_operand(
     let allowed = match key_type {
         KeyType::String | KeyType::List | KeyType::Json => matches!(
             op,
-            Op::Equal | Op::NotEqual | Op::In | Op::NotIn | Op::Contains | Op::Exists | Op::NotExists
+            Op::Equal
+                | Op::NotEqual
+                | Op::In
+                | Op::NotIn
+                | Op::Contains
+                | Op::Exists
+                | Op::NotExists
         ),
         KeyType::Ip => matches!(op, Op::InCidr | Op::Exists | Op::NotExists),
         KeyType::Time => matches!(op, Op::Between | Op::Exists | Op::NotExists),
@@ -967,7 +1043,10 @@ fn read_operand(
                 Some(Operand::Values(ValueSet::new(items)))
             }
             _ => {
-                errors.add(path, format!("`{op_text}` needs `value` (or `values`, a list)"));
+                errors.add(
+                    path,
+                    format!("`{op_text}` needs `value` (or `values`, a list)"),
+                );
                 None
             }
         },
@@ -977,7 +1056,10 @@ fn read_operand(
                 Some(Operand::Values(ValueSet::new(items)))
             }
             (Some(_), None) => {
-                errors.add(&path.key("value"), format!("`{op_text}` takes `values`, a list"));
+                errors.add(
+                    &path.key("value"),
+                    format!("`{op_text}` takes `values`, a list"),
+                );
                 None
             }
             _ => {
@@ -995,13 +1077,20 @@ fn read_operand(
                 Some(Operand::Values(ValueSet::new(items)))
             }
             _ => {
-                errors.add(path, format!("`{op_text}` needs `value` (or `values`, a list)"));
+                errors.add(
+                    path,
+                    format!("`{op_text}` needs `value` (or `values`, a list)"),
+                );
                 None
             }
         },
         Op::InCidr => {
             let Some(vs) = values else {
-                let at = if value.is_some() { path.key("value") } else { *path };
+                let at = if value.is_some() {
+                    path.key("value")
+                } else {
+                    *path
+                };
                 errors.add(&at, "`inCidr` needs `values`, a list of CIDRs");
                 return None;
             };
@@ -1022,8 +1111,15 @@ fn read_operand(
         }
         Op::Between => {
             let Some(v) = value else {
-                let at = if values.is_some() { path.key("values") } else { *path };
-                errors.add(&at, "`between` needs `value`, a window such as `{from: \"22:00\", to: \"06:00\"}`");
+                let at = if values.is_some() {
+                    path.key("values")
+                } else {
+                    *path
+                };
+                errors.add(
+                    &at,
+                    "`between` needs `value`, a window such as `{from: \"22:00\", to: \"06:00\"}`",
+                );
                 return None;
             };
             read_window(v, &path.key("value"), errors).map(Operand::Window)
@@ -1032,7 +1128,12 @@ fn read_operand(
 }
 
 /// A scalar operand; on the typed keys, a string.
-fn scalar<'v>(v: &'v Value, typed: bool, path: &Path<'_>, errors: &mut Errors) -> Option<&'v Value> {
+fn scalar<'v>(
+    v: &'v Value,
+    typed: bool,
+    path: &Path<'_>,
+    errors: &mut Errors,
+) -> Option<&'v Value> {
     match v {
         Value::String(_) => Some(v),
         Value::Number(_) | Value::Bool(_) if !typed => Some(v),
@@ -1041,7 +1142,13 @@ fn scalar<'v>(v: &'v Value, typed: bool, path: &Path<'_>, errors: &mut Errors) -
             None
         }
         other => {
-            errors.add(path, format!("must be a string, number or boolean, not {}", type_name(other)));
+            errors.add(
+                path,
+                format!(
+                    "must be a string, number or boolean, not {}",
+                    type_name(other)
+                ),
+            );
             None
         }
     }
@@ -1094,7 +1201,10 @@ fn read_window(v: &Value, path: &Path<'_>, errors: &mut Errors) -> Option<Window
         match parsed {
             Some((h, m)) => Some(h * 60 + m),
             None => {
-                errors.add(&at, format!("`{text}` is not a time of day `HH:MM` (00:00 to 23:59)"));
+                errors.add(
+                    &at,
+                    format!("`{text}` is not a time of day `HH:MM` (00:00 to 23:59)"),
+                );
                 None
             }
         }
@@ -1117,7 +1227,10 @@ fn read_window(v: &Value, path: &Path<'_>, errors: &mut Errors) -> Option<Window
                         Some(bit) => days |= 1 << bit,
                         None => errors.add(
                             &at.index(i),
-                            format!("unknown day `{name}`; expected one of {}", backticked(&DAYS)),
+                            format!(
+                                "unknown day `{name}`; expected one of {}",
+                                backticked(&DAYS)
+                            ),
                         ),
                     }
                 }

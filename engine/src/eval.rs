@@ -95,9 +95,7 @@ impl Key {
             Key::UserPermissions => list(user.and_then(|u| u.permissions.as_ref())),
             Key::ActorClientId => text(actor.and_then(|a| a.client_id.as_ref())),
             Key::ActorSub => text(actor.and_then(|a| a.sub.as_ref())),
-            Key::RequestIp => context
-                .and_then(|c| c.ip)
-                .map_or(Attr::Absent, Attr::Ip),
+            Key::RequestIp => context.and_then(|c| c.ip).map_or(Attr::Absent, Attr::Ip),
             Key::RequestTime => context
                 .and_then(|c| c.time)
                 .map_or(Attr::Absent, Attr::Time),
@@ -275,8 +273,14 @@ impl ValueSet {
             }
             Attr::Json(Value::Array(items)) => {
                 items.iter().all(|e| self.has_json(e))
-                    && self.strings.iter().all(|s| items.iter().any(|e| e.as_str() == Some(s)))
-                    && self.others.iter().all(|o| items.iter().any(|e| json_eq(o, e)))
+                    && self
+                        .strings
+                        .iter()
+                        .all(|s| items.iter().any(|e| e.as_str() == Some(s)))
+                    && self
+                        .others
+                        .iter()
+                        .all(|o| items.iter().any(|e| json_eq(o, e)))
             }
             Attr::Json(v) => self.len() == 1 && self.has_json(v),
             Attr::Absent | Attr::Ip(_) | Attr::Time(_) => false,
@@ -300,11 +304,17 @@ impl ValueSet {
         match attr {
             Attr::Str(s) => self.others.is_empty() && self.strings.iter().all(|v| s.contains(&**v)),
             Attr::List(list) => {
-                self.others.is_empty() && self.strings.iter().all(|v| list.iter().any(|e| **v == **e))
+                self.others.is_empty()
+                    && self.strings.iter().all(|v| list.iter().any(|e| **v == **e))
             }
             Attr::Json(Value::Array(items)) => {
-                self.strings.iter().all(|v| items.iter().any(|e| e.as_str() == Some(v)))
-                    && self.others.iter().all(|o| items.iter().any(|e| json_eq(o, e)))
+                self.strings
+                    .iter()
+                    .all(|v| items.iter().any(|e| e.as_str() == Some(v)))
+                    && self
+                        .others
+                        .iter()
+                        .all(|o| items.iter().any(|e| json_eq(o, e)))
             }
             Attr::Json(_) | Attr::Absent | Attr::Ip(_) | Attr::Time(_) => false,
         }
@@ -328,7 +338,8 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -350,8 +361,8 @@ impl Window {
 
     fn contains(&self, t: Timestamp) -> bool {
         let local = self.tz.to_datetime(t);
-        let minute = u16::from(local.hour().unsigned_abs()) * 60
-            + u16::from(local.minute().unsigned_abs());
+        let minute =
+            u16::from(local.hour().unsigned_abs()) * 60 + u16::from(local.minute().unsigned_abs());
         let day = local.weekday().to_monday_zero_offset().unsigned_abs();
         let opens_on = |d: u8| self.days & (1 << d) != 0;
         if self.from < self.to {

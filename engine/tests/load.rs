@@ -5,7 +5,9 @@ use tollgate_engine::{LoadError, PolicySet, Request};
 fn errors(doc: &str) -> Vec<(String, String)> {
     match PolicySet::load(doc) {
         Ok(_) => panic!("the document loaded"),
-        Err(LoadError::Invalid(errors)) => errors.into_iter().map(|e| (e.path, e.message)).collect(),
+        Err(LoadError::Invalid(errors)) => {
+            errors.into_iter().map(|e| (e.path, e.message)).collect()
+        }
         Err(other) => panic!("not a validation error: {other}"),
     }
 }
@@ -73,7 +75,10 @@ fn every_error_is_reported_with_its_path() {
         message("policies[1].subject.conditions[2].key"),
         "unknown key `client.clientId`; did you mean `client.clientid`?"
     );
-    assert_eq!(message("policies[1].subject.conditions[3].value"), "`in` takes `values`, a list");
+    assert_eq!(
+        message("policies[1].subject.conditions[3].value"),
+        "`in` takes `values`, a list"
+    );
     assert_eq!(
         message("policies[2].id"),
         "duplicate policy id `ok` (first at `policies[0]`)"
@@ -124,12 +129,22 @@ fn claim_paths_dotted_and_bracketed() {
     }))
     .expect("request");
     assert!(set.decide(&request).permitted);
-    for bad in ["jwtClaims", "jwtClaims.", "jwtClaims..a", "jwtClaims[a]", "jwtClaims[\"a\"", "jwtClaimsx"] {
+    for bad in [
+        "jwtClaims",
+        "jwtClaims.",
+        "jwtClaims..a",
+        "jwtClaims[a]",
+        "jwtClaims[\"a\"",
+        "jwtClaimsx",
+    ] {
         let doc = format!(
             "{HEAD}policies:\n  - id: p\n    subject: {{ conditions: [{{ key: '{bad}', op: exists }}] }}\n    targets: [{{ resource: api, scopes: [read] }}]\n"
         );
         let got = errors(&doc);
-        assert_eq!(got[0].0, "policies[0].subject.conditions[0].key", "{bad}: {got:?}");
+        assert_eq!(
+            got[0].0, "policies[0].subject.conditions[0].key",
+            "{bad}: {got:?}"
+        );
     }
 }
 
@@ -168,12 +183,26 @@ fn iana_zones_come_from_the_bundled_database() {
 #[test]
 fn malformed_requests_are_refused_with_a_clear_error() {
     for (json, needle) in [
-        (r#"{"grantType":"password","target":{"resource":"api"}}"#, "password"),
-        (r#"{"grantType":"client_credentials","target":{"resource":"api"},"context":{"ip":"10.0.0.300"}}"#, "address"),
-        (r#"{"grantType":"client_credentials","target":{"resource":"api"},"context":{"time":"yesterday"}}"#, "RFC 3339"),
-        (r#"{"grantType":"client_credentials","target":{"resource":"api"},"colour":1}"#, "colour"),
+        (
+            r#"{"grantType":"password","target":{"resource":"api"}}"#,
+            "password",
+        ),
+        (
+            r#"{"grantType":"client_credentials","target":{"resource":"api"},"context":{"ip":"10.0.0.300"}}"#,
+            "address",
+        ),
+        (
+            r#"{"grantType":"client_credentials","target":{"resource":"api"},"context":{"time":"yesterday"}}"#,
+            "RFC 3339",
+        ),
+        (
+            r#"{"grantType":"client_credentials","target":{"resource":"api"},"colour":1}"#,
+            "colour",
+        ),
     ] {
-        let err = tollgate_engine::parse_request(json).expect_err(json).to_string();
+        let err = tollgate_engine::parse_request(json)
+            .expect_err(json)
+            .to_string();
         assert!(err.contains(needle), "{json}: {err}");
     }
 }

@@ -3,3 +3,4 @@
 
 pub mod cli;
 pub mod policy_test;
+pub mod runtime;

@@ -159,7 +159,10 @@ fn run_case(set: &PolicySet, case: &Case) -> Option<String> {
     (!differences.is_empty()).then(|| differences.join("\n"))
 }
 
-fn compare_errors(expected: &[ExpectedError], actual: &[tollgate_engine::ValidationError]) -> Option<String> {
+fn compare_errors(
+    expected: &[ExpectedError],
+    actual: &[tollgate_engine::ValidationError],
+) -> Option<String> {
     let fits = expected.len() == actual.len()
         && expected
             .iter()
@@ -171,7 +174,17 @@ fn compare_errors(expected: &[ExpectedError], actual: &[tollgate_engine::Validat
     let show = |items: Vec<String>| items.join("\n  ");
     Some(format!(
         "expected errors:\n  {}\ngot:\n  {}",
-        show(expected.iter().map(|e| format!("{}: …{}…", e.path, e.message)).collect()),
-        show(actual.iter().map(|a| format!("{}: {}", a.path, a.message)).collect()),
+        show(
+            expected
+                .iter()
+                .map(|e| format!("{}: …{}…", e.path, e.message))
+                .collect()
+        ),
+        show(
+            actual
+                .iter()
+                .map(|a| format!("{}: {}", a.path, a.message))
+                .collect()
+        ),
     ))
 }

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use tollgate_engine::{LoadError, PolicySet};
+use tollgate_engine::{LoadError, PolicySet, ValidationError};
 
-use crate::policy_test;
+use crate::{policy_test, runtime};
 
 /// Tollgate decides, at the token boundary, which scopes and credentials an app or agent receives.
 #[derive(Debug, Parser)]
@@ -30,6 +30,10 @@ enum Command {
         /// Which build of the engine decides.
         #[arg(long, value_enum, default_value_t = Engine::Native)]
         engine: Engine,
+        /// With `--engine component`: another build of the engine component (same WIT world)
+        /// instead of the one embedded in this binary.
+        #[arg(long, value_name = "FILE", requires = "engine")]
+        engine_component: Option<PathBuf>,
     },
     /// Check and test policy documents.
     Policy {
@@ -58,6 +62,8 @@ enum PolicyCommand {
 enum Engine {
     /// The engine compiled into this binary.
     Native,
+    /// The engine as a WebAssembly component, run by wasmtime (the server's default).
+    Component,
 }
 
 impl Cli {
@@ -79,14 +85,35 @@ impl Command {
             Command::Decide {
                 policies,
                 request,
-                engine: Engine::Native,
+                engine,
+                engine_component,
             } => {
-                let set = load(&policies)?;
                 let text = read(&request)?;
-                let decision = tollgate_engine::decide_json(&set, &text)
+                let parsed = tollgate_engine::parse_request(&text)
                     .with_context(|| format!("cannot decide `{}`", request.display()))?;
-                let pretty: serde_json::Value = serde_json::from_str(&decision)?;
-                println!("{}", serde_json::to_string_pretty(&pretty)?);
+                let decision = match engine {
+                    Engine::Native => load(&policies)?.decide(&parsed),
+                    Engine::Component => {
+                        let limits = runtime::Limits::default();
+                        let compiled = match &engine_component {
+                            Some(file) => runtime::ComponentEngine::from_file(file, limits),
+                            None => runtime::ComponentEngine::embedded(limits),
+                        }?;
+                        let document = read(&policies)?;
+                        let mut set = compiled.load(&document).map_err(|e| match e {
+                            runtime::RuntimeError::Invalid(errors) => {
+                                print_errors(&policies, &errors);
+                                anyhow::anyhow!(
+                                    "`{}` is not a valid policy document",
+                                    policies.display()
+                                )
+                            }
+                            other => other.into(),
+                        })?;
+                        set.decide(&parsed)?
+                    }
+                };
+                println!("{}", serde_json::to_string_pretty(&decision)?);
                 Ok(ExitCode::SUCCESS)
             }
             Command::Policy {
@@ -139,7 +166,10 @@ fn load(path: &Path) -> anyhow::Result<PolicySet> {
 }
 
 fn print_load_error(path: &Path, error: &LoadError) {
-    let errors = error.errors();
+    print_errors(path, &error.errors());
+}
+
+fn print_errors(path: &Path, errors: &[ValidationError]) {
     eprintln!(
         "{}: {} error{}",
         path.display(),
