@@ -330,12 +330,22 @@ impl Reader {
             policies: self.policies,
         };
         check_references(&document, errors);
+        // Report in document order: a policy's reference errors beside its own.
+        errors.0.sort_by_key(|e| policy_position(&e.path));
         if errors.0.is_empty() {
             Ok(document)
         } else {
             Err(LoadError::Invalid(std::mem::take(&mut errors.0)))
         }
     }
+}
+
+/// `(0, 0)` for errors outside `policies`, `(1, i)` for those of `policies[i]`.
+fn policy_position(path: &str) -> (u8, usize) {
+    path.strip_prefix("policies[")
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(i, _)| i.parse().ok())
+        .map_or((0, 0), |i| (1, i))
 }
 
 // ---- helpers over JSON values -------------------------------------------------------------------
