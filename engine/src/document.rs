@@ -542,24 +542,23 @@ fn read_targets(
                     None
                 }
             });
-        let scoped = !matches!(kind, Some("api_key" | "certificate"));
+        // With an unknown kind, whether `scopes` belongs is unknown too: only the kind is reported.
+        let scoped = kind.map(|k| !matches!(k, "api_key" | "certificate"));
         let scopes = match (map.get("scopes").filter(|v| !v.is_null()), scoped) {
-            (Some(v), true) => string_list(v, &at.key("scopes"), errors),
-            (None, true) => {
+            (_, None) => None,
+            (Some(v), Some(true)) => string_list(v, &at.key("scopes"), errors),
+            (None, Some(true)) => {
                 errors.add(&at, "missing `scopes`");
                 None
             }
-            (Some(_), false) => {
+            (Some(_), Some(false)) => {
                 errors.add(
                     &at.key("scopes"),
-                    format!(
-                        "a connection of kind `{}` has no scopes",
-                        kind.unwrap_or("")
-                    ),
+                    format!("a connection of kind `{}` has no scopes", kind.unwrap_or("")),
                 );
                 None
             }
-            (None, false) => Some(Vec::new()),
+            (None, Some(false)) => Some(Vec::new()),
         };
         if let (Some(id), Some(kind), Some(scopes)) = (id, kind, scopes) {
             out.push(TargetDef {

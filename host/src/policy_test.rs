@@ -113,17 +113,10 @@ impl Report {
 
     /// A plain-text table of every case, the failures' details, and a closing count line.
     pub fn table(&self) -> String {
-        let width = self
-            .outcomes
-            .iter()
-            .map(|o| o.file.len() + o.case.len() + 3)
-            .max()
-            .unwrap_or(0);
         let mut out = String::new();
         for o in &self.outcomes {
-            let name = format!("{} › {}", o.file, o.case);
             let verdict = if o.failure.is_some() { "FAIL" } else { "pass" };
-            out.push_str(&format!("{verdict}  {name:width$}\n"));
+            out.push_str(&format!("{verdict}  {} › {}\n", o.file, o.case));
             if let Some(f) = &o.failure {
                 for line in f.lines() {
                     out.push_str(&format!("        {line}\n"));
