@@ -17,6 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Debian packages.
 APT_PACKAGES=(
     build-essential
+    chromium
     pkg-config
     shellcheck
 )
