@@ -1,6 +1,14 @@
 //! Tollgate: the OAuth authorization server and command-line tool around the policy engine.
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod cli;
+pub mod config;
+pub mod directory;
+pub mod keys;
+pub mod oauth;
+pub mod policy;
 pub mod policy_test;
 pub mod runtime;
+pub mod server;
+pub mod store;

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use tollgate_engine::{LoadError, PolicySet, ValidationError};
 
-use crate::{policy_test, runtime};
+use crate::{policy_test, runtime, server};
 
 /// Tollgate decides, at the token boundary, which scopes and credentials an app or agent receives.
 #[derive(Debug, Parser)]
@@ -39,6 +39,36 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// Run the OAuth authorization server.
+    Serve {
+        /// The configuration file (YAML or JSON).
+        #[arg(long, value_name = "FILE", env = "TOLLGATE_CONFIG")]
+        config: PathBuf,
+        /// Which build of the engine decides: the embedded component (default) or native.
+        #[arg(long, value_enum, default_value_t = Engine::Component)]
+        engine: Engine,
+        /// Another build of the engine component (same WIT world) instead of the embedded one.
+        #[arg(long, value_name = "FILE")]
+        engine_component: Option<PathBuf>,
+    },
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key active; retired keys stay published until their tokens expire.
+    Rotate {
+        /// The server's configuration file.
+        #[arg(long, value_name = "FILE", env = "TOLLGATE_CONFIG")]
+        config: PathBuf,
+        /// The new key's algorithm (default: the configured one): ES256, RS256 or EdDSA.
+        #[arg(long)]
+        algorithm: Option<String>,
     },
 }
 
@@ -116,6 +146,29 @@ impl Command {
                 println!("{}", serde_json::to_string_pretty(&decision)?);
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Serve {
+                config,
+                engine,
+                engine_component,
+            } => {
+                init_tracing();
+                let choice = match (engine, engine_component) {
+                    (Engine::Native, _) => server::EngineChoice::Native,
+                    (Engine::Component, Some(file)) => server::EngineChoice::ComponentFile(file),
+                    (Engine::Component, None) => server::EngineChoice::Component,
+                };
+                runtime_tokio()?.block_on(server::serve(&config, choice))?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Keys {
+                command: KeysCommand::Rotate { config, algorithm },
+            } => {
+                let kid = runtime_tokio()?.block_on(server::rotate_keys(&config, algorithm))?;
+                println!(
+                    "new signing key `{kid}` is active; the previous one stays published until its tokens expire"
+                );
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Policy {
                 command: PolicyCommand::Validate { file },
             } => {
@@ -148,6 +201,22 @@ impl Command {
             }
         }
     }
+}
+
+fn runtime_tokio() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {

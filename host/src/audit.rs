@@ -1,0 +1,187 @@
+//! The audit trail: every token issued or refused, every decision (with its explanation and the
+//! policy-set version) and every admin change. Kept in the store and streamed as JSON lines to a
+//! file or stdout. No secret or token is ever recorded: tokens appear by `jti` (or hash) only.
+//!
+//! Token-path events go through a channel to one writer task that stores them in batches, so the
+//! token endpoint never waits on the audit; admin changes are written before the change is
+//! acknowledged.
+
+use std::io::Write as _;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tollgate_engine::Decision;
+
+use crate::store::Store;
+
+/// One audit event.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// An access token was issued.
+    TokenIssued {
+        /// The client.
+        client_id: String,
+        /// The subject.
+        sub: String,
+        /// The engine grant type.
+        grant_type: &'static str,
+        /// The token's audience.
+        audience: String,
+        /// The granted scopes.
+        scope: String,
+        /// The token's id (never the token).
+        jti: String,
+    },
+    /// A token request was refused.
+    TokenRefused {
+        /// The authenticated client.
+        client_id: String,
+        /// The grant type asked for.
+        grant_type: String,
+        /// The OAuth error code.
+        error: &'static str,
+        /// Its description.
+        description: String,
+    },
+    /// The policy engine decided.
+    Decision {
+        /// The client.
+        client_id: String,
+        /// The engine grant type.
+        grant_type: &'static str,
+        /// The target id.
+        target: String,
+        /// The policy-set version that decided.
+        policy_version: u64,
+        /// The decision and its explanation.
+        decision: Decision,
+    },
+    /// A rotated refresh token was used again; its family was revoked.
+    RefreshReuse {
+        /// The client.
+        client_id: String,
+        /// The family id (a hash).
+        family: String,
+    },
+    /// A token was revoked.
+    TokenRevoked {
+        /// The client that revoked it.
+        client_id: String,
+        /// `access` or `refresh`.
+        kind: &'static str,
+        /// The jti, or the refresh family (a hash).
+        id: String,
+    },
+    /// The admin API changed an entity.
+    AdminChange {
+        /// `create`, `update` or `delete`.
+        action: &'static str,
+        /// The entity kind.
+        kind: String,
+        /// Its id.
+        id: String,
+        /// The policy-set version after the change.
+        policy_version: u64,
+    },
+}
+
+impl Event {
+    fn name(&self) -> &'static str {
+        match self {
+            Event::TokenIssued { .. } => "token_issued",
+            Event::TokenRefused { .. } => "token_refused",
+            Event::Decision { .. } => "decision",
+            Event::RefreshReuse { .. } => "refresh_reuse",
+            Event::TokenRevoked { .. } => "token_revoked",
+            Event::AdminChange { .. } => "admin_change",
+        }
+    }
+}
+
+/// Where the JSON lines go.
+#[derive(Debug, Clone)]
+pub enum Sink {
+    /// Nowhere (the store only).
+    None,
+    /// Standard output.
+    Stdout,
+    /// A file, appended to.
+    File(std::path::PathBuf),
+}
+
+/// Records audit events.
+#[derive(Clone)]
+pub struct Auditor {
+    tx: mpsc::UnboundedSender<(i64, Event)>,
+    store: Arc<dyn Store>,
+    sink: Arc<std::sync::Mutex<Option<Box<dyn std::io::Write + Send>>>>,
+}
+
+impl std::fmt::Debug for Auditor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auditor").finish_non_exhaustive()
+    }
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+impl Auditor {
+    /// Starts the writer task.
+    pub fn start(store: Arc<dyn Store>, sink: Sink) -> std::io::Result<Auditor> {
+        let writer: Option<Box<dyn std::io::Write + Send>> = match sink {
+            Sink::None => None,
+            Sink::Stdout => Some(Box::new(std::io::stdout())),
+            Sink::File(path) => Some(Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            )),
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<(i64, Event)>();
+        let auditor = Auditor {
+            tx,
+            store: Arc::clone(&store),
+            sink: Arc::new(std::sync::Mutex::new(writer)),
+        };
+        let background = auditor.clone();
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(256);
+            while rx.recv_many(&mut batch, 256).await > 0 {
+                for (at, event) in batch.drain(..) {
+                    background.persist(at, &event).await;
+                }
+            }
+        });
+        Ok(auditor)
+    }
+
+    /// Records an event without waiting for it to be stored.
+    pub fn record(&self, event: Event) {
+        let _ = self.tx.send((now(), event));
+    }
+
+    /// Records an event and waits until it is stored (admin changes).
+    pub async fn record_now(&self, event: Event) {
+        self.persist(now(), &event).await;
+    }
+
+    async fn persist(&self, at: i64, event: &Event) {
+        let body = serde_json::to_value(event).unwrap_or(Value::Null);
+        if let Err(e) = self.store.append_audit(at, event.name(), &body).await {
+            tracing::error!(error = %e, "cannot store an audit event");
+        }
+        if let Ok(mut sink) = self.sink.lock()
+            && let Some(w) = sink.as_mut()
+        {
+            let line = serde_json::json!({ "at": at, "audit": body });
+            let _ = writeln!(w, "{line}");
+            let _ = w.flush();
+        }
+    }
+}

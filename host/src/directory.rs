@@ -1,0 +1,158 @@
+//! The in-memory view of the store's entities that every request reads: clients, users and
+//! resources by id and audience. It is rebuilt from the store after every change (admin writes
+//! are rare; token requests are not), and swapped atomically.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::config::{ClientConfig, UserConfig};
+use crate::store::{Kind, Store, StoreError};
+
+/// A resource as the token endpoint needs it.
+#[derive(Debug, Clone)]
+pub struct ResourceInfo {
+    /// Its id (the engine target).
+    pub id: String,
+    /// Its audience URI (RFC 8707 `resource`, the token's `aud`).
+    pub audience: String,
+}
+
+/// A consistent snapshot of the entities.
+#[derive(Debug, Default)]
+pub struct Directory {
+    /// Clients by id.
+    pub clients: HashMap<String, ClientConfig>,
+    /// Users by `sub`.
+    pub users: HashMap<String, UserConfig>,
+    /// Resources by id.
+    pub resources: HashMap<String, ResourceInfo>,
+    /// Resource ids by audience.
+    pub audiences: HashMap<String, String>,
+    /// Connection ids.
+    pub connections: Vec<String>,
+    /// Hashed client secrets by client id (argon2id PHC strings).
+    pub client_secrets: HashMap<String, String>,
+    /// The policy document assembled from the store.
+    pub document: Value,
+}
+
+impl Directory {
+    /// Reads every entity from the store.
+    pub async fn load(store: &dyn Store) -> Result<Directory, StoreError> {
+        let mut d = Directory::default();
+        for (id, body, _) in store.list_entities(Kind::Client).await? {
+            let client: ClientConfig = serde_json::from_value(body)?;
+            if let Some(hash) = store.get_secret(Kind::Client, &id).await? {
+                d.client_secrets.insert(id.clone(), hash);
+            }
+            d.clients.insert(id, client);
+        }
+        for (id, body, _) in store.list_entities(Kind::User).await? {
+            d.users.insert(id, serde_json::from_value(body)?);
+        }
+        let resources: Vec<Value> = store
+            .list_entities(Kind::Resource)
+            .await?
+            .into_iter()
+            .map(|(_, b, _)| b)
+            .collect();
+        for r in &resources {
+            let (Some(id), Some(audience)) = (
+                r.get("id").and_then(Value::as_str),
+                r.get("audience").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            d.audiences.insert(audience.to_owned(), id.to_owned());
+            d.resources.insert(
+                id.to_owned(),
+                ResourceInfo {
+                    id: id.to_owned(),
+                    audience: audience.to_owned(),
+                },
+            );
+        }
+        let connections: Vec<(String, Value, _)> = store.list_entities(Kind::Connection).await?;
+        d.connections = connections.iter().map(|(id, _, _)| id.clone()).collect();
+        let policies: Vec<Value> = store
+            .list_entities(Kind::Policy)
+            .await?
+            .into_iter()
+            .map(|(_, b, _)| b)
+            .collect();
+        d.document = document(
+            resources,
+            connections.into_iter().map(|(_, b, _)| b).collect(),
+            policies,
+        );
+        Ok(d)
+    }
+
+    /// Finds a resource by id or audience.
+    pub fn resource(&self, id_or_audience: &str) -> Option<&ResourceInfo> {
+        self.resources.get(id_or_audience).or_else(|| {
+            self.audiences
+                .get(id_or_audience)
+                .and_then(|id| self.resources.get(id))
+        })
+    }
+}
+
+/// The policy document for the engine.
+pub fn document(resources: Vec<Value>, connections: Vec<Value>, policies: Vec<Value>) -> Value {
+    serde_json::json!({ "version": 1, "resources": resources, "connections": connections, "policies": policies })
+}
+
+/// Hashes a secret or password with argon2id (a PHC string with its own salt).
+pub fn hash_secret(secret: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    argon2::Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Verifies secrets against argon2id hashes. A verified secret's SHA-256 is remembered per hash,
+/// so later requests compare digests in constant time instead of paying argon2 again; the memory
+/// holds digests only, never a secret.
+#[derive(Debug, Default)]
+pub struct SecretVerifier {
+    verified: Mutex<HashMap<String, [u8; 32]>>,
+}
+
+impl SecretVerifier {
+    /// Whether `secret` matches `hash`.
+    pub fn verify(&self, hash: &str, secret: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        if let Some(known) = self
+            .verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(hash)
+        {
+            return bool::from(known.ct_eq(&digest));
+        }
+        let ok = PasswordHash::new(hash)
+            .map(|parsed| {
+                argon2::Argon2::default()
+                    .verify_password(secret.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        if ok {
+            self.verified
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(hash.to_owned(), digest);
+        }
+        ok
+    }
+}
+
+/// Shared, swappable directory.
+pub type SharedDirectory = Arc<std::sync::RwLock<Arc<Directory>>>;

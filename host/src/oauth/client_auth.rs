@@ -1,0 +1,222 @@
+//! Client authentication at the token, introspection and revocation endpoints:
+//! `client_secret_basic`, `client_secret_post`, `private_key_jwt` (RFC 7523 §2.2) and `none`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use jsonwebtoken::{Validation, jwk::JwkSet};
+use serde_json::Value;
+
+use super::{Core, OAuthError, Params};
+use crate::config::ClientConfig;
+
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// A client whose authentication succeeded.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedClient {
+    /// Its configuration.
+    pub config: ClientConfig,
+    /// The method it used.
+    pub method: &'static str,
+}
+
+/// Authenticates the client of a request. Exactly one method may be used.
+pub async fn authenticate(core: &Core, params: &Params) -> Result<AuthenticatedClient, OAuthError> {
+    let basic = params.authorization.as_deref().and_then(|h| {
+        h.strip_prefix("Basic ")
+            .or_else(|| h.strip_prefix("basic "))
+    });
+    let post_secret = params.get("client_secret");
+    let assertion = params.get("client_assertion");
+    let used = usize::from(basic.is_some())
+        + usize::from(post_secret.is_some())
+        + usize::from(assertion.is_some());
+    if used > 1 {
+        return Err(OAuthError::invalid_request(
+            "use exactly one client authentication method",
+        ));
+    }
+    let directory = core.directory();
+    let unknown = || OAuthError::invalid_client("client authentication failed");
+
+    if let Some(encoded) = basic {
+        let fail = || OAuthError {
+            challenge_basic: true,
+            ..unknown()
+        };
+        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| fail())?;
+        let decoded = String::from_utf8(decoded).map_err(|_| fail())?;
+        let (id, secret) = decoded.split_once(':').ok_or_else(fail)?;
+        // RFC 6749 §2.3.1: both parts are form-urlencoded.
+        let id = decode_component(id).ok_or_else(fail)?;
+        let secret = decode_component(secret).ok_or_else(fail)?;
+        if params.get("client_id").is_some_and(|body_id| body_id != id) {
+            return Err(OAuthError::invalid_request(
+                "`client_id` differs from the authenticated client",
+            ));
+        }
+        let client = directory.clients.get(&id).ok_or_else(fail)?;
+        check_secret(core, &directory, client, &secret, "client_secret_basic")
+            .map_err(|_| fail())?;
+        return Ok(AuthenticatedClient {
+            config: client.clone(),
+            method: "client_secret_basic",
+        });
+    }
+    if let Some(secret) = post_secret {
+        let id = params.require("client_id")?;
+        let client = directory.clients.get(id).ok_or_else(unknown)?;
+        check_secret(core, &directory, client, secret, "client_secret_post")?;
+        return Ok(AuthenticatedClient {
+            config: client.clone(),
+            method: "client_secret_post",
+        });
+    }
+    if let Some(assertion) = assertion {
+        if params.get("client_assertion_type") != Some(ASSERTION_TYPE) {
+            return Err(OAuthError::invalid_request(format!(
+                "`client_assertion_type` must be `{ASSERTION_TYPE}`"
+            )));
+        }
+        let client = verify_client_assertion(core, params, assertion).await?;
+        return Ok(AuthenticatedClient {
+            config: client,
+            method: "private_key_jwt",
+        });
+    }
+    let id = params
+        .get("client_id")
+        .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
+    let client = directory.clients.get(id).ok_or_else(unknown)?;
+    if client.token_endpoint_auth_method != "none" {
+        return Err(unknown());
+    }
+    Ok(AuthenticatedClient {
+        config: client.clone(),
+        method: "none",
+    })
+}
+
+fn decode_component(text: &str) -> Option<String> {
+    let bytes: Vec<u8> = form_urlencoded::parse(format!("x={text}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned().into_bytes())?;
+    String::from_utf8(bytes).ok()
+}
+
+fn check_secret(
+    core: &Core,
+    directory: &crate::directory::Directory,
+    client: &ClientConfig,
+    secret: &str,
+    method: &str,
+) -> Result<(), OAuthError> {
+    let fail = || OAuthError::invalid_client("client authentication failed");
+    if client.token_endpoint_auth_method != method {
+        return Err(fail());
+    }
+    let hash = directory
+        .client_secrets
+        .get(&client.client_id)
+        .ok_or_else(fail)?;
+    if core.secrets.verify(hash, secret) {
+        Ok(())
+    } else {
+        Err(fail())
+    }
+}
+
+/// RFC 7523 §3 for a client assertion: iss = sub = the client, aud names this server, exp
+/// present and in the future, jti present and never seen, signed by one of the client's keys.
+async fn verify_client_assertion(
+    core: &Core,
+    params: &Params,
+    assertion: &str,
+) -> Result<ClientConfig, OAuthError> {
+    let fail = |why: &str| OAuthError::invalid_client(format!("client assertion refused: {why}"));
+    let unverified = jsonwebtoken::dangerous::insecure_decode::<Value>(assertion)
+        .map_err(|_| fail("not a JWT"))?;
+    let id = unverified
+        .claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .ok_or_else(|| fail("no `iss`"))?
+        .to_owned();
+    let directory = core.directory();
+    let client = directory
+        .clients
+        .get(&id)
+        .ok_or_else(|| fail("unknown client"))?;
+    if client.token_endpoint_auth_method != "private_key_jwt" {
+        return Err(fail("the client does not use private_key_jwt"));
+    }
+    if params.get("client_id").is_some_and(|c| c != id) {
+        return Err(OAuthError::invalid_request(
+            "`client_id` differs from the assertion's issuer",
+        ));
+    }
+    let jwks: JwkSet = client
+        .jwks
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| fail("the client has no keys"))?;
+    let claims = verify_with_jwks(
+        assertion,
+        &jwks,
+        &[core.issuer.as_str(), core.token_endpoint().as_str()],
+        Some(&id),
+        params.now,
+    )
+    .map_err(|why| fail(&why))?;
+    if claims.get("sub").and_then(Value::as_str) != Some(id.as_str()) {
+        return Err(fail("`sub` must be the client id"));
+    }
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .ok_or_else(|| fail("no `jti`"))?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .unwrap_or(params.now);
+    let fresh = core
+        .store
+        .use_assertion_id(&id, jti, exp, params.now)
+        .await
+        .map_err(|_| OAuthError::server_error())?;
+    if !fresh {
+        return Err(fail("the assertion was already used"));
+    }
+    Ok(client.clone())
+}
+
+/// Verifies a JWT against a JWK Set: signature by the key its `kid` names (or the only key), `exp`
+/// required and in the future (60 s leeway), `nbf` respected, `aud` one of `audiences`, `iss`
+/// equal to `issuer` when given. Returns the claims.
+pub fn verify_with_jwks(
+    token: &str,
+    jwks: &JwkSet,
+    audiences: &[&str],
+    issuer: Option<&str>,
+    _now: i64,
+) -> Result<Value, String> {
+    let header = jsonwebtoken::decode_header(token).map_err(|e| format!("malformed JWT: {e}"))?;
+    let jwk = match &header.kid {
+        Some(kid) => jwks.find(kid),
+        None if jwks.keys.len() == 1 => jwks.keys.first(),
+        None => None,
+    }
+    .ok_or("no key matches the JWT's `kid`")?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key: {e}"))?;
+    let mut validation = Validation::new(header.alg);
+    validation.set_audience(audiences);
+    validation.set_required_spec_claims(&["exp", "aud"]);
+    validation.validate_nbf = true;
+    validation.leeway = 60;
+    if let Some(iss) = issuer {
+        validation.set_issuer(&[iss]);
+    }
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| format!("{e}"))
+}

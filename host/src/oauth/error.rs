@@ -1,0 +1,65 @@
+//! OAuth error responses (RFC 6749 §5.2, RFC 8707 `invalid_target`).
+
+use serde::Serialize;
+
+/// An error the token, introspection or revocation endpoint returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OAuthError {
+    /// HTTP status.
+    #[serde(skip)]
+    pub status: u16,
+    /// The error code.
+    pub error: &'static str,
+    /// A human-readable description (never a secret).
+    pub error_description: String,
+    /// Whether to challenge with `WWW-Authenticate: Basic` (client authentication by header failed).
+    #[serde(skip)]
+    pub challenge_basic: bool,
+}
+
+impl OAuthError {
+    fn new(status: u16, error: &'static str, description: impl Into<String>) -> OAuthError {
+        OAuthError {
+            status,
+            error,
+            error_description: description.into(),
+            challenge_basic: false,
+        }
+    }
+    /// `invalid_request`: malformed, missing or repeated parameters.
+    pub fn invalid_request(d: impl Into<String>) -> OAuthError {
+        OAuthError::new(400, "invalid_request", d)
+    }
+    /// `invalid_client`: client authentication failed (401).
+    pub fn invalid_client(d: impl Into<String>) -> OAuthError {
+        OAuthError::new(401, "invalid_client", d)
+    }
+    /// `invalid_grant`: the grant (subject token, assertion, refresh token) is invalid.
+    pub fn invalid_grant(d: impl Into<String>) -> OAuthError {
+        OAuthError::new(400, "invalid_grant", d)
+    }
+    /// `unauthorized_client`: the client may not use this grant type.
+    pub fn unauthorized_client(d: impl Into<String>) -> OAuthError {
+        OAuthError::new(400, "unauthorized_client", d)
+    }
+    /// `unsupported_grant_type`.
+    pub fn unsupported_grant_type(d: impl Into<String>) -> OAuthError {
+        OAuthError::new(400, "unsupported_grant_type", d)
+    }
+    /// `invalid_scope`: nothing requested may be granted.
+    pub fn invalid_scope(d: impl Into<String>) -> OAuthError {
+        OAuthError::new(400, "invalid_scope", d)
+    }
+    /// `invalid_target` (RFC 8707): the resource is unknown or not allowed.
+    pub fn invalid_target(d: impl Into<String>) -> OAuthError {
+        OAuthError::new(400, "invalid_target", d)
+    }
+    /// `server_error`: something on our side failed (the details are logged, not returned).
+    pub fn server_error() -> OAuthError {
+        OAuthError::new(
+            500,
+            "server_error",
+            "the server could not complete the request",
+        )
+    }
+}

@@ -1,0 +1,675 @@
+//! The token endpoint's grants: client credentials, token exchange (RFC 8693), JWT bearer
+//! (RFC 7523 §2.1) and refresh. Every issued scope goes through the policy engine.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use jsonwebtoken::jwk::JwkSet;
+use rand::RngCore as _;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use tollgate_engine::{Actor, Client, Context, Decision, GrantType, Request, Target, User};
+
+use super::client_auth::{self, AuthenticatedClient, verify_with_jwks};
+use super::tokens::verify_own_token;
+use super::{
+    ACCESS_TOKEN_TYPE, Core, JWT_BEARER, JWT_TOKEN_TYPE, OAuthError, Params, TOKEN_EXCHANGE,
+    split_scope,
+};
+use crate::audit::Event;
+use crate::directory::{Directory, ResourceInfo};
+use crate::store::TokenRecord;
+
+/// A successful token response (RFC 6749 §5.1, RFC 8693 §2.2.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    /// The access token (an RFC 9068 JWT).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+    /// The granted scopes.
+    pub scope: String,
+    /// RFC 8693: what `access_token` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
+    /// A rotated refresh token, when the client may refresh.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// Handles a token request.
+pub async fn token(core: &Core, params: &Params) -> Result<TokenResponse, OAuthError> {
+    let grant_type = params.require("grant_type")?.to_owned();
+    let client = client_auth::authenticate(core, params).await?;
+    let result = match grant_type.as_str() {
+        "client_credentials" => client_credentials(core, params, &client).await,
+        TOKEN_EXCHANGE => token_exchange(core, params, &client).await,
+        JWT_BEARER => jwt_bearer(core, params, &client).await,
+        "refresh_token" => refresh(core, params, &client).await,
+        "authorization_code" => Err(OAuthError::unsupported_grant_type(
+            "the authorization code grant is not enabled on this server yet",
+        )),
+        other => Err(OAuthError::unsupported_grant_type(format!(
+            "unknown grant type `{other}`"
+        ))),
+    };
+    if let Err(e) = &result {
+        core.audit.record(Event::TokenRefused {
+            client_id: client.config.client_id.clone(),
+            grant_type: grant_type.clone(),
+            error: e.error,
+            description: e.error_description.clone(),
+        });
+    }
+    result
+}
+
+fn require_grant(client: &AuthenticatedClient, name: &str) -> Result<(), OAuthError> {
+    if client.config.grant_types.iter().any(|g| g == name) {
+        Ok(())
+    } else {
+        Err(OAuthError::unauthorized_client(format!(
+            "client `{}` may not use the `{name}` grant",
+            client.config.client_id
+        )))
+    }
+}
+
+/// The one resource a request names (RFC 8707 `resource`, or `audience` for token exchange).
+fn resolve_resource<'d>(
+    directory: &'d Directory,
+    params: &Params,
+    client: &AuthenticatedClient,
+) -> Result<&'d ResourceInfo, OAuthError> {
+    let mut named: Vec<&str> = params.resources.iter().map(String::as_str).collect();
+    if let Some(audience) = params.get("audience") {
+        named.push(audience);
+    }
+    named.dedup();
+    match named.as_slice() {
+        [one] => directory
+            .resource(one)
+            .ok_or_else(|| OAuthError::invalid_target(format!("unknown resource `{one}`"))),
+        [] => {
+            // Without `resource`, a client configured for exactly one resource gets that one.
+            let mut configured = client
+                .config
+                .allowed_scopes
+                .keys()
+                .filter_map(|id| directory.resources.get(id));
+            match (configured.next(), configured.next()) {
+                (Some(only), None) => Ok(only),
+                _ => Err(OAuthError::invalid_target(
+                    "name the resource with the `resource` parameter",
+                )),
+            }
+        }
+        _ => Err(OAuthError::invalid_target("name one resource per request")),
+    }
+}
+
+fn engine_client(client: &AuthenticatedClient) -> Client {
+    let c = &client.config;
+    Client {
+        client_id: Some(c.client_id.clone()),
+        name: c.name.clone(),
+        tags: Some(c.tags.clone()),
+        registration_type: Some(c.registration_type.clone()),
+        status: Some(c.status.clone()),
+        allowed_scopes: (!c.allowed_scopes.is_empty()).then(|| c.allowed_scopes.clone()),
+    }
+}
+
+fn engine_user(directory: &Directory, sub: &str) -> User {
+    match directory.users.get(sub) {
+        Some(u) => User {
+            sub: Some(u.sub.clone()),
+            roles: Some(u.roles.clone()),
+            tenant_ids: Some(u.tenant_ids.clone()),
+            permissions: Some(u.permissions.clone()),
+        },
+        None => User {
+            sub: Some(sub.to_owned()),
+            ..User::default()
+        },
+    }
+}
+
+fn context(params: &Params) -> Context {
+    Context {
+        ip: params.ip,
+        time: jiff::Timestamp::from_second(params.now).ok(),
+    }
+}
+
+/// Runs the engine, audits the decision, and turns a refusal into the OAuth error.
+fn decide(core: &Core, request: &Request, client_id: &str) -> Result<Decision, OAuthError> {
+    let (decision, version) = core.policy.decide(request).map_err(|e| {
+        tracing::error!(error = %e, "the policy engine failed");
+        OAuthError::server_error()
+    })?;
+    core.audit.record(Event::Decision {
+        client_id: client_id.to_owned(),
+        grant_type: request.grant_type.as_str(),
+        target: request.target.id().to_owned(),
+        policy_version: version,
+        decision: decision.clone(),
+    });
+    if decision.permitted {
+        return Ok(decision);
+    }
+    if decision
+        .scopes
+        .iter()
+        .any(|s| s.reason == Some(tollgate_engine::Reason::UnknownTarget))
+    {
+        return Err(OAuthError::invalid_target(format!(
+            "unknown target `{}`",
+            request.target.id()
+        )));
+    }
+    Err(OAuthError::invalid_scope(format!(
+        "no requested scope may be granted to `{client_id}` on `{}`",
+        request.target.id()
+    )))
+}
+
+/// What goes into a new token beyond what the decision grants.
+struct Issue<'a> {
+    client: &'a AuthenticatedClient,
+    resource: &'a ResourceInfo,
+    grant: GrantType,
+    sub: String,
+    scopes: Vec<String>,
+    /// Extra claims (the subject's claims on exchange, `act`).
+    extra: Map<String, Value>,
+    refresh_family: Option<String>,
+    issued_token_type: Option<&'static str>,
+}
+
+async fn issue(core: &Core, params: &Params, i: Issue<'_>) -> Result<TokenResponse, OAuthError> {
+    let jti = random_id();
+    let scope = i.scopes.join(" ");
+    let mut claims = i.extra.clone();
+    for (k, v) in [
+        ("iss", json!(core.issuer)),
+        ("sub", json!(i.sub)),
+        ("aud", json!(i.resource.audience)),
+        ("client_id", json!(i.client.config.client_id)),
+        ("scope", json!(scope)),
+        ("iat", json!(params.now)),
+        ("exp", json!(params.now + core.access_ttl)),
+        ("jti", json!(jti)),
+    ] {
+        claims.insert(k.to_owned(), v);
+    }
+    let access_token = core
+        .keys()
+        .sign("at+jwt", &Value::Object(claims))
+        .map_err(|e| {
+            tracing::error!(error = %e, "signing failed");
+            OAuthError::server_error()
+        })?;
+
+    let may_refresh = i.grant != GrantType::ClientCredentials
+        && i.client
+            .config
+            .grant_types
+            .iter()
+            .any(|g| g == "refresh_token");
+    let mut refresh_token = None;
+    if may_refresh {
+        let token = random_id();
+        let id = token_hash(&token);
+        let family = i.refresh_family.clone().unwrap_or_else(|| id.clone());
+        let record = TokenRecord {
+            id,
+            kind: "refresh".into(),
+            client_id: i.client.config.client_id.clone(),
+            sub: Some(i.sub.clone()),
+            family: family.clone(),
+            grant_type: i.grant.as_str().into(),
+            target: json!(i.resource.id),
+            scope: scope.clone(),
+            data: Value::Object(i.extra.clone()),
+            issued_at: params.now,
+            expires_at: params.now + core.refresh_ttl,
+            used: false,
+            revoked: false,
+        };
+        core.store.insert_token(&record).await.map_err(|e| {
+            tracing::error!(error = %e, "storing a refresh token failed");
+            OAuthError::server_error()
+        })?;
+        // The access token joins the family, so revoking the family revokes it too.
+        let access = TokenRecord {
+            id: jti.clone(),
+            kind: "access".into(),
+            expires_at: params.now + core.access_ttl,
+            ..record
+        };
+        core.store
+            .insert_token(&access)
+            .await
+            .map_err(|_| OAuthError::server_error())?;
+        refresh_token = Some(token);
+    }
+    core.audit.record(Event::TokenIssued {
+        client_id: i.client.config.client_id.clone(),
+        sub: i.sub.clone(),
+        grant_type: i.grant.as_str(),
+        audience: i.resource.audience.clone(),
+        scope: scope.clone(),
+        jti,
+    });
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: core.access_ttl,
+        scope,
+        issued_token_type: i.issued_token_type,
+        refresh_token,
+    })
+}
+
+async fn client_credentials(
+    core: &Core,
+    params: &Params,
+    client: &AuthenticatedClient,
+) -> Result<TokenResponse, OAuthError> {
+    require_grant(client, "client_credentials")?;
+    let directory = core.directory();
+    let resource = resolve_resource(&directory, params, client)?;
+    let request = Request {
+        grant_type: GrantType::ClientCredentials,
+        client: Some(engine_client(client)),
+        user: None,
+        claims: None,
+        actor: None,
+        target: Target::Resource(resource.id.clone()),
+        requested_scopes: split_scope(params.get("scope")),
+        consented_scopes: None,
+        context: Some(context(params)),
+        explain: false,
+    };
+    let decision = decide(core, &request, &client.config.client_id)?;
+    issue(
+        core,
+        params,
+        Issue {
+            client,
+            resource,
+            grant: GrantType::ClientCredentials,
+            sub: client.config.client_id.clone(),
+            scopes: decision.granted.iter().map(|s| s.to_string()).collect(),
+            extra: Map::new(),
+            refresh_family: None,
+            issued_token_type: None,
+        },
+    )
+    .await
+}
+
+/// Claims of a subject token that are not the registered ones: they become `jwtClaims.*`.
+fn custom_claims(claims: &Value) -> Map<String, Value> {
+    const REGISTERED: [&str; 9] = [
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "nbf",
+        "jti",
+        "scope",
+        "client_id",
+    ];
+    claims
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(k, _)| !REGISTERED.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn token_exchange(
+    core: &Core,
+    params: &Params,
+    client: &AuthenticatedClient,
+) -> Result<TokenResponse, OAuthError> {
+    require_grant(client, "token_exchange")?;
+    let subject_token = params.require("subject_token")?;
+    let subject_type = params.require("subject_token_type")?;
+    if subject_type != ACCESS_TOKEN_TYPE && subject_type != JWT_TOKEN_TYPE {
+        return Err(OAuthError::invalid_request(format!(
+            "unsupported `subject_token_type` `{subject_type}`"
+        )));
+    }
+    if let Some(requested) = params.get("requested_token_type")
+        && requested != ACCESS_TOKEN_TYPE
+        && requested != JWT_TOKEN_TYPE
+    {
+        return Err(OAuthError::invalid_request(format!(
+            "unsupported `requested_token_type` `{requested}`"
+        )));
+    }
+    let subject = verify_own_token(core, subject_token, params.now)
+        .await
+        .map_err(|why| {
+            OAuthError::invalid_grant(format!("the subject token is not valid: {why}"))
+        })?;
+    let actor_claims = match params.get("actor_token") {
+        Some(actor_token) => {
+            params.require("actor_token_type")?;
+            Some(
+                verify_own_token(core, actor_token, params.now)
+                    .await
+                    .map_err(|why| {
+                        OAuthError::invalid_grant(format!("the actor token is not valid: {why}"))
+                    })?,
+            )
+        }
+        None if params.get("actor_token_type").is_some() => {
+            return Err(OAuthError::invalid_request(
+                "`actor_token_type` without `actor_token`",
+            ));
+        }
+        None => None,
+    };
+    let directory = core.directory();
+    let resource = resolve_resource(&directory, params, client)?;
+    let subject_sub = subject
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let subject_client = subject
+        .get("client_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    // A user is present when the subject token was issued for someone other than its client.
+    let user = (subject_sub != subject_client).then(|| engine_user(&directory, &subject_sub));
+    let actor = match &actor_claims {
+        Some(a) => Actor {
+            client_id: a
+                .get("client_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            sub: a.get("sub").and_then(Value::as_str).map(str::to_owned),
+        },
+        None => Actor {
+            client_id: Some(client.config.client_id.clone()),
+            sub: None,
+        },
+    };
+    let subject_scopes: Vec<String> =
+        split_scope(subject.get("scope").and_then(Value::as_str)).unwrap_or_default();
+    let same_resource = subject.get("aud").is_some_and(|aud| match aud {
+        Value::String(a) => *a == resource.audience,
+        Value::Array(list) => list.iter().any(|a| a.as_str() == Some(&resource.audience)),
+        _ => false,
+    });
+    let mut claims = custom_claims(&subject);
+    let requested =
+        split_scope(params.get("scope")).or_else(|| same_resource.then(|| subject_scopes.clone()));
+    let request = Request {
+        grant_type: GrantType::TokenExchange,
+        client: Some(engine_client(client)),
+        user,
+        claims: Some(Value::Object(claims.clone())),
+        actor: Some(actor.clone()),
+        target: Target::Resource(resource.id.clone()),
+        requested_scopes: requested,
+        consented_scopes: None,
+        context: Some(context(params)),
+        explain: false,
+    };
+    let decision = decide(core, &request, &client.config.client_id)?;
+    // No widening through exchange: on the same resource, never more than the subject token had.
+    let scopes: Vec<String> = decision
+        .granted
+        .iter()
+        .map(|s| s.to_string())
+        .filter(|s| !same_resource || subject_scopes.contains(s))
+        .collect();
+    if scopes.is_empty() {
+        return Err(OAuthError::invalid_scope(
+            "the exchange would not grant any scope the subject token holds",
+        ));
+    }
+    // RFC 8693 §4.1: the acting party, nesting any earlier `act`.
+    let mut act = Map::new();
+    act.insert(
+        "sub".into(),
+        json!(
+            actor
+                .sub
+                .clone()
+                .or(actor.client_id.clone())
+                .unwrap_or_default()
+        ),
+    );
+    if let Some(id) = &actor.client_id {
+        act.insert("client_id".into(), json!(id));
+    }
+    if let Some(prior) = subject.get("act") {
+        act.insert("act".into(), prior.clone());
+    }
+    claims.insert("act".into(), Value::Object(act));
+    issue(
+        core,
+        params,
+        Issue {
+            client,
+            resource,
+            grant: GrantType::TokenExchange,
+            sub: subject_sub,
+            scopes,
+            extra: claims,
+            refresh_family: None,
+            issued_token_type: Some(ACCESS_TOKEN_TYPE),
+        },
+    )
+    .await
+}
+
+async fn jwt_bearer(
+    core: &Core,
+    params: &Params,
+    client: &AuthenticatedClient,
+) -> Result<TokenResponse, OAuthError> {
+    require_grant(client, "jwt_bearer")?;
+    let assertion = params.require("assertion")?;
+    let unverified = jsonwebtoken::dangerous::insecure_decode::<Value>(assertion)
+        .map_err(|_| OAuthError::invalid_grant("the assertion is not a JWT"))?;
+    let iss = unverified
+        .claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let trusted = core
+        .trusted_issuers
+        .iter()
+        .find(|t| t.issuer == iss)
+        .ok_or_else(|| OAuthError::invalid_grant("the assertion's issuer is not trusted"))?;
+    let jwks: JwkSet = serde_json::from_value(trusted.jwks.clone())
+        .map_err(|_| OAuthError::invalid_grant("the trusted issuer's keys are unusable"))?;
+    let token_endpoint = core.token_endpoint();
+    let audiences: Vec<&str> = match &trusted.audience {
+        Some(a) => vec![a.as_str()],
+        None => vec![core.issuer.as_str(), token_endpoint.as_str()],
+    };
+    let claims = verify_with_jwks(
+        assertion,
+        &jwks,
+        &audiences,
+        Some(&trusted.issuer),
+        params.now,
+    )
+    .map_err(|why| OAuthError::invalid_grant(format!("the assertion is not valid: {why}")))?;
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .ok_or_else(|| OAuthError::invalid_grant("the assertion has no `sub`"))?
+        .to_owned();
+    if let Some(jti) = claims.get("jti").and_then(Value::as_str) {
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .unwrap_or(params.now);
+        let fresh = core
+            .store
+            .use_assertion_id(&trusted.issuer, jti, exp, params.now)
+            .await
+            .map_err(|_| OAuthError::server_error())?;
+        if !fresh {
+            return Err(OAuthError::invalid_grant("the assertion was already used"));
+        }
+    }
+    let directory = core.directory();
+    let resource = resolve_resource(&directory, params, client)?;
+    let extra = custom_claims(&claims);
+    let request = Request {
+        grant_type: GrantType::JwtBearer,
+        client: Some(engine_client(client)),
+        user: Some(engine_user(&directory, &sub)),
+        claims: Some(Value::Object(extra.clone())),
+        actor: None,
+        target: Target::Resource(resource.id.clone()),
+        requested_scopes: split_scope(params.get("scope")),
+        consented_scopes: None,
+        context: Some(context(params)),
+        explain: false,
+    };
+    let decision = decide(core, &request, &client.config.client_id)?;
+    issue(
+        core,
+        params,
+        Issue {
+            client,
+            resource,
+            grant: GrantType::JwtBearer,
+            sub,
+            scopes: decision.granted.iter().map(|s| s.to_string()).collect(),
+            extra,
+            refresh_family: None,
+            issued_token_type: None,
+        },
+    )
+    .await
+}
+
+/// Refresh (RFC 6749 §6): rotated; a reused token revokes its family; re-evaluated against
+/// today's policies under the grant that started the session; never wider than before.
+async fn refresh(
+    core: &Core,
+    params: &Params,
+    client: &AuthenticatedClient,
+) -> Result<TokenResponse, OAuthError> {
+    require_grant(client, "refresh_token")?;
+    let token = params.require("refresh_token")?;
+    let id = token_hash(token);
+    let invalid = || OAuthError::invalid_grant("the refresh token is not valid");
+    let record = core
+        .store
+        .get_token(&id)
+        .await
+        .map_err(|_| OAuthError::server_error())?
+        .filter(|r| r.kind == "refresh")
+        .ok_or_else(invalid)?;
+    if record.client_id != client.config.client_id {
+        return Err(invalid());
+    }
+    if record.revoked || record.expires_at <= params.now {
+        return Err(invalid());
+    }
+    if !core
+        .store
+        .use_token(&id)
+        .await
+        .map_err(|_| OAuthError::server_error())?
+    {
+        // A rotated token came back: someone holds a copy. Revoke the whole family.
+        core.store
+            .revoke_family(&record.family)
+            .await
+            .map_err(|_| OAuthError::server_error())?;
+        core.audit.record(Event::RefreshReuse {
+            client_id: record.client_id.clone(),
+            family: record.family.clone(),
+        });
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used; its session is revoked",
+        ));
+    }
+    let grant = GrantType::from_name(&record.grant_type).ok_or_else(invalid)?;
+    let directory = core.directory();
+    let resource_id = record.target.as_str().unwrap_or_default();
+    let resource = directory
+        .resources
+        .get(resource_id)
+        .ok_or_else(|| OAuthError::invalid_target("the resource no longer exists"))?;
+    let held: Vec<String> = split_scope(Some(&record.scope)).unwrap_or_default();
+    let requested = match split_scope(params.get("scope")) {
+        Some(asked) if asked.iter().any(|s| !held.contains(s)) => {
+            return Err(OAuthError::invalid_scope("a refresh cannot add scopes"));
+        }
+        Some(asked) => asked,
+        None => held,
+    };
+    let extra = record.data.as_object().cloned().unwrap_or_default();
+    let sub = record.sub.clone().unwrap_or_default();
+    let user = (sub != record.client_id).then(|| engine_user(&directory, &sub));
+    let actor = extra.get("act").map(|a| Actor {
+        client_id: a
+            .get("client_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        sub: a.get("sub").and_then(Value::as_str).map(str::to_owned),
+    });
+    let mut claims = extra.clone();
+    claims.remove("act");
+    let request = Request {
+        grant_type: grant,
+        client: Some(engine_client(client)),
+        user,
+        claims: Some(Value::Object(claims)),
+        actor,
+        target: Target::Resource(resource.id.clone()),
+        requested_scopes: Some(requested),
+        consented_scopes: None,
+        context: Some(context(params)),
+        explain: false,
+    };
+    let decision = decide(core, &request, &client.config.client_id)?;
+    issue(
+        core,
+        params,
+        Issue {
+            client,
+            resource,
+            grant,
+            sub,
+            scopes: decision.granted.iter().map(|s| s.to_string()).collect(),
+            extra,
+            refresh_family: Some(record.family),
+            issued_token_type: None,
+        },
+    )
+    .await
+}
+
+fn random_id() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    B64.encode(bytes)
+}
+
+/// Refresh tokens are stored by the SHA-256 of the token, never the token.
+pub(crate) fn token_hash(token: &str) -> String {
+    B64.encode(Sha256::digest(token.as_bytes()))
+}

@@ -1,0 +1,181 @@
+//! This server's own tokens: verification (for token exchange), introspection (RFC 7662) and
+//! revocation (RFC 7009).
+
+use jsonwebtoken::Validation;
+use serde_json::{Value, json};
+
+use super::client_auth;
+use super::grants::token_hash;
+use super::{Core, OAuthError, Params};
+use crate::audit::Event;
+
+/// Verifies an access token this server issued: signature by one of its published keys, `iss`,
+/// `exp`, and not revoked. Returns its claims.
+pub async fn verify_own_token(core: &Core, token: &str, now: i64) -> Result<Value, String> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| "not a JWT".to_owned())?;
+    if header
+        .typ
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("at+jwt"))
+    {
+        return Err("not an access token".into());
+    }
+    let keys = core.keys();
+    let kid = header.kid.ok_or("no `kid`")?;
+    let (alg, key) = keys.decoding_key(&kid).ok_or("signed by an unknown key")?;
+    let mut validation = Validation::new(*alg);
+    validation.set_issuer(&[core.issuer.as_str()]);
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "jti"]);
+    validation.leeway = 0;
+    let claims = jsonwebtoken::decode::<Value>(token, key, &validation)
+        .map_err(|e| e.to_string())?
+        .claims;
+    if claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .is_none_or(|exp| exp <= now)
+    {
+        return Err("expired".into());
+    }
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let revoked = core
+        .store
+        .get_token(jti)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some_and(|r| r.revoked);
+    if revoked {
+        return Err("revoked".into());
+    }
+    Ok(claims)
+}
+
+/// RFC 7662: the caller must authenticate; an unknown, expired or revoked token is `active: false`.
+pub async fn introspect(core: &Core, params: &Params) -> Result<Value, OAuthError> {
+    let client = client_auth::authenticate(core, params).await?;
+    if client.method == "none" {
+        return Err(OAuthError::invalid_client(
+            "introspection needs an authenticated client",
+        ));
+    }
+    let token = params.require("token")?;
+    if let Ok(claims) = verify_own_token(core, token, params.now).await {
+        let mut out = json!({ "active": true, "token_type": "Bearer" });
+        if let (Value::Object(out), Value::Object(claims)) = (&mut out, claims) {
+            out.extend(claims);
+        }
+        return Ok(out);
+    }
+    let record = core
+        .store
+        .get_token(&token_hash(token))
+        .await
+        .map_err(|_| OAuthError::server_error())?;
+    Ok(match record {
+        Some(r) if r.kind == "refresh" && !r.revoked && !r.used && r.expires_at > params.now => {
+            json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "client_id": r.client_id,
+                "sub": r.sub,
+                "scope": r.scope,
+                "iat": r.issued_at,
+                "exp": r.expires_at,
+                "iss": core.issuer,
+            })
+        }
+        _ => json!({ "active": false }),
+    })
+}
+
+/// RFC 7009: revokes an access token (by its `jti`) or a refresh token (with its whole family).
+/// Unknown or foreign tokens are answered like revoked ones, so the endpoint reveals nothing.
+pub async fn revoke(core: &Core, params: &Params) -> Result<(), OAuthError> {
+    let client = client_auth::authenticate(core, params).await?;
+    let token = params.require("token")?;
+    if let Some(hint) = params.get("token_type_hint")
+        && hint != "access_token"
+        && hint != "refresh_token"
+    {
+        return Err(OAuthError {
+            status: 400,
+            error: "unsupported_token_type",
+            error_description: format!("unknown `token_type_hint` `{hint}`"),
+            challenge_basic: false,
+        });
+    }
+    let store_error = |_| OAuthError::server_error();
+    if let Ok(claims) = verify_own_token(core, token, params.now).await {
+        if claims.get("client_id").and_then(Value::as_str) != Some(client.config.client_id.as_str())
+        {
+            return Ok(());
+        }
+        let jti = claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .unwrap_or(params.now);
+        match core.store.get_token(jti).await.map_err(store_error)? {
+            Some(_) => {
+                core.store.revoke_token(jti).await.map_err(store_error)?;
+            }
+            None => {
+                let record = crate::store::TokenRecord {
+                    id: jti.to_owned(),
+                    kind: "access".into(),
+                    client_id: client.config.client_id.clone(),
+                    sub: claims.get("sub").and_then(Value::as_str).map(str::to_owned),
+                    family: jti.to_owned(),
+                    grant_type: String::new(),
+                    target: Value::Null,
+                    scope: claims
+                        .get("scope")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    data: Value::Null,
+                    issued_at: claims
+                        .get("iat")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(params.now),
+                    expires_at: exp,
+                    used: false,
+                    revoked: true,
+                };
+                core.store
+                    .insert_token(&record)
+                    .await
+                    .map_err(store_error)?;
+            }
+        }
+        core.audit.record(Event::TokenRevoked {
+            client_id: client.config.client_id.clone(),
+            kind: "access",
+            id: jti.to_owned(),
+        });
+        return Ok(());
+    }
+    let id = token_hash(token);
+    if let Some(record) = core.store.get_token(&id).await.map_err(store_error)?
+        && record.kind == "refresh"
+        && record.client_id == client.config.client_id
+    {
+        core.store
+            .revoke_family(&record.family)
+            .await
+            .map_err(store_error)?;
+        core.audit.record(Event::TokenRevoked {
+            client_id: client.config.client_id.clone(),
+            kind: "refresh",
+            id: record.family,
+        });
+    }
+    Ok(())
+}

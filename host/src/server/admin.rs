@@ -1,0 +1,454 @@
+//! The admin API under `/admin`: create, read, update and delete clients, users, resources,
+//! connections and policies; simulate a decision; read the audit trail; the OpenAPI document.
+//!
+//! Bearer authentication with `TOLLGATE_ADMIN_TOKEN` (compared in constant time); without it the
+//! API is off. A change that would make the policy document invalid is refused with every error and
+//! changes nothing; an accepted change applies to the next decision. Entities declared by the
+//! configuration file are owned by the file and read-only here.
+
+use std::sync::{Arc, PoisonError};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+use super::AppState;
+use crate::audit::Event;
+use crate::config::{ClientConfig, UserConfig};
+use crate::directory::{Directory, hash_secret};
+use crate::store::{Kind, Source};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/openapi.json", get(openapi))
+        .route("/admin/decide", post(decide))
+        .route("/admin/audit", get(audit))
+        .route("/admin/{kind}", get(list).post(create))
+        .route("/admin/{kind}/{id}", get(read).put(update).delete(remove))
+}
+
+fn problem(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(expected) = &state.admin_token else {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            "the admin API is off: set TOLLGATE_ADMIN_TOKEN",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        let mut response = problem(
+            StatusCode::UNAUTHORIZED,
+            "a valid admin bearer token is required",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer realm=\"tollgate-admin\""),
+        );
+        Err(response)
+    }
+}
+
+fn kind_of(name: &str) -> Result<Kind, Response> {
+    match name {
+        "clients" => Ok(Kind::Client),
+        "users" => Ok(Kind::User),
+        "resources" => Ok(Kind::Resource),
+        "connections" => Ok(Kind::Connection),
+        "policies" => Ok(Kind::Policy),
+        other => Err(problem(
+            StatusCode::NOT_FOUND,
+            format!(
+                "unknown collection `{other}`; use clients, users, resources, connections or policies"
+            ),
+        )),
+    }
+}
+
+/// The id an entity carries in its body.
+fn id_field(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Client => "clientId",
+        Kind::User => "sub",
+        _ => "id",
+    }
+}
+
+/// Checks a body and splits off its secret (client `secret`, user `password`), which is stored
+/// hashed and never returned.
+fn checked(kind: Kind, mut body: Value) -> Result<(Value, Option<String>), Response> {
+    let bad = |e: String| problem(StatusCode::BAD_REQUEST, e);
+    match kind {
+        Kind::Client => {
+            let secret = body
+                .get("secret")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let client: ClientConfig = serde_json::from_value(body.clone())
+                .map_err(|e| bad(format!("invalid client: {e}")))?;
+            body = serde_json::to_value(client).map_err(|e| bad(e.to_string()))?;
+            Ok((body, secret))
+        }
+        Kind::User => {
+            let password = body
+                .get("password")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let user: UserConfig = serde_json::from_value(body.clone())
+                .map_err(|e| bad(format!("invalid user: {e}")))?;
+            body = serde_json::to_value(user).map_err(|e| bad(e.to_string()))?;
+            Ok((body, password))
+        }
+        // Resources, connections and policies are checked by the engine with the whole document.
+        _ => Ok((body, None)),
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(kind): Path<String>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers) {
+        return r;
+    }
+    let kind = match kind_of(&kind) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    match state.core.store.list_entities(kind).await {
+        Ok(items) => Json(
+            items
+                .into_iter()
+                .map(|(_, body, _)| body)
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => store_failure(&e),
+    }
+}
+
+async fn read(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((kind, id)): Path<(String, String)>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers) {
+        return r;
+    }
+    let kind = match kind_of(&kind) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    match state.core.store.get_entity(kind, &id).await {
+        Ok(Some((body, _))) => Json(body).into_response(),
+        Ok(None) => problem(
+            StatusCode::NOT_FOUND,
+            format!("no {} `{id}`", kind.as_str()),
+        ),
+        Err(e) => store_failure(&e),
+    }
+}
+
+fn store_failure(e: &crate::store::StoreError) -> Response {
+    tracing::error!(error = %e, "admin API store failure");
+    problem(StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable")
+}
+
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(kind): Path<String>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let Some(Json(body)) = body else {
+        return problem(StatusCode::BAD_REQUEST, "the body must be a JSON object");
+    };
+    let Some(id) = kind_of(&kind)
+        .ok()
+        .and_then(|k| body.get(id_field(k)))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
+        return match kind_of(&kind) {
+            Err(r) => r,
+            Ok(k) => problem(
+                StatusCode::BAD_REQUEST,
+                format!("the body needs `{}`", id_field(k)),
+            ),
+        };
+    };
+    write(state, headers, kind, id, Some(body), true).await
+}
+
+async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((kind, id)): Path<(String, String)>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let Some(Json(body)) = body else {
+        return problem(StatusCode::BAD_REQUEST, "the body must be a JSON object");
+    };
+    write(state, headers, kind, id, Some(body), false).await
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((kind, id)): Path<(String, String)>,
+) -> Response {
+    write(state, headers, kind, id, None, false).await
+}
+
+/// Create (`create`), replace (`body`) or delete (`None`) one entity.
+async fn write(
+    state: AppState,
+    headers: HeaderMap,
+    kind: String,
+    id: String,
+    body: Option<Value>,
+    create: bool,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers) {
+        return r;
+    }
+    let kind = match kind_of(&kind) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let core = &state.core;
+    let _guard = state.admin_lock.lock().await;
+    let existing = match core.store.get_entity(kind, &id).await {
+        Ok(e) => e,
+        Err(e) => return store_failure(&e),
+    };
+    match (&existing, create, &body) {
+        (Some((_, Source::Config)), _, _) => {
+            return problem(
+                StatusCode::CONFLICT,
+                format!(
+                    "{} `{id}` is declared by the configuration file; change it there",
+                    kind.as_str()
+                ),
+            );
+        }
+        (Some(_), true, _) => {
+            return problem(
+                StatusCode::CONFLICT,
+                format!("{} `{id}` already exists", kind.as_str()),
+            );
+        }
+        (None, false, _) => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                format!("no {} `{id}`", kind.as_str()),
+            );
+        }
+        _ => {}
+    }
+    let (body, secret) = match body.map(|b| checked(kind, b)).transpose() {
+        Ok(Some((b, s))) => (Some(b), s),
+        Ok(None) => (None, None),
+        Err(r) => return r,
+    };
+    if let Some(b) = &body
+        && b.get(id_field(kind)).and_then(Value::as_str) != Some(id.as_str())
+    {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            format!("`{}` in the body must be `{id}`", id_field(kind)),
+        );
+    }
+
+    // The document after the change must load; otherwise nothing changes.
+    let directory = core.directory();
+    let mut new_doc = directory.document.clone();
+    if matches!(kind, Kind::Resource | Kind::Connection | Kind::Policy) {
+        let section = match kind {
+            Kind::Resource => "resources",
+            Kind::Connection => "connections",
+            _ => "policies",
+        };
+        if let Some(Value::Array(items)) = new_doc.get_mut(section) {
+            items.retain(|item| item.get("id").and_then(Value::as_str) != Some(id.as_str()));
+            if let Some(b) = &body {
+                items.push(b.clone());
+            }
+        }
+    }
+    let version = match core.policy.replace(&new_doc.to_string()) {
+        Ok(v) => v,
+        Err(errors) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": "the change would make the policy document invalid", "errors": errors })),
+            )
+                .into_response();
+        }
+    };
+    let stored = async {
+        match &body {
+            Some(b) => {
+                core.store.put_entity(kind, &id, b, Source::Admin).await?;
+                if let Some(secret) = &secret {
+                    let hash = hash_secret(secret).map_err(crate::store::StoreError)?;
+                    core.store.put_secret(kind, &id, &hash).await?;
+                }
+            }
+            None => {
+                core.store.delete_entity(kind, &id).await?;
+            }
+        }
+        Directory::load(core.store.as_ref()).await
+    }
+    .await;
+    let fresh = match stored {
+        Ok(d) => d,
+        Err(e) => {
+            // Put the engine back on the stored document.
+            let _ = core.policy.replace(&directory.document.to_string());
+            return store_failure(&e);
+        }
+    };
+    *core
+        .directory
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
+    let action = match (&body, create) {
+        (None, _) => "delete",
+        (Some(_), true) => "create",
+        (Some(_), false) => "update",
+    };
+    core.audit
+        .record_now(Event::AdminChange {
+            action,
+            kind: kind.as_str().to_owned(),
+            id: id.clone(),
+            policy_version: version,
+        })
+        .await;
+    match body {
+        Some(b) => (
+            if create {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            Json(b),
+        )
+            .into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+/// Simulates a decision on the current policy set, with its explanation.
+async fn decide(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers) {
+        return r;
+    }
+    let text = String::from_utf8_lossy(&body);
+    let request = match tollgate_engine::parse_request(&text) {
+        Ok(r) => r,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    match state.core.policy.decide(&request) {
+        Ok((decision, version)) => {
+            Json(json!({ "policyVersion": version, "decision": decision })).into_response()
+        }
+        Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    after: i64,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers) {
+        return r;
+    }
+    match state
+        .core
+        .store
+        .audit_since(q.after, q.limit.clamp(1, 1000))
+        .await
+    {
+        Ok(events) => Json(events).into_response(),
+        Err(e) => store_failure(&e),
+    }
+}
+
+async fn openapi() -> Response {
+    let entity = |name: &str| {
+        json!({
+            "get": { "summary": format!("List {name}"), "responses": { "200": { "description": "every item" } } },
+            "post": { "summary": format!("Create one of {name}"), "requestBody": { "required": true, "content": { "application/json": {} } },
+                      "responses": { "201": { "description": "created" }, "400": { "description": "invalid; every error listed" }, "409": { "description": "exists or declared by the configuration file" } } }
+        })
+    };
+    let item = |name: &str| {
+        json!({
+            "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
+            "get": { "summary": format!("Read one of {name}"), "responses": { "200": { "description": "the item" }, "404": { "description": "no such item" } } },
+            "put": { "summary": format!("Replace one of {name}"), "requestBody": { "required": true, "content": { "application/json": {} } },
+                     "responses": { "200": { "description": "replaced" }, "400": { "description": "invalid" }, "404": { "description": "no such item" } } },
+            "delete": { "summary": format!("Delete one of {name}"), "responses": { "204": { "description": "deleted" }, "404": { "description": "no such item" } } }
+        })
+    };
+    let mut paths = serde_json::Map::new();
+    for name in ["clients", "users", "resources", "connections", "policies"] {
+        paths.insert(format!("/admin/{name}"), entity(name));
+        paths.insert(format!("/admin/{name}/{{id}}"), item(name));
+    }
+    paths.insert(
+        "/admin/decide".into(),
+        json!({ "post": { "summary": "Simulate a decision (engine request JSON in, decision with explanation out)",
+                          "requestBody": { "required": true, "content": { "application/json": {} } },
+                          "responses": { "200": { "description": "the decision and the policy-set version" }, "400": { "description": "invalid request" } } } }),
+    );
+    paths.insert(
+        "/admin/audit".into(),
+        json!({ "get": { "summary": "Audit events after a sequence number",
+                         "parameters": [ { "name": "after", "in": "query", "schema": { "type": "integer" } }, { "name": "limit", "in": "query", "schema": { "type": "integer" } } ],
+                         "responses": { "200": { "description": "events, oldest first" } } } }),
+    );
+    Json(json!({
+        "openapi": "3.1.0",
+        "info": { "title": "Tollgate admin API", "version": env!("CARGO_PKG_VERSION") },
+        "components": { "securitySchemes": { "admin": { "type": "http", "scheme": "bearer" } } },
+        "security": [ { "admin": [] } ],
+        "paths": paths,
+    }))
+    .into_response()
+}

@@ -1,0 +1,203 @@
+//! OAuth endpoints: token, introspection, revocation, JWKS and RFC 8414 metadata; plus metrics.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::{AppState, now};
+use crate::oauth::{self, OAuthError, Params};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/token", post(token))
+        .route("/introspect", post(introspect))
+        .route("/revoke", post(revoke))
+        .route("/jwks", get(jwks))
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }))
+}
+
+/// The caller's address when the server was started with connect info (absent in `oneshot` tests).
+struct Peer(Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
+    }
+}
+
+/// Token responses must not be cached (RFC 6749 §5.1).
+fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn error_response(e: &OAuthError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = (status, Json(e)).into_response();
+    if e.challenge_basic {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"tollgate\""),
+        );
+    }
+    no_store(response)
+}
+
+/// Parses the form request every OAuth endpoint takes.
+fn params(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    body: &Bytes,
+) -> Result<Params, OAuthError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mime = content_type.split(';').next().unwrap_or_default().trim();
+    if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(OAuthError::invalid_request(
+            "the request body must be `application/x-www-form-urlencoded`",
+        ));
+    }
+    let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
+    let authorization = match (authorizations.next(), authorizations.next()) {
+        (_, Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "more than one `Authorization` header",
+            ));
+        }
+        (Some(v), None) => Some(
+            v.to_str()
+                .map_err(|_| OAuthError::invalid_request("the `Authorization` header is not text"))?
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    Params::parse(body, authorization, peer.map(|p| p.ip()), now())
+}
+
+fn measure(endpoint: &'static str, started: std::time::Instant, status: StatusCode) {
+    metrics::counter!("tollgate_requests_total", "endpoint" => endpoint, "status" => status.as_u16().to_string()).increment(1);
+    metrics::histogram!("tollgate_request_duration_seconds", "endpoint" => endpoint)
+        .record(started.elapsed().as_secs_f64());
+}
+
+async fn token(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = std::time::Instant::now();
+    let result = match params(&headers, peer, &body) {
+        Ok(p) => oauth::token(&state.core, &p).await,
+        Err(e) => Err(e),
+    };
+    let response = match result {
+        Ok(issued) => no_store(Json(issued).into_response()),
+        Err(e) => error_response(&e),
+    };
+    measure("token", started, response.status());
+    response
+}
+
+async fn introspect(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = std::time::Instant::now();
+    let result = match params(&headers, peer, &body) {
+        Ok(p) => oauth::introspect(&state.core, &p).await,
+        Err(e) => Err(e),
+    };
+    let response = match result {
+        Ok(answer) => no_store(Json(answer).into_response()),
+        Err(e) => error_response(&e),
+    };
+    measure("introspect", started, response.status());
+    response
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = std::time::Instant::now();
+    let result = match params(&headers, peer, &body) {
+        Ok(p) => oauth::revoke(&state.core, &p).await,
+        Err(e) => Err(e),
+    };
+    let response = match result {
+        Ok(()) => no_store(StatusCode::OK.into_response()),
+        Err(e) => error_response(&e),
+    };
+    measure("revoke", started, response.status());
+    response
+}
+
+async fn jwks(State(state): State<AppState>) -> Response {
+    let keys = state.core.keys();
+    let mut response = Json(keys.jwks().clone()).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// RFC 8414 authorization server metadata.
+async fn metadata(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let issuer = &state.core.issuer;
+    Json(json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "introspection_endpoint": format!("{issuer}/introspect"),
+        "revocation_endpoint": format!("{issuer}/revoke"),
+        "grant_types_supported": [
+            "client_credentials",
+            "refresh_token",
+            oauth::TOKEN_EXCHANGE,
+            oauth::JWT_BEARER,
+        ],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "response_types_supported": [],
+        "scopes_supported": [],
+    }))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics are not enabled").into_response(),
+    }
+}

@@ -1,0 +1,281 @@
+//! The HTTP server: axum routes over the OAuth core. `app(state)` is testable without a socket;
+//! [`serve`] binds and runs it.
+
+mod admin;
+mod endpoints;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::audit::{Auditor, Sink};
+use crate::config::{ServerConfig, resolve_secret};
+use crate::directory::{Directory, SecretVerifier, hash_secret};
+use crate::keys::KeyRing;
+use crate::oauth::Core;
+use crate::policy::PolicyEngine;
+use crate::runtime::{ComponentEngine, Limits};
+use crate::store::{Kind, Source, SqliteStore, Store};
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Keys could not be loaded or generated.
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeyError),
+    /// The engine component could not be used.
+    #[error(transparent)]
+    Engine(#[from] crate::runtime::RuntimeError),
+    /// The policy document is invalid; every error is listed.
+    #[error("the policy document has {} error(s):\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Policies(Vec<tollgate_engine::ValidationError>),
+    /// Something else (I/O, hashing, binding).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Which engine build decides.
+#[derive(Debug, Clone)]
+pub enum EngineChoice {
+    /// The embedded component (default).
+    Component,
+    /// Another component build of the same WIT world.
+    ComponentFile(std::path::PathBuf),
+    /// The native engine.
+    Native,
+}
+
+/// Shared state of every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The OAuth core.
+    pub core: Arc<Core>,
+    /// The admin bearer token; `None` turns the admin API off.
+    pub admin_token: Option<Arc<str>>,
+    /// Serializes admin writes (document validation + store write + swap).
+    pub admin_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Prometheus rendering.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// Builds the router.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(endpoints::router())
+        .merge(admin::router())
+        .with_state(state)
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// Opens the store and brings it in line with the configuration file.
+pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<Core>, StartError> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store).await?);
+    sync_config(store.as_ref(), config).await?;
+    let directory = Directory::load(store.as_ref()).await?;
+    let document = directory.document.to_string();
+    let policy = match engine {
+        EngineChoice::Native => PolicyEngine::native(&document),
+        EngineChoice::Component => PolicyEngine::component(
+            Arc::new(ComponentEngine::embedded(Limits::default())?),
+            &document,
+        ),
+        EngineChoice::ComponentFile(path) => PolicyEngine::component(
+            Arc::new(ComponentEngine::from_file(&path, Limits::default())?),
+            &document,
+        ),
+    }
+    .map_err(|e| match e {
+        crate::runtime::RuntimeError::Invalid(errors) => StartError::Policies(errors),
+        other => StartError::Engine(other),
+    })?;
+    let ttl = i64::try_from(config.tokens.access_token_ttl).unwrap_or(i64::MAX);
+    let keys = KeyRing::load(store.as_ref(), &config.tokens.signing_algorithm, now(), ttl).await?;
+    let sink = match config.audit_log.as_deref() {
+        None => Sink::None,
+        Some("stdout") => Sink::Stdout,
+        Some(path) => Sink::File(path.into()),
+    };
+    let audit = Auditor::start(Arc::clone(&store), sink)
+        .map_err(|e| StartError::Other(format!("cannot open the audit log: {e}")))?;
+    Ok(Arc::new(Core {
+        issuer: config.issuer.trim_end_matches('/').to_owned(),
+        store,
+        directory: RwLock::new(Arc::new(directory)),
+        keys: RwLock::new(Arc::new(keys)),
+        policy,
+        secrets: SecretVerifier::default(),
+        trusted_issuers: config.trusted_issuers.clone(),
+        access_ttl: ttl,
+        refresh_ttl: i64::try_from(config.tokens.refresh_token_ttl).unwrap_or(i64::MAX),
+        audit,
+    }))
+}
+
+/// Writes what the configuration declares into the store (idempotently) and removes what it
+/// declared before but no longer does. Secrets are stored as argon2id hashes, rehashed only when
+/// they change.
+async fn sync_config(store: &dyn Store, config: &ServerConfig) -> Result<(), StartError> {
+    let verifier = SecretVerifier::default();
+    async fn put_secret(
+        store: &dyn Store,
+        verifier: &SecretVerifier,
+        kind: Kind,
+        id: &str,
+        secret: &str,
+    ) -> Result<(), StartError> {
+        let current = store.get_secret(kind, id).await?;
+        if current
+            .as_deref()
+            .is_some_and(|h| verifier.verify(h, secret))
+        {
+            return Ok(());
+        }
+        let hash = hash_secret(secret).map_err(StartError::Other)?;
+        store.put_secret(kind, id, &hash).await?;
+        Ok(())
+    }
+    let mut ids = Vec::new();
+    for client in &config.clients {
+        let body = serde_json::to_value(client).map_err(|e| StartError::Other(e.to_string()))?;
+        store
+            .put_entity(Kind::Client, &client.client_id, &body, Source::Config)
+            .await?;
+        if let Some(secret) = &client.secret {
+            let secret = resolve_secret(secret, &format!("client `{}`", client.client_id))?;
+            put_secret(store, &verifier, Kind::Client, &client.client_id, &secret).await?;
+        }
+        ids.push(client.client_id.clone());
+    }
+    store.prune_config(Kind::Client, &ids).await?;
+    ids.clear();
+    for user in &config.users {
+        let body = serde_json::to_value(user).map_err(|e| StartError::Other(e.to_string()))?;
+        store
+            .put_entity(Kind::User, &user.sub, &body, Source::Config)
+            .await?;
+        if let Some(password) = &user.password {
+            let password = resolve_secret(password, &format!("user `{}`", user.sub))?;
+            put_secret(store, &verifier, Kind::User, &user.sub, &password).await?;
+        }
+        ids.push(user.sub.clone());
+    }
+    store.prune_config(Kind::User, &ids).await?;
+    for (kind, items) in [
+        (Kind::Resource, &config.resources),
+        (Kind::Connection, &config.connections),
+        (Kind::Policy, &config.policies),
+    ] {
+        ids.clear();
+        for item in items {
+            let id = item
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            store.put_entity(kind, &id, item, Source::Config).await?;
+            ids.push(id);
+        }
+        store.prune_config(kind, &ids).await?;
+    }
+    Ok(())
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn serve(config_path: &Path, engine: EngineChoice) -> Result<(), StartError> {
+    let config = ServerConfig::from_file(config_path)?;
+    // The document must be valid before anything is written: check it natively first.
+    if let Err(e) = tollgate_engine::PolicySet::from_value(config.document()) {
+        return Err(StartError::Policies(e.errors()));
+    }
+    let core = prepare(&config, engine).await?;
+    let metrics = PrometheusBuilder::new().install_recorder().ok();
+    let admin_token = std::env::var("TOLLGATE_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(Arc::from);
+    if admin_token.is_none() {
+        tracing::info!("TOLLGATE_ADMIN_TOKEN is not set: the admin API is off");
+    }
+    let state = AppState {
+        core: Arc::clone(&core),
+        admin_token,
+        admin_lock: Arc::default(),
+        metrics,
+    };
+    spawn_key_reload(Arc::clone(&core), config.tokens.signing_algorithm.clone());
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| StartError::Other(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    tracing::info!(%addr, issuer = %core.issuer, "tollgate is serving");
+    println!("tollgate: serving {} on http://{addr}", core.issuer);
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .map_err(|e| StartError::Other(e.to_string()))
+}
+
+/// Picks up keys rotated by `tollgate keys rotate` while the server runs.
+fn spawn_key_reload(core: Arc<Core>, alg: String) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            match KeyRing::load(core.store.as_ref(), &alg, now(), core.access_ttl).await {
+                Ok(keys) => {
+                    *core.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys)
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot reload the signing keys"),
+            }
+        }
+    });
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// `tollgate keys rotate`: a new active key; the old one stays published until its tokens expire.
+pub async fn rotate_keys(config_path: &Path, alg: Option<String>) -> Result<String, StartError> {
+    let config = ServerConfig::from_file(config_path)?;
+    let store = SqliteStore::open(&config.store).await?;
+    let alg = alg.unwrap_or(config.tokens.signing_algorithm);
+    let key = crate::keys::generate(&alg, now())?;
+    let kid = key.kid.clone();
+    store.rotate_in(key).await?;
+    Ok(kid)
+}
