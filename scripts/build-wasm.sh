@@ -18,9 +18,7 @@ source scripts/wasm-env.sh
 TARGET=wasm32-unknown-unknown
 PROFILE=wasm
 # wasm-bindgen outputs, "target out-dir", one per line. Add e.g. "nodejs js/pkg/node" when needed.
-BINDGEN_OUTPUTS=(
-    "web js/pkg"
-)
+BINDGEN_OUTPUTS=() # none: `npm --prefix js run build` lays out the npm package (js/dist/)
 
 say() { printf 'build-wasm: %s\n' "$*"; }
 die() { printf 'build-wasm: error: %s\n' "$*" >&2; exit 1; }
