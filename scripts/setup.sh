@@ -47,6 +47,7 @@ PIP_PACKAGES=(
 # node_modules is missing or older than the lock file.
 NPM_DIRS=(
     js
+    tests/e2e/server
 )
 
 # The fallback when rustup cannot download the wasm targets: Debian's rustc 1.96 with its std
