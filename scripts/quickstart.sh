@@ -23,6 +23,13 @@ tollgate="${target_dir:-target}/debug/tollgate"
 help="$("$tollgate" --help)"
 if grep -qE '^[[:space:]]+serve([[:space:]]|$)' <<<"$help" && [[ -f "$CONFIG" ]]; then
     say "$tollgate serve --config $CONFIG $*"
+    cat <<'EOF_CURL'
+quickstart: in another terminal, get a token for the nightly ledger worker (ledger:admin is refused by policy):
+  curl -s -u reconcile-worker:reconcile-dev-secret -d grant_type=client_credentials \
+       -d resource=https://billing.example.com -d 'scope=ledger:read ledger:write ledger:admin' \
+       http://127.0.0.1:8080/token
+quickstart: examples/quickstart/README.md has the other scenarios. Ctrl-C stops the server.
+EOF_CURL
     exec "$tollgate" serve --config "$CONFIG" "$@"
 fi
 
