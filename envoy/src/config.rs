@@ -18,7 +18,7 @@
 //! | --- | --- |
 //! | `issuer` | required: the `iss` tokens must carry |
 //! | `audiences` | required, non-empty: a token's `aud` must name one of them |
-//! | `jwks` | the signing keys inline: a JWKS object (`{"keys": [...]}`) or its JSON text |
+//! | `jwks` | the signing keys inline: a JWKS object (`{"keys": [...]}`) or its JSON text, with at least one usable key |
 //! | `jwks_cluster`, `jwks_path` | or fetch the JWKS from this Envoy cluster and path (both required together) |
 //! | `jwks_refresh_seconds` | how often to refetch the JWKS (default 300) |
 //! | `clock_skew_seconds` | leeway on `exp` and `nbf` (default 60) |
@@ -28,6 +28,7 @@
 //! | `bundle_cluster`, `bundle_path` | or pull signed policy bundles from this cluster and path |
 //! | `bundle_refresh_seconds` | how often to poll for a new bundle (default 60) |
 //! | `fail_open` | let requests through when keys or policies are unavailable (default false; never for a bad token) |
+//! | `token_cache_size` | how many verified tokens each worker keeps (default 1024; 0 turns the cache off) |
 //!
 //! A route has `prefix` or `path` (exactly one, starting with `/`), optional `methods`, a
 //! `resource` (its id in the policy document) and `scopes` (the scopes a token needs there;
@@ -41,6 +42,8 @@ use serde::Deserialize;
 use thiserror::Error;
 use tollgate_engine::PolicySet;
 
+use crate::cache::DEFAULT_CAPACITY;
+use crate::jwt::{JwksError, KeySet};
 use crate::route::{PathMatch, Route, RouteTable};
 
 /// `jwks_refresh_seconds` when not set.
@@ -70,13 +73,15 @@ pub struct Config {
     /// Whether to let requests through when keys or policies are unavailable. Never applies to a
     /// token that is present and bad.
     pub fail_open: bool,
+    /// How many verified tokens each worker caches (0: none).
+    pub token_cache_size: usize,
 }
 
 /// Where the token signing keys come from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Jwks {
-    /// A JWKS given in the configuration (an object with a `keys` array).
-    Inline(serde_json::Value),
+    /// A JWKS given in the configuration, read at configure time.
+    Inline(KeySet),
     /// A JWKS fetched over HTTP from an Envoy cluster.
     Remote(Remote),
 }
@@ -161,6 +166,7 @@ struct RawConfig {
     bundle_refresh_seconds: Option<u64>,
     #[serde(default)]
     fail_open: bool,
+    token_cache_size: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -259,6 +265,7 @@ impl Config {
                     resource_metadata: raw.resource_metadata,
                     policies,
                     fail_open: raw.fail_open,
+                    token_cache_size: raw.token_cache_size.unwrap_or(DEFAULT_CAPACITY),
                 })
             }
             _ => Err(ConfigError::Invalid(problems.0)),
@@ -286,7 +293,22 @@ fn check_jwks(
             None
         }
         (Some(inline), None) => match check_inline_jwks(inline) {
-            Ok(jwks) => Some(Jwks::Inline(jwks)),
+            Ok(jwks) => match KeySet::from_jwks(&jwks) {
+                // Skipped keys are fine as long as one is usable: a JWKS may carry keys for
+                // other consumers.
+                Ok((keys, _skipped)) => Some(Jwks::Inline(keys)),
+                Err(error) => {
+                    match error {
+                        JwksError::NoUsableKey(skipped) if !skipped.is_empty() => {
+                            for key in skipped {
+                                problems.add(format!("jwks.keys[{}]", key.index), key.why);
+                            }
+                        }
+                        other => problems.add("jwks", other.to_string()),
+                    }
+                    None
+                }
+            },
             Err(message) => {
                 problems.add("jwks", message);
                 None
@@ -562,6 +584,11 @@ mod tests {
         })
     }
 
+    /// A JWKS with one usable key.
+    fn jwks() -> serde_json::Value {
+        json!({ "keys": [ crate::jwt::testing::eddsa().jwk("k") ] })
+    }
+
     fn with(changes: serde_json::Value) -> serde_json::Value {
         let mut config = base();
         for (key, value) in changes.as_object().unwrap() {
@@ -593,14 +620,18 @@ mod tests {
         let config = parse(&base()).unwrap();
         assert_eq!(config.issuer, "https://auth.example.com");
         assert_eq!(config.audiences, ["https://api.example.com"]);
-        assert_eq!(
-            config.jwks,
-            Jwks::Remote(Remote {
-                cluster: "tollgate".into(),
-                path: "/.well-known/jwks.json".into(),
-                refresh_seconds: DEFAULT_JWKS_REFRESH_SECONDS,
-            })
-        );
+        match &config.jwks {
+            Jwks::Remote(remote) => assert_eq!(
+                *remote,
+                Remote {
+                    cluster: "tollgate".into(),
+                    path: "/.well-known/jwks.json".into(),
+                    refresh_seconds: DEFAULT_JWKS_REFRESH_SECONDS,
+                }
+            ),
+            other => panic!("expected a remote JWKS, got {other:?}"),
+        }
+        assert_eq!(config.token_cache_size, DEFAULT_CAPACITY);
         assert_eq!(config.clock_skew_seconds, DEFAULT_CLOCK_SKEW_SECONDS);
         assert_eq!(config.resource_metadata, None);
         assert!(config.policies.is_none());
@@ -618,7 +649,7 @@ mod tests {
         let config = parse(&json!({
             "issuer": "https://auth.example.com",
             "audiences": ["https://a.example.com", "https://b.example.com"],
-            "jwks": { "keys": [] },
+            "jwks": jwks(),
             "clock_skew_seconds": 5,
             "routes": [
                 { "path": "/mcp", "methods": ["post", "GET"], "resource": "mcp", "scopes": [] },
@@ -628,10 +659,11 @@ mod tests {
             "bundle_cluster": "tollgate",
             "bundle_path": "/v1/bundles/edge",
             "bundle_refresh_seconds": 10,
-            "fail_open": true
+            "fail_open": true,
+            "token_cache_size": 0
         }))
         .unwrap();
-        assert_eq!(config.jwks, Jwks::Inline(json!({ "keys": [] })));
+        assert!(matches!(&config.jwks, Jwks::Inline(keys) if keys.len() == 1));
         assert_eq!(config.clock_skew_seconds, 5);
         assert_eq!(
             config.resource_metadata.as_deref(),
@@ -649,6 +681,7 @@ mod tests {
             other => panic!("expected a bundle source, got {other:?}"),
         }
         assert!(config.fail_open);
+        assert_eq!(config.token_cache_size, 0);
         let routes = config.routes.routes();
         assert_eq!(routes[0].path, PathMatch::Exact("/mcp".into()));
         assert_eq!(
@@ -662,12 +695,29 @@ mod tests {
     fn inline_jwks_as_text() {
         let config = parse(&with(json!({
             "jwks_cluster": null, "jwks_path": null,
-            "jwks": "{\"keys\":[{\"kty\":\"EC\"}]}"
+            "jwks": jwks().to_string()
         })))
         .unwrap();
+        assert!(matches!(&config.jwks, Jwks::Inline(keys) if keys.len() == 1));
+    }
+
+    #[test]
+    fn inline_jwks_needs_a_usable_key() {
         assert_eq!(
-            config.jwks,
-            Jwks::Inline(json!({ "keys": [ { "kty": "EC" } ] }))
+            problems(&with(json!({
+                "jwks_cluster": null, "jwks_path": null,
+                "jwks": { "keys": [ { "kty": "EC" }, { "kty": "oct", "k": "c2VjcmV0" } ] }
+            }))),
+            [
+                "jwks.keys[0]: unsupported key type `EC`",
+                "jwks.keys[1]: unsupported key type `oct`",
+            ]
+        );
+        assert_eq!(
+            problems(&with(json!({
+                "jwks_cluster": null, "jwks_path": null, "jwks": { "keys": [] }
+            }))),
+            ["jwks: no usable signing key"]
         );
     }
 
@@ -759,7 +809,7 @@ mod tests {
         );
         assert_eq!(
             problems(&with(json!({
-                "jwks_cluster": null, "jwks_refresh_seconds": 5, "jwks": { "keys": [] }
+                "jwks_cluster": null, "jwks_refresh_seconds": 5, "jwks": jwks()
             }))),
             [
                 "jwks_path: is only used with `jwks_cluster`",

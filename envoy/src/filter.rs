@@ -1,46 +1,129 @@
-//! The proxy-wasm glue: read the configuration and the request headers, carry out the verdict.
-//! Every decision is made in [`crate::config`] and [`crate::check`], which are tested natively.
+//! The proxy-wasm glue: read the configuration and the request headers, keep the remote sources
+//! fresh, carry out the verdict. Every decision is made in [`crate::config`], [`crate::check`]
+//! and [`crate::sync`], which are tested natively.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
+use std::time::UNIX_EPOCH;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
-use crate::check::{self, RequestHead, Verdict};
-use crate::config::Config;
+use crate::cache::TokenCache;
+use crate::check::{self, Fetched, RequestHead, Verdict};
+use crate::config::{Config, Jwks, Policies};
 use crate::headers;
+use crate::sync::{self, Kind, Loaded, Outcome, Source};
 
-/// The root context: one per plugin per worker; it owns the configuration.
-#[cfg_attr(
-    not(target_arch = "wasm32"),
-    expect(dead_code, reason = "only the wasm entry point constructs it")
-)]
+/// What one worker holds besides the configuration, shared by its root context (which refreshes
+/// it) and its HTTP contexts (which read it). A worker is single-threaded and the host never
+/// calls into a context while another runs, so the `RefCell` borrows never overlap.
+#[derive(Debug)]
+pub(crate) struct State {
+    fetched: Fetched,
+    cache: TokenCache,
+}
+
+/// A remote source as this worker sees it.
+struct Tracked {
+    source: Source,
+    /// The CAS value of the body this worker loaded last (`None`: nothing loaded yet).
+    cas: Option<u32>,
+    /// The `ETag` of that body.
+    etag: Option<String>,
+    /// Whether this worker has a fetch of it in flight.
+    in_flight: bool,
+}
+
+/// The root context: one per plugin per worker; it owns the configuration and refreshes the
+/// remote sources on its tick.
 #[derive(Default)]
 pub(crate) struct Root {
     /// `None` until a configuration has been accepted.
     config: Option<Rc<Config>>,
+    state: Option<Rc<RefCell<State>>>,
+    sources: Vec<Tracked>,
+    /// Fetches in flight: the host's call token → index in `sources`.
+    calls: HashMap<u32, usize>,
 }
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        _num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        let Some(index) = self.calls.remove(&token_id) else {
+            return;
+        };
+        let now = self.seconds();
+        let status = self.get_http_call_response_header(":status");
+        let etag = self.get_http_call_response_header("etag");
+        let body = self
+            .get_http_call_response_body(0, body_size)
+            .unwrap_or_default();
+        let Some(tracked) = self.sources.get_mut(index) else {
+            return;
+        };
+        tracked.in_flight = false;
+        let source = tracked.source.clone();
+        let next = match sync::outcome(status.as_deref()) {
+            Outcome::Fresh => match source.load(&body) {
+                Ok(loaded) => {
+                    let etag = etag.filter(|e| !e.contains('\n'));
+                    let value = sync::encode(etag.as_deref(), &body);
+                    if let Err(status) =
+                        hostcalls::set_shared_data(&source.data_key(), Some(&value), None)
+                    {
+                        log(
+                            LogLevel::Warn,
+                            &format!("tollgate: cannot share {}: {status:?}", describe(&source)),
+                        );
+                    }
+                    // This worker applies it now; the others see the new CAS on their tick.
+                    let (_, cas) =
+                        hostcalls::get_shared_data(&source.data_key()).unwrap_or((None, None));
+                    self.apply(index, loaded, cas, etag);
+                    now + source.remote.refresh_seconds
+                }
+                Err(why) => {
+                    log(
+                        LogLevel::Warn,
+                        &format!(
+                            "tollgate: ignoring {} ({why}); keeping the last good one",
+                            describe(&source)
+                        ),
+                    );
+                    now + source.retry_seconds()
+                }
+            },
+            Outcome::NotModified => now + source.remote.refresh_seconds,
+            Outcome::Failed(why) => {
+                log(
+                    LogLevel::Warn,
+                    &format!(
+                        "tollgate: fetching {} failed: {why}; keeping the last good one",
+                        describe(&source)
+                    ),
+                );
+                now + source.retry_seconds()
+            }
+        };
+        set_due(&source, next);
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
-        match Config::parse(&bytes) {
-            Ok(config) => {
-                log(
-                    LogLevel::Info,
-                    &format!(
-                        "tollgate: configured {} route(s) for issuer `{}`",
-                        config.routes.routes().len(),
-                        config.issuer
-                    ),
-                );
-                self.config = Some(Rc::new(config));
-                true
-            }
+        let config = match Config::parse(&bytes) {
+            Ok(config) => config,
             Err(error) => {
                 // Returning false makes Envoy refuse the plugin. A worker that already has a good
                 // configuration keeps it.
@@ -48,9 +131,59 @@ impl RootContext for Root {
                     LogLevel::Error,
                     &format!("tollgate: refusing the plugin configuration: {error}"),
                 );
-                false
+                return false;
+            }
+        };
+        log(
+            LogLevel::Info,
+            &format!(
+                "tollgate: configured {} route(s) for issuer `{}`",
+                config.routes.routes().len(),
+                config.issuer
+            ),
+        );
+        let mut sources = Vec::new();
+        if let Jwks::Remote(remote) = &config.jwks {
+            sources.push(Source {
+                kind: Kind::Jwks,
+                remote: remote.clone(),
+            });
+        }
+        if let Some(Policies::Bundle(remote)) = &config.policies {
+            sources.push(Source {
+                kind: Kind::Bundle,
+                remote: remote.clone(),
+            });
+        }
+        self.sources = sources
+            .into_iter()
+            .map(|source| Tracked {
+                source,
+                cas: None,
+                etag: None,
+                in_flight: false,
+            })
+            .collect();
+        self.calls.clear();
+        self.state = Some(Rc::new(RefCell::new(State {
+            fetched: Fetched::default(),
+            cache: TokenCache::new(config.token_cache_size),
+        })));
+        self.config = Some(Rc::new(config));
+        if !self.sources.is_empty() {
+            self.set_tick_period(sync::TICK);
+            // Take what another worker fetched already. No fetch from here: at configure time
+            // Envoy's clusters may not be ready, and a claimed fetch that cannot complete would
+            // hold every worker back until it times out. The first tick fetches.
+            for index in 0..self.sources.len() {
+                self.load_shared(index);
             }
         }
+        true
+    }
+
+    fn on_tick(&mut self) {
+        self.refresh();
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -60,18 +193,178 @@ impl RootContext for Root {
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Filter {
             config: self.config.clone(),
+            state: self.state.clone(),
         }))
     }
 }
 
+impl Root {
+    fn seconds(&self) -> u64 {
+        self.get_current_time()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+
+    /// Loads what other workers fetched, and fetches what is due.
+    fn refresh(&mut self) {
+        let now = self.seconds();
+        for index in 0..self.sources.len() {
+            self.load_shared(index);
+            self.fetch_if_due(index, now);
+        }
+    }
+
+    /// Loads the shared body of a source when it changed since this worker loaded it.
+    fn load_shared(&mut self, index: usize) {
+        let Some(tracked) = self.sources.get(index) else {
+            return;
+        };
+        let Ok((Some(value), cas)) = hostcalls::get_shared_data(&tracked.source.data_key()) else {
+            return;
+        };
+        if cas == tracked.cas {
+            return;
+        }
+        let source = tracked.source.clone();
+        match sync::decode(&value).map(|(etag, body)| (etag, source.load(body))) {
+            Some((etag, Ok(loaded))) => {
+                let etag = etag.map(str::to_owned);
+                self.apply(index, loaded, cas, etag);
+            }
+            other => {
+                // Only loadable bodies are written, so this is another plugin version's format.
+                let why = match other {
+                    Some((_, Err(why))) => why,
+                    _ => "unknown format".to_owned(),
+                };
+                log(
+                    LogLevel::Warn,
+                    &format!(
+                        "tollgate: cannot load the shared {}: {why}",
+                        describe(&source)
+                    ),
+                );
+                if let Some(tracked) = self.sources.get_mut(index) {
+                    tracked.cas = cas;
+                }
+            }
+        }
+    }
+
+    /// Starts a fetch when it is due and this worker wins the compare-and-swap on the due time.
+    fn fetch_if_due(&mut self, index: usize, now: u64) {
+        let Some(tracked) = self.sources.get(index) else {
+            return;
+        };
+        if tracked.in_flight {
+            return;
+        }
+        let source = tracked.source.clone();
+        let (due, cas) = match hostcalls::get_shared_data(&source.due_key()) {
+            Ok((value, cas)) => (sync::parse_due(value.as_deref()), cas),
+            Err(_) => (0, None),
+        };
+        if now < due {
+            return;
+        }
+        // Claim the fetch: a worker that lost the race sees a CAS mismatch and leaves it.
+        let claim = (now + sync::FETCH_TIMEOUT.as_secs() + 1).to_string();
+        if hostcalls::set_shared_data(&source.due_key(), Some(claim.as_bytes()), cas).is_err() {
+            return;
+        }
+        let mut request_headers = vec![
+            (":method", "GET"),
+            (":path", source.remote.path.as_str()),
+            (":authority", source.remote.cluster.as_str()),
+            ("accept", "application/json"),
+        ];
+        if let Some(etag) = &tracked.etag {
+            request_headers.push(("if-none-match", etag.as_str()));
+        }
+        match self.dispatch_http_call(
+            &source.remote.cluster,
+            request_headers,
+            None,
+            Vec::new(),
+            sync::FETCH_TIMEOUT,
+        ) {
+            Ok(token) => {
+                self.calls.insert(token, index);
+                if let Some(tracked) = self.sources.get_mut(index) {
+                    tracked.in_flight = true;
+                }
+            }
+            Err(status) => {
+                log(
+                    LogLevel::Warn,
+                    &format!(
+                        "tollgate: cannot fetch {}: {status:?} (is the cluster defined?)",
+                        describe(&source)
+                    ),
+                );
+                set_due(&source, now + source.retry_seconds());
+            }
+        }
+    }
+
+    /// Swaps a loaded body in for this worker.
+    fn apply(&mut self, index: usize, loaded: Loaded, cas: Option<u32>, etag: Option<String>) {
+        let Some(tracked) = self.sources.get_mut(index) else {
+            return;
+        };
+        tracked.cas = cas;
+        tracked.etag = etag;
+        let Some(state) = &self.state else {
+            return;
+        };
+        let mut state = state.borrow_mut();
+        let what = match loaded {
+            Loaded::Keys(keys) => {
+                let what = format!("{} signing key(s)", keys.len());
+                state.fetched.keys = Some(keys);
+                // A withdrawn key must stop working at once, cached tokens included.
+                state.cache.clear();
+                what
+            }
+            Loaded::Policies(set) => {
+                let what = format!("{} policies", set.len());
+                state.fetched.policies = Some(set);
+                what
+            }
+        };
+        log(
+            LogLevel::Info,
+            &format!("tollgate: loaded {what} from {}", describe(&tracked.source)),
+        );
+    }
+}
+
+fn describe(source: &Source) -> String {
+    let what = match source.kind {
+        Kind::Jwks => "the JWKS",
+        Kind::Bundle => "the policy bundle",
+    };
+    format!(
+        "{what} at `{}` `{}`",
+        source.remote.cluster, source.remote.path
+    )
+}
+
+fn set_due(source: &Source, due: u64) {
+    let due = due.to_string();
+    if let Err(status) = hostcalls::set_shared_data(&source.due_key(), Some(due.as_bytes()), None) {
+        log(
+            LogLevel::Warn,
+            &format!("tollgate: cannot schedule {}: {status:?}", describe(source)),
+        );
+    }
+}
+
 /// One HTTP request.
-#[cfg_attr(
-    not(target_arch = "wasm32"),
-    expect(dead_code, reason = "only the wasm entry point constructs it")
-)]
 struct Filter {
     /// `None` when the plugin has no accepted configuration: every request is refused.
     config: Option<Rc<Config>>,
+    state: Option<Rc<RefCell<State>>>,
 }
 
 impl Context for Filter {}
@@ -86,7 +379,7 @@ impl HttpContext for Filter {
             self.set_http_request_header(name, None);
         }
 
-        let Some(config) = &self.config else {
+        let (Some(config), Some(state)) = (&self.config, &self.state) else {
             // Fail closed: an unconfigured filter protects everything.
             self.send_http_response(500, Vec::new(), None);
             return Action::Pause;
@@ -109,8 +402,22 @@ impl HttpContext for Filter {
             authorization: &authorization,
         };
 
-        match check::check(config, &head) {
+        let now = jiff::Timestamp::try_from(self.get_current_time())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let verdict = {
+            let mut state = state.borrow_mut();
+            let State { fetched, cache } = &mut *state;
+            check::check(config, &head, fetched, cache, now, || self.downstream_ip())
+        };
+
+        match verdict {
             Verdict::Continue => Action::Continue,
+            Verdict::Authorized(identity) => {
+                for (name, value) in headers::identity_headers(&identity) {
+                    self.set_http_request_header(name, Some(value));
+                }
+                Action::Continue
+            }
             Verdict::Respond(reply) => {
                 let mut response_headers: Vec<(&str, &str)> = Vec::new();
                 if let Some(challenge) = &reply.www_authenticate {
@@ -123,10 +430,20 @@ impl HttpContext for Filter {
     }
 }
 
-#[cfg_attr(
-    not(target_arch = "wasm32"),
-    expect(dead_code, reason = "only the wasm entry point constructs it")
-)]
+impl Filter {
+    /// The downstream address (`request.ip` for policies), from Envoy's `source.address`
+    /// attribute: `ip:port`, or `[ip]:port` for IPv6.
+    fn downstream_ip(&self) -> Option<IpAddr> {
+        let address = self.get_property(vec!["source", "address"])?;
+        let address = std::str::from_utf8(&address).ok()?;
+        address
+            .parse::<SocketAddr>()
+            .map(|a| a.ip())
+            .or_else(|_| address.parse::<IpAddr>())
+            .ok()
+    }
+}
+
 fn log(level: LogLevel, message: &str) {
     // Nothing better to do if the host cannot log.
     let _ = hostcalls::log(level, message);

@@ -1,9 +1,35 @@
 //! Request headers the filter owns.
 
+use crate::check::Identity;
+
 /// The prefix of the headers the filter sets for the upstream (the verified subject, client and
-/// scopes, in a later version). A client must not be able to forge them, so every request header
-/// with this prefix is removed before anything else happens.
+/// scopes). A client must not be able to forge them, so every request header with this prefix is
+/// removed before anything else happens.
 pub const RESERVED_PREFIX: &str = "x-tollgate-";
+
+/// The verified token's `sub`.
+pub const SUB: &str = "x-tollgate-sub";
+/// The verified token's client id.
+pub const CLIENT_ID: &str = "x-tollgate-client-id";
+/// The verified token's scopes, space-separated.
+pub const SCOPE: &str = "x-tollgate-scope";
+
+/// The headers that tell the upstream who a verified request is from. A claim the token does not
+/// carry gives no header (an empty scope gives none either), so the upstream can tell absent from
+/// empty.
+pub fn identity_headers(identity: &Identity) -> Vec<(&'static str, &str)> {
+    let mut headers = Vec::with_capacity(3);
+    if let Some(sub) = &identity.sub {
+        headers.push((SUB, sub.as_str()));
+    }
+    if let Some(client_id) = &identity.client_id {
+        headers.push((CLIENT_ID, client_id.as_str()));
+    }
+    if !identity.scope.is_empty() {
+        headers.push((SCOPE, identity.scope.as_str()));
+    }
+    headers
+}
 
 /// Whether a request header name is one the filter owns (ASCII case-insensitive: Envoy lowercases
 /// names, other proxy-wasm hosts may not).
@@ -38,6 +64,39 @@ mod tests {
         assert!(!is_reserved(":path"));
         assert!(!is_reserved("x-tollgäte-sub"));
         assert!(!is_reserved(""));
+    }
+
+    #[test]
+    fn identity_headers_are_reserved() {
+        for name in [SUB, CLIENT_ID, SCOPE] {
+            assert!(is_reserved(name));
+        }
+    }
+
+    #[test]
+    fn identity_headers_for_present_claims() {
+        let full = Identity {
+            sub: Some("u-1".into()),
+            client_id: Some("agent".into()),
+            scope: "a b".into(),
+        };
+        assert_eq!(
+            identity_headers(&full),
+            [
+                ("x-tollgate-sub", "u-1"),
+                ("x-tollgate-client-id", "agent"),
+                ("x-tollgate-scope", "a b"),
+            ]
+        );
+        let machine = Identity {
+            sub: None,
+            client_id: Some("worker".into()),
+            scope: String::new(),
+        };
+        assert_eq!(
+            identity_headers(&machine),
+            [("x-tollgate-client-id", "worker")]
+        );
     }
 
     #[test]

@@ -1,0 +1,206 @@
+//! A bounded cache of verified tokens, so that a token seen before costs a hash and a lookup
+//! instead of a signature check.
+//!
+//! Entries are keyed by the SHA-256 of the token (the cache never holds a token itself) and
+//! expire with the token. One cache per Envoy worker: workers share nothing per request, and a
+//! cross-worker cache would cost a host call and a copy on every lookup. The cache is emptied
+//! whenever the signing keys change, so a token signed by a key that was withdrawn stops working
+//! at once.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use sha2::{Digest as _, Sha256};
+use tollgate_engine::Request;
+
+use crate::jwt::Verified;
+
+/// `token_cache_size` when not set.
+pub const DEFAULT_CAPACITY: usize = 1024;
+
+/// The SHA-256 of a token.
+pub type TokenDigest = [u8; 32];
+
+/// Hashes a token for the cache.
+pub fn digest(token: &str) -> TokenDigest {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A verified token, and what the live policy check builds from it once.
+#[derive(Debug)]
+pub struct Entry {
+    /// The token's checked claims.
+    pub verified: Verified,
+    /// The engine request built from the claims (built on the first policy check, then only its
+    /// target, requested scopes and context change per request).
+    pub request: Option<Request>,
+}
+
+impl Entry {
+    /// An entry for a token just verified.
+    pub fn new(verified: Verified) -> Entry {
+        Entry {
+            verified,
+            request: None,
+        }
+    }
+}
+
+/// The digest is already uniformly distributed: its first eight bytes are the hash.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // `[u8; 32]` hashes as a length prefix, then its bytes: the last eight bytes shifted in
+        // are the digest's first eight.
+        for &b in bytes.iter().take(8) {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+}
+
+/// The verified-token cache of one worker.
+#[derive(Debug)]
+pub struct TokenCache {
+    entries: HashMap<TokenDigest, Entry, BuildHasherDefault<DigestHasher>>,
+    capacity: usize,
+}
+
+impl TokenCache {
+    /// A cache holding at most `capacity` tokens; 0 turns caching off.
+    pub fn new(capacity: usize) -> TokenCache {
+        TokenCache {
+            entries: HashMap::default(),
+            capacity,
+        }
+    }
+
+    /// How many tokens are cached.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no token is cached.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The live entry for a token, if cached. An expired entry is dropped.
+    pub fn get_mut(&mut self, key: &TokenDigest, now: i64, skew: u64) -> Option<&mut Entry> {
+        let live = self.entries.get(key)?.verified.is_live(now, skew);
+        if !live {
+            self.entries.remove(key);
+            return None;
+        }
+        self.entries.get_mut(key)
+    }
+
+    /// Caches a verified token. Returns the entry back when caching is off. When the cache is
+    /// full, expired entries go first, then an arbitrary one.
+    pub fn insert(
+        &mut self,
+        key: TokenDigest,
+        entry: Entry,
+        now: i64,
+        skew: u64,
+    ) -> Result<&mut Entry, Box<Entry>> {
+        if self.capacity == 0 {
+            return Err(Box::new(entry));
+        }
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
+            self.entries.retain(|_, e| e.verified.is_live(now, skew));
+            if self.entries.len() >= self.capacity
+                && let Some(victim) = self.entries.keys().next().copied()
+            {
+                self.entries.remove(&victim);
+            }
+        }
+        Ok(self.entries.entry(key).insert_entry(entry).into_mut())
+    }
+
+    /// Forgets every token (the signing keys changed).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+
+    use super::*;
+
+    fn entry(exp: i64) -> Entry {
+        Entry::new(Verified {
+            exp,
+            sub: None,
+            client_id: None,
+            scopes: Vec::new(),
+            claims: Map::new(),
+        })
+    }
+
+    #[test]
+    fn digests_differ_per_token() {
+        assert_ne!(digest("a"), digest("b"));
+        assert_eq!(digest("a"), digest("a"));
+    }
+
+    #[test]
+    fn entries_expire_with_the_token() {
+        let mut cache = TokenCache::new(8);
+        let key = digest("t");
+        assert!(cache.insert(key, entry(100), 0, 10).is_ok());
+        assert!(cache.get_mut(&key, 50, 10).is_some());
+        assert!(cache.get_mut(&key, 109, 10).is_some(), "leeway");
+        assert!(cache.get_mut(&key, 110, 10).is_none());
+        assert!(cache.is_empty(), "expired entries are dropped");
+    }
+
+    #[test]
+    fn bounded() {
+        let mut cache = TokenCache::new(3);
+        for i in 0..10 {
+            assert!(
+                cache
+                    .insert(digest(&i.to_string()), entry(100), 0, 0)
+                    .is_ok()
+            );
+            assert!(cache.len() <= 3);
+        }
+        assert!(
+            cache.get_mut(&digest("9"), 0, 0).is_some(),
+            "the newest stays"
+        );
+    }
+
+    #[test]
+    fn expired_entries_are_evicted_first() {
+        let mut cache = TokenCache::new(2);
+        assert!(cache.insert(digest("old"), entry(10), 0, 0).is_ok());
+        assert!(cache.insert(digest("live"), entry(100), 0, 0).is_ok());
+        assert!(cache.insert(digest("new"), entry(100), 50, 0).is_ok());
+        assert!(cache.get_mut(&digest("live"), 50, 0).is_some());
+        assert!(cache.get_mut(&digest("new"), 50, 0).is_some());
+    }
+
+    #[test]
+    fn capacity_zero_caches_nothing() {
+        let mut cache = TokenCache::new(0);
+        assert!(cache.insert(digest("t"), entry(100), 0, 0).is_err());
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn clear() {
+        let mut cache = TokenCache::new(2);
+        assert!(cache.insert(digest("t"), entry(100), 0, 0).is_ok());
+        cache.clear();
+        assert!(cache.get_mut(&digest("t"), 0, 0).is_none());
+    }
+}
