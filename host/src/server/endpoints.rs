@@ -185,7 +185,10 @@ async fn metadata(State(state): State<AppState>) -> Json<serde_json::Value> {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        // RFC 8414 §2: required when the methods above include `private_key_jwt`.
+        "introspection_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
         "response_types_supported": [],
         "scopes_supported": [],
     }))

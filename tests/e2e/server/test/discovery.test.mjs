@@ -21,6 +21,11 @@ test('discovery: openid-client reads the RFC 8414 metadata', async () => {
     );
   }
   assert.ok(meta.token_endpoint_auth_signing_alg_values_supported.includes('ES256'));
+  // RFC 8414 §2: private_key_jwt at introspection and revocation needs the signing algorithms.
+  for (const endpoint of ['introspection', 'revocation']) {
+    assert.ok(meta[`${endpoint}_endpoint_auth_methods_supported`].includes('private_key_jwt'));
+    assert.ok(meta[`${endpoint}_endpoint_auth_signing_alg_values_supported`].includes('ES256'));
+  }
   assert.equal(config.clientMetadata().client_id, 'basic-worker');
 });
 
