@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import * as client from 'openid-client';
 import {
   ISSUER, ORDERS, TOKEN_EXCHANGE, ACCESS_TOKEN_TYPE,
-  basicWorker, postWorker, exchanger, claimsOf, oauthError, postForm,
+  basicWorker, postWorker, exchanger, jwtWorker, claimsOf, oauthError, postForm,
 } from '../lib.mjs';
 
 test('introspection: an issued token is active, with its claims', async () => {
@@ -30,6 +30,10 @@ test('introspection: an issued token is active, with its claims', async () => {
   const byOther = await client.tokenIntrospection(await postWorker(), tokens.access_token);
   assert.equal(byOther.active, true);
   assert.equal(byOther.jti, claims.jti);
+  // ... including one that authenticates with private_key_jwt.
+  const byJwt = await client.tokenIntrospection(await jwtWorker(), tokens.access_token);
+  assert.equal(byJwt.active, true);
+  assert.equal(byJwt.scope, 'orders:read orders:write');
 });
 
 test('introspection: garbage is inactive, and the caller must authenticate', async () => {
