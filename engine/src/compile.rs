@@ -110,9 +110,8 @@ impl PolicySet {
         let resources = index_of(resources, &mut targets);
         let connections = index_of(connections, &mut targets);
 
-        let mut compiled = Vec::with_capacity(policies.len());
-        for (p, policy) in policies.into_iter().enumerate() {
-            let p = to_u32(p);
+        let mut compiled: Vec<CompiledPolicy> = Vec::with_capacity(policies.len());
+        for policy in policies {
             let mut gives = Vec::with_capacity(policy.targets.len());
             for target in &policy.targets {
                 let map = match target.kind {
@@ -151,23 +150,45 @@ impl PolicySet {
                 conditions: policy.conditions,
                 gives,
             };
-            let anchor = compiled_policy.anchor();
-            for (t, _) in &compiled_policy.gives {
+            compiled.push(compiled_policy);
+        }
+
+        // How many policies could file under each (key, value): a policy is filed under its
+        // rarest option, so a request's lookups find few policies that do not match.
+        let options: Vec<Vec<Anchor>> = compiled
+            .iter()
+            .map(CompiledPolicy::anchor_options)
+            .collect();
+        let mut frequency: FxHashMap<(&Key, &str), u32> = FxHashMap::default();
+        for anchor in options.iter().flatten() {
+            for v in &anchor.values {
+                *frequency.entry((&anchor.key, v)).or_default() += 1;
+            }
+        }
+        let cost = |a: &Anchor| -> u64 {
+            a.values
+                .iter()
+                .map(|v| u64::from(frequency.get(&(&a.key, &**v)).copied().unwrap_or(0)))
+                .sum()
+        };
+        for (p, (policy, options)) in compiled.iter().zip(&options).enumerate() {
+            let p = to_u32(p);
+            let anchor = options.iter().min_by_key(|a| cost(a));
+            for (t, _) in &policy.gives {
                 let Some(entry) = targets.get_mut(*t as usize) else {
                     continue;
                 };
                 entry.candidates.push(p);
                 for g in GrantType::ALL {
-                    if !compiled_policy.applies_to(g) {
+                    if !policy.applies_to(g) {
                         continue;
                     }
                     let Some(bucket) = entry.buckets.get_mut(g.index()) else {
                         continue;
                     };
-                    bucket.file(p, anchor.as_ref());
+                    bucket.file(p, anchor);
                 }
             }
-            compiled.push(compiled_policy);
         }
         PolicySet {
             policies: compiled,
@@ -282,17 +303,19 @@ impl CompiledPolicy {
         }
     }
 
-    /// The values some request attribute must carry for this policy to match, if any.
-    fn anchor(&self) -> Option<Anchor> {
+    /// Every way this policy could be filed: each a key and the values some request attribute
+    /// must carry for the policy to match.
+    fn anchor_options(&self) -> Vec<Anchor> {
+        let mut options = Vec::new();
         if let Some(clients) = &self.clients {
-            return Some(Anchor {
+            options.push(Anchor {
                 key: Key::ClientId,
                 values: clients.clone(),
             });
         }
-        self.conditions.iter().find_map(|c| {
+        for c in &self.conditions {
             let Operand::Values(set) = &c.operand else {
-                return None;
+                continue;
             };
             let strings = set.strings();
             let values: Vec<Box<str>> = match (c.key.key_type(), c.op) {
@@ -301,19 +324,33 @@ impl CompiledPolicy {
                 // Some element ∈ V: one of V's strings is an element.
                 (KeyType::List, Op::In) => strings.to_vec(),
                 // Every element of V is an element (contains), or set(L) = V with V non-empty:
-                // V's first string is an element.
-                (KeyType::List, Op::Contains | Op::Equal) => {
-                    strings.first().cloned().into_iter().collect()
-                }
-                _ => return None,
+                // any one of V's strings is an element; the rarest is the best anchor.
+                (KeyType::List, Op::Contains | Op::Equal) => strings.to_vec(),
+                _ => continue,
             };
             // INVARIANT: a condition whose operand holds no string (a list attribute equal to the
-            // empty set, say) has no anchor; the policy stays unanchored.
-            (!values.is_empty()).then(|| Anchor {
-                key: c.key.clone(),
-                values,
-            })
-        })
+            // empty set, say) gives no anchor.
+            if values.is_empty() {
+                continue;
+            }
+            let single =
+                matches!(c.op, Op::Contains | Op::Equal) && c.key.key_type() == KeyType::List;
+            if single {
+                // Each value alone is a valid anchor for `contains`/`equal` on a list.
+                for v in values {
+                    options.push(Anchor {
+                        key: c.key.clone(),
+                        values: vec![v],
+                    });
+                }
+            } else {
+                options.push(Anchor {
+                    key: c.key.clone(),
+                    values,
+                });
+            }
+        }
+        options
     }
 
     /// The first check this policy fails on the request, for explanations.

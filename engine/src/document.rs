@@ -554,7 +554,10 @@ fn read_targets(
             (Some(_), Some(false)) => {
                 errors.add(
                     &at.key("scopes"),
-                    format!("a connection of kind `{}` has no scopes", kind.unwrap_or("")),
+                    format!(
+                        "a connection of kind `{}` has no scopes",
+                        kind.unwrap_or("")
+                    ),
                 );
                 None
             }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::request::Request;
 
 /// The attribute a condition reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Key {
     ClientId,
     ClientName,
@@ -324,15 +324,7 @@ impl ValueSet {
 /// JSON equality with numbers compared by value (`5` = `5.0`), exact and case-sensitive otherwise.
 pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
-                x == y
-            } else if let (Some(x), Some(y)) = (x.as_u64(), y.as_u64()) {
-                x == y
-            } else {
-                x.as_f64() == y.as_f64()
-            }
-        }
+        (Value::Number(x), Value::Number(y)) => number_eq(x, y),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_eq(x, y))
         }
@@ -342,6 +334,26 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
+    }
+}
+
+/// Numbers are equal by value, exactly: an integer equals a float only when the float is that very
+/// integer (no rounding through `f64`, which cannot hold every integer above 2^53).
+fn number_eq(x: &serde_json::Number, y: &serde_json::Number) -> bool {
+    fn integer(n: &serde_json::Number) -> Option<i128> {
+        n.as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+    }
+    fn float_is(f: Option<f64>, i: i128) -> bool {
+        // Whole floats below 2^127 convert to i128 exactly.
+        f.is_some_and(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 1.7e38 && f as i128 == i)
+    }
+    match (integer(x), integer(y)) {
+        (Some(a), Some(b)) => a == b,
+        (Some(a), None) => float_is(y.as_f64(), a),
+        (None, Some(b)) => float_is(x.as_f64(), b),
+        (None, None) => x.as_f64() == y.as_f64(),
     }
 }
 

@@ -1,5 +1,12 @@
 //! Loading and validation: every error at once, each at its path.
 
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a broken set-up fails the test"
+)]
+
 use tollgate_engine::{LoadError, PolicySet, Request};
 
 fn errors(doc: &str) -> Vec<(String, String)> {

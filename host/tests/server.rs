@@ -2,6 +2,13 @@
 //! requests (each gets its RFC error, none a 500), refresh rotation, the admin API, and durability
 //! across `kill -9`.
 
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a broken set-up fails the test"
+)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -369,6 +376,15 @@ async fn inventory_bot_only_at_night() {
     }
 }
 
+/// A malformed request: name, client credentials, form, expected status and error code.
+type Case<'a> = (
+    &'a str,
+    Option<(&'a str, &'a str)>,
+    Vec<(&'static str, String)>,
+    u16,
+    &'a str,
+);
+
 /// Mints a JWT with one of the server's own key types but a key it does not know.
 fn foreign_token(claims: &Value) -> String {
     let key = tollgate::keys::generate("ES256", 0).expect("key");
@@ -432,13 +448,7 @@ async fn malformed_requests_get_their_rfc_error_and_never_a_500() {
         f.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
         f
     };
-    let table: Vec<(
-        &str,
-        Option<(&str, &str)>,
-        Vec<(&'static str, String)>,
-        u16,
-        &str,
-    )> = vec![
+    let table: Vec<Case<'_>> = vec![
         (
             "missing grant_type",
             Some(good),

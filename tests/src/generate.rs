@@ -33,20 +33,18 @@ pub fn case_with(max_policies: usize, max_requests: usize) -> impl Strategy<Valu
     let medium = max_policies.min(60).max(small);
     let large = max_policies.max(medium);
     let policies = weighted(&[6, 3, 1]).prop_flat_map(move |size| match size {
+        // Every range starts at 0 so that shrinking can drop any policy.
         0 => vec(policy(), 0..=small),
-        1 => vec(policy(), small..=medium),
-        _ => vec(policy(), medium..=large),
+        1 => vec(policy(), 0..=medium),
+        _ => vec(policy(), 0..=large),
     });
-    (
-        catalog(),
-        policies,
-        vec(request(), 1..=max_requests.max(1)),
-    )
-        .prop_map(|(catalog, policies, requests)| {
+    (catalog(), policies, vec(request(), 1..=max_requests.max(1))).prop_map(
+        |(catalog, policies, requests)| {
             let document = document(&catalog, &policies);
             let requests = requests.iter().map(|r| r.build(&catalog)).collect();
             (document, requests)
-        })
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -70,7 +68,12 @@ const RESOURCES: &[(&str, &str, &[&str])] = &[
     (
         "billing-api",
         "api",
-        &["ledger:read", "ledger:write", "ledger:admin", "metrics:read"],
+        &[
+            "ledger:read",
+            "ledger:write",
+            "ledger:admin",
+            "metrics:read",
+        ],
     ),
     (
         "analytics-mcp",
@@ -206,7 +209,27 @@ static CLAIM_OPERANDS: LazyLock<Vec<Value>> = LazyLock::new(|| {
         json!(false),
         json!(""),
         json!("eng"),
+        json!(0.0),
+        // 2^53 as a float: by value it is not the integer 2^53 + 1 that claims carry.
+        json!(9_007_199_254_740_992.0),
+        json!(u64::MAX),
+        // 2^64 as a float: by value not `u64::MAX`.
+        json!(18_446_744_073_709_551_616.0),
     ]
+});
+
+/// Elements of a claim condition's `values`: the scalars, plus lists and objects (allowed in
+/// `values` on `jwtClaims`, compared by JSON equality).
+static CLAIM_LIST_OPERANDS: LazyLock<Vec<Value>> = LazyLock::new(|| {
+    let mut all = CLAIM_OPERANDS.clone();
+    all.extend([
+        json!(["SRE", "admin"]),
+        json!({ "dept": "ops" }),
+        json!(["admin"]),
+        json!([5.0, "5"]),
+        json!({ "x": 1.0 }),
+    ]);
+    all
 });
 
 /// Values a claim may have in a request: scalars, lists (with duplicates and mixed types),
@@ -237,6 +260,10 @@ static CLAIM_VALUES: LazyLock<Vec<Value>> = LazyLock::new(|| {
         json!("admin"),
         json!(["SRE", ["admin"], { "x": 1 }]),
         json!(""),
+        json!(9_007_199_254_740_993_u64),
+        json!(0),
+        json!(u64::MAX),
+        json!([{ "dept": "ops" }, "ops"]),
     ]
 });
 
@@ -441,9 +468,7 @@ fn string_from(pool: &'static [&'static str]) -> BoxedStrategy<Value> {
 /// A list of 0 to 3 strings from the pool (duplicates allowed).
 fn list_from(pool: &'static [&'static str]) -> BoxedStrategy<Value> {
     vec(any::<Index>(), 0..=3)
-        .prop_map(move |ixs| {
-            Value::Array(ixs.iter().map(|ix| json!(pick_str(ix, pool))).collect())
-        })
+        .prop_map(move |ixs| Value::Array(ixs.iter().map(|ix| json!(pick_str(ix, pool))).collect()))
         .boxed()
 }
 
@@ -467,7 +492,7 @@ fn clock_minutes(text: &str) -> u32 {
 
 /// The targets one document defines.
 #[derive(Debug, Clone)]
-pub struct Catalog {
+struct Catalog {
     targets: Vec<TargetDef>,
 }
 
@@ -486,7 +511,10 @@ struct TargetDef {
 
 fn catalog() -> impl Strategy<Value = Catalog> {
     (
-        vec((any::<bool>(), 1u32..64, 0u32..8, any::<bool>()), RESOURCES.len()),
+        vec(
+            (any::<bool>(), 1u32..64, 0u32..8, any::<bool>()),
+            RESOURCES.len(),
+        ),
         1u32..8,
         1u32..8,
         0u32..4,
@@ -514,7 +542,11 @@ fn catalog() -> impl Strategy<Value = Catalog> {
             // One or two of each connection kind.
             let oauth: Vec<_> = subset(OAUTH, oauth_mask, 0).into_iter().take(2).collect();
             for (i, (id, pool)) in oauth.into_iter().enumerate() {
-                let mask = if oauth_scopes == 0 { u32::MAX } else { oauth_scopes };
+                let mask = if oauth_scopes == 0 {
+                    u32::MAX
+                } else {
+                    oauth_scopes
+                };
                 let mut scopes = subset(pool, mask, i);
                 shuffle(&mut scopes, oauth_scopes);
                 targets.push(TargetDef {
@@ -543,7 +575,7 @@ fn catalog() -> impl Strategy<Value = Catalog> {
 
 /// A policy without its id (ids come from its position, so they stay unique while shrinking).
 #[derive(Debug, Clone)]
-pub struct PolicyRaw {
+struct PolicyRaw {
     /// 0..10: below 6 no `mode`, 6..8 `enforce`, 8.. `dry-run`.
     mode: u8,
     /// 0: no subject; 1: `{}`; 2: clients; 3: conditions; 4..: both.
@@ -557,7 +589,7 @@ pub struct PolicyRaw {
     named: u8,
 }
 
-pub fn policy() -> impl Strategy<Value = PolicyRaw> {
+fn policy() -> impl Strategy<Value = PolicyRaw> {
     (
         0u8..10,
         0u8..8,
@@ -669,11 +701,17 @@ fn policy_json(catalog: &Catalog, index: usize, p: &PolicyRaw) -> Value {
         shuffle(&mut names, p.grant_types);
         out.insert("grantTypes".into(), strings(&names));
     }
+    // A policy names each target once (the engine refuses a target named twice).
+    let mut named: Vec<(&str, &str)> = Vec::new();
     let targets: Vec<Value> = p
         .targets
         .iter()
-        .map(|(ix, style, mask)| {
+        .filter_map(|(ix, style, mask)| {
             let t = pick(ix, &catalog.targets);
+            if named.contains(&(t.list, t.id)) {
+                return None;
+            }
+            named.push((t.list, t.id));
             let mut target = Map::new();
             target.insert(t.list.into(), json!(t.id));
             if !t.scopes.is_empty() {
@@ -685,7 +723,7 @@ fn policy_json(catalog: &Catalog, index: usize, p: &PolicyRaw) -> Value {
                     target.insert("scopes".into(), strings(&scopes));
                 }
             }
-            Value::Object(target)
+            Some(Value::Object(target))
         })
         .collect();
     out.insert("targets".into(), Value::Array(targets));
@@ -709,7 +747,7 @@ impl Default for TargetDef {
 // Conditions
 
 /// One condition, any key and any operator valid on it.
-pub fn condition() -> BoxedStrategy<Value> {
+fn condition() -> BoxedStrategy<Value> {
     // Every family's raw parts are drawn and one family builds the condition (see `weighted`).
     (
         weighted(&[6, 5, 6, 2, 3]),
@@ -814,7 +852,10 @@ fn list_condition(key: &Index, op: u8, one: &Index, many: &[Index]) -> Value {
 fn claim_condition(path: &Index, op: u8, one: &Index, many: &[Index]) -> Value {
     let key = pick_str(path, CLAIM_PATHS);
     let one = pick(one, &CLAIM_OPERANDS);
-    let many: Vec<Value> = many.iter().map(|ix| pick(ix, &CLAIM_OPERANDS)).collect();
+    let many: Vec<Value> = many
+        .iter()
+        .map(|ix| pick(ix, &CLAIM_LIST_OPERANDS))
+        .collect();
     operator_condition(key, op, one.clone(), many.clone(), one, many)
 }
 
@@ -856,9 +897,14 @@ const MINUTE_CODES: std::ops::Range<u32> = 0..4000;
 
 /// A `between` window: ends from the clock pool or any minute, from ≠ to (either order), days
 /// sometimes (in any order), a zone sometimes. Plain numbers keep it cheap to draw.
-pub fn window() -> impl Strategy<Value = Value> + Clone {
-    (MINUTE_CODES, MINUTE_CODES, 0u32..256, 0u32..(3 * ZONES.len() as u32)).prop_map(
-        |(from, to, days, tz)| {
+fn window() -> impl Strategy<Value = Value> + Clone {
+    (
+        MINUTE_CODES,
+        MINUTE_CODES,
+        0u32..256,
+        0u32..(3 * ZONES.len() as u32),
+    )
+        .prop_map(|(from, to, days, tz)| {
             let from = minute_of_day(from);
             let to = minute_of_day(to);
             let to = if to == from { (to + 1) % 1440 } else { to };
@@ -879,8 +925,7 @@ pub fn window() -> impl Strategy<Value = Value> + Clone {
                 window.insert("tz".into(), json!(tz));
             }
             Value::Object(window)
-        },
-    )
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -907,7 +952,7 @@ fn scope_from() -> impl Strategy<Value = ScopeFrom> + Clone {
 
 /// A request before it is tied to a document's catalog.
 #[derive(Debug, Clone)]
-pub struct RequestRaw {
+struct RequestRaw {
     grant_type: Index,
     client: Option<Value>,
     /// (absent / null / list, entries: (for the request's target?, other target, mask)).
@@ -925,11 +970,14 @@ pub struct RequestRaw {
     explain: u8,
 }
 
-pub fn request() -> impl Strategy<Value = RequestRaw> {
+fn request() -> impl Strategy<Value = RequestRaw> {
     (
         any::<Index>(),
         client(),
-        (0u8..8, vec((any::<bool>(), any::<Index>(), 0u32..64), 1..=2)),
+        (
+            0u8..8,
+            vec((any::<bool>(), any::<Index>(), 0u32..64), 1..=2),
+        ),
         user(),
         claims(),
         actor(),
@@ -968,7 +1016,7 @@ pub fn request() -> impl Strategy<Value = RequestRaw> {
         )
 }
 
-pub fn client() -> BoxedStrategy<Option<Value>> {
+fn client() -> BoxedStrategy<Option<Value>> {
     let fields = (
         slot(string_from(CLIENT_IDS)),
         slot(string_from(NAMES)),
@@ -1018,7 +1066,7 @@ fn actor() -> BoxedStrategy<Option<Value>> {
 
 /// Claims: an object over the names the claim paths use, with values of every JSON type;
 /// sometimes absent, `null`, or not an object at all.
-pub fn claims() -> BoxedStrategy<Option<Value>> {
+fn claims() -> BoxedStrategy<Option<Value>> {
     let object = vec((0u8..6, any::<Index>(), any::<Index>()), 8..=8).prop_map(|slots| {
         let leaf = |ix: &Index| pick(ix, &CLAIM_VALUES);
         let mut c = Map::new();
@@ -1088,7 +1136,7 @@ pub fn claims() -> BoxedStrategy<Option<Value>> {
         .boxed()
 }
 
-pub fn context() -> BoxedStrategy<Option<Value>> {
+fn context() -> BoxedStrategy<Option<Value>> {
     let fields = (slot(string_from(IPS)), slot(time())).prop_map(|(ip, time)| {
         let mut c = Map::new();
         insert(&mut c, "ip", ip);
@@ -1100,7 +1148,7 @@ pub fn context() -> BoxedStrategy<Option<Value>> {
 
 /// An RFC 3339 instant, usually within a minute of a window edge in one of the window zones,
 /// written with one of several offsets and sometimes with fractional seconds.
-pub fn time() -> BoxedStrategy<Value> {
+fn time() -> BoxedStrategy<Value> {
     (
         any::<Index>(),
         any::<Index>(),
@@ -1112,7 +1160,9 @@ pub fn time() -> BoxedStrategy<Value> {
         .prop_map(|(date, zone, minute, second, nanos, written)| {
             // Within a minute of a window edge, or anywhere in the day.
             let minute = match minute {
-                (0, ix, delta, _) => (clock_minutes(pick_str(&ix, CLOCK)) + 1440 + delta - 1) % 1440,
+                (0, ix, delta, _) => {
+                    (clock_minutes(pick_str(&ix, CLOCK)) + 1440 + delta - 1) % 1440
+                }
                 (_, _, _, any_minute) => any_minute,
             };
             let second = if second.0 == 0 { 0 } else { second.1 };
@@ -1125,7 +1175,8 @@ pub fn time() -> BoxedStrategy<Value> {
                 .and_then(|dt| dt.to_zoned(zone))
                 .map(|z| z.timestamp())
                 .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-            let offset = Offset::from_seconds(pick(&written, WRITTEN_OFFSETS)).unwrap_or(Offset::UTC);
+            let offset =
+                Offset::from_seconds(pick(&written, WRITTEN_OFFSETS)).unwrap_or(Offset::UTC);
             json!(instant.display_with_offset(offset).to_string())
         })
         .boxed()
@@ -1214,7 +1265,9 @@ impl RequestRaw {
             match state {
                 0..2 => None,
                 2 => Some(Value::Null),
-                _ => Some(Value::Array(froms.iter().map(|f| json!(scope(f))).collect())),
+                _ => Some(Value::Array(
+                    froms.iter().map(|f| json!(scope(f))).collect(),
+                )),
             }
         };
 
@@ -1325,7 +1378,13 @@ mod tests {
             }
         }
         for op in [
-            "equal", "notEqual", "in", "notIn", "contains", "exists", "notExists",
+            "equal",
+            "notEqual",
+            "in",
+            "notIn",
+            "contains",
+            "exists",
+            "notExists",
         ] {
             for key in ["client.clientid", "user.roles", "jwtClaims", "actor.sub"] {
                 assert!(seen.contains(&format!("{key} {op}")), "{key} {op}");

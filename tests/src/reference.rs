@@ -68,7 +68,10 @@ pub struct RefNotMatched {
 
 /// Decides `request` against `document`, both as JSON.
 pub fn evaluate(document: &Value, request: &Value) -> RefDecision {
-    let explain = request.get("explain").and_then(Value::as_bool).unwrap_or(true);
+    let explain = request
+        .get("explain")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
 
     // The request's target: which list it lives in, and its id.
     let (target_list, target_key, target_id) = match request.get("target") {
@@ -535,11 +538,7 @@ fn attribute(request: &Value, key: &str) -> Option<Value> {
                     _ => return None,
                 };
             }
-            if at.is_null() {
-                None
-            } else {
-                Some(at.clone())
-            }
+            if at.is_null() { None } else { Some(at.clone()) }
         }
     }
 }
@@ -582,10 +581,7 @@ fn claim_path(mut rest: &str) -> Option<Vec<String>> {
 /// (`::ffff:a.b.c.d`) is compared as the IPv4 address it carries; otherwise IPv4 addresses only
 /// match IPv4 networks and IPv6 addresses IPv6 networks.
 fn in_cidr(attribute: &Value, operand: &[Value]) -> bool {
-    let Some(address) = attribute
-        .as_str()
-        .and_then(|s| s.parse::<IpAddr>().ok())
-    else {
+    let Some(address) = attribute.as_str().and_then(|s| s.parse::<IpAddr>().ok()) else {
         return false;
     };
     let address = match address {
@@ -773,6 +769,26 @@ mod tests {
     }
 
     #[test]
+    fn numbers_compare_by_exact_value() {
+        let eq = |a: Value, b: Value| json_eq(&a, &b);
+        assert!(eq(json!(5), json!(5.0)));
+        assert!(eq(json!(0), json!(-0.0)));
+        assert!(eq(json!([1, { "x": 2.0 }]), json!([1.0, { "x": 2 }])));
+        assert!(!eq(json!(5), json!("5")));
+        // Beyond 2^53 a float cannot hold every integer; equality is still exact.
+        assert!(!eq(
+            json!(9_007_199_254_740_993_u64),
+            json!(9_007_199_254_740_992.0)
+        ));
+        assert!(eq(
+            json!(9_007_199_254_740_992_u64),
+            json!(9_007_199_254_740_992.0)
+        ));
+        assert!(!eq(json!(u64::MAX), json!(18_446_744_073_709_551_616.0)));
+        assert!(eq(json!(u64::MAX), json!(u64::MAX)));
+    }
+
+    #[test]
     fn operators() {
         let r = json!({
             "grantType": "jwt_bearer",
@@ -790,7 +806,9 @@ mod tests {
         assert!(holds(
             json!({ "key": "user.roles", "op": "contains", "value": "SRE" })
         ));
-        assert!(!holds(json!({ "key": "user.sub", "op": "notEqual", "value": "x" })));
+        assert!(!holds(
+            json!({ "key": "user.sub", "op": "notEqual", "value": "x" })
+        ));
         assert!(holds(json!({ "key": "user.sub", "op": "notExists" })));
         assert!(holds(
             json!({ "key": "jwtClaims.org.dept", "op": "contains", "value": "p" })
@@ -798,8 +816,12 @@ mod tests {
         assert!(holds(
             json!({ "key": "jwtClaims['a.b'].c", "op": "equal", "value": 5.0 })
         ));
-        assert!(holds(json!({ "key": "jwtClaims.n", "op": "in", "values": [5] })));
-        assert!(!holds(json!({ "key": "jwtClaims.n", "op": "in", "values": ["5"] })));
+        assert!(holds(
+            json!({ "key": "jwtClaims.n", "op": "in", "values": [5] })
+        ));
+        assert!(!holds(
+            json!({ "key": "jwtClaims.n", "op": "in", "values": ["5"] })
+        ));
         assert!(!holds(json!({ "key": "jwtClaims.a.b.c", "op": "exists" })));
         assert!(holds(
             json!({ "key": "request.ip", "op": "inCidr", "values": ["10.0.0.0/8"] })

@@ -1,6 +1,13 @@
 //! The decision corpus through the engine component, run by the server's own wasmtime runtime.
 //! Every decision must be exactly the native one (the corpus expectations are the native ones).
 
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a broken set-up fails the test"
+)]
+
 use serde_json::Value;
 use tollgate::runtime::{ComponentEngine, Limits, LoadedSet, RuntimeError};
 use tollgate_tests::corpus::{Backend, case_count, corpus_files, run_corpus};
