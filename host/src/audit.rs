@@ -151,11 +151,11 @@ impl Auditor {
         };
         let background = auditor.clone();
         tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(256);
-            while rx.recv_many(&mut batch, 256).await > 0 {
-                for (at, event) in batch.drain(..) {
-                    background.persist(at, &event).await;
-                }
+            let mut batch = Vec::with_capacity(512);
+            // Whatever queued up while the last batch was written goes in one transaction.
+            while rx.recv_many(&mut batch, 512).await > 0 {
+                background.persist_batch(&batch).await;
+                batch.clear();
             }
         });
         Ok(auditor)
@@ -169,6 +169,30 @@ impl Auditor {
     /// Records an event and waits until it is stored (admin changes).
     pub async fn record_now(&self, event: Event) {
         self.persist(now(), &event).await;
+    }
+
+    async fn persist_batch(&self, events: &[(i64, Event)]) {
+        let rows: Vec<(i64, &str, Value)> = events
+            .iter()
+            .map(|(at, e)| {
+                (
+                    *at,
+                    e.name(),
+                    serde_json::to_value(e).unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+        if let Err(e) = self.store.append_audit_batch(&rows).await {
+            tracing::error!(error = %e, events = rows.len(), "cannot store audit events");
+        }
+        if let Ok(mut sink) = self.sink.lock()
+            && let Some(w) = sink.as_mut()
+        {
+            for (at, _, body) in &rows {
+                let _ = writeln!(w, "{}", serde_json::json!({ "at": at, "audit": body }));
+            }
+            let _ = w.flush();
+        }
     }
 
     async fn persist(&self, at: i64, event: &Event) {
