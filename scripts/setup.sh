@@ -206,7 +206,14 @@ npm_packages() {
             continue
         fi
         say "npm: npm ci in $dir"
-        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+        # `npm ci` refuses a lock that lacks optional packages for other platforms (workerd's
+        # darwin and windows builds are not in every registry mirror). `npm install` installs
+        # the same pinned versions from the lock and skips what this platform does not need.
+        if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null); then
+            say "npm: npm ci refused the lock in $dir; installing from it with npm install"
+            (cd "$dir" && npm install --no-audit --no-fund --loglevel=error </dev/null)
+            git checkout -- "$dir/package-lock.json" 2>/dev/null || true
+        fi
     done
 }
 
