@@ -179,15 +179,24 @@ async fn verify_client_assertion(
         .get("exp")
         .and_then(Value::as_i64)
         .unwrap_or(params.now);
-    let fresh = core
-        .store
-        .use_assertion_id(&id, jti, exp, params.now)
-        .await
-        .map_err(|_| OAuthError::server_error())?;
-    if !fresh {
+    if !first_use(core, &id, jti, exp, params.now).await? {
         return Err(fail("the assertion was already used"));
     }
     Ok(client.clone())
+}
+
+/// Records an assertion's `jti` for its issuer; false when it was already used (a replay).
+pub(super) async fn first_use(
+    core: &Core,
+    issuer: &str,
+    jti: &str,
+    exp: i64,
+    now: i64,
+) -> Result<bool, OAuthError> {
+    core.store
+        .use_assertion_id(issuer, jti, exp, now)
+        .await
+        .map_err(|_| OAuthError::server_error())
 }
 
 /// Verifies a JWT against a JWK Set: signature by the key its `kid` names (or the only key), `exp`

@@ -122,6 +122,28 @@ fn engine_client(client: &AuthenticatedClient) -> Client {
     }
 }
 
+/// The engine request every grant starts from; grants with a user, claims or an actor set those.
+fn engine_request(
+    grant: GrantType,
+    client: &AuthenticatedClient,
+    resource: &ResourceInfo,
+    requested_scopes: Option<Vec<String>>,
+    params: &Params,
+) -> Request {
+    Request {
+        grant_type: grant,
+        client: Some(engine_client(client)),
+        user: None,
+        claims: None,
+        actor: None,
+        target: Target::Resource(resource.id.clone()),
+        requested_scopes,
+        consented_scopes: None,
+        context: Some(context(params)),
+        explain: false,
+    }
+}
+
 fn engine_user(directory: &Directory, sub: &str) -> User {
     match directory.users.get(sub) {
         Some(u) => User {
@@ -282,18 +304,13 @@ async fn client_credentials(
     require_grant(client, "client_credentials")?;
     let directory = core.directory();
     let resource = resolve_resource(&directory, params, client)?;
-    let request = Request {
-        grant_type: GrantType::ClientCredentials,
-        client: Some(engine_client(client)),
-        user: None,
-        claims: None,
-        actor: None,
-        target: Target::Resource(resource.id.clone()),
-        requested_scopes: split_scope(params.get("scope")),
-        consented_scopes: None,
-        context: Some(context(params)),
-        explain: false,
-    };
+    let request = engine_request(
+        GrantType::ClientCredentials,
+        client,
+        resource,
+        split_scope(params.get("scope")),
+        params,
+    );
     let decision = decide(core, &request, &client.config.client_id)?;
     issue(
         core,
@@ -417,16 +434,16 @@ async fn token_exchange(
     let requested =
         split_scope(params.get("scope")).or_else(|| same_resource.then(|| subject_scopes.clone()));
     let request = Request {
-        grant_type: GrantType::TokenExchange,
-        client: Some(engine_client(client)),
         user,
         claims: Some(Value::Object(claims.clone())),
         actor: Some(actor.clone()),
-        target: Target::Resource(resource.id.clone()),
-        requested_scopes: requested,
-        consented_scopes: None,
-        context: Some(context(params)),
-        explain: false,
+        ..engine_request(
+            GrantType::TokenExchange,
+            client,
+            resource,
+            requested,
+            params,
+        )
     };
     let decision = decide(core, &request, &client.config.client_id)?;
     // No widening through exchange: on the same resource, never more than the subject token had.
@@ -521,12 +538,7 @@ async fn jwt_bearer(
             .get("exp")
             .and_then(Value::as_i64)
             .unwrap_or(params.now);
-        let fresh = core
-            .store
-            .use_assertion_id(&trusted.issuer, jti, exp, params.now)
-            .await
-            .map_err(|_| OAuthError::server_error())?;
-        if !fresh {
+        if !client_auth::first_use(core, &trusted.issuer, jti, exp, params.now).await? {
             return Err(OAuthError::invalid_grant("the assertion was already used"));
         }
     }
@@ -534,16 +546,15 @@ async fn jwt_bearer(
     let resource = resolve_resource(&directory, params, client)?;
     let extra = custom_claims(&claims);
     let request = Request {
-        grant_type: GrantType::JwtBearer,
-        client: Some(engine_client(client)),
         user: Some(engine_user(&directory, &sub)),
         claims: Some(Value::Object(extra.clone())),
-        actor: None,
-        target: Target::Resource(resource.id.clone()),
-        requested_scopes: split_scope(params.get("scope")),
-        consented_scopes: None,
-        context: Some(context(params)),
-        explain: false,
+        ..engine_request(
+            GrantType::JwtBearer,
+            client,
+            resource,
+            split_scope(params.get("scope")),
+            params,
+        )
     };
     let decision = decide(core, &request, &client.config.client_id)?;
     issue(
@@ -634,16 +645,10 @@ async fn refresh(
     let mut claims = extra.clone();
     claims.remove("act");
     let request = Request {
-        grant_type: grant,
-        client: Some(engine_client(client)),
         user,
         claims: Some(Value::Object(claims)),
         actor,
-        target: Target::Resource(resource.id.clone()),
-        requested_scopes: Some(requested),
-        consented_scopes: None,
-        context: Some(context(params)),
-        explain: false,
+        ..engine_request(grant, client, resource, Some(requested), params)
     };
     let decision = decide(core, &request, &client.config.client_id)?;
     issue(

@@ -100,23 +100,50 @@ fn measure(endpoint: &'static str, started: std::time::Instant, status: StatusCo
         .record(started.elapsed().as_secs_f64());
 }
 
+/// The shape every form endpoint shares: parse, run the OAuth function, render (never cached),
+/// count.
+async fn form_endpoint<T, F, Fut>(
+    endpoint: &'static str,
+    state: AppState,
+    peer: Option<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+    run: F,
+    render: fn(T) -> Response,
+) -> Response
+where
+    F: FnOnce(std::sync::Arc<crate::oauth::Core>, Params) -> Fut,
+    Fut: std::future::Future<Output = Result<T, OAuthError>>,
+{
+    let started = std::time::Instant::now();
+    let result = match params(&headers, peer, &body) {
+        Ok(p) => run(std::sync::Arc::clone(&state.core), p).await,
+        Err(e) => Err(e),
+    };
+    let response = match result {
+        Ok(answer) => no_store(render(answer)),
+        Err(e) => error_response(&e),
+    };
+    measure(endpoint, started, response.status());
+    response
+}
+
 async fn token(
     State(state): State<AppState>,
     Peer(peer): Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let started = std::time::Instant::now();
-    let result = match params(&headers, peer, &body) {
-        Ok(p) => oauth::token(&state.core, &p).await,
-        Err(e) => Err(e),
-    };
-    let response = match result {
-        Ok(issued) => no_store(Json(issued).into_response()),
-        Err(e) => error_response(&e),
-    };
-    measure("token", started, response.status());
-    response
+    form_endpoint(
+        "token",
+        state,
+        peer,
+        headers,
+        body,
+        |core, p| async move { oauth::token(&core, &p).await },
+        |t| Json(t).into_response(),
+    )
+    .await
 }
 
 async fn introspect(
@@ -125,17 +152,16 @@ async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let started = std::time::Instant::now();
-    let result = match params(&headers, peer, &body) {
-        Ok(p) => oauth::introspect(&state.core, &p).await,
-        Err(e) => Err(e),
-    };
-    let response = match result {
-        Ok(answer) => no_store(Json(answer).into_response()),
-        Err(e) => error_response(&e),
-    };
-    measure("introspect", started, response.status());
-    response
+    form_endpoint(
+        "introspect",
+        state,
+        peer,
+        headers,
+        body,
+        |core, p| async move { oauth::introspect(&core, &p).await },
+        |a| Json(a).into_response(),
+    )
+    .await
 }
 
 async fn revoke(
@@ -144,17 +170,16 @@ async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let started = std::time::Instant::now();
-    let result = match params(&headers, peer, &body) {
-        Ok(p) => oauth::revoke(&state.core, &p).await,
-        Err(e) => Err(e),
-    };
-    let response = match result {
-        Ok(()) => no_store(StatusCode::OK.into_response()),
-        Err(e) => error_response(&e),
-    };
-    measure("revoke", started, response.status());
-    response
+    form_endpoint(
+        "revoke",
+        state,
+        peer,
+        headers,
+        body,
+        |core, p| async move { oauth::revoke(&core, &p).await },
+        |()| StatusCode::OK.into_response(),
+    )
+    .await
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {
