@@ -48,6 +48,7 @@ PIP_PACKAGES=(
 NPM_DIRS=(
     js
     tests/e2e/server
+    tests/e2e/vault
 )
 
 # The fallback when rustup cannot download the wasm targets: Debian's rustc 1.96 with its std

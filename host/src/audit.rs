@@ -59,6 +59,45 @@ pub enum Event {
         /// The decision and its explanation.
         decision: Decision,
     },
+    /// A connection credential was asked for by token exchange: released or refused. Never the
+    /// secret.
+    CredentialAccess {
+        /// The client that asked.
+        client_id: String,
+        /// Who the credential is for: the subject token's user, or its client.
+        sub: String,
+        /// The connection.
+        connection: String,
+        /// Whose credential: `user:<sub>` or `tenant:<id>` (absent when refused before choosing).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+        /// The granted scopes (oauth connections).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+        /// Whether the credential was handed out.
+        released: bool,
+        /// Why not, when refused.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A user linked (or re-linked) a connection through the connect flow.
+    CredentialLinked {
+        /// The connection.
+        connection: String,
+        /// The owner (`user:<sub>`).
+        owner: String,
+        /// The scopes the provider granted.
+        scope: String,
+    },
+    /// The admin API put or removed a credential.
+    CredentialChange {
+        /// `put` or `delete`.
+        action: &'static str,
+        /// The connection.
+        connection: String,
+        /// The owner.
+        owner: String,
+    },
     /// A rotated refresh token was used again; its family was revoked.
     RefreshReuse {
         /// The client.
@@ -95,6 +134,9 @@ impl Event {
             Event::TokenRefused { .. } => "token_refused",
             Event::Decision { .. } => "decision",
             Event::RefreshReuse { .. } => "refresh_reuse",
+            Event::CredentialAccess { .. } => "credential_access",
+            Event::CredentialLinked { .. } => "credential_linked",
+            Event::CredentialChange { .. } => "credential_change",
             Event::TokenRevoked { .. } => "token_revoked",
             Event::AdminChange { .. } => "admin_change",
         }
@@ -112,10 +154,17 @@ pub enum Sink {
     File(std::path::PathBuf),
 }
 
+/// What the writer task receives: an event, or a request to say when everything before it is
+/// stored.
+enum Message {
+    Event(i64, Event),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 /// Records audit events.
 #[derive(Clone)]
 pub struct Auditor {
-    tx: mpsc::UnboundedSender<(i64, Event)>,
+    tx: mpsc::UnboundedSender<Message>,
     store: Arc<dyn Store>,
     sink: Arc<std::sync::Mutex<Option<Box<dyn std::io::Write + Send>>>>,
 }
@@ -143,7 +192,7 @@ impl Auditor {
                     .open(path)?,
             )),
         };
-        let (tx, mut rx) = mpsc::unbounded_channel::<(i64, Event)>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
         let auditor = Auditor {
             tx,
             store: Arc::clone(&store),
@@ -152,10 +201,23 @@ impl Auditor {
         let background = auditor.clone();
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(512);
+            let mut events = Vec::with_capacity(512);
+            let mut waiting = Vec::new();
             // Whatever queued up while the last batch was written goes in one transaction.
             while rx.recv_many(&mut batch, 512).await > 0 {
-                background.persist_batch(&batch).await;
-                batch.clear();
+                for message in batch.drain(..) {
+                    match message {
+                        Message::Event(at, event) => events.push((at, event)),
+                        Message::Flush(done) => waiting.push(done),
+                    }
+                }
+                if !events.is_empty() {
+                    background.persist_batch(&events).await;
+                    events.clear();
+                }
+                for done in waiting.drain(..) {
+                    let _ = done.send(());
+                }
             }
         });
         Ok(auditor)
@@ -163,7 +225,15 @@ impl Auditor {
 
     /// Records an event without waiting for it to be stored.
     pub fn record(&self, event: Event) {
-        let _ = self.tx.send((now(), event));
+        let _ = self.tx.send(Message::Event(now(), event));
+    }
+
+    /// Waits until every event recorded before this call is stored and streamed.
+    pub async fn flush(&self) {
+        let (done, stored) = tokio::sync::oneshot::channel();
+        if self.tx.send(Message::Flush(done)).is_ok() {
+            let _ = stored.await;
+        }
     }
 
     /// Records an event and waits until it is stored (admin changes).

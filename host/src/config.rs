@@ -60,6 +60,9 @@ pub struct ServerConfig {
     /// Where the audit log streams as JSON lines: `stdout`, a file path, or absent for the store only.
     #[serde(default)]
     pub audit_log: Option<String>,
+    /// The vault of connection credentials.
+    #[serde(default)]
+    pub vault: VaultSettings,
     /// The policy document's version (1).
     #[serde(default = "default_version")]
     pub version: u64,
@@ -72,7 +75,8 @@ pub struct ServerConfig {
     /// Resources, as in the policy document.
     #[serde(default)]
     pub resources: Vec<Value>,
-    /// Connections, as in the policy document.
+    /// Connections, as in the policy document, plus what the vault needs: `provider` (oauth) and
+    /// `credentials` (see [`ConnectionVault`]).
     #[serde(default)]
     pub connections: Vec<Value>,
     /// Policies, as in the policy document.
@@ -90,6 +94,177 @@ fn default_store() -> String {
 
 fn default_version() -> u64 {
     1
+}
+
+/// Where the vault key comes from: `TOLLGATE_VAULT_KEY` (base64 of 32 bytes) wins over the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VaultSettings {
+    /// A file holding the key as base64; generated (mode 0600) on first start when the vault is
+    /// empty.
+    #[serde(default)]
+    pub key_file: Option<std::path::PathBuf>,
+}
+
+/// An OAuth connection's provider: where Tollgate refreshes the vaulted tokens and where users
+/// connect their accounts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// The provider's token endpoint.
+    pub token_endpoint: String,
+    /// The provider's authorization endpoint (the connect flow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    /// Tollgate's client id at the provider.
+    pub client_id: String,
+    /// Tollgate's client secret at the provider: a literal (development) or `env:VAR`. Sealed in
+    /// the vault; never returned.
+    #[serde(default, skip_serializing)]
+    pub client_secret: Option<String>,
+    /// `client_secret_basic` (default) or `client_secret_post`.
+    #[serde(default = "default_provider_auth")]
+    pub token_endpoint_auth_method: String,
+    /// Scopes asked for in the connect flow beyond the connection's own (e.g. `offline_access`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization_scopes: Vec<String>,
+    /// Extra authorization request parameters (e.g. `prompt: consent`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub authorization_params: BTreeMap<String, String>,
+}
+
+fn default_provider_auth() -> String {
+    "client_secret_basic".into()
+}
+
+/// A credential the configuration file puts in the vault: exactly one owner (`user` or `tenant`)
+/// and the one secret the connection's kind holds.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CredentialConfig {
+    /// The user (`sub`) it belongs to.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The tenant it belongs to (autonomous agents).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// `api_key` connections: the key (literal or `env:VAR`).
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// `certificate` connections: PEM or service-account JSON (literal or `env:VAR`).
+    #[serde(default)]
+    pub certificate: Option<String>,
+    /// `certificate` connections: a file holding it.
+    #[serde(default)]
+    pub certificate_file: Option<std::path::PathBuf>,
+    /// `oauth` connections: a provider refresh token (literal or `env:VAR`).
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// `oauth` connections: the scopes that refresh token holds (space-separated).
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// The vault part of a configured connection.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionVault {
+    /// The connection id.
+    pub id: String,
+    /// Its kind: `oauth`, `api_key` or `certificate`.
+    pub kind: String,
+    /// The provider (oauth).
+    pub provider: Option<ProviderConfig>,
+    /// Credentials declared in the file.
+    pub credentials: Vec<CredentialConfig>,
+}
+
+/// Splits a connection as written in the configuration or sent to the admin API into what the
+/// policy document holds and what the vault holds. Every problem is reported with its path.
+pub fn split_connection(
+    value: &Value,
+    path: &str,
+) -> Result<(Value, ConnectionVault), Vec<String>> {
+    let mut errors = Vec::new();
+    let mut document = value.clone();
+    let mut vault = ConnectionVault {
+        id: value
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        kind: value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        ..ConnectionVault::default()
+    };
+    if let Some(object) = document.as_object_mut() {
+        if let Some(provider) = object.remove("provider") {
+            match serde_json::from_value::<ProviderConfig>(provider) {
+                Ok(p) if vault.kind == "oauth" => vault.provider = Some(p),
+                Ok(_) => errors.push(format!(
+                    "{path}.provider: only `oauth` connections have a provider"
+                )),
+                Err(e) => errors.push(format!("{path}.provider: {e}")),
+            }
+        }
+        if let Some(credentials) = object.remove("credentials") {
+            match serde_json::from_value::<Vec<CredentialConfig>>(credentials) {
+                Ok(list) => {
+                    for (i, c) in list.iter().enumerate() {
+                        if let Err(why) = check_credential(c, &vault.kind) {
+                            errors.push(format!("{path}.credentials[{i}]: {why}"));
+                        }
+                    }
+                    vault.credentials = list;
+                }
+                Err(e) => errors.push(format!("{path}.credentials: {e}")),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((document, vault))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Checks one credential against its connection's kind.
+pub fn check_credential(c: &CredentialConfig, kind: &str) -> Result<(), String> {
+    match (&c.user, &c.tenant) {
+        (Some(_), None) | (None, Some(_)) => {}
+        _ => return Err("name exactly one owner: `user` or `tenant`".into()),
+    }
+    let given: Vec<&str> = [
+        ("apiKey", c.api_key.is_some()),
+        ("certificate", c.certificate.is_some()),
+        ("certificateFile", c.certificate_file.is_some()),
+        ("refreshToken", c.refresh_token.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, present)| present.then_some(name))
+    .collect();
+    let expected: &[&str] = match kind {
+        "api_key" => &["apiKey"],
+        "certificate" => &["certificate", "certificateFile"],
+        "oauth" => &["refreshToken"],
+        _ => return Err(format!("a `{kind}` connection cannot hold credentials")),
+    };
+    match given.as_slice() {
+        [one] if expected.contains(one) => Ok(()),
+        _ => Err(format!(
+            "a `{kind}` connection's credential is one of: {}",
+            expected.join(", ")
+        )),
+    }
+    .and_then(|()| {
+        if c.scope.is_some() && kind != "oauth" {
+            Err("`scope` belongs to `oauth` credentials only".into())
+        } else {
+            Ok(())
+        }
+    })
 }
 
 /// Token lifetimes and the signing algorithm.
@@ -177,6 +352,10 @@ pub struct ClientConfig {
     /// Public keys for `private_key_jwt` (a JWK Set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<Value>,
+    /// The tenant this client acts for when no user is present: an autonomous agent's token
+    /// exchanged for a connection gets that tenant's credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
 }
 
 fn default_auth_method() -> String {
@@ -233,14 +412,41 @@ impl ServerConfig {
         serde_norway::from_str(text).map_err(|e| e.to_string())
     }
 
-    /// The policy-document part of the configuration.
+    /// The policy-document part of the configuration (connections without their vault part).
     pub fn document(&self) -> Value {
+        let connections: Vec<Value> = self
+            .connections
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                split_connection(c, &format!("connections[{i}]"))
+                    .map(|(doc, _)| doc)
+                    .unwrap_or_else(|_| c.clone())
+            })
+            .collect();
         serde_json::json!({
             "version": self.version,
             "resources": self.resources,
-            "connections": self.connections,
+            "connections": connections,
             "policies": self.policies,
         })
+    }
+
+    /// The vault part of every configured connection, or every error with its path.
+    pub fn connection_vaults(&self) -> Result<Vec<ConnectionVault>, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut vaults = Vec::new();
+        for (i, c) in self.connections.iter().enumerate() {
+            match split_connection(c, &format!("connections[{i}]")) {
+                Ok((_, v)) => vaults.push(v),
+                Err(e) => errors.extend(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(vaults)
+        } else {
+            Err(errors)
+        }
     }
 }
 

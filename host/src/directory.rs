@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::{ClientConfig, UserConfig};
+use crate::config::{ClientConfig, ProviderConfig, UserConfig};
 use crate::store::{Kind, Store, StoreError};
 
 /// A resource as the token endpoint needs it.
@@ -20,6 +20,19 @@ pub struct ResourceInfo {
     pub id: String,
     /// Its audience URI (RFC 8707 `resource`, the token's `aud`).
     pub audience: String,
+}
+
+/// A connection as the token endpoint needs it.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// Its id (the engine target; the `resource` or `audience` that names it).
+    pub id: String,
+    /// `oauth`, `api_key` or `certificate`.
+    pub kind: String,
+    /// The scopes it defines (oauth).
+    pub scopes: Vec<String>,
+    /// Where its tokens are refreshed (oauth).
+    pub provider: Option<ProviderConfig>,
 }
 
 /// A consistent snapshot of the entities.
@@ -33,8 +46,8 @@ pub struct Directory {
     pub resources: HashMap<String, ResourceInfo>,
     /// Resource ids by audience.
     pub audiences: HashMap<String, String>,
-    /// Connection ids.
-    pub connections: Vec<String>,
+    /// Connections by id.
+    pub connections: HashMap<String, ConnectionInfo>,
     /// Hashed client secrets by client id (argon2id PHC strings).
     pub client_secrets: HashMap<String, String>,
     /// The policy document assembled from the store.
@@ -77,19 +90,40 @@ impl Directory {
                 },
             );
         }
-        let connections: Vec<(String, Value, _)> = store.list_entities(Kind::Connection).await?;
-        d.connections = connections.iter().map(|(id, _, _)| id.clone()).collect();
+        let mut connections = Vec::new();
+        for (id, body, _) in store.list_entities(Kind::Connection).await? {
+            let (document, provider) = connection_document(body);
+            d.connections.insert(
+                id.clone(),
+                ConnectionInfo {
+                    kind: document
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    scopes: document
+                        .get("scopes")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    provider,
+                    id,
+                },
+            );
+            connections.push(document);
+        }
         let policies: Vec<Value> = store
             .list_entities(Kind::Policy)
             .await?
             .into_iter()
             .map(|(_, b, _)| b)
             .collect();
-        d.document = document(
-            resources,
-            connections.into_iter().map(|(_, b, _)| b).collect(),
-            policies,
-        );
+        d.document = document(resources, connections, policies);
         Ok(d)
     }
 
@@ -101,6 +135,15 @@ impl Directory {
                 .and_then(|id| self.resources.get(id))
         })
     }
+}
+
+/// Splits a stored connection into its policy-document entry and its provider.
+pub fn connection_document(mut body: Value) -> (Value, Option<ProviderConfig>) {
+    let provider = body
+        .as_object_mut()
+        .and_then(|o| o.remove("provider"))
+        .and_then(|p| serde_json::from_value(p).ok());
+    (body, provider)
 }
 
 /// The policy document for the engine.

@@ -12,3 +12,4 @@ pub mod policy_test;
 pub mod runtime;
 pub mod server;
 pub mod store;
+pub mod vault;

@@ -117,10 +117,21 @@ fn a_decision_past_its_deadline_traps_and_the_next_one_gets_a_fresh_instance() {
         }
     }
     assert!(trapped, "the deadline never fired");
-    // The trapped instance is gone; a cheap decision runs on a freshly loaded one.
-    let (decision, version) = runtime
-        .decide(&request(false))
-        .expect("decides after a trap");
+    // The trapped instance is gone; a cheap decision runs on a freshly loaded one. The deadline
+    // is one 5 ms epoch tick, so on a busy machine a tick can land even inside a cheap call (the
+    // thread descheduled mid-call): that too is a trap and a fresh instance, so allow a few.
+    let mut answered = None;
+    for _ in 0..10 {
+        match runtime.decide(&request(false)) {
+            Ok(answer) => {
+                answered = Some(answer);
+                break;
+            }
+            Err(RuntimeError::Trap(message)) => assert!(message.contains("interrupt"), "{message}"),
+            Err(other) => panic!("unexpected error {other}"),
+        }
+    }
+    let (decision, version) = answered.expect("decides after a trap");
     assert!(decision.permitted);
     assert_eq!(version, 1);
 }

@@ -9,80 +9,12 @@
     reason = "test code: a broken set-up fails the test"
 )]
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
+mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use common::{Server, TempDir, claims, post, start};
 use serde_json::{Value, json};
-use tollgate::config::ServerConfig;
-use tollgate::server::{AppState, EngineChoice, app, prepare};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("tollgate-test-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Server {
-    base: String,
-    core: Arc<tollgate::oauth::Core>,
-    task: tokio::task::JoinHandle<()>,
-    _dir: TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Starts the server in-process on 127.0.0.1:<free port> with the given configuration.
-async fn start(name: &str, config_text: &str, admin_token: Option<&str>) -> Server {
-    let dir = TempDir::new(name);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let mut config = ServerConfig::from_text(config_text).expect("config");
-    config.store = format!("sqlite://{}/tollgate.db", dir.0.display());
-    config.issuer = format!("http://{addr}");
-    config.audit_log = None;
-    let core = prepare(&config, EngineChoice::Component)
-        .await
-        .expect("server starts");
-    let state = AppState {
-        core: Arc::clone(&core),
-        admin_token: admin_token.map(Arc::from),
-        admin_lock: Arc::default(),
-        metrics: None,
-    };
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
-    Server {
-        base: format!("http://{addr}"),
-        core,
-        task,
-        _dir: dir,
-    }
-}
 
 fn quickstart() -> String {
     std::fs::read_to_string(concat!(
@@ -90,39 +22,6 @@ fn quickstart() -> String {
         "/../examples/quickstart/tollgate.yaml"
     ))
     .expect("quickstart config")
-}
-
-/// POSTs a form; returns status, headers and JSON body.
-async fn post(
-    url: &str,
-    auth: Option<(&str, &str)>,
-    form: &[(&str, &str)],
-) -> (u16, reqwest::header::HeaderMap, Value) {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body);
-    if let Some((id, secret)) = auth {
-        request = request.basic_auth(id, Some(secret));
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().await.expect("body");
-    (
-        status,
-        headers,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-/// The claims of a JWT (signature checked separately by the server's own tests).
-fn claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).expect("a JWT");
-    serde_json::from_slice(&B64.decode(payload).expect("base64")).expect("JSON")
 }
 
 async fn client_credentials(

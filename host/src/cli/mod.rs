@@ -57,6 +57,25 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage the vault of connection credentials.
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VaultCommand {
+    /// Re-encrypt every credential with a new key, all or nothing. The current key comes from
+    /// TOLLGATE_VAULT_KEY or `vault.keyFile`; start the server with the new key afterwards.
+    RotateKey {
+        /// The server's configuration file.
+        #[arg(long, value_name = "FILE", env = "TOLLGATE_CONFIG")]
+        config: PathBuf,
+        /// The new key (base64 of 32 bytes); generated into this file (mode 0600) when missing.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,6 +185,22 @@ impl Command {
                 let kid = runtime_tokio()?.block_on(server::rotate_keys(&config, algorithm))?;
                 println!(
                     "new signing key `{kid}` is active; the previous one stays published until its tokens expire"
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Vault {
+                command:
+                    VaultCommand::RotateKey {
+                        config,
+                        new_key_file,
+                    },
+            } => {
+                let (n, id) =
+                    runtime_tokio()?.block_on(server::rotate_vault_key(&config, &new_key_file))?;
+                println!(
+                    "re-encrypted {n} credential(s) with vault key {id} from `{}`; start the server with that key \
+                     (vault.keyFile or TOLLGATE_VAULT_KEY)",
+                    new_key_file.display()
                 );
                 Ok(ExitCode::SUCCESS)
             }

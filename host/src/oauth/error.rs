@@ -54,6 +54,10 @@ impl OAuthError {
     pub fn invalid_target(d: impl Into<String>) -> OAuthError {
         OAuthError::new(400, "invalid_target", d)
     }
+    /// `temporarily_unavailable` (503): a downstream provider could not serve the request.
+    pub fn temporarily_unavailable(d: impl Into<String>) -> OAuthError {
+        OAuthError::new(503, "temporarily_unavailable", d)
+    }
     /// `server_error`: something on our side failed (the details are logged, not returned).
     pub fn server_error() -> OAuthError {
         OAuthError::new(

@@ -11,13 +11,14 @@ use sha2::{Digest, Sha256};
 use tollgate_engine::{Actor, Client, Context, Decision, GrantType, Request, Target, User};
 
 use super::client_auth::{self, AuthenticatedClient, verify_with_jwks};
+use super::connections;
 use super::tokens::verify_own_token;
 use super::{
     ACCESS_TOKEN_TYPE, Core, JWT_BEARER, JWT_TOKEN_TYPE, OAuthError, Params, TOKEN_EXCHANGE,
     split_scope,
 };
 use crate::audit::Event;
-use crate::directory::{Directory, ResourceInfo};
+use crate::directory::{ConnectionInfo, Directory, ResourceInfo};
 use crate::store::TokenRecord;
 
 /// A successful token response (RFC 6749 §5.1, RFC 8693 §2.2.1).
@@ -25,12 +26,15 @@ use crate::store::TokenRecord;
 pub struct TokenResponse {
     /// The access token (an RFC 9068 JWT).
     pub access_token: String,
-    /// Always `Bearer`.
-    pub token_type: &'static str,
+    /// `Bearer`; a provider's own type for vaulted OAuth tokens; `N_A` for credentials that are
+    /// not access tokens (RFC 8693 §2.2.1).
+    pub token_type: std::borrow::Cow<'static, str>,
     /// Seconds until it expires.
-    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
     /// The granted scopes.
-    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// RFC 8693: what `access_token` is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<&'static str>,
@@ -110,7 +114,20 @@ fn resolve_resource<'d>(
     }
 }
 
-fn engine_client(client: &AuthenticatedClient) -> Client {
+/// The connection a token exchange names (by id in `resource` or `audience`), if it names one.
+fn named_connection<'d>(directory: &'d Directory, params: &Params) -> Option<&'d ConnectionInfo> {
+    let mut named: Vec<&str> = params.resources.iter().map(String::as_str).collect();
+    if let Some(audience) = params.get("audience") {
+        named.push(audience);
+    }
+    named.dedup();
+    match named.as_slice() {
+        [one] if directory.resource(one).is_none() => directory.connections.get(*one),
+        _ => None,
+    }
+}
+
+pub(super) fn engine_client(client: &AuthenticatedClient) -> Client {
     let c = &client.config;
     Client {
         client_id: Some(c.client_id.clone()),
@@ -159,7 +176,7 @@ fn engine_user(directory: &Directory, sub: &str) -> User {
     }
 }
 
-fn context(params: &Params) -> Context {
+pub(super) fn context(params: &Params) -> Context {
     Context {
         ip: params.ip,
         time: jiff::Timestamp::from_second(params.now).ok(),
@@ -168,17 +185,7 @@ fn context(params: &Params) -> Context {
 
 /// Runs the engine, audits the decision, and turns a refusal into the OAuth error.
 fn decide(core: &Core, request: &Request, client_id: &str) -> Result<Decision, OAuthError> {
-    let (decision, version) = core.policy.decide(request).map_err(|e| {
-        tracing::error!(error = %e, "the policy engine failed");
-        OAuthError::server_error()
-    })?;
-    core.audit.record(Event::Decision {
-        client_id: client_id.to_owned(),
-        grant_type: request.grant_type.as_str(),
-        target: request.target.id().to_owned(),
-        policy_version: version,
-        decision: decision.clone(),
-    });
+    let decision = decide_raw(core, request, client_id)?;
     if decision.permitted {
         return Ok(decision);
     }
@@ -196,6 +203,26 @@ fn decide(core: &Core, request: &Request, client_id: &str) -> Result<Decision, O
         "no requested scope may be granted to `{client_id}` on `{}`",
         request.target.id()
     )))
+}
+
+/// Runs the engine and audits the decision, permitted or not.
+pub(super) fn decide_raw(
+    core: &Core,
+    request: &Request,
+    client_id: &str,
+) -> Result<Decision, OAuthError> {
+    let (decision, version) = core.policy.decide(request).map_err(|e| {
+        tracing::error!(error = %e, "the policy engine failed");
+        OAuthError::server_error()
+    })?;
+    core.audit.record(Event::Decision {
+        client_id: client_id.to_owned(),
+        grant_type: request.grant_type.as_str(),
+        target: request.target.id().to_owned(),
+        policy_version: version,
+        decision: decision.clone(),
+    });
+    Ok(decision)
 }
 
 /// What goes into a new token beyond what the decision grants.
@@ -288,9 +315,9 @@ async fn issue(core: &Core, params: &Params, i: Issue<'_>) -> Result<TokenRespon
     });
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
-        expires_in: core.access_ttl,
-        scope,
+        token_type: "Bearer".into(),
+        expires_in: Some(core.access_ttl),
+        scope: Some(scope),
         issued_token_type: i.issued_token_type,
         refresh_token,
     })
@@ -327,6 +354,18 @@ async fn client_credentials(
         },
     )
     .await
+}
+
+/// The subject token's claims as connection policies see them (`jwtClaims.*`): the custom claims
+/// plus `client_id` and `scope`, so a policy can tell which client's token an MCP server exchanges.
+fn connection_claims(subject: &Value) -> Map<String, Value> {
+    let mut claims = custom_claims(subject);
+    for key in ["client_id", "scope"] {
+        if let Some(v) = subject.get(key) {
+            claims.insert(key.to_owned(), v.clone());
+        }
+    }
+    claims
 }
 
 /// Claims of a subject token that are not the registered ones: they become `jwtClaims.*`.
@@ -398,7 +437,6 @@ async fn token_exchange(
         None => None,
     };
     let directory = core.directory();
-    let resource = resolve_resource(&directory, params, client)?;
     let subject_sub = subject
         .get("sub")
         .and_then(Value::as_str)
@@ -423,6 +461,24 @@ async fn token_exchange(
             sub: None,
         },
     };
+    if let Some(connection) = named_connection(&directory, params) {
+        return connections::exchange(
+            core,
+            params,
+            client,
+            &directory,
+            connections::Subject {
+                sub: subject_sub,
+                client_id: subject_client.to_owned(),
+                user,
+                claims: connection_claims(&subject),
+                actor,
+            },
+            connection,
+        )
+        .await;
+    }
+    let resource = resolve_resource(&directory, params, client)?;
     let subject_scopes: Vec<String> =
         split_scope(subject.get("scope").and_then(Value::as_str)).unwrap_or_default();
     let same_resource = subject.get("aud").is_some_and(|aud| match aud {
@@ -668,7 +724,7 @@ async fn refresh(
     .await
 }
 
-fn random_id() -> String {
+pub(super) fn random_id() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     B64.encode(bytes)

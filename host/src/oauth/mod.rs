@@ -2,13 +2,14 @@
 //! HTTP into a [`Params`] and render what these return.
 
 mod client_auth;
+mod connections;
 mod error;
 mod grants;
 mod tokens;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 pub use client_auth::AuthenticatedClient;
 pub use error::OAuthError;
@@ -20,6 +21,7 @@ use crate::directory::{Directory, SecretVerifier};
 use crate::keys::KeyRing;
 use crate::policy::PolicyEngine;
 use crate::store::Store;
+use crate::vault::Vault;
 
 /// The grant type URNs of RFC 8693 and RFC 7523.
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -31,6 +33,10 @@ pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_tok
 pub const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// RFC 8693 token type of a refresh token.
 pub const REFRESH_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:refresh_token";
+/// The token type of an API key handed out from the vault.
+pub const API_KEY_TOKEN_TYPE: &str = "urn:tollgate:params:oauth:token-type:api_key";
+/// The token type of a certificate (PEM, or a service-account JSON) handed out from the vault.
+pub const CERTIFICATE_TOKEN_TYPE: &str = "urn:tollgate:params:oauth:token-type:certificate";
 
 /// Everything the OAuth functions work with.
 #[derive(Debug)]
@@ -55,6 +61,14 @@ pub struct Core {
     pub refresh_ttl: i64,
     /// The audit trail.
     pub audit: Auditor,
+    /// The vault of connection credentials; `None` when no vault key is configured.
+    pub vault: Option<Vault>,
+    /// The HTTP client for connection providers.
+    pub http: reqwest::Client,
+    /// Connect flows under way, by `state`.
+    pub connects: Mutex<HashMap<String, connections::PendingConnect>>,
+    /// One provider refresh at a time per credential (providers rotate refresh tokens).
+    pub refresh_locks: Mutex<RefreshLocks>,
 }
 
 impl Core {
@@ -77,7 +91,15 @@ impl Core {
     pub fn token_endpoint(&self) -> String {
         format!("{}/token", self.issuer.trim_end_matches('/'))
     }
+
+    /// Where connection providers send users back to in the connect flow.
+    pub fn connect_redirect_uri(&self) -> String {
+        format!("{}/connections/callback", self.issuer.trim_end_matches('/'))
+    }
 }
+
+/// One lock per (connection, owner) whose provider token is being refreshed.
+pub type RefreshLocks = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
 
 /// The request as the OAuth functions see it.
 #[derive(Debug, Clone, Default)]
@@ -150,5 +172,6 @@ pub fn split_scope(scope: Option<&str>) -> Option<Vec<String>> {
     })
 }
 
+pub use connections::{ConnectError, PendingConnect, connect_callback, connect_start};
 pub use grants::token;
 pub use tokens::{introspect, revoke};

@@ -19,15 +19,23 @@ use subtle::ConstantTimeEq;
 
 use super::AppState;
 use crate::audit::Event;
-use crate::config::{ClientConfig, UserConfig};
-use crate::directory::{Directory, hash_secret};
+use crate::config::{
+    ClientConfig, CredentialConfig, UserConfig, check_credential, split_connection,
+};
+use crate::directory::{Directory, connection_document, hash_secret};
 use crate::store::{Kind, Source};
+use crate::vault::{Credential, Owner, SecretKind};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/openapi.json", get(openapi))
         .route("/admin/decide", post(decide))
         .route("/admin/audit", get(audit))
+        .route("/admin/connections/{id}/credentials", get(list_credentials))
+        .route(
+            "/admin/connections/{id}/credentials/{owner}",
+            axum::routing::put(put_credential).delete(delete_credential),
+        )
         .route("/admin/{kind}", get(list).post(create))
         .route("/admin/{kind}/{id}", get(read).put(update).delete(remove))
 }
@@ -125,7 +133,34 @@ fn checked(kind: Kind, mut body: Value) -> Result<(Value, Option<String>), Respo
             body = serde_json::to_value(user).map_err(|e| bad(e.to_string()))?;
             Ok((body, password))
         }
-        // Resources, connections and policies are checked by the engine with the whole document.
+        // A connection's provider client secret goes to the vault; its credentials have their
+        // own endpoint.
+        Kind::Connection => {
+            let (mut doc, vault) = split_connection(&body, "body").map_err(|errors| {
+                (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({ "error": "invalid connection", "errors": errors })),
+                )
+                    .into_response()
+            })?;
+            if !vault.credentials.is_empty() {
+                return Err(bad(
+                    "put credentials with PUT /admin/connections/{id}/credentials/{owner}".into(),
+                ));
+            }
+            let secret = vault
+                .provider
+                .as_ref()
+                .and_then(|p| p.client_secret.clone());
+            if let (Some(object), Some(provider)) = (doc.as_object_mut(), vault.provider) {
+                object.insert(
+                    "provider".into(),
+                    serde_json::to_value(provider).map_err(|e| bad(e.to_string()))?,
+                );
+            }
+            Ok((doc, secret))
+        }
+        // Resources and policies are checked by the engine with the whole document.
         _ => Ok((body, None)),
     }
 }
@@ -280,6 +315,12 @@ async fn write(
         },
         None => (None, None),
     };
+    if kind == Kind::Connection && secret.is_some() && core.vault.is_none() {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "a provider client secret needs the vault: start the server with a vault key",
+        );
+    }
     if let Some(b) = &body
         && b.get(id_field(kind)).and_then(Value::as_str) != Some(id.as_str())
     {
@@ -301,7 +342,7 @@ async fn write(
         if let Some(Value::Array(items)) = new_doc.get_mut(section) {
             items.retain(|item| item.get("id").and_then(Value::as_str) != Some(id.as_str()));
             if let Some(b) = &body {
-                items.push(b.clone());
+                items.push(connection_document(b.clone()).0);
             }
         }
     }
@@ -319,9 +360,28 @@ async fn write(
         match &body {
             Some(b) => {
                 core.store.put_entity(kind, &id, b, Source::Admin).await?;
-                if let Some(secret) = &secret {
-                    let hash = hash_secret(secret).map_err(crate::store::StoreError)?;
-                    core.store.put_secret(kind, &id, &hash).await?;
+                match (&secret, &core.vault) {
+                    (Some(secret), Some(vault)) if kind == Kind::Connection => {
+                        vault
+                            .put(
+                                &id,
+                                &Owner::Provider,
+                                Credential {
+                                    kind: SecretKind::ClientSecret,
+                                    secret,
+                                    scope: None,
+                                    source: Source::Admin,
+                                },
+                                super::now(),
+                            )
+                            .await
+                            .map_err(|e| crate::store::StoreError(e.to_string()))?;
+                    }
+                    (Some(secret), _) => {
+                        let hash = hash_secret(secret).map_err(crate::store::StoreError)?;
+                        core.store.put_secret(kind, &id, &hash).await?;
+                    }
+                    (None, _) => {}
                 }
             }
             None => {
@@ -367,6 +427,187 @@ async fn write(
         )
             .into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP response itself, built only on the rejection path"
+)]
+fn credential_target(
+    state: &AppState,
+    id: &str,
+    owner: Option<&str>,
+) -> Result<(String, Option<Owner>), Response> {
+    if state.core.vault.is_none() {
+        return Err(problem(
+            StatusCode::CONFLICT,
+            "the vault is off: start the server with a vault key (TOLLGATE_VAULT_KEY or vault.keyFile)",
+        ));
+    }
+    let directory = state.core.directory();
+    let connection = directory
+        .connections
+        .get(id)
+        .ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no connection `{id}`")))?;
+    let owner = match owner {
+        None => None,
+        Some(text) => match Owner::parse(text) {
+            Some(o @ (Owner::User(_) | Owner::Tenant(_))) => Some(o),
+            _ => {
+                return Err(problem(
+                    StatusCode::BAD_REQUEST,
+                    format!("owner `{text}` is neither `user:<sub>` nor `tenant:<id>`"),
+                ));
+            }
+        },
+    };
+    Ok((connection.kind.clone(), owner))
+}
+
+/// The credentials of a connection: owners, kinds and scopes, never the secrets.
+async fn list_credentials(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers) {
+        return r;
+    }
+    if let Err(r) = credential_target(&state, &id, None) {
+        return r;
+    }
+    let Some(vault) = &state.core.vault else {
+        return problem(StatusCode::CONFLICT, "the vault is off");
+    };
+    match vault.list(Some(&id)).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => store_failure(&crate::store::StoreError(e.to_string())),
+    }
+}
+
+/// Seals a user's or tenant's credential: `{"apiKey": …}`, `{"certificate": …}` or
+/// `{"refreshToken": …, "scope": …}`, as the connection's kind requires.
+async fn put_credential(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, owner)): Path<(String, String)>,
+    body: Option<Json<Value>>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers) {
+        return r;
+    }
+    let (kind, owner) = match credential_target(&state, &id, Some(&owner)) {
+        Ok((k, Some(o))) => (k, o),
+        Ok((_, None)) => return problem(StatusCode::BAD_REQUEST, "name the owner"),
+        Err(r) => return r,
+    };
+    let Some(Json(body)) = body else {
+        return problem(StatusCode::BAD_REQUEST, "the body must be a JSON object");
+    };
+    let mut credential: CredentialConfig = match serde_json::from_value(body) {
+        Ok(c) => c,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("invalid credential: {e}")),
+    };
+    if credential.user.is_some()
+        || credential.tenant.is_some()
+        || credential.certificate_file.is_some()
+    {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "the owner is in the path; send only the secret (apiKey, certificate or refreshToken) and scope",
+        );
+    }
+    match &owner {
+        Owner::User(u) => credential.user = Some(u.clone()),
+        Owner::Tenant(t) => credential.tenant = Some(t.clone()),
+        Owner::Provider => {}
+    }
+    if let Err(why) = check_credential(&credential, &kind) {
+        return problem(StatusCode::BAD_REQUEST, why);
+    }
+    let (secret_kind, secret) = match (
+        credential.api_key,
+        credential.certificate,
+        credential.refresh_token,
+    ) {
+        (Some(k), _, _) => (SecretKind::ApiKey, k),
+        (_, Some(c), _) => (SecretKind::Certificate, c),
+        (_, _, Some(r)) => (SecretKind::RefreshToken, r),
+        _ => return problem(StatusCode::BAD_REQUEST, "the body holds no secret"),
+    };
+    let secret = zeroize::Zeroizing::new(secret);
+    let Some(vault) = &state.core.vault else {
+        return problem(StatusCode::CONFLICT, "the vault is off");
+    };
+    if let Err(e) = vault
+        .put(
+            &id,
+            &owner,
+            Credential {
+                kind: secret_kind,
+                secret: &secret,
+                scope: credential.scope.as_deref(),
+                source: Source::Admin,
+            },
+            super::now(),
+        )
+        .await
+    {
+        return store_failure(&crate::store::StoreError(e.to_string()));
+    }
+    state
+        .core
+        .audit
+        .record_now(Event::CredentialChange {
+            action: "put",
+            connection: id.clone(),
+            owner: owner.to_string(),
+        })
+        .await;
+    Json(json!({
+        "connection": id,
+        "owner": owner.to_string(),
+        "kind": secret_kind.as_str(),
+        "scope": credential.scope,
+    }))
+    .into_response()
+}
+
+async fn delete_credential(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, owner)): Path<(String, String)>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers) {
+        return r;
+    }
+    let owner = match credential_target(&state, &id, Some(&owner)) {
+        Ok((_, Some(o))) => o,
+        Ok((_, None)) => return problem(StatusCode::BAD_REQUEST, "name the owner"),
+        Err(r) => return r,
+    };
+    let Some(vault) = &state.core.vault else {
+        return problem(StatusCode::CONFLICT, "the vault is off");
+    };
+    match vault.delete(&id, &owner).await {
+        Ok(true) => {
+            state
+                .core
+                .audit
+                .record_now(Event::CredentialChange {
+                    action: "delete",
+                    connection: id.clone(),
+                    owner: owner.to_string(),
+                })
+                .await;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(false) => problem(
+            StatusCode::NOT_FOUND,
+            format!("no credential for `{owner}` on connection `{id}`"),
+        ),
+        Err(e) => store_failure(&crate::store::StoreError(e.to_string())),
     }
 }
 
@@ -445,6 +686,21 @@ async fn openapi() -> Response {
         paths.insert(format!("/admin/{name}"), entity(name));
         paths.insert(format!("/admin/{name}/{{id}}"), item(name));
     }
+    paths.insert(
+        "/admin/connections/{id}/credentials".into(),
+        json!({ "get": { "summary": "A connection's vaulted credentials: owner, kind, scope, source; never the secret",
+                         "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
+                         "responses": { "200": { "description": "the credentials" }, "404": { "description": "no such connection" }, "409": { "description": "the vault is off" } } } }),
+    );
+    paths.insert(
+        "/admin/connections/{id}/credentials/{owner}".into(),
+        json!({ "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } },
+                                { "name": "owner", "in": "path", "required": true, "description": "user:<sub> or tenant:<id>", "schema": { "type": "string" } } ],
+                "put": { "summary": "Seal a credential: {apiKey}, {certificate} or {refreshToken, scope}, as the connection's kind requires",
+                         "requestBody": { "required": true, "content": { "application/json": {} } },
+                         "responses": { "200": { "description": "sealed" }, "400": { "description": "invalid" }, "404": { "description": "no such connection" } } },
+                "delete": { "summary": "Remove a credential", "responses": { "204": { "description": "removed" }, "404": { "description": "no such credential" } } } }),
+    );
     paths.insert(
         "/admin/decide".into(),
         json!({ "post": { "summary": "Simulate a decision (engine request JSON in, decision with explanation out)",

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +23,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/connections/{id}/connect", post(connect_start))
+        .route("/connections/callback", get(connect_callback))
 }
 
 /// The caller's address when the server was started with connect info (absent in `oneshot` tests).
@@ -215,8 +217,98 @@ async fn metadata(State(state): State<AppState>) -> Json<serde_json::Value> {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "revocation_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
         "response_types_supported": [],
-        "scopes_supported": [],
     }))
+}
+
+/// Starts linking the bearer user's account at a connection's provider: answers with the URL to
+/// send the user's browser to.
+async fn connect_start(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match oauth::connect_start(&state.core, bearer, &id, now()).await {
+        Ok(url) => no_store(Json(json!({ "authorization_url": url })).into_response()),
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let mut response = (
+                status,
+                Json(json!({ "error": e.error, "error_description": e.message })),
+            )
+                .into_response();
+            if status == StatusCode::UNAUTHORIZED
+                && let Ok(value) = HeaderValue::from_str(&format!(
+                    "Bearer error=\"{}\", error_description=\"{}\"",
+                    e.error,
+                    e.message.replace('"', "'")
+                ))
+            {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+            no_store(response)
+        }
+    }
+}
+
+/// Where a provider sends the user back: a small page saying what happened.
+async fn connect_callback(
+    State(state): State<AppState>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let (status, title, message) = match oauth::connect_callback(&state.core, &query, now()).await {
+        Ok((connection, scope)) => (
+            StatusCode::OK,
+            "Account connected".to_owned(),
+            format!(
+                "Your account is connected to {connection} (scopes: {}). You can close this window.",
+                if scope.is_empty() { "none" } else { &scope }
+            ),
+        ),
+        Err(e) => (
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            "Could not connect the account".to_owned(),
+            e.message,
+        ),
+    };
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t} · Tollgate</title>\
+         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#1b1f24}}\
+         h1{{font-size:1.4rem}}</style></head>\
+         <body><main><h1>{t}</h1><p>{m}</p></main></body></html>\n",
+        t = html_escape(&title),
+        m = html_escape(&message),
+    );
+    no_store(
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page,
+        )
+            .into_response(),
+    )
+}
+
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

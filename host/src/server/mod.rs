@@ -15,13 +15,14 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::audit::{Auditor, Sink};
-use crate::config::{ServerConfig, resolve_secret};
+use crate::config::{ConnectionVault, ServerConfig, resolve_secret};
 use crate::directory::{Directory, SecretVerifier, hash_secret};
 use crate::keys::KeyRing;
 use crate::oauth::Core;
 use crate::policy::PolicyEngine;
 use crate::runtime::{ComponentEngine, Limits};
 use crate::store::{Kind, Source, SqliteStore, Store};
+use crate::vault::{Credential, Owner, SecretKind, Vault};
 
 /// Why the server could not start.
 #[derive(Debug, Error)]
@@ -38,6 +39,9 @@ pub enum StartError {
     /// The engine component could not be used.
     #[error(transparent)]
     Engine(#[from] crate::runtime::RuntimeError),
+    /// The vault could not be opened.
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
     /// The policy document is invalid; every error is listed.
     #[error("the policy document has {} error(s):\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Policies(Vec<tollgate_engine::ValidationError>),
@@ -84,8 +88,24 @@ fn now() -> i64 {
 
 /// Opens the store and brings it in line with the configuration file.
 pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<Core>, StartError> {
+    let vaults = config.connection_vaults().map_err(|errors| {
+        StartError::Other(format!(
+            "the connections have {} error(s):\n{}",
+            errors.len(),
+            errors
+                .iter()
+                .map(|e| format!("  {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ))
+    })?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store).await?);
+    // The vault key is checked before anything is written: a wrong key changes nothing.
+    let vault = open_vault(config, &vaults, &store).await?;
     sync_config(store.as_ref(), config).await?;
+    if let Some(vault) = &vault {
+        sync_vault(store.as_ref(), vault, &vaults).await?;
+    }
     let directory = Directory::load(store.as_ref()).await?;
     let document = directory.document.to_string();
     let policy = match engine {
@@ -123,7 +143,125 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         access_ttl: ttl,
         refresh_ttl: i64::try_from(config.tokens.refresh_token_ttl).unwrap_or(i64::MAX),
         audit,
+        vault,
+        http: provider_client()?,
+        connects: Default::default(),
+        refresh_locks: Default::default(),
     }))
+}
+
+/// The HTTP client for connection providers: bounded in time, never following redirects.
+fn provider_client() -> Result<reqwest::Client, StartError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(15))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("tollgate/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| StartError::Other(format!("cannot build the provider HTTP client: {e}")))
+}
+
+/// Opens the vault when a key is configured; refuses to start when the configuration or the
+/// store holds credentials that no key can open.
+async fn open_vault(
+    config: &ServerConfig,
+    vaults: &[ConnectionVault],
+    store: &Arc<dyn Store>,
+) -> Result<Option<Vault>, StartError> {
+    let sealed = store.list_credentials().await?.len();
+    let key = crate::vault::load_key(config.vault.key_file.as_deref(), sealed == 0)?;
+    let Some(key) = key else {
+        let declared = vaults.iter().any(|v| {
+            !v.credentials.is_empty()
+                || v.provider
+                    .as_ref()
+                    .is_some_and(|p| p.client_secret.is_some())
+        });
+        if declared {
+            return Err(StartError::Other(format!(
+                "the configuration puts credentials in the vault but no vault key is configured: set {} or `vault.keyFile`",
+                crate::vault::KEY_ENV
+            )));
+        }
+        Vault::require_none_sealed(store.as_ref()).await?;
+        return Ok(None);
+    };
+    Ok(Some(Vault::open(key, Arc::clone(store)).await?))
+}
+
+/// Seals what the configuration declares (provider client secrets, credentials) and removes the
+/// credentials it declared before but no longer does. Unchanged values are left as they are.
+async fn sync_vault(
+    store: &dyn Store,
+    vault: &Vault,
+    vaults: &[ConnectionVault],
+) -> Result<(), StartError> {
+    let now = now();
+    let mut declared: Vec<(String, String)> = Vec::new();
+    for v in vaults {
+        let mut wanted: Vec<(Owner, SecretKind, String, Option<String>)> = Vec::new();
+        if let Some(secret) = v.provider.as_ref().and_then(|p| p.client_secret.as_ref()) {
+            let secret = resolve_secret(secret, &format!("connection `{}` provider", v.id))?;
+            wanted.push((Owner::Provider, SecretKind::ClientSecret, secret, None));
+        }
+        for c in &v.credentials {
+            let owner = match (&c.user, &c.tenant) {
+                (Some(u), _) => Owner::User(u.clone()),
+                (None, Some(t)) => Owner::Tenant(t.clone()),
+                (None, None) => continue,
+            };
+            let what = format!("connection `{}` credential of `{owner}`", v.id);
+            let (kind, secret) = if let Some(k) = &c.api_key {
+                (SecretKind::ApiKey, resolve_secret(k, &what)?)
+            } else if let Some(cert) = &c.certificate {
+                (SecretKind::Certificate, resolve_secret(cert, &what)?)
+            } else if let Some(path) = &c.certificate_file {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    StartError::Other(format!("{what}: cannot read `{}`: {e}", path.display()))
+                })?;
+                (SecretKind::Certificate, text)
+            } else if let Some(rt) = &c.refresh_token {
+                (SecretKind::RefreshToken, resolve_secret(rt, &what)?)
+            } else {
+                continue;
+            };
+            wanted.push((owner, kind, secret, c.scope.clone()));
+        }
+        for (owner, kind, secret, scope) in wanted {
+            declared.push((v.id.clone(), owner.to_string()));
+            let current = vault.get(&v.id, &owner).await?;
+            let unchanged = current.as_ref().is_some_and(|c| {
+                c.kind == kind
+                    && c.source == Source::Config
+                    && c.scope == scope
+                    && bool::from(subtle::ConstantTimeEq::ct_eq(
+                        c.secret.as_bytes(),
+                        secret.as_bytes(),
+                    ))
+            });
+            if !unchanged {
+                let credential = Credential {
+                    kind,
+                    secret: &secret,
+                    scope: scope.as_deref(),
+                    source: Source::Config,
+                };
+                vault.put(&v.id, &owner, credential, now).await?;
+            }
+        }
+    }
+    for record in store.list_credentials().await? {
+        if record.source == Source::Config
+            && !declared
+                .iter()
+                .any(|(c, o)| *c == record.connection_id && *o == record.owner)
+        {
+            store
+                .delete_credential(&record.connection_id, &record.owner)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes what the configuration declares into the store (idempotently) and removes what it
@@ -175,9 +313,29 @@ async fn sync_config(store: &dyn Store, config: &ServerConfig) -> Result<(), Sta
         ids.push(user.sub.clone());
     }
     store.prune_config(Kind::User, &ids).await?;
+    // Connections are stored with their provider (never its secret), without their credentials.
+    let connections: Vec<Value> = config
+        .connections
+        .iter()
+        .enumerate()
+        .map(
+            |(i, c)| match crate::config::split_connection(c, &format!("connections[{i}]")) {
+                Ok((mut doc, vault)) => {
+                    if let (Some(object), Some(provider)) = (doc.as_object_mut(), vault.provider) {
+                        object.insert(
+                            "provider".into(),
+                            serde_json::to_value(provider).unwrap_or_default(),
+                        );
+                    }
+                    doc
+                }
+                Err(_) => c.clone(),
+            },
+        )
+        .collect();
     for (kind, items) in [
         (Kind::Resource, &config.resources),
-        (Kind::Connection, &config.connections),
+        (Kind::Connection, &connections),
         (Kind::Policy, &config.policies),
     ] {
         ids.clear();
@@ -226,13 +384,16 @@ pub async fn serve(config_path: &Path, engine: EngineChoice) -> Result<(), Start
         .map_err(|e| StartError::Other(e.to_string()))?;
     tracing::info!(%addr, issuer = %core.issuer, "tollgate is serving");
     println!("tollgate: serving {} on http://{addr}", core.issuer);
-    axum::serve(
+    let served = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown())
     .await
-    .map_err(|e| StartError::Other(e.to_string()))
+    .map_err(|e| StartError::Other(e.to_string()));
+    // Nothing recorded before the shutdown is lost.
+    core.audit.flush().await;
+    served
 }
 
 /// Picks up keys rotated by `tollgate keys rotate` while the server runs.
@@ -267,6 +428,40 @@ async fn shutdown() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// `tollgate vault rotate-key`: re-encrypts every credential with the key in `new_key_file`
+/// (generated when the file does not exist) in one transaction. Returns the count and the new
+/// key's id. The server must then start with the new key.
+pub async fn rotate_vault_key(
+    config_path: &Path,
+    new_key_file: &Path,
+) -> Result<(usize, String), StartError> {
+    let config = ServerConfig::from_file(config_path)?;
+    let store = SqliteStore::open(&config.store).await?;
+    let old =
+        crate::vault::load_key(config.vault.key_file.as_deref(), false)?.ok_or_else(|| {
+            StartError::Other(format!(
+                "no current vault key: set {} or `vault.keyFile`",
+                crate::vault::KEY_ENV
+            ))
+        })?;
+    let new = match std::fs::metadata(new_key_file) {
+        Ok(_) => crate::vault::VaultKey::parse(
+            &std::fs::read_to_string(new_key_file).map_err(|e| {
+                StartError::Other(format!("cannot read `{}`: {e}", new_key_file.display()))
+            })?,
+            &format!("`{}`", new_key_file.display()),
+        )?,
+        Err(_) => crate::vault::write_new_key(new_key_file)?,
+    };
+    if new.id() == old.id() {
+        return Err(StartError::Other(
+            "the new key is the current key; nothing to do".into(),
+        ));
+    }
+    let n = crate::vault::rotate(&old, &new, &store).await?;
+    Ok((n, new.id().to_owned()))
 }
 
 /// `tollgate keys rotate`: a new active key; the old one stays published until its tokens expire.

@@ -67,7 +67,7 @@ impl Kind {
     }
 }
 
-/// Who declared an entity: the configuration file owns what it declares.
+/// Who declared an entity or credential: the configuration file owns what it declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
@@ -75,15 +75,49 @@ pub enum Source {
     Config,
     /// The admin API.
     Admin,
+    /// A user's connect flow (credentials only).
+    Connect,
 }
 
 impl Source {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Source::Config => "config",
             Source::Admin => "admin",
+            Source::Connect => "connect",
         }
     }
+
+    pub(crate) fn from_name(name: &str) -> Source {
+        match name {
+            "config" => Source::Config,
+            "connect" => Source::Connect,
+            _ => Source::Admin,
+        }
+    }
+}
+
+/// A sealed connection credential (see [`crate::vault`]); the store never sees it in clear.
+#[derive(Debug, Clone)]
+pub struct CredentialRecord {
+    /// The connection.
+    pub connection_id: String,
+    /// `user:<sub>`, `tenant:<id>` or `provider`.
+    pub owner: String,
+    /// `refresh_token`, `api_key`, `certificate` or `client_secret`.
+    pub kind: String,
+    /// The id of the vault key that sealed it.
+    pub key_id: String,
+    /// The AES-GCM nonce.
+    pub nonce: Vec<u8>,
+    /// The sealed secret.
+    pub ciphertext: Vec<u8>,
+    /// For refresh tokens: the scopes the provider granted.
+    pub scope: Option<String>,
+    /// Who put it there.
+    pub source: Source,
+    /// Unix seconds.
+    pub updated_at: i64,
 }
 
 /// A signing key.
@@ -210,6 +244,30 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     -> StoreFuture<'a, ()>;
     /// Audit events after `after`, oldest first, at most `limit`.
     fn audit_since(&self, after: i64, limit: i64) -> StoreFuture<'_, Vec<AuditRecord>>;
+
+    /// Creates or replaces a sealed credential.
+    fn put_credential<'a>(&'a self, record: &'a CredentialRecord) -> StoreFuture<'a, ()>;
+    /// Reads a sealed credential.
+    fn get_credential<'a>(
+        &'a self,
+        connection: &'a str,
+        owner: &'a str,
+    ) -> StoreFuture<'a, Option<CredentialRecord>>;
+    /// Every sealed credential, ordered by connection and owner.
+    fn list_credentials(&self) -> StoreFuture<'_, Vec<CredentialRecord>>;
+    /// Deletes a credential; whether it existed.
+    fn delete_credential<'a>(
+        &'a self,
+        connection: &'a str,
+        owner: &'a str,
+    ) -> StoreFuture<'a, bool>;
+    /// Replaces the sealed values of these credentials and writes the meta values, in one
+    /// transaction (vault key rotation).
+    fn rekey_credentials<'a>(
+        &'a self,
+        records: &'a [CredentialRecord],
+        meta: &'a [(&'a str, &'a str)],
+    ) -> StoreFuture<'a, ()>;
 
     /// Reads a meta value.
     fn get_meta<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>>;

@@ -10,7 +10,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::{AuditRecord, Kind, Source, Store, StoreError, StoreFuture, StoredKey, TokenRecord};
+use super::{
+    AuditRecord, CredentialRecord, Kind, Source, Store, StoreError, StoreFuture, StoredKey,
+    TokenRecord,
+};
 
 /// The SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -43,14 +46,6 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(SqliteStore { pool })
-    }
-}
-
-fn source_of(text: &str) -> Source {
-    if text == "config" {
-        Source::Config
-    } else {
-        Source::Admin
     }
 }
 
@@ -109,7 +104,7 @@ impl Store for SqliteStore {
             row.map(|r| {
                 Ok((
                     serde_json::from_str(r.try_get::<&str, _>("body")?)?,
-                    source_of(r.try_get::<&str, _>("source")?),
+                    Source::from_name(r.try_get::<&str, _>("source")?),
                 ))
             })
             .transpose()
@@ -128,7 +123,7 @@ impl Store for SqliteStore {
                     Ok((
                         r.try_get("id")?,
                         serde_json::from_str(r.try_get::<&str, _>("body")?)?,
-                        source_of(r.try_get::<&str, _>("source")?),
+                        Source::from_name(r.try_get::<&str, _>("source")?),
                     ))
                 })
                 .collect()
@@ -148,6 +143,13 @@ impl Store for SqliteStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            if kind == Kind::Connection {
+                // A connection's credentials go with it.
+                sqlx::query("DELETE FROM credentials WHERE connection_id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(done.rows_affected() > 0)
         })
@@ -421,4 +423,119 @@ impl Store for SqliteStore {
             Ok(())
         })
     }
+
+    fn put_credential<'a>(&'a self, r: &'a CredentialRecord) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO credentials (connection_id, owner, kind, key_id, nonce, ciphertext, scope, source, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (connection_id, owner) DO UPDATE SET kind = excluded.kind, key_id = excluded.key_id, \
+                 nonce = excluded.nonce, ciphertext = excluded.ciphertext, scope = excluded.scope, \
+                 source = excluded.source, updated_at = excluded.updated_at",
+            )
+            .bind(&r.connection_id)
+            .bind(&r.owner)
+            .bind(&r.kind)
+            .bind(&r.key_id)
+            .bind(&r.nonce)
+            .bind(&r.ciphertext)
+            .bind(&r.scope)
+            .bind(r.source.as_str())
+            .bind(r.updated_at)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn get_credential<'a>(
+        &'a self,
+        connection: &'a str,
+        owner: &'a str,
+    ) -> StoreFuture<'a, Option<CredentialRecord>> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT connection_id, owner, kind, key_id, nonce, ciphertext, scope, source, updated_at \
+                 FROM credentials WHERE connection_id = ? AND owner = ?",
+            )
+            .bind(connection)
+            .bind(owner)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(credential_row).transpose()
+        })
+    }
+
+    fn list_credentials(&self) -> StoreFuture<'_, Vec<CredentialRecord>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT connection_id, owner, kind, key_id, nonce, ciphertext, scope, source, updated_at \
+                 FROM credentials ORDER BY connection_id, owner",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(credential_row).collect()
+        })
+    }
+
+    fn delete_credential<'a>(
+        &'a self,
+        connection: &'a str,
+        owner: &'a str,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM credentials WHERE connection_id = ? AND owner = ?")
+                .bind(connection)
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    fn rekey_credentials<'a>(
+        &'a self,
+        records: &'a [CredentialRecord],
+        meta: &'a [(&'a str, &'a str)],
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            for r in records {
+                sqlx::query(
+                    "UPDATE credentials SET key_id = ?, nonce = ?, ciphertext = ? WHERE connection_id = ? AND owner = ?",
+                )
+                .bind(&r.key_id)
+                .bind(&r.nonce)
+                .bind(&r.ciphertext)
+                .bind(&r.connection_id)
+                .bind(&r.owner)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for (key, value) in meta {
+                sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                    .bind(key)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
+fn credential_row(r: &sqlx::sqlite::SqliteRow) -> Result<CredentialRecord, StoreError> {
+    let source: String = r.try_get("source")?;
+    Ok(CredentialRecord {
+        connection_id: r.try_get("connection_id")?,
+        owner: r.try_get("owner")?,
+        kind: r.try_get("kind")?,
+        key_id: r.try_get("key_id")?,
+        nonce: r.try_get("nonce")?,
+        ciphertext: r.try_get("ciphertext")?,
+        scope: r.try_get("scope")?,
+        source: Source::from_name(&source),
+        updated_at: r.try_get("updated_at")?,
+    })
 }
