@@ -116,6 +116,10 @@ pub struct ProviderConfig {
     /// The provider's authorization endpoint (the connect flow).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_endpoint: Option<String>,
+    /// The provider's issuer identifier: when set, an authorization response naming another
+    /// issuer (RFC 9207 `iss`) is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     /// Tollgate's client id at the provider.
     pub client_id: String,
     /// Tollgate's client secret at the provider: a literal (development) or `env:VAR`. Sealed in

@@ -158,6 +158,25 @@ async fn bigquery_mcp_fetches_the_certificate_each_workflow_may_use() {
     );
     assert!(body.get("access_token").is_none());
 
+    // A connection issues what it holds: asking for another token type is refused.
+    let (status, _, body) = post(
+        &format!("{}/token", s.base),
+        Some(("bigquery-mcp", &secret_of("bigquery-mcp"))),
+        &[
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", &write),
+            ("subject_token_type", ACCESS_TOKEN),
+            ("requested_token_type", ACCESS_TOKEN),
+            ("resource", "bigquery-read-cert"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+
     // Scope-less connections take no scope.
     let (status, body) = exchange(
         &s,

@@ -102,6 +102,19 @@ async fn release(
             connection.id
         ))
     })?;
+    let issued_type = match secret_kind {
+        SecretKind::ApiKey => API_KEY_TOKEN_TYPE,
+        SecretKind::Certificate => CERTIFICATE_TOKEN_TYPE,
+        SecretKind::RefreshToken | SecretKind::ClientSecret => ACCESS_TOKEN_TYPE,
+    };
+    if let Some(asked) = params.get("requested_token_type")
+        && asked != issued_type
+    {
+        return Err(OAuthError::invalid_request(format!(
+            "connection `{}` issues `{issued_type}`, not `{asked}`",
+            connection.id
+        )));
+    }
     let requested = split_scope(params.get("scope"));
     if secret_kind != SecretKind::RefreshToken && requested.is_some() {
         return Err(OAuthError::invalid_scope(format!(
@@ -577,6 +590,16 @@ pub async fn connect_callback(
                 format!("connection `{}` is gone", pending.connection),
             )
         })?;
+    // RFC 9207: a response naming another issuer than the provider's is a mix-up.
+    if let (Some(expected), Some(iss)) = (&provider.issuer, query.get("iss"))
+        && expected != iss
+    {
+        return Err(ConnectError::new(
+            400,
+            "invalid_request",
+            format!("the response names issuer `{iss}`, not `{expected}`"),
+        ));
+    }
     let tokens = provider_token(
         core,
         &pending.connection,

@@ -405,7 +405,11 @@ async fn token_exchange(
             "unsupported `subject_token_type` `{subject_type}`"
         )));
     }
+    let directory = core.directory();
+    let connection = named_connection(&directory, params);
+    // A connection issues what it holds (checked there); a resource, an access token (a JWT).
     if let Some(requested) = params.get("requested_token_type")
+        && connection.is_none()
         && requested != ACCESS_TOKEN_TYPE
         && requested != JWT_TOKEN_TYPE
     {
@@ -436,7 +440,6 @@ async fn token_exchange(
         }
         None => None,
     };
-    let directory = core.directory();
     let subject_sub = subject
         .get("sub")
         .and_then(Value::as_str)
@@ -461,7 +464,7 @@ async fn token_exchange(
             sub: None,
         },
     };
-    if let Some(connection) = named_connection(&directory, params) {
+    if let Some(connection) = connection {
         return connections::exchange(
             core,
             params,

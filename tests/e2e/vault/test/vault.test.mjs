@@ -116,6 +116,7 @@ connections:
     kind: oauth
     scopes: ["calendar.readonly", "calendar"]
     provider:
+      issuer: "${providerUrl}"
       tokenEndpoint: "${providerUrl}/token"
       authorizationEndpoint: "${providerUrl}/auth"
       clientId: tollgate
