@@ -184,13 +184,15 @@ impl Auditor {
     pub fn start(store: Arc<dyn Store>, sink: Sink) -> std::io::Result<Auditor> {
         let writer: Option<Box<dyn std::io::Write + Send>> = match sink {
             Sink::None => None,
-            Sink::Stdout => Some(Box::new(std::io::stdout())),
-            Sink::File(path) => Some(Box::new(
+            // Buffered: a batch goes out in a few writes, flushed at the end of the batch.
+            Sink::Stdout => Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
+            Sink::File(path) => Some(Box::new(std::io::BufWriter::with_capacity(
+                64 * 1024,
                 std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(path)?,
-            )),
+            ))),
         };
         let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
         let auditor = Auditor {

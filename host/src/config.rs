@@ -63,6 +63,11 @@ pub struct ServerConfig {
     /// The vault of connection credentials.
     #[serde(default)]
     pub vault: VaultSettings,
+    /// Serve the current policy document at `GET /policies/bundle` (with an ETag) for edge
+    /// filters and JS runtimes. Anyone who reaches the server can read it: enable it where only
+    /// your enforcement points can.
+    #[serde(default)]
+    pub publish_policy_bundle: bool,
     /// The policy document's version (1).
     #[serde(default = "default_version")]
     pub version: u64,

@@ -7,7 +7,11 @@
 # substituted), sends requests with curl and checks statuses and headers. Everything listens on
 # 127.0.0.1 only, on ports picked free at start, and every process is stopped by PID on exit.
 #
-# When the Tollgate server exists, the stub's JWKS and bundle give way to the server's own.
+# Then the same filter in front of the real Tollgate server (`tollgate serve`, native engine, a
+# temporary SQLite store): tokens from its token endpoint, keys from its /jwks, the policy bundle
+# from its /policies/bundle, and a policy removed through its admin API refuses a token issued
+# before the change. The stub stays for what the server cannot be made to do on cue (expired,
+# foreign and mis-signed tokens of every algorithm; an outage).
 #
 # Prints one line per check and a final "N passed, M failed"; exits non-zero on any failure.
 set -euo pipefail
@@ -263,7 +267,7 @@ filter_config() {
 EOF
 }
 listener() {
-    local name="$1" port="$2" fail_open="$3"
+    local name="$1" port="$2" config="$3"
     cat <<EOF
     - name: $name
       address: { socket_address: { address: 127.0.0.1, port_value: $port } }
@@ -289,7 +293,7 @@ listener() {
                           code: { local: { filename: $wasm } }
                         configuration:
                           "@type": type.googleapis.com/google.protobuf.StringValue
-                          value: '$(filter_config "$fail_open" | tr -d '\n')'
+                          value: '$(printf '%s' "$config" | tr -d '\n')'
                   - name: envoy.filters.http.router
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
@@ -308,8 +312,8 @@ EOF
 {
     printf 'admin:\n  address: { socket_address: { address: 127.0.0.1, port_value: %s } }\n' "$admin2_port"
     printf 'static_resources:\n  listeners:\n'
-    listener closed "$closed_port" false
-    listener open "$open_port" true
+    listener closed "$closed_port" "$(filter_config false)"
+    listener open "$open_port" "$(filter_config true)"
     printf '  clusters:\n'
     cluster upstream "$stub_port"
     # Nothing listens there: every JWKS fetch fails.
@@ -325,6 +329,92 @@ expect "no keys yet, no token: still 401" 401 "Bearer"
 request GET "http://127.0.0.1:$open_port/api/items" "$good" -H "x-tollgate-sub: admin"
 expect "no keys yet, fail_open: passes" 200
 upstream_saw "  without identity headers" x-tollgate-sub ""
+
+# --- the real Tollgate server as the JWKS and policy bundle source -------------------------------
+
+say "the Tollgate server's own JWKS, tokens and policy bundle"
+cargo build --quiet -p tollgate --bin tollgate
+tollgate="$(cd "$target_dir" && pwd)/debug/tollgate"
+read -r tg_port edge_port admin3_port <<<"$(free_ports 3)"
+tg="http://127.0.0.1:$tg_port"
+cat >"$work/tollgate.yaml" <<EOF
+issuer: "$tg"
+listen: "127.0.0.1:$tg_port"
+store: "sqlite://$work/tollgate.db"
+publishPolicyBundle: true
+clients:
+  - { clientId: edge-writer, secret: edge-writer-secret, grantTypes: [client_credentials] }
+  - { clientId: edge-reader, secret: edge-reader-secret, grantTypes: [client_credentials] }
+resources:
+  - { id: items-api, audience: "$AUDIENCE", kind: api, scopes: ["items:read", "items:write"] }
+policies:
+  - { id: writer, subject: { clients: [edge-writer] },
+      targets: [ { resource: items-api, scopes: ["items:read", "items:write"] } ] }
+EOF
+TOLLGATE_ADMIN_TOKEN=edge-admin "$tollgate" serve --config "$work/tollgate.yaml" --engine native \
+    >"$work/tollgate.log" 2>&1 &
+pids+=($!)
+wait_for "the Tollgate server" 150 curl -sf "$tg/healthz" || { cat "$work/tollgate.log"; exit 1; }
+# The reader's policy comes from the admin API, so the test can take it away again.
+curl -sf -o /dev/null -H 'Authorization: Bearer edge-admin' -H 'content-type: application/json' \
+    -d '{"id": "reader", "subject": {"clients": ["edge-reader"]}, "targets": [{"resource": "items-api", "scopes": ["items:read"]}]}' \
+    "$tg/admin/policies"
+tg_token() {
+    curl -sf -u "$1:$1-secret" -d grant_type=client_credentials -d "resource=$AUDIENCE" "$tg/token" |
+        "$py" -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
+}
+writer="$(tg_token edge-writer)"
+reader="$(tg_token edge-reader)"
+edge_config="{ \"issuer\": \"$tg\", \"audiences\": [\"$AUDIENCE\"],
+  \"jwks_cluster\": \"tollgate\", \"jwks_path\": \"/jwks\", \"jwks_refresh_seconds\": 2,
+  \"bundle_cluster\": \"tollgate\", \"bundle_path\": \"/policies/bundle\", \"bundle_refresh_seconds\": 1,
+  \"routes\": [
+    { \"prefix\": \"/api/items\", \"methods\": [\"GET\"], \"resource\": \"items-api\", \"scopes\": [\"items:read\"] },
+    { \"prefix\": \"/api/items\", \"methods\": [\"POST\"], \"resource\": \"items-api\", \"scopes\": [\"items:write\"] } ] }"
+{
+    printf 'admin:\n  address: { socket_address: { address: 127.0.0.1, port_value: %s } }\n' "$admin3_port"
+    printf 'static_resources:\n  listeners:\n'
+    listener edge "$edge_port" "$edge_config"
+    printf '  clusters:\n'
+    cluster upstream "$stub_port"
+    cluster tollgate "$tg_port"
+} >"$work/envoy-tollgate.yaml"
+start_envoy "$work/envoy-tollgate.yaml" "$work/envoy-tollgate.log"
+edge="http://127.0.0.1:$edge_port"
+wait_for "the third Envoy to be ready" 150 curl -sf "http://127.0.0.1:$admin3_port/ready"
+edge_ready() { request GET "$edge/api/items" "$writer" && [[ "$status" == 200 ]]; }
+wait_for "the filter's first fetch from the Tollgate server" 150 edge_ready || {
+    say "last status $status"
+    cat "$work/envoy-tollgate.log"
+    exit 1
+}
+request GET "$edge/api/items" "$writer"
+expect "Tollgate-issued token, read route: 200" 200
+upstream_saw "  upstream gets x-tollgate-client-id" x-tollgate-client-id edge-writer
+request POST "$edge/api/items" "$writer"
+expect "Tollgate-issued token, write route: 200" 200
+request POST "$edge/api/items" "$reader"
+expect "reader on the write route: 403 insufficient_scope" 403 \
+    "Bearer error=\"insufficient_scope\", scope=\"items:write\""
+request GET "$edge/api/items" "$reader"
+expect "reader before the policy change: 200" 200
+bundle_etag="$(curl -s -D - -o /dev/null "$tg/policies/bundle" | sed -n 's/^etag: //Ip' | tr -d '\r')"
+code="$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $bundle_etag" "$tg/policies/bundle")"
+if [[ -n "$bundle_etag" && "$code" == 304 ]]; then
+    pass "  the bundle answers 304 to its own ETag"
+else
+    fail "  the bundle answers 304 to its own ETag" "etag '$bundle_etag', status $code"
+fi
+curl -sf -o /dev/null -X DELETE -H 'Authorization: Bearer edge-admin' "$tg/admin/policies/reader"
+changed=$SECONDS
+reader_refused() { request GET "$edge/api/items" "$reader" && [[ "$status" == 403 ]]; }
+if wait_for "the policy change to reach Envoy" 50 reader_refused; then
+    pass "reader's unexpired token refused $((SECONDS - changed))s after the admin API removed its policy (403)"
+else
+    fail "reader refused after its policy was removed" "still $status after 10s"
+fi
+request GET "$edge/api/items" "$writer"
+expect "writer after the change: 200" 200
 
 printf '%d passed, %d failed\n' "$passed" "$failed"
 [[ $failed -eq 0 ]]

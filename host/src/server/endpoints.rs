@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use sha2::Digest as _;
 
 use super::{AppState, now};
 use crate::oauth::{self, OAuthError, Params};
@@ -25,6 +26,48 @@ pub(super) fn router() -> Router<AppState> {
         .route("/healthz", get(|| async { "ok" }))
         .route("/connections/{id}/connect", post(connect_start))
         .route("/connections/callback", get(connect_callback))
+        .route("/policies/bundle", get(bundle))
+}
+
+/// The current policy document for edge filters and JS runtimes, with an ETag (a hash of the
+/// document) so pollers get 304 until a policy changes. Off unless `publishPolicyBundle` is set.
+async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !state.publish_bundle {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "the policy bundle is not published (publishPolicyBundle)" })),
+        )
+            .into_response();
+    }
+    let body = state.core.directory().document.to_string();
+    let digest = sha2::Sha256::digest(body.as_bytes());
+    let etag = format!(
+        "\"{}\"",
+        digest
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let version = state.core.policy.version().to_string();
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&version) {
+        h.insert("x-tollgate-policy-version", v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// The caller's address when the server was started with connect info (absent in `oneshot` tests).

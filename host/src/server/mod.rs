@@ -72,6 +72,8 @@ pub struct AppState {
     pub admin_lock: Arc<tokio::sync::Mutex<()>>,
     /// Prometheus rendering.
     pub metrics: Option<PrometheusHandle>,
+    /// Whether `GET /policies/bundle` serves the policy document.
+    pub publish_bundle: bool,
 }
 
 /// Builds the router.
@@ -374,6 +376,7 @@ pub async fn serve(config_path: &Path, engine: EngineChoice) -> Result<(), Start
         admin_token,
         admin_lock: Arc::default(),
         metrics,
+        publish_bundle: config.publish_policy_bundle,
     };
     spawn_key_reload(Arc::clone(&core), config.tokens.signing_algorithm.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)

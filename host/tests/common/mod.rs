@@ -96,6 +96,7 @@ pub async fn start_in(
         admin_token: admin_token.map(Arc::from),
         admin_lock: Arc::default(),
         metrics: None,
+        publish_bundle: config.publish_policy_bundle,
     };
     let task = tokio::spawn(async move {
         let _ = axum::serve(
