@@ -941,3 +941,53 @@ fn nothing_acknowledged_is_lost_across_kill_9() {
     child.kill().expect("stop");
     child.wait().expect("reaped");
 }
+
+/// The `oauth2` crate (a client nobody on the team wrote) gets a token with client_credentials,
+/// and reads a refusal as the RFC 6749 error it is.
+#[tokio::test]
+async fn the_oauth2_crate_gets_a_client_credentials_token() {
+    use oauth2::basic::{BasicClient, BasicErrorResponseType};
+    use oauth2::{ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
+
+    let s = start("oauth2-crate", &quickstart(), None).await;
+    let client = BasicClient::new(ClientId::new("reconcile-worker".into()))
+        .set_client_secret(ClientSecret::new("reconcile-dev-secret".into()))
+        .set_token_uri(TokenUrl::new(format!("{}/token", s.base)).expect("URL"));
+    let http = oauth2::reqwest::ClientBuilder::new()
+        .redirect(oauth2::reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client");
+    let token = client
+        .exchange_client_credentials()
+        .add_scope(Scope::new("ledger:read".into()))
+        .add_extra_param("resource", "https://billing.example.com")
+        .request_async(&http)
+        .await
+        .expect("a token");
+    let scopes: Vec<&str> = token
+        .scopes()
+        .expect("scope in the response")
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(scopes, ["ledger:read"]);
+    let claims = claims(token.access_token().secret());
+    assert_eq!(claims["client_id"], "reconcile-worker");
+    assert_eq!(claims["aud"], "https://billing.example.com");
+    assert_eq!(claims["scope"], "ledger:read");
+
+    // ledger:admin is never granted: the crate sees `invalid_scope`.
+    let refused = client
+        .exchange_client_credentials()
+        .add_scope(Scope::new("ledger:admin".into()))
+        .add_extra_param("resource", "https://billing.example.com")
+        .request_async(&http)
+        .await
+        .expect_err("refused");
+    match refused {
+        RequestTokenError::ServerResponse(e) => {
+            assert_eq!(*e.error(), BasicErrorResponseType::InvalidScope);
+        }
+        other => panic!("expected an OAuth error response, got {other:?}"),
+    }
+}
