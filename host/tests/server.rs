@@ -13,7 +13,7 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use common::{Server, TempDir, claims, post, start};
+use common::{Server, TempDir, admin, claims, post, start};
 use serde_json::{Value, json};
 
 fn quickstart() -> String {
@@ -766,27 +766,6 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family() {
         answer["active"], false,
         "the family's access token is revoked too"
     );
-}
-
-async fn admin(
-    s: &Server,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", s.base))
-        .bearer_auth("admin-secret");
-    if let Some(b) = body {
-        request = request.json(&b);
-    }
-    let response = request.send().await.expect("admin request");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 #[tokio::test]

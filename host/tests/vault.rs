@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{Server, TempDir, post, start, start_in};
+use common::{Server, TempDir, admin, post, start, start_in};
 use serde_json::{Value, json};
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -288,27 +288,6 @@ async fn oauth_connections_refuse_scopes_policy_does_not_allow_before_calling_th
             .expect("text")
             .contains("no credential")
     );
-}
-
-async fn admin(
-    s: &Server,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", s.base))
-        .bearer_auth("admin-secret");
-    if let Some(b) = body {
-        request = request.json(&b);
-    }
-    let response = request.send().await.expect("admin request");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 #[tokio::test]

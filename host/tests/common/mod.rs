@@ -145,3 +145,25 @@ pub fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).expect("a JWT");
     serde_json::from_slice(&B64.decode(payload).expect("base64")).expect("JSON")
 }
+
+/// Calls the admin API with the tests' admin token (`admin-secret`); returns status and JSON.
+pub async fn admin(
+    s: &Server,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", s.base))
+        .bearer_auth("admin-secret");
+    if let Some(b) = body {
+        request = request.json(&b);
+    }
+    let response = request.send().await.expect("admin request");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
