@@ -174,6 +174,31 @@ pub struct CredentialConfig {
     pub scope: Option<String>,
 }
 
+/// The secrets are wiped from memory with the credential.
+impl Drop for CredentialConfig {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        self.api_key.zeroize();
+        self.certificate.zeroize();
+        self.refresh_token.zeroize();
+    }
+}
+
+impl CredentialConfig {
+    /// The secret as written (before `env:` resolution) and what it is; `certificateFile` is
+    /// read by whoever loads the file.
+    pub fn secret_field(&self) -> Option<(crate::vault::SecretKind, &str)> {
+        use crate::vault::SecretKind;
+        [
+            (SecretKind::ApiKey, &self.api_key),
+            (SecretKind::Certificate, &self.certificate),
+            (SecretKind::RefreshToken, &self.refresh_token),
+        ]
+        .into_iter()
+        .find_map(|(kind, value)| value.as_deref().map(|v| (kind, v)))
+    }
+}
+
 /// The vault part of a configured connection.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionVault {
@@ -237,6 +262,21 @@ pub fn split_connection(
     } else {
         Err(errors)
     }
+}
+
+/// A connection as the store keeps it: its policy-document entry plus its provider (whose
+/// `clientSecret` never serializes), without its credentials; and the vault part beside it.
+pub fn stored_connection(
+    value: &Value,
+    path: &str,
+) -> Result<(Value, ConnectionVault), Vec<String>> {
+    let (mut document, vault) = split_connection(value, path)?;
+    if let (Some(object), Some(provider)) = (document.as_object_mut(), &vault.provider) {
+        let provider =
+            serde_json::to_value(provider).map_err(|e| vec![format!("{path}.provider: {e}")])?;
+        object.insert("provider".into(), provider);
+    }
+    Ok((document, vault))
 }
 
 /// Checks one credential against its connection's kind.

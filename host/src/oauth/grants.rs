@@ -81,18 +81,23 @@ fn require_grant(client: &AuthenticatedClient, name: &str) -> Result<(), OAuthEr
     }
 }
 
+/// What a request names as its target: every `resource` (RFC 8707), then `audience` (RFC 8693).
+fn named_targets(params: &Params) -> Vec<&str> {
+    let mut named: Vec<&str> = params.resources.iter().map(String::as_str).collect();
+    if let Some(audience) = params.get("audience") {
+        named.push(audience);
+    }
+    named.dedup();
+    named
+}
+
 /// The one resource a request names (RFC 8707 `resource`, or `audience` for token exchange).
 fn resolve_resource<'d>(
     directory: &'d Directory,
     params: &Params,
     client: &AuthenticatedClient,
 ) -> Result<&'d ResourceInfo, OAuthError> {
-    let mut named: Vec<&str> = params.resources.iter().map(String::as_str).collect();
-    if let Some(audience) = params.get("audience") {
-        named.push(audience);
-    }
-    named.dedup();
-    match named.as_slice() {
+    match named_targets(params).as_slice() {
         [one] => directory
             .resource(one)
             .ok_or_else(|| OAuthError::invalid_target(format!("unknown resource `{one}`"))),
@@ -116,12 +121,7 @@ fn resolve_resource<'d>(
 
 /// The connection a token exchange names (by id in `resource` or `audience`), if it names one.
 fn named_connection<'d>(directory: &'d Directory, params: &Params) -> Option<&'d ConnectionInfo> {
-    let mut named: Vec<&str> = params.resources.iter().map(String::as_str).collect();
-    if let Some(audience) = params.get("audience") {
-        named.push(audience);
-    }
-    named.dedup();
-    match named.as_slice() {
+    match named_targets(params).as_slice() {
         [one] if directory.resource(one).is_none() => directory.connections.get(*one),
         _ => None,
     }

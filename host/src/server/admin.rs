@@ -20,11 +20,11 @@ use subtle::ConstantTimeEq;
 use super::AppState;
 use crate::audit::Event;
 use crate::config::{
-    ClientConfig, CredentialConfig, UserConfig, check_credential, split_connection,
+    ClientConfig, CredentialConfig, UserConfig, check_credential, stored_connection,
 };
 use crate::directory::{Directory, connection_document, hash_secret};
 use crate::store::{Kind, Source};
-use crate::vault::{Credential, Owner, SecretKind};
+use crate::vault::{Credential, Owner, SecretKind, Vault};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -136,7 +136,7 @@ fn checked(kind: Kind, mut body: Value) -> Result<(Value, Option<String>), Respo
         // A connection's provider client secret goes to the vault; its credentials have their
         // own endpoint.
         Kind::Connection => {
-            let (mut doc, vault) = split_connection(&body, "body").map_err(|errors| {
+            let (doc, vault) = stored_connection(&body, "body").map_err(|errors| {
                 (
                     StatusCode::BAD_REQUEST,
                     Json(json!({ "error": "invalid connection", "errors": errors })),
@@ -148,16 +148,7 @@ fn checked(kind: Kind, mut body: Value) -> Result<(Value, Option<String>), Respo
                     "put credentials with PUT /admin/connections/{id}/credentials/{owner}".into(),
                 ));
             }
-            let secret = vault
-                .provider
-                .as_ref()
-                .and_then(|p| p.client_secret.clone());
-            if let (Some(object), Some(provider)) = (doc.as_object_mut(), vault.provider) {
-                object.insert(
-                    "provider".into(),
-                    serde_json::to_value(provider).map_err(|e| bad(e.to_string()))?,
-                );
-            }
+            let secret = vault.provider.and_then(|p| p.client_secret);
             Ok((doc, secret))
         }
         // Resources and policies are checked by the engine with the whole document.
@@ -211,7 +202,7 @@ async fn read(
     }
 }
 
-fn store_failure(e: &crate::store::StoreError) -> Response {
+fn store_failure(e: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %e, "admin API store failure");
     problem(StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable")
 }
@@ -430,39 +421,40 @@ async fn write(
     }
 }
 
+/// The vault and the kind of connection `id`, or the answer when the vault is off or there is no
+/// such connection.
 #[expect(
     clippy::result_large_err,
     reason = "the error is the HTTP response itself, built only on the rejection path"
 )]
-fn credential_target(
-    state: &AppState,
-    id: &str,
-    owner: Option<&str>,
-) -> Result<(String, Option<Owner>), Response> {
-    if state.core.vault.is_none() {
-        return Err(problem(
+fn credential_target<'s>(state: &'s AppState, id: &str) -> Result<(&'s Vault, String), Response> {
+    let vault = state.core.vault.as_ref().ok_or_else(|| {
+        problem(
             StatusCode::CONFLICT,
             "the vault is off: start the server with a vault key (TOLLGATE_VAULT_KEY or vault.keyFile)",
-        ));
-    }
+        )
+    })?;
     let directory = state.core.directory();
     let connection = directory
         .connections
         .get(id)
         .ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no connection `{id}`")))?;
-    let owner = match owner {
-        None => None,
-        Some(text) => match Owner::parse(text) {
-            Some(o @ (Owner::User(_) | Owner::Tenant(_))) => Some(o),
-            _ => {
-                return Err(problem(
-                    StatusCode::BAD_REQUEST,
-                    format!("owner `{text}` is neither `user:<sub>` nor `tenant:<id>`"),
-                ));
-            }
-        },
-    };
-    Ok((connection.kind.clone(), owner))
+    Ok((vault, connection.kind.clone()))
+}
+
+/// A credential owner from the path: `user:<sub>` or `tenant:<id>`.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP response itself, built only on the rejection path"
+)]
+fn credential_owner(text: &str) -> Result<Owner, Response> {
+    match Owner::parse(text) {
+        Some(o @ (Owner::User(_) | Owner::Tenant(_))) => Ok(o),
+        _ => Err(problem(
+            StatusCode::BAD_REQUEST,
+            format!("owner `{text}` is neither `user:<sub>` nor `tenant:<id>`"),
+        )),
+    }
 }
 
 /// The credentials of a connection: owners, kinds and scopes, never the secrets.
@@ -474,15 +466,13 @@ async fn list_credentials(
     if let Err(r) = authorize(&state, &headers) {
         return r;
     }
-    if let Err(r) = credential_target(&state, &id, None) {
-        return r;
-    }
-    let Some(vault) = &state.core.vault else {
-        return problem(StatusCode::CONFLICT, "the vault is off");
+    let vault = match credential_target(&state, &id) {
+        Ok((vault, _)) => vault,
+        Err(r) => return r,
     };
     match vault.list(Some(&id)).await {
         Ok(list) => Json(list).into_response(),
-        Err(e) => store_failure(&crate::store::StoreError(e.to_string())),
+        Err(e) => store_failure(&e),
     }
 }
 
@@ -497,9 +487,12 @@ async fn put_credential(
     if let Err(r) = authorize(&state, &headers) {
         return r;
     }
-    let (kind, owner) = match credential_target(&state, &id, Some(&owner)) {
-        Ok((k, Some(o))) => (k, o),
-        Ok((_, None)) => return problem(StatusCode::BAD_REQUEST, "name the owner"),
+    let (vault, kind) = match credential_target(&state, &id) {
+        Ok(target) => target,
+        Err(r) => return r,
+    };
+    let owner = match credential_owner(&owner) {
+        Ok(o) => o,
         Err(r) => return r,
     };
     let Some(Json(body)) = body else {
@@ -526,19 +519,8 @@ async fn put_credential(
     if let Err(why) = check_credential(&credential, &kind) {
         return problem(StatusCode::BAD_REQUEST, why);
     }
-    let (secret_kind, secret) = match (
-        credential.api_key,
-        credential.certificate,
-        credential.refresh_token,
-    ) {
-        (Some(k), _, _) => (SecretKind::ApiKey, k),
-        (_, Some(c), _) => (SecretKind::Certificate, c),
-        (_, _, Some(r)) => (SecretKind::RefreshToken, r),
-        _ => return problem(StatusCode::BAD_REQUEST, "the body holds no secret"),
-    };
-    let secret = zeroize::Zeroizing::new(secret);
-    let Some(vault) = &state.core.vault else {
-        return problem(StatusCode::CONFLICT, "the vault is off");
+    let Some((secret_kind, secret)) = credential.secret_field() else {
+        return problem(StatusCode::BAD_REQUEST, "the body holds no secret");
     };
     if let Err(e) = vault
         .put(
@@ -546,7 +528,7 @@ async fn put_credential(
             &owner,
             Credential {
                 kind: secret_kind,
-                secret: &secret,
+                secret,
                 scope: credential.scope.as_deref(),
                 source: Source::Admin,
             },
@@ -554,7 +536,7 @@ async fn put_credential(
         )
         .await
     {
-        return store_failure(&crate::store::StoreError(e.to_string()));
+        return store_failure(&e);
     }
     state
         .core
@@ -582,13 +564,13 @@ async fn delete_credential(
     if let Err(r) = authorize(&state, &headers) {
         return r;
     }
-    let owner = match credential_target(&state, &id, Some(&owner)) {
-        Ok((_, Some(o))) => o,
-        Ok((_, None)) => return problem(StatusCode::BAD_REQUEST, "name the owner"),
+    let (vault, _) = match credential_target(&state, &id) {
+        Ok(target) => target,
         Err(r) => return r,
     };
-    let Some(vault) = &state.core.vault else {
-        return problem(StatusCode::CONFLICT, "the vault is off");
+    let owner = match credential_owner(&owner) {
+        Ok(o) => o,
+        Err(r) => return r,
     };
     match vault.delete(&id, &owner).await {
         Ok(true) => {
@@ -607,7 +589,7 @@ async fn delete_credential(
             StatusCode::NOT_FOUND,
             format!("no credential for `{owner}` on connection `{id}`"),
         ),
-        Err(e) => store_failure(&crate::store::StoreError(e.to_string())),
+        Err(e) => store_failure(&e),
     }
 }
 

@@ -213,19 +213,15 @@ async fn sync_vault(
                 (None, None) => continue,
             };
             let what = format!("connection `{}` credential of `{owner}`", v.id);
-            let (kind, secret) = if let Some(k) = &c.api_key {
-                (SecretKind::ApiKey, resolve_secret(k, &what)?)
-            } else if let Some(cert) = &c.certificate {
-                (SecretKind::Certificate, resolve_secret(cert, &what)?)
-            } else if let Some(path) = &c.certificate_file {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    StartError::Other(format!("{what}: cannot read `{}`: {e}", path.display()))
-                })?;
-                (SecretKind::Certificate, text)
-            } else if let Some(rt) = &c.refresh_token {
-                (SecretKind::RefreshToken, resolve_secret(rt, &what)?)
-            } else {
-                continue;
+            let (kind, secret) = match (&c.certificate_file, c.secret_field()) {
+                (Some(path), _) => {
+                    let text = std::fs::read_to_string(path).map_err(|e| {
+                        StartError::Other(format!("{what}: cannot read `{}`: {e}", path.display()))
+                    })?;
+                    (SecretKind::Certificate, text)
+                }
+                (None, Some((kind, value))) => (kind, resolve_secret(value, &what)?),
+                (None, None) => continue,
             };
             wanted.push((owner, kind, secret, c.scope.clone()));
         }
@@ -316,25 +312,12 @@ async fn sync_config(store: &dyn Store, config: &ServerConfig) -> Result<(), Sta
     }
     store.prune_config(Kind::User, &ids).await?;
     // Connections are stored with their provider (never its secret), without their credentials.
-    let connections: Vec<Value> = config
-        .connections
-        .iter()
-        .enumerate()
-        .map(
-            |(i, c)| match crate::config::split_connection(c, &format!("connections[{i}]")) {
-                Ok((mut doc, vault)) => {
-                    if let (Some(object), Some(provider)) = (doc.as_object_mut(), vault.provider) {
-                        object.insert(
-                            "provider".into(),
-                            serde_json::to_value(provider).unwrap_or_default(),
-                        );
-                    }
-                    doc
-                }
-                Err(_) => c.clone(),
-            },
-        )
-        .collect();
+    let mut connections = Vec::with_capacity(config.connections.len());
+    for (i, c) in config.connections.iter().enumerate() {
+        let (stored, _) = crate::config::stored_connection(c, &format!("connections[{i}]"))
+            .map_err(|errors| StartError::Other(errors.join("\n")))?;
+        connections.push(stored);
+    }
     for (kind, items) in [
         (Kind::Resource, &config.resources),
         (Kind::Connection, &connections),
