@@ -52,9 +52,40 @@ pub struct Directory {
     pub client_secrets: HashMap<String, String>,
     /// The policy document assembled from the store.
     pub document: Value,
+    /// The document as published at `/policies/bundle`, made on first request.
+    bundle: std::sync::OnceLock<Bundle>,
+}
+
+/// The policy document as text with its ETag (a hash of the text).
+#[derive(Debug)]
+pub struct Bundle {
+    /// The JSON text.
+    pub text: axum::body::Bytes,
+    /// A strong ETag, quoted.
+    pub etag: String,
 }
 
 impl Directory {
+    /// The published form of this snapshot's document: serialized and hashed once per snapshot
+    /// (snapshots are replaced, never changed), however often edge filters poll.
+    pub fn bundle(&self) -> &Bundle {
+        self.bundle.get_or_init(|| {
+            let text = self.document.to_string();
+            let etag = format!(
+                "\"{}\"",
+                Sha256::digest(text.as_bytes())
+                    .iter()
+                    .take(8)
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            );
+            Bundle {
+                text: text.into(),
+                etag,
+            }
+        })
+    }
+
     /// Reads every entity from the store.
     pub async fn load(store: &dyn Store) -> Result<Directory, StoreError> {
         let mut d = Directory::default();

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use sha2::Digest as _;
 
 use super::{AppState, now};
 use crate::oauth::{self, OAuthError, Params};
@@ -39,28 +38,25 @@ async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Response {
         )
             .into_response();
     }
-    let body = state.core.directory().document.to_string();
-    let digest = sha2::Sha256::digest(body.as_bytes());
-    let etag = format!(
-        "\"{}\"",
-        digest
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let directory = state.core.directory();
+    let bundle = directory.bundle();
+    let etag = &bundle.etag;
     let version = state.core.policy.version().to_string();
     let mut response = if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag.as_str()))
     {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            bundle.text.clone(),
+        )
+            .into_response()
     };
     let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, v);
     }
     if let Ok(v) = HeaderValue::from_str(&version) {
