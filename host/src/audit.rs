@@ -105,6 +105,41 @@ pub enum Event {
         /// The family id (a hash).
         family: String,
     },
+    /// An authorization code came back after it was used: what it issued was revoked.
+    CodeReplay {
+        /// The client.
+        client_id: String,
+        /// The code's family id (a hash).
+        family: String,
+    },
+    /// Someone tried to sign in at the authorization endpoint. Never the password.
+    Login {
+        /// The user name given.
+        username: String,
+        /// The user, when the sign-in succeeded.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sub: Option<String>,
+        /// Whether it succeeded.
+        succeeded: bool,
+    },
+    /// A user answered a consent page.
+    Consent {
+        /// The client.
+        client_id: String,
+        /// The user.
+        sub: String,
+        /// The resource.
+        resource: String,
+        /// What was granted with the user's consent (empty: denied).
+        granted: String,
+    },
+    /// A client registered itself, or changed or removed its registration (RFC 7591, 7592).
+    ClientRegistration {
+        /// `register`, `update` or `delete`.
+        action: &'static str,
+        /// The client.
+        client_id: String,
+    },
     /// A token was revoked.
     TokenRevoked {
         /// The client that revoked it.
@@ -138,6 +173,10 @@ impl Event {
             Event::CredentialLinked { .. } => "credential_linked",
             Event::CredentialChange { .. } => "credential_change",
             Event::TokenRevoked { .. } => "token_revoked",
+            Event::CodeReplay { .. } => "code_replay",
+            Event::Login { .. } => "login",
+            Event::Consent { .. } => "consent",
+            Event::ClientRegistration { .. } => "client_registration",
             Event::AdminChange { .. } => "admin_change",
         }
     }

@@ -68,6 +68,13 @@ pub struct ServerConfig {
     /// your enforcement points can.
     #[serde(default)]
     pub publish_policy_bundle: bool,
+    /// How clients unknown to the configuration may register: dynamic registration (RFC 7591)
+    /// and client ID metadata documents.
+    #[serde(default)]
+    pub registration: RegistrationSettings,
+    /// Browser sessions of signed-in users (the authorization endpoint's login).
+    #[serde(default)]
+    pub login: LoginSettings,
     /// The policy document's version (1).
     #[serde(default = "default_version")]
     pub version: u64,
@@ -109,6 +116,46 @@ pub struct VaultSettings {
     /// empty.
     #[serde(default)]
     pub key_file: Option<std::path::PathBuf>,
+}
+
+/// Client registration beyond the configuration file. Both are off by default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistrationSettings {
+    /// Open dynamic client registration (RFC 7591) at `/register`, with RFC 7592 management.
+    /// New clients are `registrationType: dcr` and `status: unverified` until an admin verifies
+    /// them.
+    #[serde(default)]
+    pub dynamic: bool,
+    /// Client ID metadata documents: an `https` URL as `client_id`, whose JSON document this
+    /// server fetches (`registrationType: cimd`, `status: unverified`).
+    #[serde(default)]
+    pub metadata_documents: bool,
+    /// Testing only: metadata documents may be fetched over `http` and from loopback, private
+    /// and other special-use addresses (RFC 6890), which are otherwise refused.
+    #[serde(default)]
+    pub allow_local_metadata_documents: bool,
+}
+
+/// Browser sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginSettings {
+    /// How long a signed-in session lasts, in seconds.
+    #[serde(default = "default_session_ttl")]
+    pub session_ttl: u64,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        LoginSettings {
+            session_ttl: default_session_ttl(),
+        }
+    }
+}
+
+fn default_session_ttl() -> u64 {
+    8 * 3600
 }
 
 /// An OAuth connection's provider: where Tollgate refreshes the vaulted tokens and where users

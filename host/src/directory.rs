@@ -44,6 +44,8 @@ pub struct Directory {
     pub users: HashMap<String, UserConfig>,
     /// Resources by id.
     pub resources: HashMap<String, ResourceInfo>,
+    /// The scopes each resource defines, by resource id.
+    pub resource_scopes: HashMap<String, Vec<String>>,
     /// Resource ids by audience.
     pub audiences: HashMap<String, String>,
     /// Connections by id.
@@ -113,6 +115,17 @@ impl Directory {
                 continue;
             };
             d.audiences.insert(audience.to_owned(), id.to_owned());
+            let scopes = r
+                .get("scopes")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            d.resource_scopes.insert(id.to_owned(), scopes);
             d.resources.insert(
                 id.to_owned(),
                 ResourceInfo {
@@ -191,6 +204,17 @@ pub fn hash_secret(secret: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Whether `secret` matches an argon2id PHC string, paying the full argon2 cost.
+pub fn verify_argon2(hash: &str, secret: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            argon2::Argon2::default()
+                .verify_password(secret.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
 /// Verifies secrets against argon2id hashes. A verified secret's SHA-256 is remembered per hash,
 /// so later requests compare digests in constant time instead of paying argon2 again; the memory
 /// holds digests only, never a secret.
@@ -211,13 +235,7 @@ impl SecretVerifier {
         {
             return bool::from(known.ct_eq(&digest));
         }
-        let ok = PasswordHash::new(hash)
-            .map(|parsed| {
-                argon2::Argon2::default()
-                    .verify_password(secret.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
+        let ok = verify_argon2(hash, secret);
         if ok {
             self.verified
                 .lock()

@@ -87,12 +87,21 @@ pub async fn authenticate(core: &Core, params: &Params) -> Result<AuthenticatedC
     let id = params
         .get("client_id")
         .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
-    let client = directory.clients.get(id).ok_or_else(unknown)?;
+    let client = match directory.clients.get(id) {
+        Some(client) => client.clone(),
+        // A public client described by its metadata document.
+        None if super::cimd::MetadataDocuments::looks_like_url(id) => core
+            .metadata_documents
+            .client(id, params.now)
+            .await
+            .map_err(|e| OAuthError::invalid_client(format!("client metadata document: {e}")))?,
+        None => return Err(unknown()),
+    };
     if client.token_endpoint_auth_method != "none" {
         return Err(unknown());
     }
     Ok(AuthenticatedClient {
-        config: client.clone(),
+        config: client,
         method: "none",
     })
 }

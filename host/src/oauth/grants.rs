@@ -52,9 +52,7 @@ pub async fn token(core: &Core, params: &Params) -> Result<TokenResponse, OAuthE
         TOKEN_EXCHANGE => token_exchange(core, params, &client).await,
         JWT_BEARER => jwt_bearer(core, params, &client).await,
         "refresh_token" => refresh(core, params, &client).await,
-        "authorization_code" => Err(OAuthError::unsupported_grant_type(
-            "the authorization code grant is not enabled on this server yet",
-        )),
+        "authorization_code" => authorization_code(core, params, &client).await,
         other => Err(OAuthError::unsupported_grant_type(format!(
             "unknown grant type `{other}`"
         ))),
@@ -128,7 +126,11 @@ fn named_connection<'d>(directory: &'d Directory, params: &Params) -> Option<&'d
 }
 
 pub(super) fn engine_client(client: &AuthenticatedClient) -> Client {
-    let c = &client.config;
+    engine_client_of(&client.config)
+}
+
+/// The engine's view of a client.
+pub(super) fn engine_client_of(c: &crate::config::ClientConfig) -> Client {
     Client {
         client_id: Some(c.client_id.clone()),
         name: c.name.clone(),
@@ -161,7 +163,7 @@ fn engine_request(
     }
 }
 
-fn engine_user(directory: &Directory, sub: &str) -> User {
+pub(super) fn engine_user(directory: &Directory, sub: &str) -> User {
     match directory.users.get(sub) {
         Some(u) => User {
             sub: Some(u.sub.clone()),
@@ -304,6 +306,28 @@ async fn issue(core: &Core, params: &Params, i: Issue<'_>) -> Result<TokenRespon
             .await
             .map_err(|_| OAuthError::server_error())?;
         refresh_token = Some(token);
+    } else if let Some(family) = &i.refresh_family {
+        // No refresh token, but the access token still joins the family of the code that
+        // issued it, so a replayed code revokes it.
+        let access = TokenRecord {
+            id: jti.clone(),
+            kind: "access".into(),
+            client_id: i.client.config.client_id.clone(),
+            sub: Some(i.sub.clone()),
+            family: family.clone(),
+            grant_type: i.grant.as_str().into(),
+            target: json!(i.resource.id),
+            scope: scope.clone(),
+            data: Value::Null,
+            issued_at: params.now,
+            expires_at: params.now + core.access_ttl,
+            used: false,
+            revoked: false,
+        };
+        core.store
+            .insert_token(&access)
+            .await
+            .map_err(|_| OAuthError::server_error())?;
     }
     core.audit.record(Event::TokenIssued {
         client_id: i.client.config.client_id.clone(),
@@ -720,6 +744,120 @@ async fn refresh(
             sub,
             scopes: decision.granted.iter().map(|s| s.to_string()).collect(),
             extra,
+            refresh_family: Some(record.family),
+            issued_token_type: None,
+        },
+    )
+    .await
+}
+
+/// The authorization code grant (RFC 6749 §4.1.3 with RFC 7636): the code is single-use (a
+/// replay revokes everything it issued), bound to its client, redirect URI and PKCE challenge,
+/// and to its resource (RFC 8707). The policies decide again with what the user consented to,
+/// so a policy removed since the consent page is honoured.
+async fn authorization_code(
+    core: &Core,
+    params: &Params,
+    client: &AuthenticatedClient,
+) -> Result<TokenResponse, OAuthError> {
+    require_grant(client, "authorization_code")?;
+    let code = params.require("code")?;
+    let invalid = || OAuthError::invalid_grant("the authorization code is not valid");
+    let id = token_hash(code);
+    let record = core
+        .store
+        .get_token(&id)
+        .await
+        .map_err(|_| OAuthError::server_error())?
+        .filter(|r| r.kind == "code")
+        .ok_or_else(invalid)?;
+    if record.client_id != client.config.client_id {
+        return Err(invalid());
+    }
+    if !core
+        .store
+        .use_token(&id)
+        .await
+        .map_err(|_| OAuthError::server_error())?
+    {
+        // RFC 6749 §4.1.2: a code used twice revokes the tokens it issued.
+        core.store
+            .revoke_family(&record.family)
+            .await
+            .map_err(|_| OAuthError::server_error())?;
+        core.audit.record(Event::CodeReplay {
+            client_id: record.client_id.clone(),
+            family: record.family.clone(),
+        });
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was already used; the tokens it issued are revoked",
+        ));
+    }
+    if record.revoked || record.expires_at <= params.now {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code has expired",
+        ));
+    }
+    let field = |k: &str| {
+        record
+            .data
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    if params.get("redirect_uri") != Some(field("redirect_uri")) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri must be the one of the authorization request",
+        ));
+    }
+    let verifier = params
+        .get("code_verifier")
+        .ok_or_else(|| OAuthError::invalid_grant("PKCE: the code_verifier is missing"))?;
+    if !super::authorize::pkce_matches(verifier, field("code_challenge")) {
+        return Err(OAuthError::invalid_grant(
+            "PKCE: the code_verifier does not match the code_challenge",
+        ));
+    }
+    let directory = core.directory();
+    let resource_id = record.target.as_str().unwrap_or_default();
+    let resource = directory
+        .resources
+        .get(resource_id)
+        .ok_or_else(|| OAuthError::invalid_target("the resource no longer exists"))?;
+    for named in named_targets(params) {
+        if directory.resource(named).map(|r| &r.id) != Some(&resource.id) {
+            return Err(OAuthError::invalid_target(format!(
+                "the code was issued for `{}`, not `{named}`",
+                resource.audience
+            )));
+        }
+    }
+    let sub = record.sub.clone().unwrap_or_default();
+    let consented = split_scope(Some(&record.scope)).unwrap_or_default();
+    let claims = super::authorize::user_claims(&directory, &sub);
+    let request = Request {
+        user: Some(engine_user(&directory, &sub)),
+        claims: Some(claims.clone()),
+        consented_scopes: Some(consented.clone()),
+        ..engine_request(
+            GrantType::AuthorizationCode,
+            client,
+            resource,
+            Some(consented),
+            params,
+        )
+    };
+    let decision = decide(core, &request, &client.config.client_id)?;
+    issue(
+        core,
+        params,
+        Issue {
+            client,
+            resource,
+            grant: GrantType::AuthorizationCode,
+            sub,
+            scopes: decision.granted.iter().map(|s| s.to_string()).collect(),
+            extra: claims.as_object().cloned().unwrap_or_default(),
             refresh_family: Some(record.family),
             issued_token_type: None,
         },

@@ -1,10 +1,13 @@
 //! OAuth as plain functions over plain types (house style habit 7): the axum handlers only parse
 //! HTTP into a [`Params`] and render what these return.
 
+pub mod authorize;
+pub mod cimd;
 mod client_auth;
 mod connections;
 mod error;
 mod grants;
+pub mod registration;
 mod tokens;
 
 use std::collections::HashMap;
@@ -16,7 +19,7 @@ pub use error::OAuthError;
 pub use grants::TokenResponse;
 
 use crate::audit::Auditor;
-use crate::config::TrustedIssuer;
+use crate::config::{RegistrationSettings, TrustedIssuer};
 use crate::directory::{Directory, SecretVerifier};
 use crate::keys::KeyRing;
 use crate::policy::PolicyEngine;
@@ -69,6 +72,12 @@ pub struct Core {
     pub connects: Mutex<HashMap<String, connections::PendingConnect>>,
     /// One provider refresh at a time per credential (providers rotate refresh tokens).
     pub refresh_locks: Mutex<RefreshLocks>,
+    /// Client registration settings.
+    pub registration: RegistrationSettings,
+    /// Client ID metadata documents: fetching, checking, caching.
+    pub metadata_documents: cimd::MetadataDocuments,
+    /// Browser sessions and authorization requests under way.
+    pub browser: authorize::Browser,
 }
 
 impl Core {
@@ -90,6 +99,16 @@ impl Core {
     /// The token endpoint URL.
     pub fn token_endpoint(&self) -> String {
         format!("{}/token", self.issuer.trim_end_matches('/'))
+    }
+
+    /// Reads the entities again after a change made outside the admin API (client registration).
+    pub async fn reload_directory(&self) -> Result<(), crate::store::StoreError> {
+        let fresh = Directory::load(self.store.as_ref()).await?;
+        *self
+            .directory
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
+        Ok(())
     }
 
     /// Where connection providers send users back to in the connect flow.

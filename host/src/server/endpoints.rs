@@ -67,7 +67,7 @@ async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 /// The caller's address when the server was started with connect info (absent in `oneshot` tests).
-struct Peer(Option<SocketAddr>);
+pub(super) struct Peer(pub(super) Option<SocketAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
@@ -83,7 +83,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 }
 
 /// Token responses must not be cached (RFC 6749 §5.1).
-fn no_store(mut response: Response) -> Response {
+pub(super) fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -233,21 +233,37 @@ async fn jwks(State(state): State<AppState>) -> Response {
     response
 }
 
-/// RFC 8414 authorization server metadata.
-async fn metadata(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let issuer = &state.core.issuer;
-    Json(json!({
+/// RFC 8414 authorization server metadata, with what MCP clients look for (PKCE S256, RFC 9207,
+/// registration, client ID metadata documents).
+async fn metadata(State(state): State<AppState>) -> Response {
+    let core = &state.core;
+    let issuer = &core.issuer;
+    let directory = core.directory();
+    let scopes: std::collections::BTreeSet<&str> = directory
+        .resource_scopes
+        .values()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let mut body = json!({
         "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
         "jwks_uri": format!("{issuer}/jwks"),
         "introspection_endpoint": format!("{issuer}/introspect"),
         "revocation_endpoint": format!("{issuer}/revoke"),
+        "scopes_supported": scopes,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
         "grant_types_supported": [
+            "authorization_code",
             "client_credentials",
             "refresh_token",
             oauth::TOKEN_EXCHANGE,
             oauth::JWT_BEARER,
         ],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
@@ -255,8 +271,22 @@ async fn metadata(State(state): State<AppState>) -> Json<serde_json::Value> {
         "introspection_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "revocation_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
-        "response_types_supported": [],
-    }))
+        "client_id_metadata_document_supported": core.registration.metadata_documents,
+    });
+    if core.registration.dynamic
+        && let Some(o) = body.as_object_mut()
+    {
+        o.insert(
+            "registration_endpoint".into(),
+            json!(format!("{issuer}/register")),
+        );
+    }
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    response
 }
 
 /// Starts linking the bearer user's account at a connection's provider: answers with the URL to
@@ -335,7 +365,7 @@ async fn connect_callback(
     )
 }
 
-fn html_escape(text: &str) -> String {
+pub(super) fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -3,6 +3,7 @@
 
 mod admin;
 mod endpoints;
+mod pages;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -81,6 +82,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(endpoints::router())
         .merge(admin::router())
+        .merge(pages::router())
         .with_state(state)
 }
 
@@ -149,6 +151,12 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         http: provider_client()?,
         connects: Default::default(),
         refresh_locks: Default::default(),
+        registration: config.registration.clone(),
+        metadata_documents: crate::oauth::cimd::MetadataDocuments::new(config.registration.clone())
+            .map_err(StartError::Other)?,
+        browser: crate::oauth::authorize::Browser::new(
+            i64::try_from(config.login.session_ttl).unwrap_or(i64::MAX),
+        ),
     }))
 }
 

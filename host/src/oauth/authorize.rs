@@ -1,0 +1,645 @@
+//! The authorization endpoint (RFC 6749 §4.1 as OAuth 2.1 tightens it): PKCE with S256 only,
+//! exact redirect URI matching, `state`, RFC 9207 `iss` on every response, RFC 8707 `resource`;
+//! then the user's login and consent, where the user is offered only what the policies allow
+//! and approves or denies each scope. Issued = requested ∩ client configuration ∩ policy ∩
+//! consented, decided by the engine.
+//!
+//! Until the client's redirect URI is known to be registered, errors are shown to the user and
+//! never sent anywhere (RFC 6749 §4.1.2.1); after, they go to the client.
+//!
+//! Browser sessions and authorization requests under way live in this process's memory: a
+//! restart signs users out and drops unfinished requests (the client simply starts again).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Mutex, PoisonError};
+
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq as _;
+use tollgate_engine::{Context, Decision, GrantType, Request, Target};
+
+use super::cimd::MetadataDocuments;
+use super::grants::{decide_raw, engine_client_of, engine_user, random_id, token_hash};
+use super::{Core, split_scope};
+use crate::audit::Event;
+use crate::config::ClientConfig;
+use crate::directory::{Directory, ResourceInfo, hash_secret, verify_argon2};
+use crate::store::{Kind, TokenRecord};
+
+/// How long an authorization code lives (seconds).
+pub const CODE_TTL: i64 = 60;
+/// How long a user has to log in and consent (seconds).
+const REQUEST_TTL: i64 = 600;
+/// Sessions and requests kept at most; the oldest requests go first beyond this.
+const MAX_PENDING: usize = 10_000;
+
+/// A browser session: anonymous until its user logs in. Its CSRF token goes into every form.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The signed-in user.
+    pub sub: Option<String>,
+    /// The form token.
+    pub csrf: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// A validated authorization request waiting for the user.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The client (for a metadata document client, as its document said at the time).
+    pub client: ClientConfig,
+    /// The registered redirect URI the request named.
+    pub redirect_uri: String,
+    /// The client's `state`, returned as is.
+    pub state: Option<String>,
+    /// The PKCE S256 challenge.
+    pub code_challenge: String,
+    /// The resource the token is for.
+    pub resource: ResourceInfo,
+    /// The scopes asked for; `None` = whatever the policies allow.
+    pub requested: Option<Vec<String>>,
+    /// The session it belongs to (digest of the session id).
+    session: String,
+    /// Unix seconds.
+    expires_at: i64,
+}
+
+/// Sessions and requests under way.
+#[derive(Debug)]
+pub struct Browser {
+    sessions: Mutex<HashMap<String, Session>>,
+    pending: Mutex<HashMap<String, Pending>>,
+    session_ttl: i64,
+}
+
+impl Browser {
+    /// Empty, with sessions lasting `session_ttl` seconds.
+    pub fn new(session_ttl: i64) -> Browser {
+        Browser {
+            sessions: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
+            session_ttl,
+        }
+    }
+
+    /// The session behind a cookie value, while it lasts.
+    pub fn session(&self, cookie: &str, now: i64) -> Option<Session> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&token_hash(cookie))
+            .filter(|s| s.expires_at > now)
+            .cloned()
+    }
+
+    /// Starts a session; returns the cookie value and the session. A login starts a new one, so
+    /// an id planted before the login is worth nothing after it.
+    pub fn start(&self, sub: Option<String>, now: i64) -> (String, Session) {
+        let cookie = random_id();
+        let ttl = if sub.is_some() {
+            self.session_ttl
+        } else {
+            REQUEST_TTL
+        };
+        let session = Session {
+            sub,
+            csrf: random_id(),
+            expires_at: now + ttl,
+        };
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        if sessions.len() >= MAX_PENDING {
+            sessions.retain(|_, s| s.expires_at > now);
+        }
+        sessions.insert(token_hash(&cookie), session.clone());
+        (cookie, session)
+    }
+
+    /// Ends a session.
+    pub fn end(&self, cookie: &str) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&token_hash(cookie));
+    }
+
+    /// Keeps a validated request for the session behind `cookie`; returns its id.
+    pub fn begin(&self, request: Validated, cookie: &str, now: i64) -> String {
+        let id = random_id();
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if pending.len() >= MAX_PENDING {
+            pending.retain(|_, p| p.expires_at > now);
+        }
+        if pending.len() >= MAX_PENDING
+            && let Some(oldest) = pending
+                .iter()
+                .min_by_key(|(_, p)| p.expires_at)
+                .map(|(k, _)| k.clone())
+        {
+            pending.remove(&oldest);
+        }
+        pending.insert(
+            id.clone(),
+            Pending {
+                client: request.client,
+                redirect_uri: request.redirect_uri,
+                state: request.state,
+                code_challenge: request.code_challenge,
+                resource: request.resource,
+                requested: request.requested,
+                session: token_hash(cookie),
+                expires_at: now + REQUEST_TTL,
+            },
+        );
+        id
+    }
+
+    /// The request `id`, if it belongs to the session behind `cookie` and has not expired.
+    pub fn pending(&self, id: &str, cookie: &str, now: i64) -> Option<Pending> {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .filter(|p| p.expires_at > now && p.session == token_hash(cookie))
+            .cloned()
+    }
+
+    /// Moves the request `id` to the session behind `cookie` (after a login renewed it).
+    pub fn rebind(&self, id: &str, cookie: &str) {
+        if let Some(p) = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(id)
+        {
+            p.session = token_hash(cookie);
+        }
+    }
+
+    /// Takes the request `id` away: a request is answered once.
+    pub fn finish(&self, id: &str) {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+    }
+}
+
+/// Why an authorization request stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// Shown to the user, never redirected: the client or its redirect URI cannot be trusted.
+    Page {
+        /// HTTP status.
+        status: u16,
+        /// What went wrong, for the page's title.
+        title: &'static str,
+        /// The details.
+        message: String,
+    },
+    /// Sent back to the client: the full redirect URL (`error`, `error_description`, `state`,
+    /// `iss`).
+    Redirect(String),
+}
+
+fn page(message: impl Into<String>) -> AuthorizeError {
+    AuthorizeError::Page {
+        status: 400,
+        title: "This sign-in link is not valid",
+        message: message.into(),
+    }
+}
+
+/// An authorization request whose client and redirect URI are known, and the rest checked.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    /// The client.
+    pub client: ClientConfig,
+    /// The registered redirect URI.
+    pub redirect_uri: String,
+    /// `state`.
+    pub state: Option<String>,
+    /// The S256 challenge.
+    pub code_challenge: String,
+    /// The resource.
+    pub resource: ResourceInfo,
+    /// The requested scopes.
+    pub requested: Option<Vec<String>>,
+}
+
+/// `redirect_uri` with `params` and this server's `iss` added to its query (RFC 9207).
+pub fn redirect_url(core: &Core, redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut query = url.query_pairs_mut();
+                for (k, v) in params {
+                    query.append_pair(k, v);
+                }
+                query.append_pair("iss", &core.issuer);
+            }
+            url.to_string()
+        }
+        // Registered redirect URIs are absolute URLs; this is not reached.
+        Err(_) => redirect_uri.to_owned(),
+    }
+}
+
+/// The error redirect for a request whose redirect URI is known.
+pub fn error_redirect(
+    core: &Core,
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &str,
+    description: &str,
+) -> AuthorizeError {
+    let mut params = vec![("error", error), ("error_description", description)];
+    if let Some(state) = state {
+        params.push(("state", state));
+    }
+    AuthorizeError::Redirect(redirect_url(core, redirect_uri, &params))
+}
+
+/// Finds the client of a request: configured or registered, or described by a metadata document.
+pub async fn find_client(
+    core: &Core,
+    directory: &Directory,
+    client_id: &str,
+    now: i64,
+) -> Result<ClientConfig, String> {
+    if let Some(client) = directory.clients.get(client_id) {
+        return Ok(client.clone());
+    }
+    if MetadataDocuments::looks_like_url(client_id) {
+        return core
+            .metadata_documents
+            .client(client_id, now)
+            .await
+            .map_err(|e| e.0);
+    }
+    Err(format!("unknown client `{client_id}`"))
+}
+
+/// Checks an authorization request (its raw query string).
+pub async fn validate(core: &Core, query: &str, now: i64) -> Result<Validated, AuthorizeError> {
+    let mut params: HashMap<String, String> = HashMap::new();
+    let mut resources = Vec::new();
+    let mut repeated = None;
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if k == "resource" {
+            resources.push(v.into_owned());
+        } else if params.insert(k.to_string(), v.into_owned()).is_some() {
+            repeated = Some(k.into_owned());
+        }
+    }
+    let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let client_id = get("client_id").ok_or_else(|| page("the request has no client_id"))?;
+    let directory = core.directory();
+    let client = find_client(core, &directory, client_id, now)
+        .await
+        .map_err(page)?;
+    let redirect_uri = match get("redirect_uri") {
+        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
+        Some(uri) => {
+            return Err(page(format!(
+                "`{uri}` is not a redirect URI registered for this client"
+            )));
+        }
+        None => match client.redirect_uris.as_slice() {
+            [only] => only.clone(),
+            _ => return Err(page("the request has no redirect_uri")),
+        },
+    };
+    let state = get("state").map(str::to_owned);
+    let fail = |error: &str, description: &str| {
+        error_redirect(core, &redirect_uri, state.as_deref(), error, description)
+    };
+    if let Some(k) = repeated {
+        return Err(fail(
+            "invalid_request",
+            &format!("the parameter `{k}` appears more than once"),
+        ));
+    }
+    match get("response_type") {
+        Some("code") => {}
+        Some(other) => {
+            return Err(fail(
+                "unsupported_response_type",
+                &format!("response_type `{other}` is not supported; use `code`"),
+            ));
+        }
+        None => return Err(fail("invalid_request", "the request has no response_type")),
+    }
+    if !client.grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(fail(
+            "unauthorized_client",
+            "this client may not use the authorization code grant",
+        ));
+    }
+    let code_challenge = match (get("code_challenge"), get("code_challenge_method")) {
+        (None, _) => {
+            return Err(fail(
+                "invalid_request",
+                "PKCE is required: send code_challenge with code_challenge_method=S256",
+            ));
+        }
+        (Some(_), Some("S256")) => get("code_challenge").unwrap_or_default(),
+        (Some(_), None | Some("plain")) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method must be S256 (plain is not accepted)",
+            ));
+        }
+        (Some(_), Some(other)) => {
+            return Err(fail(
+                "invalid_request",
+                &format!("code_challenge_method `{other}` is not supported; use S256"),
+            ));
+        }
+    };
+    // BASE64URL(SHA-256(verifier)) without padding is always 43 characters.
+    if code_challenge.len() != 43
+        || !code_challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(fail(
+            "invalid_request",
+            "code_challenge is not a base64url SHA-256 digest",
+        ));
+    }
+    let requested = split_scope(get("scope"));
+    let resource = resolve_resource(&directory, &resources, &client, requested.as_deref())
+        .map_err(|why| fail("invalid_target", &why))?;
+    Ok(Validated {
+        client,
+        redirect_uri,
+        state,
+        code_challenge: code_challenge.to_owned(),
+        resource: resource.clone(),
+        requested,
+    })
+}
+
+/// The resource of an authorization request: the one `resource` named (RFC 8707); without one,
+/// the client's only configured resource, or the only resource that defines every requested
+/// scope.
+fn resolve_resource<'d>(
+    directory: &'d Directory,
+    named: &[String],
+    client: &ClientConfig,
+    requested: Option<&[String]>,
+) -> Result<&'d ResourceInfo, String> {
+    match named {
+        [one] => directory
+            .resource(one)
+            .ok_or_else(|| format!("unknown resource `{one}`")),
+        [] => {
+            let mut configured = client
+                .allowed_scopes
+                .keys()
+                .filter_map(|id| directory.resources.get(id));
+            if let (Some(only), None) = (configured.next(), configured.next()) {
+                return Ok(only);
+            }
+            let wanted = requested.unwrap_or_default();
+            let mut defining = directory.resources.values().filter(|r| {
+                !wanted.is_empty()
+                    && directory
+                        .resource_scopes
+                        .get(&r.id)
+                        .is_some_and(|scopes| wanted.iter().all(|w| scopes.contains(w)))
+            });
+            match (defining.next(), defining.next()) {
+                (Some(only), None) => Ok(only),
+                _ => Err("name the resource with the `resource` parameter".into()),
+            }
+        }
+        _ => Err("name one resource per request".into()),
+    }
+}
+
+/// Signs a user in by user name (or `sub`) and password. Unknown users cost the same argon2
+/// verification as known ones, so the answer time does not tell which names exist.
+pub async fn login(core: &Core, username: &str, password: &str) -> Option<String> {
+    // Unknown users are checked against the hash of a random secret nobody knows.
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let directory = core.directory();
+    let sub = directory
+        .users
+        .values()
+        .find(|u| u.username.as_deref() == Some(username))
+        .or_else(|| directory.users.get(username))
+        .map(|u| u.sub.clone());
+    let hash = match &sub {
+        Some(sub) => core.store.get_secret(Kind::User, sub).await.ok().flatten(),
+        None => None,
+    };
+    // Passwords are checked with argon2 every time (no digest cache as for client secrets), so
+    // a user who signed in before answers no faster than one who does not exist.
+    let ok = match &hash {
+        Some(hash) => verify_argon2(hash, password),
+        None => {
+            let decoy = DECOY.get_or_init(|| hash_secret(&random_id()).unwrap_or_default());
+            let _ = verify_argon2(decoy, password);
+            false
+        }
+    };
+    core.audit.record(Event::Login {
+        username: username.to_owned(),
+        sub: sub.clone().filter(|_| ok),
+        succeeded: ok,
+    });
+    sub.filter(|_| ok)
+}
+
+/// What the consent page offers: the scopes the policies allow this user and client, and the
+/// requested ones they do not.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    /// Allowed, to approve or deny one by one.
+    pub offered: Vec<String>,
+    /// Requested but not available to this user and client.
+    pub unavailable: Vec<String>,
+}
+
+fn decide(
+    core: &Core,
+    pending: &Pending,
+    sub: &str,
+    consented: Option<Vec<String>>,
+    ip: Option<IpAddr>,
+    now: i64,
+) -> Result<Decision, AuthorizeError> {
+    let directory = core.directory();
+    let request = Request {
+        grant_type: GrantType::AuthorizationCode,
+        client: Some(engine_client_of(&pending.client)),
+        user: Some(engine_user(&directory, sub)),
+        claims: Some(user_claims(&directory, sub)),
+        actor: None,
+        target: Target::Resource(pending.resource.id.clone()),
+        requested_scopes: pending.requested.clone(),
+        consented_scopes: consented,
+        context: Some(Context {
+            ip,
+            time: jiff::Timestamp::from_second(now).ok(),
+        }),
+        explain: false,
+    };
+    decide_raw(core, &request, &pending.client.client_id).map_err(|_| AuthorizeError::Page {
+        status: 500,
+        title: "Something went wrong",
+        message: "The server could not decide on this request. Try again later.".into(),
+    })
+}
+
+/// The user's configured claims, as `jwtClaims.*` for policies and as claims of the token.
+pub fn user_claims(directory: &Directory, sub: &str) -> Value {
+    Value::Object(
+        directory
+            .users
+            .get(sub)
+            .map(|u| u.claims.clone())
+            .unwrap_or_default(),
+    )
+}
+
+/// What to offer the user; when nothing can be consented, the client hears `access_denied`.
+pub fn offer(
+    core: &Core,
+    pending: &Pending,
+    sub: &str,
+    ip: Option<IpAddr>,
+    now: i64,
+) -> Result<Offer, AuthorizeError> {
+    let decision = decide(core, pending, sub, None, ip, now)?;
+    let offered: Vec<String> = decision.granted.iter().map(|s| s.to_string()).collect();
+    if offered.is_empty() {
+        return Err(error_redirect(
+            core,
+            &pending.redirect_uri,
+            pending.state.as_deref(),
+            "access_denied",
+            "none of the requested scopes may be granted to this user and client",
+        ));
+    }
+    let unavailable = decision
+        .scopes
+        .iter()
+        .filter(|s| !s.granted)
+        .map(|s| s.scope.to_string())
+        .collect();
+    Ok(Offer {
+        offered,
+        unavailable,
+    })
+}
+
+/// The user's answer: `approved` scopes when `allow`, nothing otherwise. Issues a code for what
+/// the engine grants with the approved scopes as consented, or `access_denied` when that is
+/// nothing. Returns where to send the browser.
+pub async fn consent(
+    core: &Core,
+    pending: &Pending,
+    sub: &str,
+    approved: Vec<String>,
+    allow: bool,
+    ip: Option<IpAddr>,
+    now: i64,
+) -> Result<String, AuthorizeError> {
+    let denied = |why: &str| {
+        error_redirect(
+            core,
+            &pending.redirect_uri,
+            pending.state.as_deref(),
+            "access_denied",
+            why,
+        )
+    };
+    if !allow {
+        core.audit.record(Event::Consent {
+            client_id: pending.client.client_id.clone(),
+            sub: sub.to_owned(),
+            resource: pending.resource.id.clone(),
+            granted: String::new(),
+        });
+        return Err(denied("the user denied the request"));
+    }
+    let decision = decide(core, pending, sub, Some(approved), ip, now)?;
+    let granted: Vec<String> = decision.granted.iter().map(|s| s.to_string()).collect();
+    core.audit.record(Event::Consent {
+        client_id: pending.client.client_id.clone(),
+        sub: sub.to_owned(),
+        resource: pending.resource.id.clone(),
+        granted: granted.join(" "),
+    });
+    if granted.is_empty() {
+        return Err(denied("the user approved none of the scopes"));
+    }
+    let code = random_id();
+    let id = token_hash(&code);
+    let record = TokenRecord {
+        id: id.clone(),
+        kind: "code".into(),
+        client_id: pending.client.client_id.clone(),
+        sub: Some(sub.to_owned()),
+        family: id,
+        grant_type: GrantType::AuthorizationCode.as_str().into(),
+        target: json!(pending.resource.id),
+        scope: granted.join(" "),
+        data: json!({
+            "redirect_uri": pending.redirect_uri,
+            "code_challenge": pending.code_challenge,
+        }),
+        issued_at: now,
+        expires_at: now + CODE_TTL,
+        used: false,
+        revoked: false,
+    };
+    core.store.insert_token(&record).await.map_err(|e| {
+        tracing::error!(error = %e, "storing an authorization code failed");
+        AuthorizeError::Page {
+            status: 500,
+            title: "Something went wrong",
+            message: "The server could not complete the request. Try again later.".into(),
+        }
+    })?;
+    let mut params = vec![("code", code.as_str())];
+    if let Some(state) = &pending.state {
+        params.push(("state", state));
+    }
+    Ok(redirect_url(core, &pending.redirect_uri, &params))
+}
+
+/// RFC 7636 §4.6: whether `verifier` (43–128 unreserved characters) hashes to `challenge`.
+pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    let computed =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier));
+    well_formed && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pkce_matches;
+
+    #[test]
+    fn pkce_s256() {
+        // RFC 7636 Appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce_matches(verifier, challenge));
+        assert!(!pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX",
+            challenge
+        ));
+        assert!(!pkce_matches("short", challenge));
+        assert!(!pkce_matches(challenge, challenge));
+    }
+}

@@ -1,0 +1,435 @@
+//! Dynamic client registration (RFC 7591) and its management protocol (RFC 7592).
+//!
+//! Registration is open when enabled (MCP clients register themselves); what a registered client
+//! may receive is still up to the policies: it is `registrationType: dcr` and `status:
+//! unverified` until an admin verifies it, and policies can tell. It may use the authorization
+//! code grant (and refresh) only. The registration access token is kept as a SHA-256 digest and
+//! compared in constant time.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq as _;
+
+use super::Core;
+use super::grants::random_id;
+use crate::audit::Event;
+use crate::config::ClientConfig;
+use crate::directory::hash_secret;
+use crate::store::{Kind, Source};
+
+/// An RFC 7591 §3.2.2 / RFC 7592 error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationError {
+    /// HTTP status.
+    pub status: u16,
+    /// `invalid_redirect_uri`, `invalid_client_metadata`, `invalid_token`, `server_error`.
+    pub error: &'static str,
+    /// Why.
+    pub description: String,
+}
+
+impl RegistrationError {
+    fn metadata(d: impl Into<String>) -> RegistrationError {
+        RegistrationError {
+            status: 400,
+            error: "invalid_client_metadata",
+            description: d.into(),
+        }
+    }
+    fn redirect(d: impl Into<String>) -> RegistrationError {
+        RegistrationError {
+            status: 400,
+            error: "invalid_redirect_uri",
+            description: d.into(),
+        }
+    }
+    /// RFC 7592 §2: a missing or wrong registration access token, or a client that is gone.
+    fn token() -> RegistrationError {
+        RegistrationError {
+            status: 401,
+            error: "invalid_token",
+            description: "a valid registration access token for this client is required".into(),
+        }
+    }
+    fn server() -> RegistrationError {
+        RegistrationError {
+            status: 500,
+            error: "server_error",
+            description: "the server could not complete the registration".into(),
+        }
+    }
+}
+
+fn store_failed(e: impl std::fmt::Display) -> RegistrationError {
+    tracing::error!(error = %e, "client registration: store failure");
+    RegistrationError::server()
+}
+
+/// Checks a redirect URI for registration: an absolute URI without a fragment; `https`, `http`
+/// only on a loopback host (RFC 8252 §7.3), or a private-use scheme of a native app (RFC 8252
+/// §7.1) other than the ones a browser would run or read.
+pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    let url =
+        url::Url::parse(uri).map_err(|e| format!("redirect URI `{uri}` is not absolute: {e}"))?;
+    if url.fragment().is_some() || uri.contains('#') {
+        return Err(format!("redirect URI `{uri}` must not have a fragment"));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => match url.host() {
+            Some(url::Host::Domain("localhost")) => Ok(()),
+            Some(url::Host::Ipv4(a)) if a.is_loopback() => Ok(()),
+            Some(url::Host::Ipv6(a)) if a.is_loopback() => Ok(()),
+            _ => Err(format!(
+                "redirect URI `{uri}` uses http on a host other than loopback; use https"
+            )),
+        },
+        "javascript" | "data" | "file" | "vbscript" | "blob" | "about" | "ws" | "wss" | "ftp" => {
+            Err(format!(
+                "redirect URI `{uri}` uses the `{}` scheme",
+                url.scheme()
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The metadata this server keeps from a registration request.
+struct Metadata {
+    redirect_uris: Vec<String>,
+    grant_types: Vec<String>,
+    method: String,
+    name: Option<String>,
+}
+
+fn strings(body: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, RegistrationError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str().map(str::to_owned).ok_or_else(|| {
+                    RegistrationError::metadata(format!("`{key}` must be a list of strings"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(RegistrationError::metadata(format!(
+            "`{key}` must be a list of strings"
+        ))),
+    }
+}
+
+fn parse_metadata(body: &Value) -> Result<Metadata, RegistrationError> {
+    let body = body
+        .as_object()
+        .ok_or_else(|| RegistrationError::metadata("the body must be a JSON object"))?;
+    let redirect_uris = strings(body, "redirect_uris")?.unwrap_or_default();
+    if redirect_uris.is_empty() {
+        return Err(RegistrationError::redirect(
+            "`redirect_uris` is required for the authorization code grant",
+        ));
+    }
+    for uri in &redirect_uris {
+        check_redirect_uri(uri).map_err(RegistrationError::redirect)?;
+    }
+    let mut grant_types =
+        strings(body, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]);
+    if let Some(g) = grant_types
+        .iter()
+        .find(|g| *g != "authorization_code" && *g != "refresh_token")
+    {
+        return Err(RegistrationError::metadata(format!(
+            "grant type `{g}` is not available to registered clients; use authorization_code and refresh_token"
+        )));
+    }
+    if !grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(RegistrationError::metadata(
+            "registered clients use the authorization_code grant",
+        ));
+    }
+    grant_types.sort();
+    grant_types.dedup();
+    if let Some(types) = strings(body, "response_types")?
+        && types.iter().any(|t| t != "code")
+    {
+        return Err(RegistrationError::metadata(
+            "only the `code` response type is supported",
+        ));
+    }
+    let method = match body.get("token_endpoint_auth_method") {
+        None | Some(Value::Null) => "client_secret_basic".to_owned(),
+        Some(Value::String(m)) => m.clone(),
+        Some(_) => {
+            return Err(RegistrationError::metadata(
+                "`token_endpoint_auth_method` must be a string",
+            ));
+        }
+    };
+    if !["none", "client_secret_basic", "client_secret_post"].contains(&method.as_str()) {
+        return Err(RegistrationError::metadata(format!(
+            "token_endpoint_auth_method `{method}` is not supported for registration; use none, client_secret_basic or client_secret_post"
+        )));
+    }
+    let name = match body.get("client_name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(n)) if n.chars().count() <= 200 => Some(n.clone()),
+        Some(_) => {
+            return Err(RegistrationError::metadata(
+                "`client_name` must be a string of at most 200 characters",
+            ));
+        }
+    };
+    Ok(Metadata {
+        redirect_uris,
+        grant_types,
+        method,
+        name,
+    })
+}
+
+/// The client's metadata as RFC 7591 §3.2.1 answers it.
+fn describe(core: &Core, client: &ClientConfig) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("client_id".into(), json!(client.client_id));
+    out.insert("redirect_uris".into(), json!(client.redirect_uris));
+    out.insert("grant_types".into(), json!(client.grant_types));
+    out.insert("response_types".into(), json!(["code"]));
+    out.insert(
+        "token_endpoint_auth_method".into(),
+        json!(client.token_endpoint_auth_method),
+    );
+    if let Some(name) = &client.name {
+        out.insert("client_name".into(), json!(name));
+    }
+    out.insert(
+        "registration_client_uri".into(),
+        json!(format!("{}/register/{}", core.issuer, client.client_id)),
+    );
+    out
+}
+
+fn token_key(client_id: &str) -> String {
+    format!("registration_token:{client_id}")
+}
+
+fn digest(token: &str) -> String {
+    B64.encode(Sha256::digest(token.as_bytes()))
+}
+
+/// RFC 7591 §3: registers a client; answers 201 with its credentials.
+pub async fn register(core: &Core, body: &Value, now: i64) -> Result<Value, RegistrationError> {
+    let m = parse_metadata(body)?;
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let client = ClientConfig {
+        client_id: client_id.clone(),
+        name: m.name,
+        secret: None,
+        token_endpoint_auth_method: m.method,
+        grant_types: m.grant_types,
+        tags: Vec::new(),
+        registration_type: "dcr".into(),
+        status: "unverified".into(),
+        allowed_scopes: Default::default(),
+        redirect_uris: m.redirect_uris,
+        jwks: None,
+        tenant_id: None,
+    };
+    let secret = (client.token_endpoint_auth_method != "none").then(random_id);
+    let registration_token = random_id();
+    let entity = serde_json::to_value(&client).map_err(store_failed)?;
+    core.store
+        .put_entity(Kind::Client, &client_id, &entity, Source::Admin)
+        .await
+        .map_err(store_failed)?;
+    if let Some(secret) = &secret {
+        let hash = hash_secret(secret).map_err(store_failed)?;
+        core.store
+            .put_secret(Kind::Client, &client_id, &hash)
+            .await
+            .map_err(store_failed)?;
+    }
+    core.store
+        .put_meta(&token_key(&client_id), &digest(&registration_token))
+        .await
+        .map_err(store_failed)?;
+    core.reload_directory().await.map_err(store_failed)?;
+    core.audit.record(Event::ClientRegistration {
+        action: "register",
+        client_id: client_id.clone(),
+    });
+    let mut out = describe(core, &client);
+    out.insert("client_id_issued_at".into(), json!(now));
+    if let Some(secret) = secret {
+        out.insert("client_secret".into(), json!(secret));
+        out.insert("client_secret_expires_at".into(), json!(0));
+    }
+    out.insert(
+        "registration_access_token".into(),
+        json!(registration_token),
+    );
+    Ok(Value::Object(out))
+}
+
+/// Finds a registered client whose registration access token `bearer` is.
+async fn authorized(
+    core: &Core,
+    client_id: &str,
+    bearer: Option<&str>,
+) -> Result<ClientConfig, RegistrationError> {
+    let bearer = bearer.ok_or_else(RegistrationError::token)?;
+    let stored = core
+        .store
+        .get_meta(&token_key(client_id))
+        .await
+        .map_err(store_failed)?
+        .filter(|d| !d.is_empty())
+        .ok_or_else(RegistrationError::token)?;
+    if !bool::from(digest(bearer).as_bytes().ct_eq(stored.as_bytes())) {
+        return Err(RegistrationError::token());
+    }
+    core.directory()
+        .clients
+        .get(client_id)
+        .filter(|c| c.registration_type == "dcr")
+        .cloned()
+        .ok_or_else(RegistrationError::token)
+}
+
+/// RFC 7592 §2.1: the client's current registration.
+pub async fn read(
+    core: &Core,
+    client_id: &str,
+    bearer: Option<&str>,
+) -> Result<Value, RegistrationError> {
+    let client = authorized(core, client_id, bearer).await?;
+    Ok(Value::Object(describe(core, &client)))
+}
+
+/// RFC 7592 §2.2: replaces the client's metadata. The authentication method cannot change; new
+/// redirect URIs put a verified client back to unverified, for an admin to look at again.
+pub async fn update(
+    core: &Core,
+    client_id: &str,
+    bearer: Option<&str>,
+    body: &Value,
+) -> Result<Value, RegistrationError> {
+    let current = authorized(core, client_id, bearer).await?;
+    if body.get("client_id").and_then(Value::as_str) != Some(client_id) {
+        return Err(RegistrationError::metadata(
+            "the body's `client_id` must be the client's",
+        ));
+    }
+    for forbidden in [
+        "registration_access_token",
+        "registration_client_uri",
+        "client_id_issued_at",
+        "client_secret_expires_at",
+    ] {
+        if body.get(forbidden).is_some() {
+            return Err(RegistrationError::metadata(format!(
+                "`{forbidden}` cannot be sent in an update"
+            )));
+        }
+    }
+    if let Some(secret) = body.get("client_secret") {
+        let hash = core
+            .directory()
+            .client_secrets
+            .get(client_id)
+            .cloned()
+            .unwrap_or_default();
+        if !secret
+            .as_str()
+            .is_some_and(|s| core.secrets.verify(&hash, s))
+        {
+            return Err(RegistrationError::metadata(
+                "`client_secret` does not match the client's secret",
+            ));
+        }
+    }
+    let m = parse_metadata(body)?;
+    if m.method != current.token_endpoint_auth_method {
+        return Err(RegistrationError::metadata(format!(
+            "the authentication method cannot change from `{}`; register a new client",
+            current.token_endpoint_auth_method
+        )));
+    }
+    let status = if m.redirect_uris == current.redirect_uris {
+        current.status.clone()
+    } else {
+        "unverified".to_owned()
+    };
+    let client = ClientConfig {
+        name: m.name,
+        grant_types: m.grant_types,
+        redirect_uris: m.redirect_uris,
+        status,
+        ..current
+    };
+    let entity = serde_json::to_value(&client).map_err(store_failed)?;
+    core.store
+        .put_entity(Kind::Client, client_id, &entity, Source::Admin)
+        .await
+        .map_err(store_failed)?;
+    core.reload_directory().await.map_err(store_failed)?;
+    core.audit.record(Event::ClientRegistration {
+        action: "update",
+        client_id: client_id.to_owned(),
+    });
+    Ok(Value::Object(describe(core, &client)))
+}
+
+/// RFC 7592 §2.3: removes the client and its registration access token.
+pub async fn delete(
+    core: &Core,
+    client_id: &str,
+    bearer: Option<&str>,
+) -> Result<(), RegistrationError> {
+    authorized(core, client_id, bearer).await?;
+    core.store
+        .delete_entity(Kind::Client, client_id)
+        .await
+        .map_err(store_failed)?;
+    core.store
+        .put_meta(&token_key(client_id), "")
+        .await
+        .map_err(store_failed)?;
+    core.reload_directory().await.map_err(store_failed)?;
+    core.audit.record(Event::ClientRegistration {
+        action: "delete",
+        client_id: client_id.to_owned(),
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_redirect_uri;
+
+    #[test]
+    fn redirect_uris() {
+        for ok in [
+            "https://app.example.com/callback",
+            "http://127.0.0.1:33418/callback",
+            "http://[::1]/cb",
+            "http://localhost:8000/cb",
+            "com.example.app:/oauth2redirect",
+            "cursor://anysphere.cursor-mcp/oauth/callback",
+        ] {
+            assert!(check_redirect_uri(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "/relative",
+            "https://app.example.com/cb#frag",
+            "http://app.example.com/cb",
+            "javascript:alert(1)",
+            "data:text/html,hi",
+            "file:///etc/passwd",
+        ] {
+            assert!(check_redirect_uri(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,1310 @@
+//! The authorization code flow over real HTTP: the seed scenarios of examples/mcp-server (users,
+//! consent limited by policy), refresh, dynamic registration, client ID metadata documents, and
+//! the security table (PKCE, code replay, redirect URIs, CSRF, metadata document fetching).
+
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "integration tests"
+)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use common::{Server, claims, post, start};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const EXAMPLE: &str = include_str!("../../examples/mcp-server/tollgate.yaml");
+const CALENDAR: &str = "http://127.0.0.1:3001/mcp";
+const DESKTOP_REDIRECT: &str = "http://127.0.0.1:33418/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+fn challenge(verifier: &str) -> String {
+    B64.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+fn example(extra: &str) -> String {
+    format!("{EXAMPLE}\n{extra}")
+}
+
+/// A browser: one cookie, no automatic redirects.
+struct Browser {
+    http: reqwest::Client,
+    cookie: Option<String>,
+    base: String,
+}
+
+/// A page or a redirect.
+struct Answer {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(s: &Server) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookie: None,
+            base: s.base.clone(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
+        let request = match &self.cookie {
+            Some(c) => request.header("cookie", format!("tollgate_session={c}")),
+            None => request,
+        };
+        let response = request.send().await.expect("request");
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().expect("cookie text");
+            assert!(text.contains("HttpOnly") && text.contains("SameSite=Lax"));
+            let pair = text.split(';').next().expect("pair");
+            self.cookie = pair.strip_prefix("tollgate_session=").map(str::to_owned);
+        }
+        Answer {
+            status: response.status(),
+            location: response
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().expect("location").to_owned()),
+            body: response.text().await.expect("body"),
+        }
+    }
+
+    async fn get(&mut self, path_and_query: &str) -> Answer {
+        let url = format!("{}{path_and_query}", self.base);
+        let request = self.http.get(url);
+        self.send(request).await
+    }
+
+    async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(request).await
+    }
+}
+
+/// The value of a hidden input on a page.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker).expect(name) + marker.len();
+    let end = start + page[start..].find('"').expect("end of value");
+    page[start..end].to_owned()
+}
+
+/// The scopes a consent page offers.
+fn offered(page: &str) -> Vec<String> {
+    page.split("name=\"scope\" value=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().expect("scope").to_owned())
+        .collect()
+}
+
+fn query_of(location: &str) -> std::collections::HashMap<String, String> {
+    let url = url::Url::parse(location).expect("absolute location");
+    url.query_pairs().into_owned().collect()
+}
+
+fn authorize_query(
+    client_id: &str,
+    redirect_uri: &str,
+    scope: Option<&str>,
+    resource: &str,
+) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", "st-123")
+        .append_pair("code_challenge", &challenge(VERIFIER))
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("resource", resource);
+    if let Some(scope) = scope {
+        q.append_pair("scope", scope);
+    }
+    format!("/authorize?{}", q.finish())
+}
+
+/// Signs in on the page `/authorize` answered; returns the consent page.
+async fn sign_in(b: &mut Browser, login_page: &Answer, user: &str, password: &str) -> Answer {
+    assert_eq!(login_page.status, StatusCode::OK, "{}", login_page.body);
+    assert!(
+        login_page.body.contains("action=\"/login\""),
+        "{}",
+        login_page.body
+    );
+    let request = hidden(&login_page.body, "request");
+    let csrf = hidden(&login_page.body, "csrf");
+    let after = b
+        .post_form(
+            "/login",
+            &[
+                ("request", &request),
+                ("csrf", &csrf),
+                ("username", user),
+                ("password", password),
+            ],
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "{}", after.body);
+    let location = after.location.expect("to the consent page");
+    b.get(&location).await
+}
+
+/// Submits a consent page approving `approve`; returns the redirect's query.
+async fn answer(
+    b: &mut Browser,
+    consent_page: &Answer,
+    approve: &[&str],
+    decision: &str,
+) -> std::collections::HashMap<String, String> {
+    let request = hidden(&consent_page.body, "request");
+    let csrf = hidden(&consent_page.body, "csrf");
+    let mut form = vec![
+        ("request", request.as_str()),
+        ("csrf", csrf.as_str()),
+        ("decision", decision),
+    ];
+    for s in approve {
+        form.push(("scope", s));
+    }
+    let done = b.post_form("/consent", &form).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    query_of(&done.location.expect("redirect to the client"))
+}
+
+/// The whole flow for a public client; returns the token response.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a test helper spelling out one flow"
+)]
+async fn flow(
+    s: &Server,
+    client_id: &str,
+    redirect_uri: &str,
+    user: &str,
+    password: &str,
+    scope: Option<&str>,
+    resource: &str,
+    approve: Option<&[&str]>,
+) -> (u16, Value) {
+    let mut b = Browser::new(s);
+    let first = b
+        .get(&authorize_query(client_id, redirect_uri, scope, resource))
+        .await;
+    let consent = sign_in(&mut b, &first, user, password).await;
+    assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
+    let offered = offered(&consent.body);
+    let approve: Vec<&str> = match approve {
+        Some(a) => a.to_vec(),
+        None => offered.iter().map(String::as_str).collect(),
+    };
+    let back = answer(&mut b, &consent, &approve, "allow").await;
+    assert_eq!(back["state"], "st-123");
+    assert_eq!(back["iss"], s.base);
+    let code = back.get("code").expect("a code").clone();
+    let (status, _, body) = post(
+        &format!("{}/token", s.base),
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("code", &code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", VERIFIER),
+            ("resource", resource),
+        ],
+    )
+    .await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn scheduler_in_tenant_a_gets_calendar_write_and_consents_scope_by_scope() {
+    let s = start("authz-scheduler", &example(""), None).await;
+    let (status, token) = flow(
+        &s,
+        "calendar-desktop",
+        DESKTOP_REDIRECT,
+        "ada",
+        "ada-dev-password",
+        None,
+        CALENDAR,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{token}");
+    let c = claims(token["access_token"].as_str().expect("token"));
+    assert_eq!(c["scope"], "mcp:calendar.read mcp:calendar.write");
+    assert_eq!(c["aud"], CALENDAR);
+    assert_eq!(c["sub"], "u-ada");
+    assert_eq!(c["client_id"], "calendar-desktop");
+    assert!(token["refresh_token"].is_string());
+
+    // Denying one scope on the page: only the other is issued.
+    let (status, token) = flow(
+        &s,
+        "calendar-desktop",
+        DESKTOP_REDIRECT,
+        "ada",
+        "ada-dev-password",
+        Some("mcp:calendar.read mcp:calendar.write"),
+        CALENDAR,
+        Some(&["mcp:calendar.read"]),
+    )
+    .await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(token["scope"], "mcp:calendar.read");
+}
+
+#[tokio::test]
+async fn consent_offers_only_what_policy_allows() {
+    let s = start("authz-offer", &example(""), None).await;
+    let mut b = Browser::new(&s);
+    // A calendar editor is offered read only, even when the client asks for everything.
+    let first = b
+        .get(&authorize_query(
+            "calendar-desktop",
+            DESKTOP_REDIRECT,
+            Some("mcp:calendar.read mcp:calendar.write mcp:invoice.create"),
+            CALENDAR,
+        ))
+        .await;
+    let page = sign_in(&mut b, &first, "cy", "cy-dev-password").await;
+    assert_eq!(offered(&page.body), ["mcp:calendar.read"]);
+    assert!(page.body.contains("not available to you"), "{}", page.body);
+    assert!(page.body.contains("Calendar desktop assistant"));
+    assert!(page.body.contains("Configured by your administrator"));
+    // An approval the page did not offer is not granted.
+    let back = answer(
+        &mut b,
+        &page,
+        &["mcp:calendar.read", "mcp:invoice.create"],
+        "allow",
+    )
+    .await;
+    let (_, _, token) = post(
+        &format!("{}/token", s.base),
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "calendar-desktop"),
+            ("code", &back["code"]),
+            ("redirect_uri", DESKTOP_REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(token["scope"], "mcp:calendar.read");
+
+    // A scheduler outside tenants A and B can consent to nothing: access_denied at the client.
+    let mut b = Browser::new(&s);
+    let first = b
+        .get(&authorize_query(
+            "calendar-desktop",
+            DESKTOP_REDIRECT,
+            None,
+            CALENDAR,
+        ))
+        .await;
+    let request = hidden(&first.body, "request");
+    let csrf = hidden(&first.body, "csrf");
+    let after = b
+        .post_form(
+            "/login",
+            &[
+                ("request", &request),
+                ("csrf", &csrf),
+                ("username", "bo"),
+                ("password", "bo-dev-password"),
+            ],
+        )
+        .await;
+    let denied = b.get(&after.location.expect("consent")).await;
+    assert_eq!(denied.status, StatusCode::SEE_OTHER);
+    let q = query_of(&denied.location.expect("back to the client"));
+    assert_eq!(q["error"], "access_denied");
+    assert_eq!(q["state"], "st-123");
+    assert_eq!(q["iss"], s.base);
+
+    // Deny on the page: access_denied too.
+    let mut b = Browser::new(&s);
+    let first = b
+        .get(&authorize_query(
+            "calendar-desktop",
+            DESKTOP_REDIRECT,
+            None,
+            CALENDAR,
+        ))
+        .await;
+    let page = sign_in(&mut b, &first, "ada", "ada-dev-password").await;
+    let q = answer(&mut b, &page, &["mcp:calendar.read"], "deny").await;
+    assert_eq!(q["error"], "access_denied");
+    assert!(!q.contains_key("code"));
+
+    // Signed in already: the next request goes straight to consent.
+    let again = b
+        .get(&authorize_query(
+            "calendar-desktop",
+            DESKTOP_REDIRECT,
+            None,
+            CALENDAR,
+        ))
+        .await;
+    assert!(again.body.contains("action=\"/consent\""), "{}", again.body);
+
+    // A wrong password stays on the sign-in page, saying so.
+    let mut b = Browser::new(&s);
+    let first = b
+        .get(&authorize_query(
+            "calendar-desktop",
+            DESKTOP_REDIRECT,
+            None,
+            CALENDAR,
+        ))
+        .await;
+    let request = hidden(&first.body, "request");
+    let csrf = hidden(&first.body, "csrf");
+    let wrong = b
+        .post_form(
+            "/login",
+            &[
+                ("request", &request),
+                ("csrf", &csrf),
+                ("username", "ada"),
+                ("password", "nope"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("role=\"alert\""));
+}
+
+#[tokio::test]
+async fn ops_agent_acts_only_with_an_sre_signed_in_and_verified_agents_get_invoices() {
+    let s = start("authz-ops", &example(""), None).await;
+    // On its own: read-only scopes.
+    let (status, _, token) = post(
+        &format!("{}/token", s.base),
+        Some(("ops-agent", "ops-dev-secret")),
+        &[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://incidents.example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(token["scope"], "incidents:read metrics:read");
+
+    // With an SRE: the heavier scopes (a confidential client authenticates at the token endpoint).
+    let mut b = Browser::new(&s);
+    let redirect = "http://127.0.0.1:33420/callback";
+    let first = b
+        .get(&authorize_query(
+            "ops-agent",
+            redirect,
+            None,
+            "https://incidents.example.com",
+        ))
+        .await;
+    let page = sign_in(&mut b, &first, "grace", "grace-dev-password").await;
+    assert_eq!(
+        offered(&page.body),
+        ["incidents:read", "incidents:write", "runbook:execute"]
+    );
+    let back = answer(
+        &mut b,
+        &page,
+        &["incidents:read", "incidents:write", "runbook:execute"],
+        "allow",
+    )
+    .await;
+    let (status, _, token) = post(
+        &format!("{}/token", s.base),
+        Some(("ops-agent", "ops-dev-secret")),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &back["code"]),
+            ("redirect_uri", redirect),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(
+        token["scope"],
+        "incidents:read incidents:write runbook:execute"
+    );
+
+    // A developer steering it gets nothing.
+    let mut b = Browser::new(&s);
+    let first = b
+        .get(&authorize_query(
+            "ops-agent",
+            redirect,
+            None,
+            "https://incidents.example.com",
+        ))
+        .await;
+    let request = hidden(&first.body, "request");
+    let csrf = hidden(&first.body, "csrf");
+    let after = b
+        .post_form(
+            "/login",
+            &[
+                ("request", &request),
+                ("csrf", &csrf),
+                ("username", "dan"),
+                ("password", "dan-dev-password"),
+            ],
+        )
+        .await;
+    let denied = b.get(&after.location.expect("consent")).await;
+    assert_eq!(
+        query_of(&denied.location.expect("redirect"))["error"],
+        "access_denied"
+    );
+
+    // A verified agent gets invoices and calendar scopes for a user no calendar policy covers.
+    let (status, token) = flow(
+        &s,
+        "finance-agent",
+        "http://127.0.0.1:33419/callback",
+        "dan",
+        "dan-dev-password",
+        None,
+        CALENDAR,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(
+        token["scope"],
+        "mcp:calendar.read mcp:calendar.write mcp:invoice.create"
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_follows_todays_policy() {
+    let s = start("authz-refresh", &example(""), Some("admin-secret")).await;
+    let (_, token) = flow(
+        &s,
+        "calendar-desktop",
+        DESKTOP_REDIRECT,
+        "ada",
+        "ada-dev-password",
+        None,
+        CALENDAR,
+        None,
+    )
+    .await;
+    let first = token["refresh_token"].as_str().expect("refresh").to_owned();
+    let (status, _, refreshed) = post(
+        &format!("{}/token", s.base),
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "calendar-desktop"),
+            ("refresh_token", &first),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(refreshed["scope"], "mcp:calendar.read mcp:calendar.write");
+    let second = refreshed["refresh_token"]
+        .as_str()
+        .expect("rotated")
+        .to_owned();
+    assert_ne!(first, second);
+    // The user leaves tenant A (an admin-managed copy of the user): the next refresh is refused.
+    let user = json!({ "sub": "u-ann", "username": "ann", "password": "ann-dev-password",
+        "roles": ["Scheduler"], "tenantIds": ["tenant-b"] });
+    assert_eq!(
+        common::admin(&s, reqwest::Method::POST, "/admin/users", Some(user))
+            .await
+            .0,
+        201
+    );
+    let (_, token) = flow(
+        &s,
+        "calendar-desktop",
+        DESKTOP_REDIRECT,
+        "ann",
+        "ann-dev-password",
+        None,
+        CALENDAR,
+        None,
+    )
+    .await;
+    let ann = token["refresh_token"].as_str().expect("refresh").to_owned();
+    let moved = json!({ "sub": "u-ann", "username": "ann", "roles": ["Scheduler"], "tenantIds": ["tenant-c"] });
+    assert_eq!(
+        common::admin(&s, reqwest::Method::PUT, "/admin/users/u-ann", Some(moved))
+            .await
+            .0,
+        200
+    );
+    let (status, _, refused) = post(
+        &format!("{}/token", s.base),
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "calendar-desktop"),
+            ("refresh_token", &ann),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"], "invalid_scope");
+}
+
+// ------------------------------------------------------------------------------------------
+// The security table
+
+async fn code_for(s: &Server, query: &str) -> String {
+    let mut b = Browser::new(s);
+    let first = b.get(query).await;
+    let page = sign_in(&mut b, &first, "ada", "ada-dev-password").await;
+    let back = answer(&mut b, &page, &["mcp:calendar.read"], "allow").await;
+    back["code"].clone()
+}
+
+async fn redeem(
+    s: &Server,
+    code: &str,
+    redirect_uri: &str,
+    verifier: Option<&str>,
+) -> (u16, Value) {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", "calendar-desktop"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+    ];
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v));
+    }
+    let (status, _, body) = post(&format!("{}/token", s.base), None, &form).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn security_pkce_is_required_and_s256_only() {
+    let s = start("authz-pkce", &example(""), None).await;
+    let mut b = Browser::new(&s);
+    // Missing PKCE: invalid_request at the client (its redirect URI is known).
+    let q = format!(
+        "/authorize?response_type=code&client_id=calendar-desktop&redirect_uri={}&state=s1",
+        form_urlencoded::byte_serialize(DESKTOP_REDIRECT.as_bytes()).collect::<String>()
+    );
+    let a = b.get(&q).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let back = query_of(&a.location.expect("redirect"));
+    assert_eq!(back["error"], "invalid_request");
+    assert!(back["error_description"].contains("PKCE"));
+    assert_eq!(back["state"], "s1");
+    // Plain PKCE: refused.
+    let a = b
+        .get(&format!(
+            "{q}&code_challenge={VERIFIER}&code_challenge_method=plain"
+        ))
+        .await;
+    assert_eq!(
+        query_of(&a.location.expect("redirect"))["error"],
+        "invalid_request"
+    );
+    // No method (which would mean plain): refused.
+    let a = b
+        .get(&format!("{q}&code_challenge={}", challenge(VERIFIER)))
+        .await;
+    assert_eq!(
+        query_of(&a.location.expect("redirect"))["error"],
+        "invalid_request"
+    );
+
+    // Wrong verifier, and no verifier, at the token endpoint.
+    let code = code_for(
+        &s,
+        &authorize_query("calendar-desktop", DESKTOP_REDIRECT, None, CALENDAR),
+    )
+    .await;
+    let (status, body) = redeem(&s, &code, DESKTOP_REDIRECT, Some("x".repeat(43).as_str())).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let code = code_for(
+        &s,
+        &authorize_query("calendar-desktop", DESKTOP_REDIRECT, None, CALENDAR),
+    )
+    .await;
+    let (status, body) = redeem(&s, &code, DESKTOP_REDIRECT, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn security_a_replayed_code_revokes_what_it_issued() {
+    let s = start("authz-replay", &example(""), None).await;
+    let code = code_for(
+        &s,
+        &authorize_query("calendar-desktop", DESKTOP_REDIRECT, None, CALENDAR),
+    )
+    .await;
+    let (status, token) = redeem(&s, &code, DESKTOP_REDIRECT, Some(VERIFIER)).await;
+    assert_eq!(status, 200, "{token}");
+    let (status, again) = redeem(&s, &code, DESKTOP_REDIRECT, Some(VERIFIER)).await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // The access token and refresh token the code issued no longer work.
+    let access = token["access_token"].as_str().expect("access");
+    let refresh = token["refresh_token"].as_str().expect("refresh");
+    let (status, _, refused) = post(
+        &format!("{}/token", s.base),
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "calendar-desktop"),
+            ("refresh_token", refresh),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let record = s
+        .core
+        .store
+        .get_token(claims(access)["jti"].as_str().expect("jti"))
+        .await
+        .expect("store");
+    assert!(
+        record.is_some_and(|r| r.revoked),
+        "the access token is revoked"
+    );
+}
+
+#[tokio::test]
+async fn security_redirect_uris_match_exactly_and_never_redirect_elsewhere() {
+    let s = start("authz-redirect", &example(""), None).await;
+    let mut b = Browser::new(&s);
+    for attempt in [
+        "https://evil.example/callback",
+        "http://127.0.0.1:33418/callback/../evil",
+        "http://127.0.0.1:33418/callback?next=https://evil.example",
+        "http://127.0.0.1:33418/callbackx",
+        "http://127.0.0.1:33418/Callback",
+        "http://127.0.0.1:33419/callback",
+        "http://127.0.0.1:33418@evil.example/callback",
+        "http://127.0.0.1:33418/callback#frag",
+        "//evil.example/callback",
+    ] {
+        let a = b
+            .get(&authorize_query(
+                "calendar-desktop",
+                attempt,
+                None,
+                CALENDAR,
+            ))
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{attempt}");
+        assert!(a.location.is_none(), "{attempt} must not redirect");
+        assert!(
+            a.body.contains("not a redirect URI registered"),
+            "{attempt}: {}",
+            a.body
+        );
+    }
+    // An unknown client is not redirected either.
+    let a = b
+        .get(&authorize_query("nobody", DESKTOP_REDIRECT, None, CALENDAR))
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.location.is_none());
+
+    // At the token endpoint, the redirect URI must be the authorization request's.
+    let code = code_for(
+        &s,
+        &authorize_query("calendar-desktop", DESKTOP_REDIRECT, None, CALENDAR),
+    )
+    .await;
+    let (status, body) = redeem(&s, &code, "http://127.0.0.1:33418/other", Some(VERIFIER)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn security_consent_forms_need_the_sessions_csrf_token() {
+    let s = start("authz-csrf", &example(""), None).await;
+    let mut b = Browser::new(&s);
+    let first = b
+        .get(&authorize_query(
+            "calendar-desktop",
+            DESKTOP_REDIRECT,
+            None,
+            CALENDAR,
+        ))
+        .await;
+    let page = sign_in(&mut b, &first, "ada", "ada-dev-password").await;
+    let request = hidden(&page.body, "request");
+    // No token, a wrong token: refused, nothing issued.
+    for csrf in ["", "forged"] {
+        let a = b
+            .post_form(
+                "/consent",
+                &[
+                    ("request", &request),
+                    ("csrf", csrf),
+                    ("decision", "allow"),
+                    ("scope", "mcp:calendar.write"),
+                ],
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "csrf `{csrf}`");
+        assert!(a.location.is_none());
+    }
+    // The right token from another site's page (Origin): refused.
+    let csrf = hidden(&page.body, "csrf");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("request", request.as_str()),
+            ("csrf", csrf.as_str()),
+            ("decision", "allow"),
+            ("scope", "mcp:calendar.write"),
+        ])
+        .finish();
+    let cross = b
+        .http
+        .post(format!("{}/consent", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .header(
+            "cookie",
+            format!("tollgate_session={}", b.cookie.clone().expect("cookie")),
+        )
+        .body(body);
+    assert_eq!(b.send(cross).await.status, StatusCode::FORBIDDEN);
+    // Another browser (another session) cannot answer this user's request.
+    let mut other = Browser::new(&s);
+    let a = other
+        .post_form(
+            "/consent",
+            &[
+                ("request", &request),
+                ("csrf", &csrf),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.location.is_none());
+    // The real form still works.
+    let q = answer(&mut b, &page, &["mcp:calendar.read"], "allow").await;
+    assert!(q.contains_key("code"));
+    // A request is answered once.
+    let a = b
+        .post_form(
+            "/consent",
+            &[
+                ("request", &request),
+                ("csrf", &csrf),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+}
+
+// ------------------------------------------------------------------------------------------
+// Registration
+
+#[tokio::test]
+async fn dynamic_registration_creates_unverified_clients_managed_by_their_token() {
+    let s = start("authz-dcr", &example(""), Some("admin-secret")).await;
+    let http = reqwest::Client::new();
+    let register = |body: Value| http.post(format!("{}/register", s.base)).json(&body).send();
+    // Refusals: RFC 7591 error codes.
+    let bad = register(json!({ "redirect_uris": ["http://evil.example/cb"] }))
+        .await
+        .expect("send");
+    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        bad.json::<Value>().await.expect("json")["error"],
+        "invalid_redirect_uri"
+    );
+    let bad = register(
+        json!({ "redirect_uris": ["https://a.example/cb"], "grant_types": ["client_credentials"] }),
+    )
+    .await
+    .expect("send");
+    assert_eq!(
+        bad.json::<Value>().await.expect("json")["error"],
+        "invalid_client_metadata"
+    );
+
+    let created = register(json!({
+        "client_name": "Some MCP client", "redirect_uris": [DESKTOP_REDIRECT],
+        "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"],
+    })).await.expect("send");
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.expect("json");
+    let id = created["client_id"].as_str().expect("id").to_owned();
+    let rat = created["registration_access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert!(
+        created.get("client_secret").is_none(),
+        "a public client has no secret"
+    );
+    let client = common::admin(
+        &s,
+        reqwest::Method::GET,
+        &format!("/admin/clients/{id}"),
+        None,
+    )
+    .await
+    .1;
+    assert_eq!(
+        (
+            client["registrationType"].as_str(),
+            client["status"].as_str()
+        ),
+        (Some("dcr"), Some("unverified"))
+    );
+
+    // The consent page says so; a verified-only policy does not apply.
+    let mut b = Browser::new(&s);
+    let first = b
+        .get(&authorize_query(&id, DESKTOP_REDIRECT, None, CALENDAR))
+        .await;
+    assert!(
+        first.body.contains("Unverified") && first.body.contains("dynamic registration"),
+        "{}",
+        first.body
+    );
+    let page = sign_in(&mut b, &first, "ada", "ada-dev-password").await;
+    assert_eq!(
+        offered(&page.body),
+        ["mcp:calendar.read", "mcp:calendar.write"]
+    );
+
+    // RFC 7592: read, update, delete with the registration access token only.
+    let url = format!("{}/register/{id}", s.base);
+    assert_eq!(http.get(&url).send().await.expect("send").status(), 401);
+    assert_eq!(
+        http.get(&url)
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        401
+    );
+    let read: Value = http
+        .get(&url)
+        .bearer_auth(&rat)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(read["client_name"], "Some MCP client");
+    let updated = http
+        .put(&url)
+        .bearer_auth(&rat)
+        .json(&json!({
+            "client_id": id, "client_name": "Renamed", "redirect_uris": [DESKTOP_REDIRECT],
+            "token_endpoint_auth_method": "none", "grant_types": ["authorization_code"],
+        }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(updated.status(), 200);
+    assert_eq!(
+        updated.json::<Value>().await.expect("json")["client_name"],
+        "Renamed"
+    );
+    assert_eq!(
+        http.delete(&url)
+            .bearer_auth(&rat)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        204
+    );
+    assert_eq!(
+        http.get(&url)
+            .bearer_auth(&rat)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        401
+    );
+
+    // A confidential registration gets a secret that works at the token endpoint.
+    let created: Value =
+        register(json!({ "redirect_uris": ["https://app.example/cb"], "client_name": "Web app" }))
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+    assert_eq!(created["token_endpoint_auth_method"], "client_secret_basic");
+    let (status, _, body) = post(
+        &format!("{}/token", s.base),
+        Some((
+            created["client_id"].as_str().expect("id"),
+            created["client_secret"].as_str().expect("secret"),
+        )),
+        &[("grant_type", "authorization_code"), ("code", "nope")],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "authenticated, bad code"
+    );
+}
+
+#[tokio::test]
+async fn metadata_advertises_what_mcp_clients_need() {
+    let s = start("authz-meta", &example(""), None).await;
+    let m: Value = reqwest::get(format!("{}/.well-known/oauth-authorization-server", s.base))
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(m["issuer"], s.base);
+    assert_eq!(m["authorization_endpoint"], format!("{}/authorize", s.base));
+    assert_eq!(m["registration_endpoint"], format!("{}/register", s.base));
+    assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(m["response_types_supported"], json!(["code"]));
+    assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(m["client_id_metadata_document_supported"], true);
+    assert!(
+        m["grant_types_supported"]
+            .as_array()
+            .expect("list")
+            .contains(&json!("authorization_code"))
+    );
+    assert!(
+        m["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .expect("list")
+            .contains(&json!("none"))
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Client ID metadata documents
+
+/// A document server on 127.0.0.1: `/client.json` answers what `respond` says; hits are counted.
+struct DocServer {
+    base: String,
+    hits: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for DocServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+type Respond = Arc<dyn Fn(&str, usize) -> axum::response::Response + Send + Sync>;
+
+async fn doc_server(respond: Respond) -> DocServer {
+    use axum::response::IntoResponse as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    let base = format!("http://{addr}");
+    let hits = Arc::new(AtomicUsize::new(0));
+    let (h, b) = (Arc::clone(&hits), base.clone());
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let (h, b, respond) = (Arc::clone(&h), b.clone(), Arc::clone(&respond));
+        async move {
+            let n = h.fetch_add(1, Ordering::SeqCst);
+            let _ = uri;
+            respond(&b, n).into_response()
+        }
+    });
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    DocServer { base, hits, task }
+}
+
+fn document(client_id: &str) -> Value {
+    json!({ "client_id": client_id, "client_name": "Doc client", "redirect_uris": [DESKTOP_REDIRECT],
+            "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"] })
+}
+
+/// The example's configuration with local metadata documents allowed (testing only).
+fn local_documents() -> String {
+    example("").replace(
+        "registration:\n  dynamic: true",
+        "registration:\n  allowLocalMetadataDocuments: true\n  dynamic: true",
+    )
+}
+
+#[tokio::test]
+async fn metadata_document_clients_sign_users_in_and_are_cached_as_http_says() {
+    use axum::response::IntoResponse as _;
+    let docs = doc_server(Arc::new(|base, _| {
+        (
+            [
+                ("cache-control", "max-age=300"),
+                ("content-type", "application/json"),
+            ],
+            document(&format!("{base}/client.json")).to_string(),
+        )
+            .into_response()
+    }))
+    .await;
+    let config = local_documents();
+    let s = start("authz-cimd", &config, None).await;
+    let client_id = format!("{}/client.json", docs.base);
+    let mut b = Browser::new(&s);
+    let first = b
+        .get(&authorize_query(
+            &client_id,
+            DESKTOP_REDIRECT,
+            None,
+            CALENDAR,
+        ))
+        .await;
+    assert!(
+        first.body.contains("Client ID metadata document") && first.body.contains("127.0.0.1"),
+        "{}",
+        first.body
+    );
+    let page = sign_in(&mut b, &first, "ada", "ada-dev-password").await;
+    let back = answer(&mut b, &page, &["mcp:calendar.read"], "allow").await;
+    let (status, _, token) = post(
+        &format!("{}/token", s.base),
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client_id),
+            ("code", &back["code"]),
+            ("redirect_uri", DESKTOP_REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(
+        claims(token["access_token"].as_str().expect("at"))["client_id"],
+        client_id
+    );
+    // max-age=300: fetched once for the authorization request and the token request.
+    assert_eq!(docs.hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn security_metadata_documents_are_fetched_carefully() {
+    use axum::response::IntoResponse as _;
+    let config = local_documents();
+    let s = start("authz-cimd-bad", &config, None).await;
+    let refused = |page: &Answer, what: &str| {
+        assert_eq!(
+            page.status,
+            StatusCode::BAD_REQUEST,
+            "{what}: {}",
+            page.body
+        );
+        assert!(page.location.is_none(), "{what}: never redirected");
+    };
+    let mut b = Browser::new(&s);
+
+    // A document naming another client_id.
+    let mismatch = doc_server(Arc::new(|_, _| {
+        axum::Json(document("https://other.example/client.json")).into_response()
+    }))
+    .await;
+    let a = b
+        .get(&authorize_query(
+            &format!("{}/client.json", mismatch.base),
+            DESKTOP_REDIRECT,
+            None,
+            CALENDAR,
+        ))
+        .await;
+    refused(&a, "mismatch");
+    assert!(a.body.contains("is not its URL"), "{}", a.body);
+
+    // A redirect, not followed.
+    let redirect = doc_server(Arc::new(|_, _| {
+        (
+            StatusCode::FOUND,
+            [("location", "http://127.0.0.1:1/elsewhere.json")],
+        )
+            .into_response()
+    }))
+    .await;
+    let a = b
+        .get(&authorize_query(
+            &format!("{}/client.json", redirect.base),
+            DESKTOP_REDIRECT,
+            None,
+            CALENDAR,
+        ))
+        .await;
+    refused(&a, "redirect");
+    assert!(a.body.contains("redirect"), "{}", a.body);
+    assert_eq!(redirect.hits.load(Ordering::SeqCst), 1);
+
+    // An oversize body (with and without Content-Length).
+    let big = doc_server(Arc::new(|base, n| {
+        let mut doc = document(&format!("{base}/client.json"));
+        doc["padding"] = json!("x".repeat(6000));
+        if n % 2 == 0 {
+            axum::Json(doc).into_response()
+        } else {
+            let stream = futures_stream(doc.to_string());
+            axum::body::Body::from_stream(stream).into_response()
+        }
+    }))
+    .await;
+    for _ in 0..2 {
+        let a = b
+            .get(&authorize_query(
+                &format!("{}/client.json", big.base),
+                DESKTOP_REDIRECT,
+                None,
+                CALENDAR,
+            ))
+            .await;
+        refused(&a, "oversize");
+        assert!(a.body.contains("larger than 5120 bytes"), "{}", a.body);
+    }
+
+    // Errors are not cached: a 500, then the document.
+    let flaky = doc_server(Arc::new(|base, n| {
+        if n == 0 {
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        } else {
+            (
+                [("cache-control", "max-age=600")],
+                axum::Json(document(&format!("{base}/client.json"))),
+            )
+                .into_response()
+        }
+    }))
+    .await;
+    let id = format!("{}/client.json", flaky.base);
+    refused(
+        &b.get(&authorize_query(&id, DESKTOP_REDIRECT, None, CALENDAR))
+            .await,
+        "500",
+    );
+    let ok = b
+        .get(&authorize_query(&id, DESKTOP_REDIRECT, None, CALENDAR))
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+
+    // A document's redirect URIs are matched exactly too.
+    let a = b
+        .get(&authorize_query(
+            &id,
+            "http://127.0.0.1:33418/other",
+            None,
+            CALENDAR,
+        ))
+        .await;
+    refused(&a, "redirect_uri");
+
+    // URL rules.
+    for bad in [
+        format!("{}/", flaky.base),
+        format!("{}/a/../client.json", flaky.base),
+        format!("{}/client.json#x", flaky.base),
+        format!(
+            "http://user:pw@{}/client.json",
+            flaky.base.trim_start_matches("http://")
+        ),
+    ] {
+        refused(
+            &b.get(&authorize_query(&bad, DESKTOP_REDIRECT, None, CALENDAR))
+                .await,
+            &bad,
+        );
+    }
+}
+
+#[tokio::test]
+async fn security_metadata_documents_are_not_fetched_from_private_addresses() {
+    use axum::response::IntoResponse as _;
+    let docs = doc_server(Arc::new(|base, _| {
+        axum::Json(document(&format!("{base}/client.json"))).into_response()
+    }))
+    .await;
+    let s = start("authz-cimd-private", &example(""), None).await;
+    let mut b = Browser::new(&s);
+    let port = docs.base.rsplit(':').next().expect("port");
+    for id in [
+        format!("https://127.0.0.1:{port}/client.json"),
+        format!("https://localhost:{port}/client.json"),
+        format!("https://[::1]:{port}/client.json"),
+        "https://10.0.0.1/client.json".to_owned(),
+        "https://169.254.169.254/latest/meta-data.json".to_owned(),
+        format!("{}/client.json", docs.base),
+    ] {
+        let a = b
+            .get(&authorize_query(&id, DESKTOP_REDIRECT, None, CALENDAR))
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{id}: {}", a.body);
+        assert!(
+            a.body.contains("special-use") || a.body.contains("https"),
+            "{id}: {}",
+            a.body
+        );
+    }
+    assert_eq!(
+        docs.hits.load(Ordering::SeqCst),
+        0,
+        "nothing reached the private address"
+    );
+}
+
+/// A body in two chunks, without Content-Length.
+fn futures_stream(
+    text: String,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
+    let bytes = text.into_bytes();
+    let half = bytes.len() / 2;
+    let (a, b) = (bytes[..half].to_vec(), bytes[half..].to_vec());
+    futures_util::stream::iter(vec![Ok(a), Ok(b)])
+}
