@@ -46,7 +46,9 @@ PIP_PACKAGES=(
 # Folders with a package.json and a committed package-lock.json: `npm ci` runs there when
 # node_modules is missing or older than the lock file.
 NPM_DIRS=(
+    examples/mcp-server
     js
+    tests/e2e/mcp
     tests/e2e/server
     tests/e2e/vault
 )

@@ -91,7 +91,8 @@ button.primary {{ background:var(--accent); border-color:var(--accent); color:#f
     )
 }
 
-/// Adds the headers every page carries: never cached, never framed, no scripts, no referrer.
+/// Adds the headers every page carries: never cached, never framed, no scripts, no referrer
+/// for other sites.
 fn page_response(status: StatusCode, html: String) -> Response {
     let mut response = no_store(
         (
@@ -111,9 +112,12 @@ fn page_response(status: StatusCode, html: String) -> Response {
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // `same-origin`, not `no-referrer`: with `no-referrer` Chromium sends `Origin: null` on the
+    // page's own form posts, and the origin check below needs the real one. The client's
+    // redirect URI (another origin) still gets no referrer.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
