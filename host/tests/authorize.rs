@@ -914,6 +914,27 @@ async fn dynamic_registration_creates_unverified_clients_managed_by_their_token(
         ["mcp:calendar.read", "mcp:calendar.write"]
     );
 
+    // An admin verifies it: the page says so from then on.
+    let mut verified = client.clone();
+    verified["status"] = json!("verified");
+    let (status, _) = common::admin(
+        &s,
+        reqwest::Method::PUT,
+        &format!("/admin/clients/{id}"),
+        Some(verified),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut b = Browser::new(&s);
+    let first = b
+        .get(&authorize_query(&id, DESKTOP_REDIRECT, None, CALENDAR))
+        .await;
+    assert!(
+        first.body.contains("Verified") && !first.body.contains("has not verified"),
+        "{}",
+        first.body
+    );
+
     // RFC 7592: read, update, delete with the registration access token only.
     let url = format!("{}/register/{id}", s.base);
     assert_eq!(http.get(&url).send().await.expect("send").status(), 401);
