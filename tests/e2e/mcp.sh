@@ -5,10 +5,11 @@
 # driven by npm playwright-core) signing in and consenting as a person would.
 #
 #   1. builds the `tollgate` binary (debug), unless TOLLGATE_BIN names one already;
-#   2. runs `node --test` in tests/e2e/mcp: each test file starts `tollgate serve` and the example
+#   2. runs the example MCP server's own tests (examples/mcp-server/test, a stand-in issuer);
+#   3. runs `node --test` in tests/e2e/mcp: each test file starts `tollgate serve` and the example
 #      MCP server (examples/mcp-server) on free 127.0.0.1 ports, with its own subdirectory of a
 #      temporary directory, and stops them by PID;
-#   3. stops whatever is left by PID here too should node itself die, and prints
+#   4. stops whatever is left by PID here too should node itself die, and prints
 #      "N passed, M failed".
 #
 # The npm packages come from tests/e2e/mcp/package-lock.json and examples/mcp-server's
@@ -65,6 +66,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+say "examples/mcp-server: its own tests (a stand-in issuer, no Tollgate)"
+(cd "$MCP_SERVER" && "$(pwd)/../../$node22" --test --test-reporter=dot) ||
+    die "the example MCP server's own tests failed"
 
 say "MCP SDK $("$node22" -p 'require("./'"$SUITE"'/node_modules/@modelcontextprotocol/sdk/package.json").version'), conformance $("$node22" -p 'require("./'"$SUITE"'/node_modules/@modelcontextprotocol/conformance/package.json").version') on Node $("$node22" --version)"
 status=0
