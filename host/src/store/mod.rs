@@ -236,12 +236,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: i64,
     ) -> StoreFuture<'a, bool>;
 
-    /// Appends an audit event.
-    fn append_audit<'a>(&'a self, at: i64, event: &'a str, body: &'a Value)
-    -> StoreFuture<'a, i64>;
-    /// Appends several audit events in one transaction.
-    fn append_audit_batch<'a>(&'a self, events: &'a [(i64, &'a str, Value)])
-    -> StoreFuture<'a, ()>;
+    /// Appends an audit event (its body as JSON text).
+    fn append_audit<'a>(&'a self, at: i64, event: &'a str, body: &'a str) -> StoreFuture<'a, i64>;
+    /// Appends several audit events (bodies as JSON text) in one transaction.
+    fn append_audit_batch<'a>(
+        &'a self,
+        events: &'a [(i64, &'a str, String)],
+    ) -> StoreFuture<'a, ()>;
     /// Audit events after `after`, oldest first, at most `limit`.
     fn audit_since(&self, after: i64, limit: i64) -> StoreFuture<'_, Vec<AuditRecord>>;
 

@@ -345,17 +345,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn append_audit<'a>(
-        &'a self,
-        at: i64,
-        event: &'a str,
-        body: &'a Value,
-    ) -> StoreFuture<'a, i64> {
+    fn append_audit<'a>(&'a self, at: i64, event: &'a str, body: &'a str) -> StoreFuture<'a, i64> {
         Box::pin(async move {
             let done = sqlx::query("INSERT INTO audit (at, event, body) VALUES (?, ?, ?)")
                 .bind(at)
                 .bind(event)
-                .bind(body.to_string())
+                .bind(body)
                 .execute(&self.pool)
                 .await?;
             Ok(done.last_insert_rowid())
@@ -364,17 +359,22 @@ impl Store for SqliteStore {
 
     fn append_audit_batch<'a>(
         &'a self,
-        events: &'a [(i64, &'a str, Value)],
+        events: &'a [(i64, &'a str, String)],
     ) -> StoreFuture<'a, ()> {
+        // One multi-row INSERT per chunk: each statement is a round trip to sqlx's SQLite worker
+        // thread, so one per event would cost a thread hand-off each. 3 × 300 bound values stay
+        // far below SQLite's limit.
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            for (at, event, body) in events {
-                sqlx::query("INSERT INTO audit (at, event, body) VALUES (?, ?, ?)")
-                    .bind(at)
-                    .bind(event)
-                    .bind(body.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+            for chunk in events.chunks(300) {
+                let mut insert =
+                    sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO audit (at, event, body) ");
+                insert.push_values(chunk, |mut row, (at, event, body)| {
+                    row.push_bind(*at)
+                        .push_bind(*event)
+                        .push_bind(body.as_str());
+                });
+                insert.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(())
