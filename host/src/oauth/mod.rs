@@ -78,6 +78,8 @@ pub struct Core {
     pub metadata_documents: cimd::MetadataDocuments,
     /// Browser sessions and authorization requests under way.
     pub browser: authorize::Browser,
+    /// Access tokens whose signature was verified already (token exchange, introspection).
+    pub verified_tokens: tokens::VerifiedTokens,
 }
 
 impl Core {

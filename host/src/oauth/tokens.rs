@@ -8,25 +8,57 @@ use super::grants::token_hash;
 use super::{Core, OAuthError, Params};
 use crate::audit::Event;
 
+/// Tokens whose signature, type, issuer and required claims were verified already, by the
+/// SHA-256 of the token. What made them valid cannot change for the same text; expiry and
+/// revocation can, and are checked on every use. An MCP server exchanging the same user token for
+/// several downstream calls pays for one ECDSA verification, not one per call.
+#[derive(Debug, Default)]
+pub struct VerifiedTokens {
+    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], (i64, std::sync::Arc<Value>)>>,
+}
+
+/// Verified tokens remembered at most.
+const MAX_VERIFIED: usize = 10_000;
+
+impl VerifiedTokens {
+    fn get(&self, digest: &[u8; 32]) -> Option<std::sync::Arc<Value>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(digest)
+            .map(|(_, claims)| std::sync::Arc::clone(claims))
+    }
+
+    fn put(&self, digest: [u8; 32], exp: i64, claims: std::sync::Arc<Value>, now: i64) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= MAX_VERIFIED {
+            entries.retain(|_, (exp, _)| *exp > now);
+            if entries.len() >= MAX_VERIFIED {
+                entries.clear();
+            }
+        }
+        entries.insert(digest, (exp, claims));
+    }
+}
+
 /// Verifies an access token this server issued: signature by one of its published keys, `iss`,
 /// `exp`, and not revoked. Returns its claims.
 pub async fn verify_own_token(core: &Core, token: &str, now: i64) -> Result<Value, String> {
-    let (header, claims) = core.keys().verify_signature(token)?;
-    if header
-        .typ
-        .as_deref()
-        .is_some_and(|t| !t.eq_ignore_ascii_case("at+jwt"))
-    {
-        return Err("not an access token".into());
-    }
-    if claims.get("iss").and_then(Value::as_str) != Some(core.issuer.as_str()) {
-        return Err("InvalidIssuer".into());
-    }
-    for required in ["sub", "jti"] {
-        if !claims.get(required).is_some_and(Value::is_string) {
-            return Err(format!("Missing required claim: {required}"));
+    use sha2::{Digest, Sha256};
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let claims = match core.verified_tokens.get(&digest) {
+        Some(claims) => claims,
+        None => {
+            let claims = std::sync::Arc::new(verify_signed(core, token)?);
+            let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(now);
+            core.verified_tokens
+                .put(digest, exp, std::sync::Arc::clone(&claims), now);
+            claims
         }
-    }
+    };
     if claims
         .get("exp")
         .and_then(Value::as_i64)
@@ -46,6 +78,28 @@ pub async fn verify_own_token(core: &Core, token: &str, now: i64) -> Result<Valu
         .is_some_and(|r| r.revoked);
     if revoked {
         return Err("revoked".into());
+    }
+    Ok(Value::clone(&claims))
+}
+
+/// What does not change for a token: signed by one of this server's keys, an access token, this
+/// issuer, `sub` and `jti` present.
+fn verify_signed(core: &Core, token: &str) -> Result<Value, String> {
+    let (header, claims) = core.keys().verify_signature(token)?;
+    if header
+        .typ
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("at+jwt"))
+    {
+        return Err("not an access token".into());
+    }
+    if claims.get("iss").and_then(Value::as_str) != Some(core.issuer.as_str()) {
+        return Err("InvalidIssuer".into());
+    }
+    for required in ["sub", "jti"] {
+        if !claims.get(required).is_some_and(Value::is_string) {
+            return Err(format!("Missing required claim: {required}"));
+        }
     }
     Ok(claims)
 }

@@ -157,6 +157,7 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         browser: crate::oauth::authorize::Browser::new(
             i64::try_from(config.login.session_ttl).unwrap_or(i64::MAX),
         ),
+        verified_tokens: Default::default(),
     }))
 }
 
