@@ -705,6 +705,12 @@ async fn security_a_replayed_code_revokes_what_it_issued() {
         record.is_some_and(|r| r.revoked),
         "the access token is revoked"
     );
+    assert!(
+        s.core
+            .revoked
+            .contains(claims(access)["jti"].as_str().expect("jti")),
+        "and known as revoked without a store lookup"
+    );
 }
 
 #[tokio::test]

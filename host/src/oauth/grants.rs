@@ -688,8 +688,7 @@ async fn refresh(
         .map_err(|_| OAuthError::server_error())?
     {
         // A rotated token came back: someone holds a copy. Revoke the whole family.
-        core.store
-            .revoke_family(&record.family)
+        core.revoke_family(&record.family, params.now)
             .await
             .map_err(|_| OAuthError::server_error())?;
         core.audit.record(Event::RefreshReuse {
@@ -781,8 +780,7 @@ async fn authorization_code(
         .map_err(|_| OAuthError::server_error())?
     {
         // RFC 6749 §4.1.2: a code used twice revokes the tokens it issued.
-        core.store
-            .revoke_family(&record.family)
+        core.revoke_family(&record.family, params.now)
             .await
             .map_err(|_| OAuthError::server_error())?;
         core.audit.record(Event::CodeReplay {

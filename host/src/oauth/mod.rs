@@ -80,6 +80,8 @@ pub struct Core {
     pub browser: authorize::Browser,
     /// Access tokens whose signature was verified already (token exchange, introspection).
     pub verified_tokens: tokens::VerifiedTokens,
+    /// Revoked token ids, as in the store.
+    pub revoked: tokens::Revoked,
 }
 
 impl Core {
@@ -110,6 +112,18 @@ impl Core {
             .directory
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
+        Ok(())
+    }
+
+    /// Revokes every token of a family (a refresh session, or what an authorization code issued),
+    /// in the store and then in memory.
+    pub async fn revoke_family(
+        &self,
+        family: &str,
+        now: i64,
+    ) -> Result<(), crate::store::StoreError> {
+        let revoked = self.store.revoke_family(family).await?;
+        self.revoked.add(revoked, now);
         Ok(())
     }
 
@@ -195,4 +209,4 @@ pub fn split_scope(scope: Option<&str>) -> Option<Vec<String>> {
 
 pub use connections::{ConnectError, PendingConnect, connect_callback, connect_start};
 pub use grants::token;
-pub use tokens::{introspect, revoke};
+pub use tokens::{Revoked, VerifiedTokens, introspect, revoke};

@@ -17,6 +17,36 @@ pub struct VerifiedTokens {
     entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], (i64, std::sync::Arc<Value>)>>,
 }
 
+/// The ids of revoked tokens until they expire, kept beside the store so that checking a token
+/// costs no store round trip. Every revocation goes through [`Core::revoke_token`] and
+/// [`Core::revoke_family`], which write the store first and then this set; it is loaded from the
+/// store at start. (Several servers sharing one database would need to hear of each other's
+/// revocations; the SQLite store is one process's.)
+#[derive(Debug, Default)]
+pub struct Revoked {
+    ids: std::sync::RwLock<std::collections::HashMap<String, i64>>,
+}
+
+impl Revoked {
+    /// Whether `id` was revoked.
+    pub fn contains(&self, id: &str) -> bool {
+        self.ids
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(id)
+    }
+
+    /// Adds revoked ids (with their expiry), dropping expired ones.
+    pub fn add(&self, revoked: impl IntoIterator<Item = (String, i64)>, now: i64) {
+        let mut ids = self
+            .ids
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ids.retain(|_, exp| *exp > now);
+        ids.extend(revoked);
+    }
+}
+
 /// Verified tokens remembered at most.
 const MAX_VERIFIED: usize = 10_000;
 
@@ -70,13 +100,7 @@ pub async fn verify_own_token(core: &Core, token: &str, now: i64) -> Result<Valu
         .get("jti")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let revoked = core
-        .store
-        .get_token(jti)
-        .await
-        .map_err(|e| e.to_string())?
-        .is_some_and(|r| r.revoked);
-    if revoked {
+    if core.revoked.contains(jti) {
         return Err("revoked".into());
     }
     Ok(Value::clone(&claims))
@@ -205,6 +229,7 @@ pub async fn revoke(core: &Core, params: &Params) -> Result<(), OAuthError> {
                     .map_err(store_error)?;
             }
         }
+        core.revoked.add([(jti.to_owned(), exp)], params.now);
         core.audit.record(Event::TokenRevoked {
             client_id: client.config.client_id.clone(),
             kind: "access",
@@ -217,8 +242,7 @@ pub async fn revoke(core: &Core, params: &Params) -> Result<(), OAuthError> {
         && record.kind == "refresh"
         && record.client_id == client.config.client_id
     {
-        core.store
-            .revoke_family(&record.family)
+        core.revoke_family(&record.family, params.now)
             .await
             .map_err(store_error)?;
         core.audit.record(Event::TokenRevoked {

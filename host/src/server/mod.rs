@@ -134,6 +134,8 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         Some("stdout") => Sink::Stdout,
         Some(path) => Sink::File(path.into()),
     };
+    let revoked = crate::oauth::Revoked::default();
+    revoked.add(store.revoked_tokens(now()).await?, now());
     let audit = Auditor::start(Arc::clone(&store), sink)
         .map_err(|e| StartError::Other(format!("cannot open the audit log: {e}")))?;
     Ok(Arc::new(Core {
@@ -158,6 +160,7 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
             i64::try_from(config.login.session_ttl).unwrap_or(i64::MAX),
         ),
         verified_tokens: Default::default(),
+        revoked,
     }))
 }
 

@@ -224,8 +224,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn use_token<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
     /// Revokes one token; whether it existed.
     fn revoke_token<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
-    /// Revokes every token of a refresh family.
-    fn revoke_family<'a>(&'a self, family: &'a str) -> StoreFuture<'a, u64>;
+    /// Revokes every token of a refresh family; returns their ids and expiry times.
+    fn revoke_family<'a>(&'a self, family: &'a str) -> StoreFuture<'a, Vec<(String, i64)>>;
+    /// The ids and expiry times of revoked tokens that have not expired yet.
+    fn revoked_tokens(&self, now: i64) -> StoreFuture<'_, Vec<(String, i64)>>;
 
     /// Records an assertion id; false when it was seen before and has not expired.
     fn use_assertion_id<'a>(

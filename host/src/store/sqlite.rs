@@ -309,13 +309,33 @@ impl Store for SqliteStore {
         })
     }
 
-    fn revoke_family<'a>(&'a self, family: &'a str) -> StoreFuture<'a, u64> {
+    fn revoke_family<'a>(&'a self, family: &'a str) -> StoreFuture<'a, Vec<(String, i64)>> {
         Box::pin(async move {
-            let done = sqlx::query("UPDATE tokens SET revoked = 1 WHERE family = ?")
-                .bind(family)
-                .execute(&self.pool)
-                .await?;
-            Ok(done.rows_affected())
+            let rows = sqlx::query(
+                "UPDATE tokens SET revoked = 1 WHERE family = ? RETURNING id, expires_at",
+            )
+            .bind(family)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+                .collect())
+        })
+    }
+
+    fn revoked_tokens(&self, now: i64) -> StoreFuture<'_, Vec<(String, i64)>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT id, expires_at FROM tokens WHERE revoked = 1 AND expires_at > ?",
+            )
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+                .collect())
         })
     }
 
