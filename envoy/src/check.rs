@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use tollgate_engine::PolicySet;
 
 use crate::bearer::{self, Credentials};
-use crate::cache::{self, Entry, TokenCache};
+use crate::cache::{Entry, TokenCache};
 use crate::challenge::Challenge;
 use crate::config::{Config, Jwks, Policies};
 use crate::jwt::{self, Expect, KeySet};
@@ -134,9 +134,8 @@ pub fn check(
     };
     let seconds = now.as_second();
     let skew = config.clock_skew_seconds;
-    let digest = cache::digest(token);
     let mut uncached = None;
-    if cache.get_mut(&digest, seconds, skew).is_none() {
+    if cache.get_mut(token, seconds, skew).is_none() {
         let expect = Expect {
             issuer: &config.issuer,
             audiences: &config.audiences,
@@ -144,7 +143,7 @@ pub fn check(
         };
         match jwt::verify(token, keys, &expect, seconds) {
             Ok(verified) => {
-                if let Err(entry) = cache.insert(digest, Entry::new(verified), seconds, skew) {
+                if let Err(entry) = cache.insert(token, Entry::new(verified), seconds, skew) {
                     uncached = Some(entry);
                 }
             }
@@ -155,7 +154,7 @@ pub fn check(
     }
     let Some(entry) = uncached
         .as_deref_mut()
-        .or_else(|| cache.get_mut(&digest, seconds, skew))
+        .or_else(|| cache.get_mut(token, seconds, skew))
     else {
         // Just inserted and live: not reached. Refusing is the safe answer all the same.
         return Verdict::Respond(LocalReply::challenge(Challenge::InvalidToken, config));

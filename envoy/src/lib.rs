@@ -12,7 +12,7 @@
 //!    missing or malformed;
 //! 4. verifies the token ([`jwt::verify`]: ES256, RS256 or EdDSA against the JWKS; `iss`, `aud`,
 //!    `exp`, `nbf` with leeway), or finds it in the worker's cache of verified tokens
-//!    ([`cache::TokenCache`], keyed by the token's SHA-256, entries expiring with the token);
+//!    ([`cache::TokenCache`], keyed by the token itself, entries expiring with the token);
 //!    401 `invalid_token` when it fails;
 //! 5. requires the route's scopes in the token (403 `insufficient_scope` naming them);
 //! 6. when policies are configured, asks the engine for a live decision with the token's claims
