@@ -143,8 +143,8 @@ fn authorize_query(
     format!("/authorize?{}", q.finish())
 }
 
-/// Signs in on the page `/authorize` answered; returns the consent page.
-async fn sign_in(b: &mut Browser, login_page: &Answer, user: &str, password: &str) -> Answer {
+/// Posts the sign-in form of a page; returns the answer to the post.
+async fn submit_login(b: &mut Browser, login_page: &Answer, user: &str, password: &str) -> Answer {
     assert_eq!(login_page.status, StatusCode::OK, "{}", login_page.body);
     assert!(
         login_page.body.contains("action=\"/login\""),
@@ -153,17 +153,21 @@ async fn sign_in(b: &mut Browser, login_page: &Answer, user: &str, password: &st
     );
     let request = hidden(&login_page.body, "request");
     let csrf = hidden(&login_page.body, "csrf");
-    let after = b
-        .post_form(
-            "/login",
-            &[
-                ("request", &request),
-                ("csrf", &csrf),
-                ("username", user),
-                ("password", password),
-            ],
-        )
-        .await;
+    b.post_form(
+        "/login",
+        &[
+            ("request", &request),
+            ("csrf", &csrf),
+            ("username", user),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
+/// Signs in on the page `/authorize` answered; returns the consent page.
+async fn sign_in(b: &mut Browser, login_page: &Answer, user: &str, password: &str) -> Answer {
+    let after = submit_login(b, login_page, user, password).await;
     assert_eq!(after.status, StatusCode::SEE_OTHER, "{}", after.body);
     let location = after.location.expect("to the consent page");
     b.get(&location).await
@@ -325,19 +329,7 @@ async fn consent_offers_only_what_policy_allows() {
             CALENDAR,
         ))
         .await;
-    let request = hidden(&first.body, "request");
-    let csrf = hidden(&first.body, "csrf");
-    let after = b
-        .post_form(
-            "/login",
-            &[
-                ("request", &request),
-                ("csrf", &csrf),
-                ("username", "bo"),
-                ("password", "bo-dev-password"),
-            ],
-        )
-        .await;
+    let after = submit_login(&mut b, &first, "bo", "bo-dev-password").await;
     let denied = b.get(&after.location.expect("consent")).await;
     assert_eq!(denied.status, StatusCode::SEE_OTHER);
     let q = query_of(&denied.location.expect("back to the client"));
@@ -381,19 +373,7 @@ async fn consent_offers_only_what_policy_allows() {
             CALENDAR,
         ))
         .await;
-    let request = hidden(&first.body, "request");
-    let csrf = hidden(&first.body, "csrf");
-    let wrong = b
-        .post_form(
-            "/login",
-            &[
-                ("request", &request),
-                ("csrf", &csrf),
-                ("username", "ada"),
-                ("password", "nope"),
-            ],
-        )
-        .await;
+    let wrong = submit_login(&mut b, &first, "ada", "nope").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.body.contains("role=\"alert\""));
 }
@@ -464,19 +444,7 @@ async fn ops_agent_acts_only_with_an_sre_signed_in_and_verified_agents_get_invoi
             "https://incidents.example.com",
         ))
         .await;
-    let request = hidden(&first.body, "request");
-    let csrf = hidden(&first.body, "csrf");
-    let after = b
-        .post_form(
-            "/login",
-            &[
-                ("request", &request),
-                ("csrf", &csrf),
-                ("username", "dan"),
-                ("password", "dan-dev-password"),
-            ],
-        )
-        .await;
+    let after = submit_login(&mut b, &first, "dan", "dan-dev-password").await;
     let denied = b.get(&after.location.expect("consent")).await;
     assert_eq!(
         query_of(&denied.location.expect("redirect"))["error"],

@@ -666,39 +666,8 @@ async fn refresh(
 ) -> Result<TokenResponse, OAuthError> {
     require_grant(client, "refresh_token")?;
     let token = params.require("refresh_token")?;
-    let id = token_hash(token);
+    let record = use_once(core, params, client, token, SingleUse::Refresh).await?;
     let invalid = || OAuthError::invalid_grant("the refresh token is not valid");
-    let record = core
-        .store
-        .get_token(&id)
-        .await
-        .map_err(|_| OAuthError::server_error())?
-        .filter(|r| r.kind == "refresh")
-        .ok_or_else(invalid)?;
-    if record.client_id != client.config.client_id {
-        return Err(invalid());
-    }
-    if record.revoked || record.expires_at <= params.now {
-        return Err(invalid());
-    }
-    if !core
-        .store
-        .use_token(&id)
-        .await
-        .map_err(|_| OAuthError::server_error())?
-    {
-        // A rotated token came back: someone holds a copy. Revoke the whole family.
-        core.revoke_family(&record.family, params.now)
-            .await
-            .map_err(|_| OAuthError::server_error())?;
-        core.audit.record(Event::RefreshReuse {
-            client_id: record.client_id.clone(),
-            family: record.family.clone(),
-        });
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used; its session is revoked",
-        ));
-    }
     let grant = GrantType::from_name(&record.grant_type).ok_or_else(invalid)?;
     let directory = core.directory();
     let resource_id = record.target.as_str().unwrap_or_default();
@@ -761,41 +730,7 @@ async fn authorization_code(
 ) -> Result<TokenResponse, OAuthError> {
     require_grant(client, "authorization_code")?;
     let code = params.require("code")?;
-    let invalid = || OAuthError::invalid_grant("the authorization code is not valid");
-    let id = token_hash(code);
-    let record = core
-        .store
-        .get_token(&id)
-        .await
-        .map_err(|_| OAuthError::server_error())?
-        .filter(|r| r.kind == "code")
-        .ok_or_else(invalid)?;
-    if record.client_id != client.config.client_id {
-        return Err(invalid());
-    }
-    if !core
-        .store
-        .use_token(&id)
-        .await
-        .map_err(|_| OAuthError::server_error())?
-    {
-        // RFC 6749 §4.1.2: a code used twice revokes the tokens it issued.
-        core.revoke_family(&record.family, params.now)
-            .await
-            .map_err(|_| OAuthError::server_error())?;
-        core.audit.record(Event::CodeReplay {
-            client_id: record.client_id.clone(),
-            family: record.family.clone(),
-        });
-        return Err(OAuthError::invalid_grant(
-            "the authorization code was already used; the tokens it issued are revoked",
-        ));
-    }
-    if record.revoked || record.expires_at <= params.now {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code has expired",
-        ));
-    }
+    let record = use_once(core, params, client, code, SingleUse::Code).await?;
     let field = |k: &str| {
         record
             .data
@@ -861,6 +796,69 @@ async fn authorization_code(
         },
     )
     .await
+}
+
+/// The two single-use grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SingleUse {
+    /// A refresh token (rotated on use).
+    Refresh,
+    /// An authorization code.
+    Code,
+}
+
+/// Takes a refresh token or an authorization code for its one use: the record when it is this
+/// client's, unexpired, unrevoked and not used before. A second use revokes its family, every
+/// token it led to (RFC 6749 §4.1.2 for codes, §10.4 for rotated refresh tokens).
+async fn use_once(
+    core: &Core,
+    params: &Params,
+    client: &AuthenticatedClient,
+    token: &str,
+    what: SingleUse,
+) -> Result<TokenRecord, OAuthError> {
+    let (kind, name) = match what {
+        SingleUse::Refresh => ("refresh", "refresh token"),
+        SingleUse::Code => ("code", "authorization code"),
+    };
+    let invalid = || OAuthError::invalid_grant(format!("the {name} is not valid"));
+    let id = token_hash(token);
+    let record = core
+        .store
+        .get_token(&id)
+        .await
+        .map_err(|_| OAuthError::server_error())?
+        .filter(|r| r.kind == kind)
+        .ok_or_else(invalid)?;
+    if record.client_id != client.config.client_id
+        || record.revoked
+        || record.expires_at <= params.now
+    {
+        return Err(invalid());
+    }
+    if core
+        .store
+        .use_token(&id)
+        .await
+        .map_err(|_| OAuthError::server_error())?
+    {
+        return Ok(record);
+    }
+    // Used before: someone holds a copy.
+    core.revoke_family(&record.family, params.now)
+        .await
+        .map_err(|_| OAuthError::server_error())?;
+    let (client_id, family) = (record.client_id, record.family);
+    core.audit.record(match what {
+        SingleUse::Refresh => Event::RefreshReuse { client_id, family },
+        SingleUse::Code => Event::CodeReplay { client_id, family },
+    });
+    Err(OAuthError::invalid_grant(match what {
+        SingleUse::Refresh => "the refresh token was already used; its session is revoked",
+        SingleUse::Code => {
+            "the authorization code was already used; the tokens it issued are revoked"
+        }
+    }))
 }
 
 pub(super) fn random_id() -> String {

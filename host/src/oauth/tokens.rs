@@ -14,8 +14,13 @@ use crate::audit::Event;
 /// several downstream calls pays for one ECDSA verification, not one per call.
 #[derive(Debug, Default)]
 pub struct VerifiedTokens {
-    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], (i64, std::sync::Arc<Value>)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<TokenDigest, Verified>>,
 }
+
+/// The SHA-256 of a token.
+type TokenDigest = [u8; 32];
+/// A verified token's expiry and claims.
+type Verified = (i64, std::sync::Arc<Value>);
 
 /// The ids of revoked tokens until they expire, kept beside the store so that checking a token
 /// costs no store round trip. Every revocation goes through [`Core::revoke_token`] and

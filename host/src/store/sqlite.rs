@@ -317,10 +317,7 @@ impl Store for SqliteStore {
             .bind(family)
             .fetch_all(&self.pool)
             .await?;
-            Ok(rows
-                .iter()
-                .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
-                .collect())
+            Ok(ids_and_expiry(&rows))
         })
     }
 
@@ -332,10 +329,7 @@ impl Store for SqliteStore {
             .bind(now)
             .fetch_all(&self.pool)
             .await?;
-            Ok(rows
-                .iter()
-                .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
-                .collect())
+            Ok(ids_and_expiry(&rows))
         })
     }
 
@@ -543,6 +537,13 @@ impl Store for SqliteStore {
             Ok(())
         })
     }
+}
+
+/// `(id, expires_at)` of token rows.
+fn ids_and_expiry(rows: &[sqlx::sqlite::SqliteRow]) -> Vec<(String, i64)> {
+    rows.iter()
+        .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+        .collect()
 }
 
 fn credential_row(r: &sqlx::sqlite::SqliteRow) -> Result<CredentialRecord, StoreError> {
