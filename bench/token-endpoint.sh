@@ -204,12 +204,49 @@ grep -q '"issued_token_type"' <<<"$check" || die "tollgate: no exchanged token: 
 lua_post "$tmp/tg-cc.lua" "$cc_body" "$(basic bench-worker bench-worker-secret)"
 lua_post "$tmp/tg-te.lua" "$te_body" "$(basic bench-exchanger bench-exchanger-secret)"
 
+# Token exchange with a different subject token on every request, round robin over more tokens
+# than the server remembers as verified (10,000): each request pays the ES256 verification.
+DISTINCT="${DISTINCT:-25000}"
+say "minting $DISTINCT subject tokens for the distinct-token exchange run"
+# shellcheck disable=SC2016 # JavaScript, not shell: the template literal is meant literally.
+node -e '
+const [url, auth, body, n] = process.argv.slice(1);
+const out = [];
+let next = 0;
+async function worker() {
+  while (next < Number(n)) {
+    next++;
+    const r = await fetch(url, { method: "POST", body,
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: auth } });
+    if (!r.ok) throw new Error(`token request refused: ${r.status}`);
+    out.push((await r.json()).access_token);
+  }
+}
+Promise.all(Array.from({ length: 16 }, worker)).then(() => console.log(out.join("\n")));
+' "$tg" "$(basic bench-worker bench-worker-secret)" "$cc_body" "$DISTINCT" >"$tmp/subjects.txt" ||
+    die "minting subject tokens failed"
+cat >"$tmp/tg-tx.lua" <<LUA
+local tokens = {}
+for line in io.lines("$tmp/subjects.txt") do tokens[#tokens + 1] = line end
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "$(basic bench-exchanger bench-exchanger-secret)"
+request = function()
+    i = i % #tokens + 1
+    local body = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token="
+        .. tokens[i] .. "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&resource=${AUDIENCE_ENC}&scope=orders%3Aread"
+    return wrk.format(nil, nil, nil, body)
+end
+LUA
+
 issued_lines() { grep -c '"event":"token_issued"' "$tmp/audit.jsonl" || true; }
 
-for target in cc te; do
+for target in cc te tx; do
     case "$target" in
         cc) name="Tollgate, client_credentials, policy + audit on" ;;
         te) name="Tollgate, token exchange, policy + audit on" ;;
+        tx) name="Tollgate, token exchange, a distinct subject token per request" ;;
     esac
     load "$tg" "$tmp/tg-$target.lua" "$WARMUP" >/dev/null
     before="$(issued_lines)"
