@@ -30,7 +30,8 @@ use crate::store::{Kind, TokenRecord};
 pub const CODE_TTL: i64 = 60;
 /// How long a user has to log in and consent (seconds).
 const REQUEST_TTL: i64 = 600;
-/// Sessions and requests kept at most; the oldest requests go first beyond this.
+/// Sessions and requests kept at most (signed-in sessions excepted); beyond this, expired ones
+/// go first, then the oldest requests and anonymous sessions.
 const MAX_PENDING: usize = 10_000;
 
 /// A browser session: anonymous until its user logs in. Its CSRF token goes into every form.
@@ -110,6 +111,17 @@ impl Browser {
         let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         if sessions.len() >= MAX_PENDING {
             sessions.retain(|_, s| s.expires_at > now);
+        }
+        // Still full (a flood of new visitors): the anonymous session closest to expiry goes;
+        // signed-in users keep theirs.
+        if sessions.len() >= MAX_PENDING
+            && let Some(oldest) = sessions
+                .iter()
+                .filter(|(_, s)| s.sub.is_none())
+                .min_by_key(|(_, s)| s.expires_at)
+                .map(|(k, _)| k.clone())
+        {
+            sessions.remove(&oldest);
         }
         sessions.insert(token_hash(&cookie), session.clone());
         (cookie, session)
@@ -627,7 +639,23 @@ pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::pkce_matches;
+    use super::{Browser, MAX_PENDING, pkce_matches};
+
+    #[test]
+    fn a_flood_of_visitors_cannot_grow_the_sessions_or_sign_anyone_out() {
+        let browser = Browser::new(3600);
+        let (user, _) = browser.start(Some("u-1".into()), 0);
+        for _ in 0..MAX_PENDING + 50 {
+            browser.start(None, 1);
+        }
+        let count = browser
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len();
+        assert!(count <= MAX_PENDING, "{count} sessions");
+        assert!(browser.session(&user, 2).is_some_and(|s| s.sub.is_some()));
+    }
 
     #[test]
     fn pkce_s256() {
