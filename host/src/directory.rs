@@ -20,6 +20,8 @@ pub struct ResourceInfo {
     pub id: String,
     /// Its audience URI (RFC 8707 `resource`, the token's `aud`).
     pub audience: String,
+    /// The scopes it defines.
+    pub scopes: Vec<String>,
 }
 
 /// A connection as the token endpoint needs it.
@@ -44,8 +46,6 @@ pub struct Directory {
     pub users: HashMap<String, UserConfig>,
     /// Resources by id.
     pub resources: HashMap<String, ResourceInfo>,
-    /// The scopes each resource defines, by resource id.
-    pub resource_scopes: HashMap<String, Vec<String>>,
     /// Resource ids by audience.
     pub audiences: HashMap<String, String>,
     /// Connections by id.
@@ -115,22 +115,12 @@ impl Directory {
                 continue;
             };
             d.audiences.insert(audience.to_owned(), id.to_owned());
-            let scopes = r
-                .get("scopes")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
-            d.resource_scopes.insert(id.to_owned(), scopes);
             d.resources.insert(
                 id.to_owned(),
                 ResourceInfo {
                     id: id.to_owned(),
                     audience: audience.to_owned(),
+                    scopes: scopes_of(r),
                 },
             );
         }
@@ -145,16 +135,7 @@ impl Directory {
                         .and_then(Value::as_str)
                         .unwrap_or_default()
                         .to_owned(),
-                    scopes: document
-                        .get("scopes")
-                        .and_then(Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_owned)
-                                .collect()
-                        })
-                        .unwrap_or_default(),
+                    scopes: scopes_of(&document),
                     provider,
                     id,
                 },
@@ -179,6 +160,20 @@ impl Directory {
                 .and_then(|id| self.resources.get(id))
         })
     }
+}
+
+/// The `scopes` a resource or connection entry defines (none when absent).
+fn scopes_of(entry: &Value) -> Vec<String> {
+    entry
+        .get("scopes")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Splits a stored connection into its policy-document entry and its provider.

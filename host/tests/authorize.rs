@@ -89,6 +89,12 @@ impl Browser {
         self.send(request).await
     }
 
+    /// `/authorize` for `client_id` with the desktop redirect URI and the calendar resource.
+    async fn authorize(&mut self, client_id: &str) -> Answer {
+        let query = authorize_query(client_id, DESKTOP_REDIRECT, None, CALENDAR);
+        self.get(&query).await
+    }
+
     async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
@@ -321,14 +327,7 @@ async fn consent_offers_only_what_policy_allows() {
 
     // A scheduler outside tenants A and B can consent to nothing: access_denied at the client.
     let mut b = Browser::new(&s);
-    let first = b
-        .get(&authorize_query(
-            "calendar-desktop",
-            DESKTOP_REDIRECT,
-            None,
-            CALENDAR,
-        ))
-        .await;
+    let first = b.authorize("calendar-desktop").await;
     let after = submit_login(&mut b, &first, "bo", "bo-dev-password").await;
     let denied = b.get(&after.location.expect("consent")).await;
     assert_eq!(denied.status, StatusCode::SEE_OTHER);
@@ -339,40 +338,19 @@ async fn consent_offers_only_what_policy_allows() {
 
     // Deny on the page: access_denied too.
     let mut b = Browser::new(&s);
-    let first = b
-        .get(&authorize_query(
-            "calendar-desktop",
-            DESKTOP_REDIRECT,
-            None,
-            CALENDAR,
-        ))
-        .await;
+    let first = b.authorize("calendar-desktop").await;
     let page = sign_in(&mut b, &first, "ada", "ada-dev-password").await;
     let q = answer(&mut b, &page, &["mcp:calendar.read"], "deny").await;
     assert_eq!(q["error"], "access_denied");
     assert!(!q.contains_key("code"));
 
     // Signed in already: the next request goes straight to consent.
-    let again = b
-        .get(&authorize_query(
-            "calendar-desktop",
-            DESKTOP_REDIRECT,
-            None,
-            CALENDAR,
-        ))
-        .await;
+    let again = b.authorize("calendar-desktop").await;
     assert!(again.body.contains("action=\"/consent\""), "{}", again.body);
 
     // A wrong password stays on the sign-in page, saying so.
     let mut b = Browser::new(&s);
-    let first = b
-        .get(&authorize_query(
-            "calendar-desktop",
-            DESKTOP_REDIRECT,
-            None,
-            CALENDAR,
-        ))
-        .await;
+    let first = b.authorize("calendar-desktop").await;
     let wrong = submit_login(&mut b, &first, "ada", "nope").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.body.contains("role=\"alert\""));
@@ -713,9 +691,7 @@ async fn security_redirect_uris_match_exactly_and_never_redirect_elsewhere() {
         );
     }
     // An unknown client is not redirected either.
-    let a = b
-        .get(&authorize_query("nobody", DESKTOP_REDIRECT, None, CALENDAR))
-        .await;
+    let a = b.authorize("nobody").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(a.location.is_none());
 
@@ -736,14 +712,7 @@ async fn security_redirect_uris_match_exactly_and_never_redirect_elsewhere() {
 async fn security_consent_forms_need_the_sessions_csrf_token() {
     let s = start("authz-csrf", &example(""), None).await;
     let mut b = Browser::new(&s);
-    let first = b
-        .get(&authorize_query(
-            "calendar-desktop",
-            DESKTOP_REDIRECT,
-            None,
-            CALENDAR,
-        ))
-        .await;
+    let first = b.authorize("calendar-desktop").await;
     let page = sign_in(&mut b, &first, "ada", "ada-dev-password").await;
     let request = hidden(&page.body, "request");
     // No token, a wrong token: refused, nothing issued.
@@ -874,9 +843,7 @@ async fn dynamic_registration_creates_unverified_clients_managed_by_their_token(
 
     // The consent page says so; a verified-only policy does not apply.
     let mut b = Browser::new(&s);
-    let first = b
-        .get(&authorize_query(&id, DESKTOP_REDIRECT, None, CALENDAR))
-        .await;
+    let first = b.authorize(&id).await;
     assert!(
         first.body.contains("Unverified") && first.body.contains("dynamic registration"),
         "{}",
@@ -900,9 +867,7 @@ async fn dynamic_registration_creates_unverified_clients_managed_by_their_token(
     .await;
     assert_eq!(status, 200);
     let mut b = Browser::new(&s);
-    let first = b
-        .get(&authorize_query(&id, DESKTOP_REDIRECT, None, CALENDAR))
-        .await;
+    let first = b.authorize(&id).await;
     assert!(
         first.body.contains("Verified") && !first.body.contains("has not verified"),
         "{}",
@@ -1030,6 +995,13 @@ struct DocServer {
     task: tokio::task::JoinHandle<()>,
 }
 
+impl DocServer {
+    /// The URL of its document: the client id.
+    fn client_id(&self) -> String {
+        format!("{}/client.json", self.base)
+    }
+}
+
 impl Drop for DocServer {
     fn drop(&mut self) {
         self.task.abort();
@@ -1092,14 +1064,7 @@ async fn metadata_document_clients_sign_users_in_and_are_cached_as_http_says() {
     let s = start("authz-cimd", &config, None).await;
     let client_id = format!("{}/client.json", docs.base);
     let mut b = Browser::new(&s);
-    let first = b
-        .get(&authorize_query(
-            &client_id,
-            DESKTOP_REDIRECT,
-            None,
-            CALENDAR,
-        ))
-        .await;
+    let first = b.authorize(&client_id).await;
     assert!(
         first.body.contains("Client ID metadata document") && first.body.contains("127.0.0.1"),
         "{}",
@@ -1149,14 +1114,7 @@ async fn security_metadata_documents_are_fetched_carefully() {
         axum::Json(document("https://other.example/client.json")).into_response()
     }))
     .await;
-    let a = b
-        .get(&authorize_query(
-            &format!("{}/client.json", mismatch.base),
-            DESKTOP_REDIRECT,
-            None,
-            CALENDAR,
-        ))
-        .await;
+    let a = b.authorize(&mismatch.client_id()).await;
     refused(&a, "mismatch");
     assert!(a.body.contains("is not its URL"), "{}", a.body);
 
@@ -1169,14 +1127,7 @@ async fn security_metadata_documents_are_fetched_carefully() {
             .into_response()
     }))
     .await;
-    let a = b
-        .get(&authorize_query(
-            &format!("{}/client.json", redirect.base),
-            DESKTOP_REDIRECT,
-            None,
-            CALENDAR,
-        ))
-        .await;
+    let a = b.authorize(&redirect.client_id()).await;
     refused(&a, "redirect");
     assert!(a.body.contains("redirect"), "{}", a.body);
     assert_eq!(redirect.hits.load(Ordering::SeqCst), 1);
@@ -1194,14 +1145,7 @@ async fn security_metadata_documents_are_fetched_carefully() {
     }))
     .await;
     for _ in 0..2 {
-        let a = b
-            .get(&authorize_query(
-                &format!("{}/client.json", big.base),
-                DESKTOP_REDIRECT,
-                None,
-                CALENDAR,
-            ))
-            .await;
+        let a = b.authorize(&big.client_id()).await;
         refused(&a, "oversize");
         assert!(a.body.contains("larger than 5120 bytes"), "{}", a.body);
     }
@@ -1220,14 +1164,8 @@ async fn security_metadata_documents_are_fetched_carefully() {
     }))
     .await;
     let id = format!("{}/client.json", flaky.base);
-    refused(
-        &b.get(&authorize_query(&id, DESKTOP_REDIRECT, None, CALENDAR))
-            .await,
-        "500",
-    );
-    let ok = b
-        .get(&authorize_query(&id, DESKTOP_REDIRECT, None, CALENDAR))
-        .await;
+    refused(&b.authorize(&id).await, "500");
+    let ok = b.authorize(&id).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
 
     // A document's redirect URIs are matched exactly too.
@@ -1251,11 +1189,7 @@ async fn security_metadata_documents_are_fetched_carefully() {
             flaky.base.trim_start_matches("http://")
         ),
     ] {
-        refused(
-            &b.get(&authorize_query(&bad, DESKTOP_REDIRECT, None, CALENDAR))
-                .await,
-            &bad,
-        );
+        refused(&b.authorize(&bad).await, &bad);
     }
 }
 
@@ -1277,9 +1211,7 @@ async fn security_metadata_documents_are_not_fetched_from_private_addresses() {
         "https://169.254.169.254/latest/meta-data.json".to_owned(),
         format!("{}/client.json", docs.base),
     ] {
-        let a = b
-            .get(&authorize_query(&id, DESKTOP_REDIRECT, None, CALENDAR))
-            .await;
+        let a = b.authorize(&id).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{id}: {}", a.body);
         assert!(
             a.body.contains("special-use") || a.body.contains("https"),

@@ -19,7 +19,9 @@ use subtle::ConstantTimeEq as _;
 use tollgate_engine::{Context, Decision, GrantType, Request, Target};
 
 use super::cimd::MetadataDocuments;
-use super::grants::{decide_raw, engine_client_of, engine_user, random_id, token_hash};
+use super::grants::{
+    choose_resource, decide_raw, engine_client_of, engine_user, random_id, token_hash,
+};
 use super::{Core, split_scope};
 use crate::audit::Event;
 use crate::config::ClientConfig;
@@ -45,21 +47,11 @@ pub struct Session {
     pub expires_at: i64,
 }
 
-/// A validated authorization request waiting for the user.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    /// The client (for a metadata document client, as its document said at the time).
-    pub client: ClientConfig,
-    /// The registered redirect URI the request named.
-    pub redirect_uri: String,
-    /// The client's `state`, returned as is.
-    pub state: Option<String>,
-    /// The PKCE S256 challenge.
-    pub code_challenge: String,
-    /// The resource the token is for.
-    pub resource: ResourceInfo,
-    /// The scopes asked for; `None` = whatever the policies allow.
-    pub requested: Option<Vec<String>>,
+/// A validated authorization request waiting for its user, in one browser session.
+#[derive(Debug)]
+struct Pending {
+    /// The request (for a metadata document client, its document as it was at the time).
+    request: Validated,
     /// The session it belongs to (digest of the session id).
     session: String,
     /// Unix seconds.
@@ -153,12 +145,7 @@ impl Browser {
         pending.insert(
             id.clone(),
             Pending {
-                client: request.client,
-                redirect_uri: request.redirect_uri,
-                state: request.state,
-                code_challenge: request.code_challenge,
-                resource: request.resource,
-                requested: request.requested,
+                request,
                 session: token_hash(cookie),
                 expires_at: now + REQUEST_TTL,
             },
@@ -167,13 +154,13 @@ impl Browser {
     }
 
     /// The request `id`, if it belongs to the session behind `cookie` and has not expired.
-    pub fn pending(&self, id: &str, cookie: &str, now: i64) -> Option<Pending> {
+    pub fn pending(&self, id: &str, cookie: &str, now: i64) -> Option<Validated> {
         self.pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(id)
             .filter(|p| p.expires_at > now && p.session == token_hash(cookie))
-            .cloned()
+            .map(|p| p.request.clone())
     }
 
     /// Moves the request `id` to the session behind `cookie` (after a login renewed it).
@@ -402,33 +389,19 @@ fn resolve_resource<'d>(
     client: &ClientConfig,
     requested: Option<&[String]>,
 ) -> Result<&'d ResourceInfo, String> {
-    match named {
-        [one] => directory
-            .resource(one)
-            .ok_or_else(|| format!("unknown resource `{one}`")),
-        [] => {
-            let mut configured = client
-                .allowed_scopes
-                .keys()
-                .filter_map(|id| directory.resources.get(id));
-            if let (Some(only), None) = (configured.next(), configured.next()) {
-                return Ok(only);
-            }
-            let wanted = requested.unwrap_or_default();
-            let mut defining = directory.resources.values().filter(|r| {
-                !wanted.is_empty()
-                    && directory
-                        .resource_scopes
-                        .get(&r.id)
-                        .is_some_and(|scopes| wanted.iter().all(|w| scopes.contains(w)))
-            });
-            match (defining.next(), defining.next()) {
-                (Some(only), None) => Ok(only),
-                _ => Err("name the resource with the `resource` parameter".into()),
-            }
+    let named: Vec<&str> = named.iter().map(String::as_str).collect();
+    choose_resource(directory, &named, client, || {
+        let wanted = requested.filter(|w| !w.is_empty())?;
+        let mut defining = directory
+            .resources
+            .values()
+            .filter(|r| wanted.iter().all(|w| r.scopes.contains(w)));
+        match (defining.next(), defining.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
         }
-        _ => Err("name one resource per request".into()),
-    }
+    })
+    .map_err(|e| e.error_description)
 }
 
 /// Signs a user in by user name (or `sub`) and password. Unknown users cost the same argon2
@@ -477,7 +450,7 @@ pub struct Offer {
 
 fn decide(
     core: &Core,
-    pending: &Pending,
+    pending: &Validated,
     sub: &str,
     consented: Option<Vec<String>>,
     ip: Option<IpAddr>,
@@ -520,7 +493,7 @@ pub fn user_claims(directory: &Directory, sub: &str) -> Value {
 /// What to offer the user; when nothing can be consented, the client hears `access_denied`.
 pub fn offer(
     core: &Core,
-    pending: &Pending,
+    pending: &Validated,
     sub: &str,
     ip: Option<IpAddr>,
     now: i64,
@@ -553,7 +526,7 @@ pub fn offer(
 /// nothing. Returns where to send the browser.
 pub async fn consent(
     core: &Core,
-    pending: &Pending,
+    pending: &Validated,
     sub: &str,
     approved: Vec<String>,
     allow: bool,

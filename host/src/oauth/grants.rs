@@ -95,22 +95,31 @@ fn resolve_resource<'d>(
     params: &Params,
     client: &AuthenticatedClient,
 ) -> Result<&'d ResourceInfo, OAuthError> {
-    match named_targets(params).as_slice() {
+    choose_resource(directory, &named_targets(params), &client.config, || None)
+}
+
+/// The resource of a request (token or authorization): the one it names; without one, the one
+/// resource the client's configuration names, else what `fallback` finds.
+pub(super) fn choose_resource<'d>(
+    directory: &'d Directory,
+    named: &[&str],
+    client: &crate::config::ClientConfig,
+    fallback: impl FnOnce() -> Option<&'d ResourceInfo>,
+) -> Result<&'d ResourceInfo, OAuthError> {
+    match named {
         [one] => directory
             .resource(one)
             .ok_or_else(|| OAuthError::invalid_target(format!("unknown resource `{one}`"))),
         [] => {
-            // Without `resource`, a client configured for exactly one resource gets that one.
             let mut configured = client
-                .config
                 .allowed_scopes
                 .keys()
                 .filter_map(|id| directory.resources.get(id));
             match (configured.next(), configured.next()) {
                 (Some(only), None) => Ok(only),
-                _ => Err(OAuthError::invalid_target(
-                    "name the resource with the `resource` parameter",
-                )),
+                _ => fallback().ok_or_else(|| {
+                    OAuthError::invalid_target("name the resource with the `resource` parameter")
+                }),
             }
         }
         _ => Err(OAuthError::invalid_target("name one resource per request")),

@@ -240,9 +240,9 @@ async fn metadata(State(state): State<AppState>) -> Response {
     let issuer = &core.issuer;
     let directory = core.directory();
     let scopes: std::collections::BTreeSet<&str> = directory
-        .resource_scopes
+        .resources
         .values()
-        .flatten()
+        .flat_map(|r| &r.scopes)
         .map(String::as_str)
         .collect();
     let mut body = json!({

@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq as _;
 
 use super::endpoints::{Peer, html_escape, no_store};
 use super::{AppState, now};
-use crate::oauth::authorize::{self, AuthorizeError, Offer, Pending, Session};
+use crate::oauth::authorize::{self, AuthorizeError, Offer, Session, Validated};
 use crate::oauth::registration::{self, RegistrationError};
 
 const COOKIE: &str = "tollgate_session";
@@ -166,7 +166,7 @@ fn stopped(e: AuthorizeError) -> Response {
 }
 
 /// Who the client is, as the user should see it before trusting it.
-fn client_card(p: &Pending) -> String {
+fn client_card(p: &Validated) -> String {
     let c = &p.client;
     let name = c.name.clone().unwrap_or_else(|| c.client_id.clone());
     let (kind, origin) = match c.registration_type.as_str() {
@@ -212,7 +212,7 @@ fn hidden(request: &str, csrf: &str) -> String {
     )
 }
 
-fn login_page(p: &Pending, request: &str, csrf: &str, error: Option<&str>) -> Response {
+fn login_page(p: &Validated, request: &str, csrf: &str, error: Option<&str>) -> Response {
     let name = p.client.name.as_deref().unwrap_or(&p.client.client_id);
     let mut body = format!(
         "<h1>Sign in to continue to {}</h1>\n{}",
@@ -247,7 +247,7 @@ fn login_page(p: &Pending, request: &str, csrf: &str, error: Option<&str>) -> Re
 }
 
 fn consent_html(
-    p: &Pending,
+    p: &Validated,
     request: &str,
     session: &Session,
     user: &str,
@@ -450,7 +450,7 @@ fn show_consent(
     id: &str,
     session: &Session,
     sub: &str,
-    pending: &Pending,
+    pending: &Validated,
     ip: Option<IpAddr>,
     now: i64,
 ) -> Response {
@@ -649,22 +649,28 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .map(|v| v.trim().to_owned())
 }
 
+/// A registration answer: the client's metadata with `status`, never cached; or the error.
+fn registration_answer(status: StatusCode, result: Result<Value, RegistrationError>) -> Response {
+    match result {
+        Ok(answer) => no_store((status, Json(answer)).into_response()),
+        Err(e) => registration_error(&e),
+    }
+}
+
 /// `POST /register` (RFC 7591).
 async fn register(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if !state.core.registration.dynamic {
         return registration_off();
     }
-    let result = match json_body(&headers, &body) {
-        Ok(body) => {
-            let _guard = state.admin_lock.lock().await;
-            registration::register(&state.core, &body, now()).await
-        }
-        Err(e) => Err(e),
+    let body = match json_body(&headers, &body) {
+        Ok(body) => body,
+        Err(e) => return registration_error(&e),
     };
-    match result {
-        Ok(answer) => no_store((StatusCode::CREATED, Json(answer)).into_response()),
-        Err(e) => registration_error(&e),
-    }
+    let _guard = state.admin_lock.lock().await;
+    registration_answer(
+        StatusCode::CREATED,
+        registration::register(&state.core, &body, now()).await,
+    )
 }
 
 /// `GET /register/{client_id}` (RFC 7592 §2.1).
@@ -676,10 +682,10 @@ async fn read_registration(
     if !state.core.registration.dynamic {
         return registration_off();
     }
-    match registration::read(&state.core, &client_id, bearer(&headers).as_deref()).await {
-        Ok(answer) => no_store(Json(answer).into_response()),
-        Err(e) => registration_error(&e),
-    }
+    registration_answer(
+        StatusCode::OK,
+        registration::read(&state.core, &client_id, bearer(&headers).as_deref()).await,
+    )
 }
 
 /// `PUT /register/{client_id}` (RFC 7592 §2.2).
@@ -692,18 +698,15 @@ async fn update_registration(
     if !state.core.registration.dynamic {
         return registration_off();
     }
-    let token = bearer(&headers);
-    let result = match json_body(&headers, &body) {
-        Ok(body) => {
-            let _guard = state.admin_lock.lock().await;
-            registration::update(&state.core, &client_id, token.as_deref(), &body).await
-        }
-        Err(e) => Err(e),
+    let body = match json_body(&headers, &body) {
+        Ok(body) => body,
+        Err(e) => return registration_error(&e),
     };
-    match result {
-        Ok(answer) => no_store(Json(answer).into_response()),
-        Err(e) => registration_error(&e),
-    }
+    let _guard = state.admin_lock.lock().await;
+    registration_answer(
+        StatusCode::OK,
+        registration::update(&state.core, &client_id, bearer(&headers).as_deref(), &body).await,
+    )
 }
 
 /// `DELETE /register/{client_id}` (RFC 7592 §2.3).
