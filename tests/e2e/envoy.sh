@@ -90,6 +90,15 @@ wait_for() {
     return 1
 }
 
+# Succeeds when "$@" succeeds 10 times in a row. Envoy runs two workers and each fetches the keys
+# and the bundle on its own; one answered request proves only that its worker has them, so
+# readiness asks of several connections (spread over the workers) that all are answered.
+all_workers() {
+    for ((n = 0; n < 10; n++)); do
+        "$@" || return 1
+    done
+}
+
 # --- the stand-in Tollgate server --------------------------------------------------------------
 
 stub_dir="$work/stub"
@@ -140,7 +149,7 @@ header() { sed -n "s/^$1: //Ip" "$work/h" | tr -d '\r'; }
 
 good="$(token good_es256)"
 ready() { request GET "$api/api/items" "$good" && [[ "$status" == 200 ]]; }
-wait_for "the filter's first JWKS and bundle fetch" 150 ready || {
+wait_for "the filter's first JWKS and bundle fetch on every worker" 150 all_workers ready || {
     say "last status $status"
     cat "$work/envoy.log"
     exit 1
@@ -383,7 +392,7 @@ start_envoy "$work/envoy-tollgate.yaml" "$work/envoy-tollgate.log"
 edge="http://127.0.0.1:$edge_port"
 wait_for "the third Envoy to be ready" 150 curl -sf "http://127.0.0.1:$admin3_port/ready"
 edge_ready() { request GET "$edge/api/items" "$writer" && [[ "$status" == 200 ]]; }
-wait_for "the filter's first fetch from the Tollgate server" 150 edge_ready || {
+wait_for "the filter's first fetch from the Tollgate server on every worker" 150 all_workers edge_ready || {
     say "last status $status"
     cat "$work/envoy-tollgate.log"
     exit 1
