@@ -196,24 +196,30 @@ struct Latency {
     distinct: usize,
 }
 
-/// Times `decide` on each input in turn (`passes` times over the list), stopping early once
-/// `budget` is spent and at least `min` decisions were timed. `check` sees every answer, untimed.
+/// Times `decide` on each input in turn (`passes` times over the `count` inputs), stopping early
+/// once `budget` is spent and at least `min` decisions were timed. Each input is built afresh by
+/// `build`, untimed, right before its decision, as a server builds a request just before asking
+/// (so no engine is timed reading a request that went cold in a list of thousands). `check` sees
+/// every answer, untimed.
 fn time_each<I, D>(
-    inputs: &[I],
+    count: usize,
     passes: usize,
     budget: Duration,
     min: usize,
+    mut build: impl FnMut(usize) -> I,
     mut decide: impl FnMut(&I) -> D,
     mut check: impl FnMut(usize, D),
 ) -> Latency {
-    let mut samples: Vec<Duration> = Vec::with_capacity(inputs.len() * passes);
+    let mut samples: Vec<Duration> = Vec::with_capacity(count * passes);
     let mut distinct = 0;
     let start = Instant::now();
     'passes: for pass in 0..passes {
-        for (i, input) in inputs.iter().enumerate() {
+        for i in 0..count {
+            let input = build(i);
             let t = Instant::now();
-            let d = black_box(decide(black_box(input)));
+            let d = black_box(decide(black_box(&input)));
             samples.push(t.elapsed());
+            drop(input);
             if pass == 0 {
                 distinct = i + 1;
             }
@@ -348,11 +354,14 @@ fn run_peers(
     let (indexed, il) = load(|| cedar::CedarIndexed::load(&per_target));
     drop(per_target);
     let indexed = indexed.expect("cedar policies (per target)");
+    let fresh_cedar =
+        |i: usize| cedar::request(w, reqs.get(i).expect("request index")).expect("cedar request");
     let latency = time_each(
-        &cedar_reqs,
+        cedar_reqs.len(),
         1,
         budget,
         10,
+        fresh_cedar,
         |r| indexed.decide(r),
         check_cedar("cedar+index", n, expected, json),
     );
@@ -374,10 +383,11 @@ fn run_peers(
     let whole = whole.expect("cedar policies");
     assert_eq!(whole.len(), n, "cedar policy count");
     let latency = time_each(
-        &cedar_reqs,
+        cedar_reqs.len(),
         1,
         budget,
         5,
+        fresh_cedar,
         |r| whole.decide(r),
         check_cedar("cedar", n, expected, json),
     );
@@ -404,10 +414,11 @@ fn run_peers(
         let (engine, rl) = load(|| rego::Rego::load(modules));
         let mut engine = engine.expect("rego modules");
         let latency = time_each(
-            &inputs,
+            inputs.len(),
             1,
             budget,
             3,
+            |i| rego::input(json.get(i).expect("request index")).expect("rego input"),
             |input| engine.decide(input).expect("rego evaluation"),
             |i, granted| {
                 if let (Some(e), Some(j)) = (expected.get(i), json.get(i)) {
@@ -477,10 +488,11 @@ fn run_size(c: &mut Criterion, settings: &Settings, n: usize, rows: &mut Vec<Row
     let mut expected: Vec<BTreeSet<String>> = vec![BTreeSet::new(); fast.len()];
     let mut permitted = 0usize;
     let latency = time_each(
-        &fast,
+        fast.len(),
         3,
         budget * 3,
         fast.len(),
+        |i| fast.get(i).expect("request index").clone(),
         |r| set.decide(r),
         |i, d| {
             if let Some(slot) = expected.get_mut(i)
@@ -506,10 +518,11 @@ fn run_size(c: &mut Criterion, settings: &Settings, n: usize, rows: &mut Vec<Row
     });
 
     let latency = time_each(
-        &explained,
+        explained.len(),
         1,
         budget,
         explained.len(),
+        |i| explained.get(i).expect("request index").clone(),
         |r| set.decide(r),
         |i, d| {
             if let (Some(e), Some(j)) = (expected.get(i), json.get(i)) {

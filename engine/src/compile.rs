@@ -2,17 +2,28 @@
 //!
 //! Per target and grant type, policies sit in a bucket. Inside a bucket a policy is filed under an
 //! *anchor* when it has one: a value that some string or list attribute of the request must carry
-//! for the policy to match (its `subject.clients`, or its first `equal`/`in`/`contains` condition on
-//! a typed key). A decision looks up the request's own values of each anchor key and evaluates only
-//! the policies found, plus the unanchored ones, so its cost follows the number of policies that
-//! could match rather than the size of the set.
+//! for the policy to match (a value of its `subject.clients`, or of an `equal`/`in`/`contains`
+//! condition on a typed key or a claim). A decision hashes the request's own values of the bucket's
+//! keys, looks each hash up and evaluates only the policies found, plus the unanchored ones, so its
+//! cost follows the number of policies that could match rather than the size of the set.
+//!
+//! The index only narrows: every policy it yields is then checked in full on the request's real
+//! strings, so a hash collision (even a crafted one) can add work but never a grant.
+//!
+//! Each filed entry also carries fingerprints of up to three other single values the policy needs
+//! (a second `contains`, a pinned client, ...). A candidate whose fingerprints are not all among the
+//! request's own value hashes cannot match and is dropped before its policy is read, which keeps a
+//! decision to a handful of cache misses at 100,000 policies.
 
-use rustc_hash::FxHashMap;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHasher};
+use smallvec::SmallVec;
 
 use crate::decision::{Decision, DryRun, NotMatched, Reason, ScopeDecision};
 use crate::document::{self, Document, ScopeSpec, TargetDef, TargetKind};
 use crate::error::LoadError;
-use crate::eval::{Attr, Condition, Key, KeyType, Op, Operand};
+use crate::eval::{Condition, Key, KeyType, Op, Operand};
 use crate::request::{GrantType, Name, Request, Target};
 
 /// A loaded, validated and indexed policy document. Cheap to share between threads; decisions
@@ -23,6 +34,12 @@ pub struct PolicySet {
     targets: Vec<TargetEntry>,
     resources: FxHashMap<Box<str>, u32>,
     connections: FxHashMap<Box<str>, u32>,
+    /// Every key some policy is filed or fingerprinted under, with its hash seed.
+    keys: Vec<(Key, u64)>,
+    /// (bucket id, anchor hash) → the entries filed there, a range of `filed`.
+    anchors: FxHashMap<(u32, u64), (u32, u32)>,
+    /// Filed entries, each bucket's unanchored ones and each anchor's ones contiguous.
+    filed: Vec<Filed>,
 }
 
 #[derive(Debug, Clone)]
@@ -59,16 +76,78 @@ struct TargetEntry {
     buckets: [Bucket; 4],
 }
 
+/// The policies of one target under one grant type.
 #[derive(Debug, Clone, Default)]
 struct Bucket {
-    /// Policies with no anchor. INVARIANT: ascending.
-    unanchored: Vec<u32>,
-    /// Per anchor key, the policies filed under each value.
-    anchored: Vec<(Key, Filed)>,
+    /// The range of `PolicySet::filed` holding the policies with no anchor.
+    unanchored: (u32, u32),
+    /// Bit `i` (for `i < 63`): `PolicySet::keys[i]` is an anchor or fingerprint key here. Bit 63:
+    /// some key from index 63 on is (all of them are then read).
+    keys: u64,
+    /// Every anchor hash filed in this bucket sets two bits; a request value whose bits are not
+    /// both set has nothing filed, and its lookup is skipped.
+    bloom: [u64; 8],
 }
 
-/// Policies filed under each value of one anchor key.
-type Filed = FxHashMap<Box<str>, Vec<u32>>;
+/// A policy filed in a bucket, with fingerprints of values the request must also carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Filed {
+    policy: u32,
+    /// [`fingerprint`]s of anchor hashes; 0 is no fingerprint.
+    also: [u32; 3],
+}
+
+/// An anchor: a key and the values of which the request must carry one for the policy to match.
+struct Anchor<'p> {
+    key: &'p Key,
+    values: SmallVec<[&'p str; 3]>,
+}
+
+/// The hash under which a value of a key is filed.
+fn anchor_hash(seed: u64, value: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write_u64(seed);
+    h.write(value.as_bytes());
+    h.write_u8(0xff);
+    h.finish()
+}
+
+fn key_seed(key: &Key) -> u64 {
+    let mut h = FxHasher::default();
+    key.hash(&mut h);
+    h.finish()
+}
+
+/// 32 bits of an anchor hash, never 0.
+fn fingerprint(h: u64) -> u32 {
+    ((h >> 32) as u32) | 1
+}
+
+impl Bucket {
+    fn bloom_bits(h: u64) -> [(usize, u64); 2] {
+        let a = (h >> 55) as usize; // 9 bits: 0..512
+        let b = ((h >> 46) & 0x1ff) as usize;
+        [(a / 64, 1 << (a % 64)), (b / 64, 1 << (b % 64))]
+    }
+
+    fn bloom_add(&mut self, h: u64) {
+        for (word, bit) in Bucket::bloom_bits(h) {
+            if let Some(w) = self.bloom.get_mut(word) {
+                *w |= bit;
+            }
+        }
+    }
+
+    fn may_hold(&self, h: u64) -> bool {
+        Bucket::bloom_bits(h)
+            .iter()
+            .all(|&(word, bit)| self.bloom.get(word).is_some_and(|w| w & bit != 0))
+    }
+
+    fn reads_key(&self, i: usize) -> bool {
+        self.keys & (1 << i.min(63)) != 0
+    }
+}
 
 impl PolicySet {
     /// Loads a policy document from JSON or YAML text (text starting with `{` is JSON). Every
@@ -128,10 +207,7 @@ impl PolicySet {
                 let g = match &target.scopes {
                     None | Some(ScopeSpec::All) => Gives::All,
                     Some(ScopeSpec::List(list)) => {
-                        let mut ix: Vec<u16> = list
-                            .iter()
-                            .filter_map(|s| entry.scope_index.get(s.as_str()).copied())
-                            .collect();
+                        let mut ix: Vec<u16> = list.iter().filter_map(|s| entry.scope(s)).collect();
                         ix.sort_unstable();
                         ix.dedup();
                         Gives::Scopes(ix)
@@ -140,7 +216,7 @@ impl PolicySet {
                 gives.push((t, g));
             }
             gives.sort_by_key(|(t, _)| *t);
-            let compiled_policy = CompiledPolicy {
+            compiled.push(CompiledPolicy {
                 id: policy.id.as_str().into(),
                 dry_run: policy.dry_run,
                 grant_types: policy.grant_types,
@@ -149,52 +225,18 @@ impl PolicySet {
                     .map(|c| c.into_iter().map(String::into_boxed_str).collect()),
                 conditions: policy.conditions,
                 gives,
-            };
-            compiled.push(compiled_policy);
+            });
         }
 
-        // How many policies could file under each (key, value): a policy is filed under its
-        // rarest option, so a request's lookups find few policies that do not match.
-        let options: Vec<Vec<Anchor>> = compiled
-            .iter()
-            .map(CompiledPolicy::anchor_options)
-            .collect();
-        let mut frequency: FxHashMap<(&Key, &str), u32> = FxHashMap::default();
-        for anchor in options.iter().flatten() {
-            for v in &anchor.values {
-                *frequency.entry((&anchor.key, v)).or_default() += 1;
-            }
-        }
-        let cost = |a: &Anchor| -> u64 {
-            a.values
-                .iter()
-                .map(|v| u64::from(frequency.get(&(&a.key, &**v)).copied().unwrap_or(0)))
-                .sum()
-        };
-        for (p, (policy, options)) in compiled.iter().zip(&options).enumerate() {
-            let p = to_u32(p);
-            let anchor = options.iter().min_by_key(|a| cost(a));
-            for (t, _) in &policy.gives {
-                let Some(entry) = targets.get_mut(*t as usize) else {
-                    continue;
-                };
-                entry.candidates.push(p);
-                for g in GrantType::ALL {
-                    if !policy.applies_to(g) {
-                        continue;
-                    }
-                    let Some(bucket) = entry.buckets.get_mut(g.index()) else {
-                        continue;
-                    };
-                    bucket.file(p, anchor);
-                }
-            }
-        }
+        let index = Index::build(&compiled, &mut targets);
         PolicySet {
             policies: compiled,
             targets,
             resources,
             connections,
+            keys: index.keys,
+            anchors: index.anchors,
+            filed: index.filed,
         }
     }
 
@@ -208,18 +250,17 @@ impl PolicySet {
             return unknown_target(request);
         };
         let (t, entry) = target;
+        let g = request.grant_type.index();
 
         // Policies that match, in document order.
-        let mut found = entry
+        let found = entry
             .buckets
-            .get(request.grant_type.index())
-            .map(|b| b.lookup(request))
+            .get(g)
+            .map(|b| self.lookup(bucket_id(t, g), b, request))
             .unwrap_or_default();
-        found.sort_unstable();
-        found.dedup();
-        let mut matched: Vec<&CompiledPolicy> = Vec::new();
-        let mut dry: Vec<&CompiledPolicy> = Vec::new();
-        let mut matched_ix: Vec<u32> = Vec::new();
+        let mut matched: SmallVec<[&CompiledPolicy; 8]> = SmallVec::new();
+        let mut dry: SmallVec<[&CompiledPolicy; 2]> = SmallVec::new();
+        let mut matched_ix: SmallVec<[u32; 8]> = SmallVec::new();
         for p in found {
             let Some(policy) = self.policies.get(p as usize) else {
                 continue;
@@ -254,13 +295,213 @@ impl PolicySet {
         }
         decision
     }
+
+    /// The policies of a bucket that could match: unanchored ones and those filed under a value the
+    /// request carries whose fingerprints the request carries too. Ascending, no duplicates.
+    fn lookup(&self, id: u32, bucket: &Bucket, request: &Request) -> SmallVec<[u32; 16]> {
+        let mut seen: SmallVec<[u32; 32]> = SmallVec::new();
+        let mut found: SmallVec<[Filed; 16]> = SmallVec::new();
+        found.extend_from_slice(self.filed_range(bucket.unanchored));
+        for (i, (key, seed)) in self.keys.iter().enumerate() {
+            if !bucket.reads_key(i) {
+                continue;
+            }
+            key.read(request).for_each_str(|s| {
+                let h = anchor_hash(*seed, s);
+                seen.push(fingerprint(h));
+                if bucket.may_hold(h)
+                    && let Some(&range) = self.anchors.get(&(id, h))
+                {
+                    found.extend_from_slice(self.filed_range(range));
+                }
+            });
+        }
+        let mut out: SmallVec<[u32; 16]> = found
+            .iter()
+            .filter(|f| f.also.iter().all(|&a| a == 0 || seen.contains(&a)))
+            .map(|f| f.policy)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn filed_range(&self, (start, end): (u32, u32)) -> &[Filed] {
+        self.filed
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// A bucket's id: its target and grant type.
+fn bucket_id(t: u32, g: usize) -> u32 {
+    t.wrapping_mul(4).wrapping_add(g as u32)
 }
 
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// The index under construction.
+struct Index {
+    keys: Vec<(Key, u64)>,
+    anchors: FxHashMap<(u32, u64), (u32, u32)>,
+    filed: Vec<Filed>,
+}
+
+impl Index {
+    fn build(compiled: &[CompiledPolicy], targets: &mut [TargetEntry]) -> Index {
+        // Every policy's options, flat: policy `p`'s are `options[ranges[p]]`.
+        let mut options: Vec<Anchor<'_>> = Vec::with_capacity(compiled.len() * 2);
+        let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(compiled.len());
+        for policy in compiled {
+            let start = options.len();
+            policy.anchor_options(&mut options);
+            ranges.push((start, options.len()));
+        }
+        // How many policies could file under each (key, value): a policy is filed under its
+        // rarest option, so a request's lookups find few policies that do not match.
+        let mut frequency: FxHashMap<(&Key, &str), u32> = FxHashMap::default();
+        for anchor in &options {
+            for v in &anchor.values {
+                *frequency.entry((anchor.key, v)).or_default() += 1;
+            }
+        }
+        let cost = |a: &Anchor<'_>| -> u64 {
+            a.values
+                .iter()
+                .map(|v| u64::from(frequency.get(&(a.key, *v)).copied().unwrap_or(0)))
+                .sum()
+        };
+
+        let mut keys: Vec<(Key, u64)> = Vec::new();
+        let mut key_index = |key: &Key| -> (usize, u64) {
+            match keys.iter().position(|(k, _)| k == key) {
+                Some(i) => (i, keys.get(i).map_or(0, |(_, s)| *s)),
+                None => {
+                    let seed = key_seed(key);
+                    keys.push((key.clone(), seed));
+                    (keys.len() - 1, seed)
+                }
+            }
+        };
+
+        // (bucket id, anchor hash) of every filed entry; unanchored ones use hash 0 and a flag.
+        let mut entries: Vec<(u32, bool, u64, Filed)> = Vec::with_capacity(compiled.len() * 2);
+        for (p, (policy, &(start, end))) in compiled.iter().zip(&ranges).enumerate() {
+            let p = to_u32(p);
+            let mut ranked: SmallVec<[(u64, &Anchor<'_>); 8]> = options
+                .get(start..end)
+                .unwrap_or_default()
+                .iter()
+                .map(|a| (cost(a), a))
+                .collect();
+            ranked.sort_by_key(|(c, _)| *c);
+            let mut ranked = ranked.into_iter().map(|(_, a)| a);
+            let anchor = ranked.next();
+            // Fingerprints: the rarest other options that name a single value.
+            let mut filed = Filed {
+                policy: p,
+                also: [0; 3],
+            };
+            let mut used_keys: SmallVec<[usize; 4]> = SmallVec::new();
+            let mut slots = filed.also.iter_mut();
+            for a in ranked {
+                let [value] = a.values.as_slice() else {
+                    continue;
+                };
+                let Some(slot) = slots.next() else {
+                    break;
+                };
+                let (i, seed) = key_index(a.key);
+                used_keys.push(i);
+                *slot = fingerprint(anchor_hash(seed, value));
+            }
+            let hashes: SmallVec<[u64; 3]> = match anchor {
+                Some(a) => {
+                    let (i, seed) = key_index(a.key);
+                    used_keys.push(i);
+                    a.values.iter().map(|v| anchor_hash(seed, v)).collect()
+                }
+                None => SmallVec::new(),
+            };
+
+            for (t, _) in &policy.gives {
+                let Some(entry) = targets.get_mut(*t as usize) else {
+                    continue;
+                };
+                entry.candidates.push(p);
+                for g in GrantType::ALL {
+                    if !policy.applies_to(g) {
+                        continue;
+                    }
+                    let Some(bucket) = entry.buckets.get_mut(g.index()) else {
+                        continue;
+                    };
+                    let id = bucket_id(*t, g.index());
+                    for &i in &used_keys {
+                        bucket.keys |= 1 << i.min(63);
+                    }
+                    if anchor.is_none() {
+                        entries.push((id, false, 0, filed));
+                    }
+                    for &h in &hashes {
+                        bucket.bloom_add(h);
+                        entries.push((id, true, h, filed));
+                    }
+                }
+            }
+        }
+
+        // Lay the entries out contiguously: per bucket its unanchored ones, then per anchor hash
+        // its own, each group in policy order and each policy once.
+        entries.sort_unstable_by_key(|&(id, anchored, h, f)| (id, anchored, h, f.policy));
+        entries.dedup_by_key(|&mut (id, anchored, h, f)| (id, anchored, h, f.policy));
+        let mut filed: Vec<Filed> = Vec::with_capacity(entries.len());
+        let mut anchors: FxHashMap<(u32, u64), (u32, u32)> = FxHashMap::default();
+        let mut rest = entries.as_slice();
+        while let Some(&(id, anchored, h, _)) = rest.first() {
+            let n = rest
+                .iter()
+                .take_while(|&&(i, a, x, _)| (i, a, x) == (id, anchored, h))
+                .count();
+            let (group, tail) = rest.split_at(n);
+            rest = tail;
+            let start = to_u32(filed.len());
+            filed.extend(group.iter().map(|&(_, _, _, f)| f));
+            let range = (start, to_u32(filed.len()));
+            if anchored {
+                anchors.insert((id, h), range);
+            } else if let Some(bucket) = targets
+                .get_mut((id / 4) as usize)
+                .and_then(|e| e.buckets.get_mut((id % 4) as usize))
+            {
+                bucket.unanchored = range;
+            }
+        }
+        Index {
+            keys,
+            anchors,
+            filed,
+        }
+    }
+}
+
 impl TargetEntry {
+    /// The index of a scope the target defines. Few scopes: compared in place (the lengths are in
+    /// the list itself, so only a same-length name is read); many: hashed.
+    fn scope(&self, name: &str) -> Option<u16> {
+        if self.scopes.len() <= 16 {
+            let i = self
+                .scopes
+                .iter()
+                .position(|s| s.len() == name.len() && **s == *name)?;
+            u16::try_from(i).ok()
+        } else {
+            self.scope_index.get(name).copied()
+        }
+    }
+
     fn new(def: TargetDef) -> TargetEntry {
         let scoped = def.scoped();
         let scopes: Vec<Name> = def.scopes.iter().map(|s| Name::from(s.as_str())).collect();
@@ -281,12 +522,6 @@ impl TargetEntry {
     }
 }
 
-/// An anchor: a key and the values under which a policy is filed.
-struct Anchor {
-    key: Key,
-    values: Vec<Box<str>>,
-}
-
 impl CompiledPolicy {
     fn applies_to(&self, g: GrantType) -> bool {
         self.grant_types.as_ref().is_none_or(|gs| gs.contains(&g))
@@ -303,54 +538,56 @@ impl CompiledPolicy {
         }
     }
 
-    /// Every way this policy could be filed: each a key and the values some request attribute
-    /// must carry for the policy to match.
-    fn anchor_options(&self) -> Vec<Anchor> {
-        let mut options = Vec::new();
+    /// Every way this policy could be filed: each a key and values of which the request must carry
+    /// one (as a string, a list element or a string element of an array claim) for the policy to
+    /// match.
+    fn anchor_options<'p>(&'p self, options: &mut Vec<Anchor<'p>>) {
+        static CLIENT_ID: Key = Key::ClientId;
         if let Some(clients) = &self.clients {
             options.push(Anchor {
-                key: Key::ClientId,
-                values: clients.clone(),
+                key: &CLIENT_ID,
+                values: clients.iter().map(|c| &**c).collect(),
             });
         }
         for c in &self.conditions {
             let Operand::Values(set) = &c.operand else {
                 continue;
             };
-            let strings = set.strings();
-            let values: Vec<Box<str>> = match (c.key.key_type(), c.op) {
-                // {a} = V and a ∈ V: the attribute is one of V's strings.
-                (KeyType::String, Op::Equal | Op::In) => strings.to_vec(),
-                // Some element ∈ V: one of V's strings is an element.
-                (KeyType::List, Op::In) => strings.to_vec(),
-                // Every element of V is an element (contains), or set(L) = V with V non-empty:
-                // any one of V's strings is an element; the rarest is the best anchor.
-                (KeyType::List, Op::Contains | Op::Equal) => strings.to_vec(),
-                _ => continue,
-            };
+            let values: SmallVec<[&str; 3]> = set.strings().iter().map(|s| &**s).collect();
             // INVARIANT: a condition whose operand holds no string (a list attribute equal to the
             // empty set, say) gives no anchor.
             if values.is_empty() {
                 continue;
             }
-            let single =
-                matches!(c.op, Op::Contains | Op::Equal) && c.key.key_type() == KeyType::List;
-            if single {
-                // Each value alone is a valid anchor for `contains`/`equal` on a list.
+            // `each`: every value must be carried (each alone is an anchor); otherwise one of them.
+            let each = match (c.key.key_type(), c.op) {
+                // {a} = V and a ∈ V: the attribute is one of V's strings.
+                (KeyType::String, Op::Equal | Op::In) => false,
+                // Some element ∈ V: one of V's strings is an element.
+                (KeyType::List, Op::In) => false,
+                // Every element of V is an element (contains), or set(L) = V with V non-empty.
+                (KeyType::List, Op::Contains | Op::Equal) => true,
+                // A claim: a string in V, or an array with a string element in V (`in`) or with
+                // every element of V (`equal`); only when V holds nothing but strings, as a
+                // number in V could match without any string.
+                (KeyType::Json, Op::In) if set.only_strings() => false,
+                (KeyType::Json, Op::Equal) if set.only_strings() => true,
+                _ => continue,
+            };
+            if each {
                 for v in values {
                     options.push(Anchor {
-                        key: c.key.clone(),
-                        values: vec![v],
+                        key: &c.key,
+                        values: smallvec::smallvec![v],
                     });
                 }
             } else {
                 options.push(Anchor {
-                    key: c.key.clone(),
+                    key: &c.key,
                     values,
                 });
             }
         }
-        options
     }
 
     /// The first check this policy fails on the request, for explanations.
@@ -399,56 +636,6 @@ impl CompiledPolicy {
     }
 }
 
-impl Bucket {
-    fn file(&mut self, p: u32, anchor: Option<&Anchor>) {
-        let Some(anchor) = anchor else {
-            self.unanchored.push(p);
-            return;
-        };
-        let map = match self.anchored.iter_mut().position(|(k, _)| *k == anchor.key) {
-            Some(i) => self.anchored.get_mut(i).map(|(_, m)| m),
-            None => {
-                self.anchored
-                    .push((anchor.key.clone(), FxHashMap::default()));
-                self.anchored.last_mut().map(|(_, m)| m)
-            }
-        };
-        if let Some(map) = map {
-            for v in &anchor.values {
-                let list = map.entry(v.clone()).or_default();
-                // A policy is filed once per value; `in [a, a]` was deduplicated by the value set.
-                if list.last() != Some(&p) {
-                    list.push(p);
-                }
-            }
-        }
-    }
-
-    /// The policies that could match: unanchored ones and those filed under a value the request
-    /// carries. May hold duplicates; not sorted.
-    fn lookup(&self, request: &Request) -> Vec<u32> {
-        let mut out = self.unanchored.clone();
-        for (key, map) in &self.anchored {
-            match key.read(request) {
-                Attr::Str(s) => {
-                    if let Some(ps) = map.get(s) {
-                        out.extend_from_slice(ps);
-                    }
-                }
-                Attr::List(list) => {
-                    for s in list {
-                        if let Some(ps) = map.get(s.as_str()) {
-                            out.extend_from_slice(ps);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        out
-    }
-}
-
 fn unknown_target(request: &Request) -> Decision {
     let scopes = request.requested_scopes.iter().flatten().fold(
         Vec::<ScopeDecision>::new(),
@@ -492,23 +679,12 @@ fn scoped_decision(
     let consents = |s: &str| consented.is_none_or(|list| list.iter().any(|c| c == s));
 
     // (scope name, its index when the target defines it)
-    let requested: Vec<(Name, Option<u16>)> = match &request.requested_scopes {
+    let requested: SmallVec<[(&str, Option<u16>); 8]> = match &request.requested_scopes {
         Some(list) => {
-            let mut out: Vec<(Name, Option<u16>)> = Vec::with_capacity(list.len());
+            let mut out: SmallVec<[(&str, Option<u16>); 8]> = SmallVec::new();
             for s in list {
-                if out.iter().any(|(n, _)| **n == **s) {
-                    continue;
-                }
-                match entry.scope_index.get(s.as_str()) {
-                    Some(&i) => out.push((
-                        entry
-                            .scopes
-                            .get(i as usize)
-                            .cloned()
-                            .unwrap_or_else(|| s.as_str().into()),
-                        Some(i),
-                    )),
-                    None => out.push((s.as_str().into(), None)),
+                if !out.iter().any(|(n, _)| *n == s.as_str()) {
+                    out.push((s.as_str(), entry.scope(s)));
                 }
             }
             out
@@ -517,20 +693,27 @@ fn scoped_decision(
             .scopes
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.clone(), u16::try_from(i).ok()))
+            .map(|(i, s)| (&**s, u16::try_from(i).ok()))
             .filter(|(_, i)| i.is_some_and(|i| matched.iter().any(|p| p.gives_scope(t, i))))
             .collect(),
+    };
+    // The decision's copy of a scope name: the target's own when it defines the scope.
+    let name_of = |name: &str, index: Option<u16>| -> Name {
+        index
+            .and_then(|i| entry.scopes.get(i as usize))
+            .cloned()
+            .unwrap_or_else(|| name.into())
     };
 
     let mut scopes = Vec::with_capacity(requested.len());
     let mut granted = Vec::new();
-    for (name, index) in &requested {
+    for &(name, index) in &requested {
         let (by, reason) = match index {
             None => (Vec::new(), Some(Reason::UnknownScope)),
             Some(i) => {
                 let by: Vec<Name> = matched
                     .iter()
-                    .filter(|p| p.gives_scope(t, *i))
+                    .filter(|p| p.gives_scope(t, i))
                     .map(|p| p.id.clone())
                     .collect();
                 let reason = if by.is_empty() {
@@ -545,11 +728,12 @@ fn scoped_decision(
                 (by, reason)
             }
         };
+        let scope = name_of(name, index);
         if reason.is_none() {
-            granted.push(name.clone());
+            granted.push(scope.clone());
         }
         scopes.push(ScopeDecision {
-            scope: name.clone(),
+            scope,
             granted: reason.is_none(),
             by,
             reason,
@@ -562,14 +746,14 @@ fn scoped_decision(
         let would_add: Vec<Name> = match &request.requested_scopes {
             Some(_) => requested
                 .iter()
-                .filter_map(|(name, i)| i.map(|i| (name, i)))
-                .filter(|(name, i)| {
-                    policy.gives_scope(t, *i)
+                .filter_map(|&(name, i)| i.map(|i| (name, i)))
+                .filter(|&(name, i)| {
+                    policy.gives_scope(t, i)
                         && configured(name)
                         && consents(name)
-                        && !granted.iter().any(|g| g == *name)
+                        && !granted.iter().any(|g| **g == *name)
                 })
-                .map(|(name, _)| name.clone())
+                .map(|(name, i)| name_of(name, Some(i)))
                 .collect(),
             // Nothing requested means everything allowed: what the dry-run policy would allow.
             None => entry

@@ -4,7 +4,7 @@
 //! The `policies` list is read one element at a time (a serde seed), so a document of 100,000
 //! policies never exists as one big value tree in memory.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -482,8 +482,8 @@ fn read_targets(
     };
     let is_resource = section == "resources";
     let mut out: Vec<TargetDef> = Vec::with_capacity(items.len());
-    let mut first_id: HashMap<String, usize> = HashMap::new();
-    let mut first_audience: HashMap<String, usize> = HashMap::new();
+    let mut first_id: HashMap<String, usize> = HashMap::default();
+    let mut first_audience: HashMap<String, usize> = HashMap::default();
     for (i, item) in items.iter().enumerate() {
         let at = path.index(i);
         let Some(map) = object(item, &at, errors) else {
@@ -789,7 +789,8 @@ fn check_references(document: &Document, errors: &mut Errors) {
         .iter()
         .map(|t| (t.id.as_str(), t))
         .collect();
-    let mut first: HashMap<&str, usize> = HashMap::with_capacity(document.policies.len());
+    let mut first: HashMap<&str, usize> =
+        HashMap::with_capacity_and_hasher(document.policies.len(), Default::default());
     for policy in &document.policies {
         // Policies that failed their own checks were dropped: report at the written index.
         let index = policy.index;

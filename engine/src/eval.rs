@@ -102,7 +102,7 @@ impl Key {
             Key::Claim(path) => {
                 let mut at = r.claims.as_ref();
                 for name in path {
-                    at = at.and_then(|v| v.as_object()).and_then(|o| o.get(name));
+                    at = at.and_then(|v| v.as_object()).and_then(|o| member(o, name));
                 }
                 match at {
                     None | Some(Value::Null) => Attr::Absent,
@@ -111,6 +111,32 @@ impl Key {
                 }
             }
         }
+    }
+}
+
+impl<'r> Attr<'r> {
+    /// Calls `f` with every string the attribute carries: a string, each element of a list, or
+    /// each string element of a JSON array claim. These are the values the index files under.
+    pub(crate) fn for_each_str(self, mut f: impl FnMut(&'r str)) {
+        match self {
+            Attr::Str(s) => f(s),
+            Attr::List(list) => list.iter().for_each(|s| f(s)),
+            Attr::Json(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(f),
+            Attr::Json(_) | Attr::Absent | Attr::Ip(_) | Attr::Time(_) => {}
+        }
+    }
+}
+
+/// A member of a claims object. Claims objects are small: comparing names in place is faster than
+/// hashing the name with the map's DoS-resistant hasher.
+fn member<'r>(object: &'r serde_json::Map<String, Value>, name: &str) -> Option<&'r Value> {
+    if object.len() <= 16 {
+        object
+            .iter()
+            .find(|(k, _)| k.as_str() == name)
+            .map(|(_, v)| v)
+    } else {
+        object.get(name)
     }
 }
 
@@ -245,6 +271,11 @@ impl ValueSet {
 
     pub(crate) fn strings(&self) -> &[Box<str>] {
         &self.strings
+    }
+
+    /// Whether every element of `V` is a string.
+    pub(crate) fn only_strings(&self) -> bool {
+        self.others.is_empty()
     }
 
     fn has_str(&self, s: &str) -> bool {
