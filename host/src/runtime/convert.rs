@@ -5,51 +5,106 @@ use tollgate_engine as engine;
 
 use super::wit;
 
-pub(super) fn request_to_wit(r: &engine::Request) -> wit::Request {
-    wit::Request {
-        grant_type: match r.grant_type {
-            engine::GrantType::ClientCredentials => wit::GrantType::ClientCredentials,
-            engine::GrantType::AuthorizationCode => wit::GrantType::AuthorizationCode,
-            engine::GrantType::TokenExchange => wit::GrantType::TokenExchange,
-            engine::GrantType::JwtBearer => wit::GrantType::JwtBearer,
-        },
-        client: r.client.as_ref().map(|c| wit::Client {
-            client_id: c.client_id.clone(),
-            name: c.name.clone(),
-            tags: c.tags.clone(),
-            registration_type: c.registration_type.clone(),
-            status: c.status.clone(),
-            allowed_scopes: c.allowed_scopes.as_ref().map(|m| {
+/// A request made ready for lowering: the string lists as slices of `&str` and the text fields
+/// rendered, all borrowed from the engine request, so lowering copies each string once, straight
+/// into guest memory, without an owned copy on the host first.
+pub(super) struct Staged<'r> {
+    request: &'r engine::Request,
+    tags: Option<Vec<&'r str>>,
+    allowed: Option<Vec<(&'r str, Vec<&'r str>)>>,
+    roles: Option<Vec<&'r str>>,
+    tenant_ids: Option<Vec<&'r str>>,
+    permissions: Option<Vec<&'r str>>,
+    requested: Option<Vec<&'r str>>,
+    consented: Option<Vec<&'r str>>,
+    claims: Option<String>,
+    ip: Option<String>,
+    time: Option<String>,
+}
+
+fn strs(list: Option<&Vec<String>>) -> Option<Vec<&str>> {
+    list.map(|l| l.iter().map(String::as_str).collect())
+}
+
+impl<'r> Staged<'r> {
+    pub(super) fn new(r: &'r engine::Request) -> Staged<'r> {
+        let client = r.client.as_ref();
+        let user = r.user.as_ref();
+        let context = r.context.as_ref();
+        Staged {
+            request: r,
+            tags: strs(client.and_then(|c| c.tags.as_ref())),
+            allowed: client.and_then(|c| c.allowed_scopes.as_ref()).map(|m| {
                 m.iter()
-                    .map(|(target, scopes)| wit::TargetScopes {
-                        target: target.clone(),
-                        scopes: scopes.clone(),
+                    .map(|(target, scopes)| {
+                        (target.as_str(), strs(Some(scopes)).unwrap_or_default())
                     })
                     .collect()
             }),
-        }),
-        user: r.user.as_ref().map(|u| wit::User {
-            sub: u.sub.clone(),
-            roles: u.roles.clone(),
-            tenant_ids: u.tenant_ids.clone(),
-            permissions: u.permissions.clone(),
-        }),
-        claims: r.claims.as_ref().map(|c| c.to_string()),
-        actor: r.actor.as_ref().map(|a| wit::Actor {
-            client_id: a.client_id.clone(),
-            sub: a.sub.clone(),
-        }),
-        target: match &r.target {
-            engine::Target::Resource(id) => wit::Target::Resource(id.clone()),
-            engine::Target::Connection(id) => wit::Target::Connection(id.clone()),
-        },
-        requested_scopes: r.requested_scopes.clone(),
-        consented_scopes: r.consented_scopes.clone(),
-        context: r.context.as_ref().map(|c| wit::Context {
-            ip: c.ip.map(|ip| ip.to_string()),
-            time: c.time.map(|t| t.to_string()),
-        }),
-        explain: r.explain,
+            roles: strs(user.and_then(|u| u.roles.as_ref())),
+            tenant_ids: strs(user.and_then(|u| u.tenant_ids.as_ref())),
+            permissions: strs(user.and_then(|u| u.permissions.as_ref())),
+            requested: strs(r.requested_scopes.as_ref()),
+            consented: strs(r.consented_scopes.as_ref()),
+            claims: r.claims.as_ref().map(|c| c.to_string()),
+            ip: context.and_then(|c| c.ip).map(|ip| ip.to_string()),
+            time: context.and_then(|c| c.time).map(|t| t.to_string()),
+        }
+    }
+
+    /// The client's configured scopes as WIT records, which [`Staged::request`] borrows.
+    pub(super) fn allowed(&self) -> Option<Vec<wit::TargetScopes<'_>>> {
+        self.allowed.as_ref().map(|list| {
+            list.iter()
+                .map(|(target, scopes)| wit::TargetScopes { target, scopes })
+                .collect()
+        })
+    }
+
+    /// The WIT request.
+    pub(super) fn request<'s>(
+        &'s self,
+        allowed: Option<&'s [wit::TargetScopes<'s>]>,
+    ) -> wit::Request<'s> {
+        let r = self.request;
+        wit::Request {
+            grant_type: match r.grant_type {
+                engine::GrantType::ClientCredentials => wit::GrantType::ClientCredentials,
+                engine::GrantType::AuthorizationCode => wit::GrantType::AuthorizationCode,
+                engine::GrantType::TokenExchange => wit::GrantType::TokenExchange,
+                engine::GrantType::JwtBearer => wit::GrantType::JwtBearer,
+            },
+            client: r.client.as_ref().map(|c| wit::Client {
+                client_id: c.client_id.as_deref(),
+                name: c.name.as_deref(),
+                tags: self.tags.as_deref(),
+                registration_type: c.registration_type.as_deref(),
+                status: c.status.as_deref(),
+                allowed_scopes: allowed,
+            }),
+            user: r.user.as_ref().map(|u| wit::User {
+                sub: u.sub.as_deref(),
+                roles: self.roles.as_deref(),
+                tenant_ids: self.tenant_ids.as_deref(),
+                permissions: self.permissions.as_deref(),
+            }),
+            claims: self.claims.as_deref(),
+            actor: r.actor.as_ref().map(|a| wit::Actor {
+                client_id: a.client_id.as_deref(),
+                sub: a.sub.as_deref(),
+            }),
+            target: match &r.target {
+                engine::Target::Resource(id) => wit::Target::Resource(id),
+                engine::Target::Connection(id) => wit::Target::Connection(id),
+            },
+            requested_scopes: self.requested.as_deref(),
+            consented_scopes: self.consented.as_deref(),
+            context: r.context.as_ref().map(|_| wit::Context {
+                ip: self.ip.as_deref(),
+                time: self.time.as_deref(),
+            }),
+            explain: r.explain,
+        }
     }
 }
 

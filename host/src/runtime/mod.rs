@@ -26,6 +26,10 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "policy-engine",
+        // Requests are lowered straight from the caller's strings: no owned copy on the host.
+        ownership: Borrowing {
+            duplicate_if_necessary: false
+        },
     });
 }
 
@@ -226,13 +230,15 @@ impl std::fmt::Debug for LoadedSet {
 impl LoadedSet {
     /// Decides one request. After an `Err(RuntimeError::Trap)` the instance must not be used again.
     pub fn decide(&mut self, request: &Request) -> Result<Decision, RuntimeError> {
-        let request = convert::request_to_wit(request);
+        let staged = convert::Staged::new(request);
+        let allowed = staged.allowed();
+        let request = staged.request(allowed.as_deref());
         self.store.set_epoch_deadline(self.decide_deadline);
         let answer = self
             .instance
             .tollgate_policy_engine()
             .policy_set()
-            .call_decide(&mut self.store, self.set, &request)
+            .call_decide(&mut self.store, self.set, request)
             .map_err(|e| RuntimeError::Trap(format!("{e:#}")))?;
         answer
             .map(convert::decision_from_wit)
@@ -244,7 +250,13 @@ impl LoadedSet {
         &mut self,
         requests: &[Request],
     ) -> Result<Vec<Result<Decision, RuntimeError>>, RuntimeError> {
-        let requests: Vec<wit::Request> = requests.iter().map(convert::request_to_wit).collect();
+        let staged: Vec<convert::Staged<'_>> = requests.iter().map(convert::Staged::new).collect();
+        let allowed: Vec<_> = staged.iter().map(convert::Staged::allowed).collect();
+        let requests: Vec<wit::Request<'_>> = staged
+            .iter()
+            .zip(&allowed)
+            .map(|(s, a)| s.request(a.as_deref()))
+            .collect();
         self.store.set_epoch_deadline(self.decide_deadline);
         let answers = self
             .instance
