@@ -23,7 +23,7 @@ use smallvec::SmallVec;
 use crate::decision::{Decision, DryRun, NotMatched, Reason, ScopeDecision};
 use crate::document::{self, Document, ScopeSpec, TargetDef, TargetKind};
 use crate::error::LoadError;
-use crate::eval::{Condition, Key, KeyType, Op, Operand};
+use crate::eval::{Condition, Key, KeyType, Op, Operand, str_eq};
 use crate::request::{GrantType, Name, Request, Target};
 
 /// A loaded, validated and indexed policy document. Cheap to share between threads; decisions
@@ -266,7 +266,9 @@ impl PolicySet {
                 continue;
             };
             if policy.client_ok(request) && policy.conditions.iter().all(|c| c.holds(request)) {
-                matched_ix.push(p);
+                if request.explain {
+                    matched_ix.push(p);
+                }
                 if policy.dry_run {
                     dry.push(policy);
                 } else {
@@ -299,9 +301,10 @@ impl PolicySet {
     /// The policies of a bucket that could match: unanchored ones and those filed under a value the
     /// request carries whose fingerprints the request carries too. Ascending, no duplicates.
     fn lookup(&self, id: u32, bucket: &Bucket, request: &Request) -> SmallVec<[u32; 16]> {
+        // First every value's fingerprint (a filed entry may name a value read later), and the
+        // hashes worth looking up; then the lookups.
         let mut seen: SmallVec<[u32; 32]> = SmallVec::new();
-        let mut found: SmallVec<[Filed; 16]> = SmallVec::new();
-        found.extend_from_slice(self.filed_range(bucket.unanchored));
+        let mut probes: SmallVec<[u64; 16]> = SmallVec::new();
         for (i, (key, seed)) in self.keys.iter().enumerate() {
             if !bucket.reads_key(i) {
                 continue;
@@ -309,20 +312,32 @@ impl PolicySet {
             key.read(request).for_each_str(|s| {
                 let h = anchor_hash(*seed, s);
                 seen.push(fingerprint(h));
-                if bucket.may_hold(h)
-                    && let Some(&range) = self.anchors.get(&(id, h))
-                {
-                    found.extend_from_slice(self.filed_range(range));
+                if bucket.may_hold(h) {
+                    probes.push(h);
                 }
             });
         }
-        let mut out: SmallVec<[u32; 16]> = found
+        let carried = |f: &&Filed| f.also.iter().all(|&a| a == 0 || seen.contains(&a));
+        let mut out: SmallVec<[u32; 16]> = self
+            .filed_range(bucket.unanchored)
             .iter()
-            .filter(|f| f.also.iter().all(|&a| a == 0 || seen.contains(&a)))
+            .filter(carried)
             .map(|f| f.policy)
             .collect();
-        out.sort_unstable();
-        out.dedup();
+        for h in probes {
+            if let Some(&range) = self.anchors.get(&(id, h)) {
+                out.extend(
+                    self.filed_range(range)
+                        .iter()
+                        .filter(carried)
+                        .map(|f| f.policy),
+                );
+            }
+        }
+        if out.len() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
         out
     }
 
@@ -492,10 +507,7 @@ impl TargetEntry {
     /// the list itself, so only a same-length name is read); many: hashed.
     fn scope(&self, name: &str) -> Option<u16> {
         if self.scopes.len() <= 16 {
-            let i = self
-                .scopes
-                .iter()
-                .position(|s| s.len() == name.len() && **s == *name)?;
+            let i = self.scopes.iter().position(|s| str_eq(s, name))?;
             u16::try_from(i).ok()
         } else {
             self.scope_index.get(name).copied()
@@ -534,7 +546,13 @@ impl CompiledPolicy {
                 .client
                 .as_ref()
                 .and_then(|c| c.client_id.as_deref())
-                .is_some_and(|id| clients.binary_search_by(|c| (**c).cmp(id)).is_ok()),
+                .is_some_and(|id| {
+                    if clients.len() <= 8 {
+                        clients.iter().any(|c| str_eq(c, id))
+                    } else {
+                        clients.binary_search_by(|c| (**c).cmp(id)).is_ok()
+                    }
+                }),
         }
     }
 
@@ -683,7 +701,7 @@ fn scoped_decision(
         Some(list) => {
             let mut out: SmallVec<[(&str, Option<u16>); 8]> = SmallVec::new();
             for s in list {
-                if !out.iter().any(|(n, _)| *n == s.as_str()) {
+                if !out.iter().any(|(n, _)| str_eq(n, s)) {
                     out.push((s.as_str(), entry.scope(s)));
                 }
             }

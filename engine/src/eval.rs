@@ -280,7 +280,7 @@ impl ValueSet {
 
     fn has_str(&self, s: &str) -> bool {
         if self.strings.len() <= 8 {
-            self.strings.iter().any(|x| &**x == s)
+            self.strings.iter().any(|x| str_eq(x, s))
         } else {
             self.strings.binary_search_by(|x| (**x).cmp(s)).is_ok()
         }
@@ -349,6 +349,28 @@ impl ValueSet {
             }
             Attr::Json(_) | Attr::Absent | Attr::Ip(_) | Attr::Time(_) => false,
         }
+    }
+}
+
+/// String equality without a call into `memcmp` for the short strings policies and requests are
+/// made of (ids, roles, scopes): up to 16 bytes are compared as two overlapping 8-byte words.
+#[inline]
+pub(crate) fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    match (
+        a.first_chunk::<8>(),
+        a.last_chunk::<8>(),
+        b.first_chunk::<8>(),
+        b.last_chunk::<8>(),
+    ) {
+        (Some(a0), Some(a1), Some(b0), Some(b1)) => a0 == b0 && a1 == b1,
+        _ => a.iter().zip(b).all(|(x, y)| x == y),
     }
 }
 
