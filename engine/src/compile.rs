@@ -18,7 +18,13 @@
 use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHasher};
-use smallvec::SmallVec;
+
+/// A short list kept on the stack natively; a plain `Vec` in WebAssembly, where code size counts
+/// (the npm package has a size budget) and each `SmallVec` instantiation costs kilobytes.
+#[cfg(not(target_family = "wasm"))]
+type Small<T, const N: usize> = smallvec::SmallVec<[T; N]>;
+#[cfg(target_family = "wasm")]
+type Small<T, const N: usize> = Vec<T>;
 
 use crate::decision::{Decision, DryRun, NotMatched, Reason, ScopeDecision};
 use crate::document::{self, Document, ScopeSpec, TargetDef, TargetKind};
@@ -100,7 +106,7 @@ struct Filed {
 /// An anchor: a key and the values of which the request must carry one for the policy to match.
 struct Anchor<'p> {
     key: &'p Key,
-    values: SmallVec<[&'p str; 3]>,
+    values: Vec<&'p str>,
 }
 
 /// The hash under which a value of a key is filed.
@@ -258,9 +264,9 @@ impl PolicySet {
             .get(g)
             .map(|b| self.lookup(bucket_id(t, g), b, request))
             .unwrap_or_default();
-        let mut matched: SmallVec<[&CompiledPolicy; 8]> = SmallVec::new();
-        let mut dry: SmallVec<[&CompiledPolicy; 2]> = SmallVec::new();
-        let mut matched_ix: SmallVec<[u32; 8]> = SmallVec::new();
+        let mut matched: Small<&CompiledPolicy, 8> = Small::new();
+        let mut dry: Small<&CompiledPolicy, 2> = Small::new();
+        let mut matched_ix: Small<u32, 8> = Small::new();
         for p in found {
             let Some(policy) = self.policies.get(p as usize) else {
                 continue;
@@ -300,11 +306,11 @@ impl PolicySet {
 
     /// The policies of a bucket that could match: unanchored ones and those filed under a value the
     /// request carries whose fingerprints the request carries too. Ascending, no duplicates.
-    fn lookup(&self, id: u32, bucket: &Bucket, request: &Request) -> SmallVec<[u32; 16]> {
+    fn lookup(&self, id: u32, bucket: &Bucket, request: &Request) -> Small<u32, 16> {
         // First every value's fingerprint (a filed entry may name a value read later), and the
         // hashes worth looking up; then the lookups.
-        let mut seen: SmallVec<[u32; 32]> = SmallVec::new();
-        let mut probes: SmallVec<[u64; 16]> = SmallVec::new();
+        let mut seen: Small<u32, 32> = Small::new();
+        let mut probes: Small<u64, 16> = Small::new();
         for (i, (key, seed)) in self.keys.iter().enumerate() {
             if !bucket.reads_key(i) {
                 continue;
@@ -318,7 +324,7 @@ impl PolicySet {
             });
         }
         let carried = |f: &&Filed| f.also.iter().all(|&a| a == 0 || seen.contains(&a));
-        let mut out: SmallVec<[u32; 16]> = self
+        let mut out: Small<u32, 16> = self
             .filed_range(bucket.unanchored)
             .iter()
             .filter(carried)
@@ -405,13 +411,20 @@ impl Index {
         let mut entries: Vec<(u32, bool, u64, Filed)> = Vec::with_capacity(compiled.len() * 2);
         for (p, (policy, &(start, end))) in compiled.iter().zip(&ranges).enumerate() {
             let p = to_u32(p);
-            let mut ranked: SmallVec<[(u64, &Anchor<'_>); 8]> = options
+            let mut ranked: Vec<(u64, &Anchor<'_>)> = options
                 .get(start..end)
                 .unwrap_or_default()
                 .iter()
                 .map(|a| (cost(a), a))
                 .collect();
-            ranked.sort_by_key(|(c, _)| *c);
+            // Few options per policy: an insertion sort (stable: ties keep document order).
+            for i in 1..ranked.len() {
+                let mut j = i;
+                while j > 0 && ranked.get(j - 1).map(|r| r.0) > ranked.get(j).map(|r| r.0) {
+                    ranked.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
             let mut ranked = ranked.into_iter().map(|(_, a)| a);
             let anchor = ranked.next();
             // Fingerprints: the rarest other options that name a single value.
@@ -419,7 +432,7 @@ impl Index {
                 policy: p,
                 also: [0; 3],
             };
-            let mut used_keys: SmallVec<[usize; 4]> = SmallVec::new();
+            let mut used_keys: Vec<usize> = Vec::new();
             let mut slots = filed.also.iter_mut();
             for a in ranked {
                 let [value] = a.values.as_slice() else {
@@ -432,13 +445,13 @@ impl Index {
                 used_keys.push(i);
                 *slot = fingerprint(anchor_hash(seed, value));
             }
-            let hashes: SmallVec<[u64; 3]> = match anchor {
+            let hashes: Vec<u64> = match anchor {
                 Some(a) => {
                     let (i, seed) = key_index(a.key);
                     used_keys.push(i);
                     a.values.iter().map(|v| anchor_hash(seed, v)).collect()
                 }
-                None => SmallVec::new(),
+                None => Vec::new(),
             };
 
             for (t, _) in &policy.gives {
@@ -468,30 +481,59 @@ impl Index {
             }
         }
 
-        // Lay the entries out contiguously: per bucket its unanchored ones, then per anchor hash
-        // its own, each group in policy order and each policy once.
-        entries.sort_unstable_by_key(|&(id, anchored, h, f)| (id, anchored, h, f.policy));
-        entries.dedup_by_key(|&mut (id, anchored, h, f)| (id, anchored, h, f.policy));
-        let mut filed: Vec<Filed> = Vec::with_capacity(entries.len());
+        // Lay the entries out contiguously, each group (a bucket's unanchored entries, an anchor's
+        // entries) in policy order: count the groups, give each its range, then fill them in the
+        // order the entries were made (a counting sort).
         let mut anchors: FxHashMap<(u32, u64), (u32, u32)> = FxHashMap::default();
-        let mut rest = entries.as_slice();
-        while let Some(&(id, anchored, h, _)) = rest.first() {
-            let n = rest
-                .iter()
-                .take_while(|&&(i, a, x, _)| (i, a, x) == (id, anchored, h))
-                .count();
-            let (group, tail) = rest.split_at(n);
-            rest = tail;
-            let start = to_u32(filed.len());
-            filed.extend(group.iter().map(|&(_, _, _, f)| f));
-            let range = (start, to_u32(filed.len()));
-            if anchored {
-                anchors.insert((id, h), range);
-            } else if let Some(bucket) = targets
-                .get_mut((id / 4) as usize)
-                .and_then(|e| e.buckets.get_mut((id % 4) as usize))
+        let mut unanchored_counts: Vec<u32> = vec![0; targets.len() * 4];
+        for &(id, anchored, h, _) in &entries {
+            let count = if anchored {
+                Some(&mut anchors.entry((id, h)).or_default().1)
+            } else {
+                unanchored_counts.get_mut(id as usize)
+            };
+            if let Some(count) = count {
+                *count += 1;
+            }
+        }
+        // Ranges start empty: (start, start); the fill moves the end up to start + count.
+        let mut next = 0u32;
+        for (t, entry) in targets.iter_mut().enumerate() {
+            for (g, bucket) in entry.buckets.iter_mut().enumerate() {
+                let n = unanchored_counts
+                    .get(bucket_id(to_u32(t), g) as usize)
+                    .copied()
+                    .unwrap_or(0);
+                bucket.unanchored = (next, next);
+                next += n;
+            }
+        }
+        for range in anchors.values_mut() {
+            let n = range.1;
+            *range = (next, next);
+            next += n;
+        }
+        let mut filed: Vec<Filed> = vec![
+            Filed {
+                policy: 0,
+                also: [0; 3],
+            };
+            next as usize
+        ];
+        for (id, anchored, h, entry) in entries {
+            let end = if anchored {
+                anchors.get_mut(&(id, h)).map(|range| &mut range.1)
+            } else {
+                targets
+                    .get_mut((id / 4) as usize)
+                    .and_then(|e| e.buckets.get_mut((id % 4) as usize))
+                    .map(|bucket| &mut bucket.unanchored.1)
+            };
+            if let Some(end) = end
+                && let Some(slot) = filed.get_mut(*end as usize)
             {
-                bucket.unanchored = range;
+                *slot = entry;
+                *end += 1;
             }
         }
         Index {
@@ -571,7 +613,7 @@ impl CompiledPolicy {
             let Operand::Values(set) = &c.operand else {
                 continue;
             };
-            let values: SmallVec<[&str; 3]> = set.strings().iter().map(|s| &**s).collect();
+            let values: Vec<&str> = set.strings().iter().map(|s| &**s).collect();
             // INVARIANT: a condition whose operand holds no string (a list attribute equal to the
             // empty set, say) gives no anchor.
             if values.is_empty() {
@@ -596,7 +638,7 @@ impl CompiledPolicy {
                 for v in values {
                     options.push(Anchor {
                         key: &c.key,
-                        values: smallvec::smallvec![v],
+                        values: vec![v],
                     });
                 }
             } else {
@@ -697,9 +739,9 @@ fn scoped_decision(
     let consents = |s: &str| consented.is_none_or(|list| list.iter().any(|c| c == s));
 
     // (scope name, its index when the target defines it)
-    let requested: SmallVec<[(&str, Option<u16>); 8]> = match &request.requested_scopes {
+    let requested: Small<(&str, Option<u16>), 8> = match &request.requested_scopes {
         Some(list) => {
-            let mut out: SmallVec<[(&str, Option<u16>); 8]> = SmallVec::new();
+            let mut out: Small<(&str, Option<u16>), 8> = Small::new();
             for s in list {
                 if !out.iter().any(|(n, _)| str_eq(n, s)) {
                     out.push((s.as_str(), entry.scope(s)));
