@@ -75,6 +75,7 @@ struct TargetEntry {
     id: Name,
     scoped: bool,
     scopes: Vec<Name>,
+    /// Scope name → index; filled only for more than [`TargetEntry::FEW_SCOPES`] scopes.
     scope_index: FxHashMap<Box<str>, u16>,
     /// INVARIANT: ascending; every policy (enforce or dry-run) with a target naming this one.
     candidates: Vec<u32>,
@@ -96,7 +97,7 @@ struct Bucket {
 }
 
 /// A policy filed in a bucket, with fingerprints of values the request must also carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct Filed {
     policy: u32,
     /// [`fingerprint`]s of anchor hashes; 0 is no fingerprint.
@@ -359,6 +360,11 @@ fn bucket_id(t: u32, g: usize) -> u32 {
     t.wrapping_mul(4).wrapping_add(g as u32)
 }
 
+/// The target index and grant type index of a bucket id.
+fn bucket_of(id: u32) -> (usize, usize) {
+    ((id / 4) as usize, (id % 4) as usize)
+}
+
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -407,41 +413,47 @@ impl Index {
             }
         };
 
-        // (bucket id, anchor hash) of every filed entry; unanchored ones use hash 0 and a flag.
-        let mut entries: Vec<(u32, bool, u64, Filed)> = Vec::with_capacity(compiled.len() * 2);
+        // (bucket id, anchor hash or none for an unanchored entry) of every filed entry.
+        let mut entries: Vec<(u32, Option<u64>, Filed)> = Vec::with_capacity(compiled.len() * 2);
         for (p, (policy, &(start, end))) in compiled.iter().zip(&ranges).enumerate() {
             let p = to_u32(p);
-            let mut ranked: Vec<(u64, &Anchor<'_>)> = options
-                .get(start..end)
-                .unwrap_or_default()
+            let own = options.get(start..end).unwrap_or_default();
+            // The anchor: the rarest option (the first of equals).
+            let chosen = own
                 .iter()
-                .map(|a| (cost(a), a))
-                .collect();
-            // Few options per policy: an insertion sort (stable: ties keep document order).
-            for i in 1..ranked.len() {
-                let mut j = i;
-                while j > 0 && ranked.get(j - 1).map(|r| r.0) > ranked.get(j).map(|r| r.0) {
-                    ranked.swap(j - 1, j);
-                    j -= 1;
+                .enumerate()
+                .min_by_key(|(_, a)| cost(a))
+                .map(|(i, _)| i);
+            let anchor = chosen.and_then(|i| own.get(i));
+            // Fingerprints: the three rarest other options that name a single value (the first of
+            // equals first), picked in one pass.
+            let mut rarest: [Option<(u64, &str, &Key)>; 3] = [None; 3];
+            for (i, a) in own.iter().enumerate() {
+                let [value] = a.values.as_slice() else {
+                    continue;
+                };
+                if Some(i) == chosen {
+                    continue;
+                }
+                // Insert into the three rarest so far, behind those that cost no more; what is
+                // behind it moves down one place (the fourth falls out).
+                let c = cost(a);
+                let mut item = Some((c, *value, a.key));
+                let mut shifting = false;
+                for slot in &mut rarest {
+                    shifting = shifting || slot.is_none_or(|(r, _, _)| c < r);
+                    if shifting {
+                        std::mem::swap(slot, &mut item);
+                    }
                 }
             }
-            let mut ranked = ranked.into_iter().map(|(_, a)| a);
-            let anchor = ranked.next();
-            // Fingerprints: the rarest other options that name a single value.
             let mut filed = Filed {
                 policy: p,
                 also: [0; 3],
             };
-            let mut used_keys: Vec<usize> = Vec::new();
-            let mut slots = filed.also.iter_mut();
-            for a in ranked {
-                let [value] = a.values.as_slice() else {
-                    continue;
-                };
-                let Some(slot) = slots.next() else {
-                    break;
-                };
-                let (i, seed) = key_index(a.key);
+            let mut used_keys: Vec<usize> = Vec::with_capacity(4);
+            for (slot, &(_, value, key)) in filed.also.iter_mut().zip(rarest.iter().flatten()) {
+                let (i, seed) = key_index(key);
                 used_keys.push(i);
                 *slot = fingerprint(anchor_hash(seed, value));
             }
@@ -471,11 +483,11 @@ impl Index {
                         bucket.keys |= 1 << i.min(63);
                     }
                     if anchor.is_none() {
-                        entries.push((id, false, 0, filed));
+                        entries.push((id, None, filed));
                     }
                     for &h in &hashes {
                         bucket.bloom_add(h);
-                        entries.push((id, true, h, filed));
+                        entries.push((id, Some(h), filed));
                     }
                 }
             }
@@ -486,11 +498,10 @@ impl Index {
         // order the entries were made (a counting sort).
         let mut anchors: FxHashMap<(u32, u64), (u32, u32)> = FxHashMap::default();
         let mut unanchored_counts: Vec<u32> = vec![0; targets.len() * 4];
-        for &(id, anchored, h, _) in &entries {
-            let count = if anchored {
-                Some(&mut anchors.entry((id, h)).or_default().1)
-            } else {
-                unanchored_counts.get_mut(id as usize)
+        for &(id, anchor, _) in &entries {
+            let count = match anchor {
+                Some(h) => Some(&mut anchors.entry((id, h)).or_default().1),
+                None => unanchored_counts.get_mut(id as usize),
             };
             if let Some(count) = count {
                 *count += 1;
@@ -520,14 +531,16 @@ impl Index {
             };
             next as usize
         ];
-        for (id, anchored, h, entry) in entries {
-            let end = if anchored {
-                anchors.get_mut(&(id, h)).map(|range| &mut range.1)
-            } else {
-                targets
-                    .get_mut((id / 4) as usize)
-                    .and_then(|e| e.buckets.get_mut((id % 4) as usize))
-                    .map(|bucket| &mut bucket.unanchored.1)
+        for (id, anchor, entry) in entries {
+            let end = match anchor {
+                Some(h) => anchors.get_mut(&(id, h)).map(|range| &mut range.1),
+                None => {
+                    let (t, g) = bucket_of(id);
+                    targets
+                        .get_mut(t)
+                        .and_then(|e| e.buckets.get_mut(g))
+                        .map(|bucket| &mut bucket.unanchored.1)
+                }
             };
             if let Some(end) = end
                 && let Some(slot) = filed.get_mut(*end as usize)
@@ -545,10 +558,13 @@ impl Index {
 }
 
 impl TargetEntry {
+    /// Up to this many scopes, a scope is found by comparing names in place.
+    const FEW_SCOPES: usize = 16;
+
     /// The index of a scope the target defines. Few scopes: compared in place (the lengths are in
     /// the list itself, so only a same-length name is read); many: hashed.
     fn scope(&self, name: &str) -> Option<u16> {
-        if self.scopes.len() <= 16 {
+        if self.scopes.len() <= TargetEntry::FEW_SCOPES {
             let i = self.scopes.iter().position(|s| str_eq(s, name))?;
             u16::try_from(i).ok()
         } else {
@@ -559,12 +575,16 @@ impl TargetEntry {
     fn new(def: TargetDef) -> TargetEntry {
         let scoped = def.scoped();
         let scopes: Vec<Name> = def.scopes.iter().map(|s| Name::from(s.as_str())).collect();
-        let scope_index = def
-            .scopes
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.as_str().into(), u16::try_from(i).unwrap_or(u16::MAX)))
-            .collect();
+        // Only a target with many scopes looks them up by hash.
+        let scope_index = if def.scopes.len() > TargetEntry::FEW_SCOPES {
+            def.scopes
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.as_str().into(), u16::try_from(i).unwrap_or(u16::MAX)))
+                .collect()
+        } else {
+            FxHashMap::default()
+        };
         TargetEntry {
             id: def.id.as_str().into(),
             scoped,
