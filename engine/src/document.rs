@@ -5,7 +5,7 @@
 //! policies never exists as one big value tree in memory.
 
 use rustc_hash::FxHashMap as HashMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -895,20 +895,54 @@ fn read_condition(
     let value = map.get("value");
     let values = map.get("values");
     let operand = read_operand(&key, key_text, op, op_text, value, values, path, errors)?;
-    let written = match (value, values) {
-        (Some(v), _) => format!(" {}", compact(v)),
-        (None, Some(Value::Array(items))) => format!(
-            " [{}]",
-            items.iter().map(compact).collect::<Vec<_>>().join(", ")
-        ),
-        _ => String::new(),
-    };
     Some(Condition {
         key,
         op,
         operand,
-        failed: format!("condition {index}: {key_text} {op_text}{written}").into(),
+        failed: explanation(index, key_text, op_text, value, values),
     })
+}
+
+/// A condition's explanation when it is the first to fail: `condition 0: user.roles contains SRE`.
+/// Made for every condition at load, so it is appended piece by piece (no intermediate strings).
+fn explanation(
+    index: usize,
+    key: &str,
+    op: &str,
+    value: Option<&Value>,
+    values: Option<&Value>,
+) -> Box<str> {
+    fn push_compact(out: &mut String, v: &Value) {
+        match v {
+            Value::String(s) => out.push_str(s),
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::with_capacity(32 + key.len() + op.len());
+    out.push_str("condition ");
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{index}: ");
+    out.push_str(key);
+    out.push(' ');
+    out.push_str(op);
+    match (value, values) {
+        (Some(v), _) => {
+            out.push(' ');
+            push_compact(&mut out, v);
+        }
+        (None, Some(Value::Array(items))) => {
+            out.push_str(" [");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                push_compact(&mut out, item);
+            }
+            out.push(']');
+        }
+        _ => {}
+    }
+    out.into_boxed_str()
 }
 
 fn parse_key(text: &str) -> Result<Key, String> {
