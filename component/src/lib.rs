@@ -13,6 +13,8 @@
 //!     target/tollgate.component.wasm
 //! ```
 
+mod arena;
+
 use std::collections::BTreeMap;
 
 use tollgate_engine as engine;
@@ -35,6 +37,14 @@ mod bindings {
     export!(Component);
 }
 
+/// Short-lived blocks come from a per-call arena (see [`arena`]). Installed only where the guest
+/// runs: single-threaded WebAssembly.
+#[cfg_attr(
+    all(target_family = "wasm", not(target_feature = "atomics")),
+    global_allocator
+)]
+static ALLOCATOR: arena::CallArena = arena::CallArena::new();
+
 /// The component: it only names the resource type.
 struct Component;
 
@@ -47,6 +57,8 @@ struct PolicySet(engine::PolicySet);
 
 impl wit::GuestPolicySet for PolicySet {
     fn load(document: String) -> Result<wit::PolicySet, Vec<wit::ValidationError>> {
+        // The set outlives this call: none of it may come from the call arena.
+        let _persistent = arena::persistent(&ALLOCATOR);
         match engine::PolicySet::load(&document) {
             Ok(set) => Ok(wit::PolicySet::new(PolicySet(set))),
             Err(error) => Err(error
@@ -159,7 +171,7 @@ fn decision_to_wit(decision: engine::Decision) -> wit::Decision {
             .scopes
             .into_iter()
             .map(|s| wit::ScopeDecision {
-                scope: s.scope.to_string(),
+                scope: String::from(&*s.scope),
                 granted: s.granted,
                 by: names(s.by),
                 reason: s.reason.map(|r| match r {
@@ -176,7 +188,7 @@ fn decision_to_wit(decision: engine::Decision) -> wit::Decision {
             .dry_run
             .into_iter()
             .map(|d| wit::DryRun {
-                policy: d.policy.to_string(),
+                policy: String::from(&*d.policy),
                 would_add: names(d.would_add),
                 would_permit: d.would_permit,
             })
@@ -185,13 +197,14 @@ fn decision_to_wit(decision: engine::Decision) -> wit::Decision {
             .not_matched
             .into_iter()
             .map(|n| wit::NotMatched {
-                policy: n.policy.to_string(),
+                policy: String::from(&*n.policy),
                 failed: n.failed,
             })
             .collect(),
     }
 }
 
+/// Owned copies of the names (`String::from`, not `to_string`, which goes through `fmt`).
 fn names(names: Vec<engine::Name>) -> Vec<String> {
-    names.into_iter().map(|n| n.to_string()).collect()
+    names.iter().map(|n| String::from(&**n)).collect()
 }

@@ -53,6 +53,37 @@ fn decisions_match_the_native_engine() {
     }
 }
 
+/// The guest serves short-lived blocks from a 64 KiB per-call arena and falls back to its system
+/// allocator for what does not fit: answers far larger than the arena (every one of 3,000
+/// policies explained), small ones before and after them, and batches all stay exact.
+#[test]
+fn answers_larger_than_the_guest_arena_and_many_calls_stay_exact() {
+    let engine = ComponentEngine::embedded(Limits::default()).expect("compiles");
+    let doc = document(3_000, "write");
+    let mut set = engine.load(&doc).expect("loads");
+    let native = PolicySet::load(&doc).expect("loads natively");
+    let large = request(true);
+    assert!(
+        native.decide(&large).not_matched.len() >= 3_000,
+        "the explained answer must be far larger than the arena"
+    );
+    for round in 0..200 {
+        let r = request(round % 10 == 0);
+        assert_eq!(
+            set.decide(&r).expect("decides"),
+            native.decide(&r),
+            "round {round}"
+        );
+    }
+    let batch: Vec<Request> = (0..40).map(|i| request(i % 20 == 0)).collect();
+    let answers = set.decide_many(&batch).expect("decides many");
+    for (r, answer) in batch.iter().zip(answers) {
+        assert_eq!(answer.expect("decides"), native.decide(r));
+    }
+    let small = request(false);
+    assert_eq!(set.decide(&small).expect("decides"), native.decide(&small));
+}
+
 #[test]
 fn invalid_documents_report_every_error() {
     let engine = ComponentEngine::embedded(Limits::default()).expect("compiles");
