@@ -62,6 +62,7 @@ impl CallArena {
     }
 
     /// A block from the region, or `None` when it does not fit (or the region cannot be had).
+    #[inline]
     fn bump(&self, layout: Layout) -> Option<*mut u8> {
         if self.persistent.get() > 0 {
             return None;
@@ -75,7 +76,9 @@ impl CallArena {
             self.start.set(region as usize);
             self.next.set(region as usize);
         }
-        let begin = self.next.get().checked_next_multiple_of(layout.align())?;
+        // Alignments are powers of two: round up with a mask, not a division.
+        let mask = layout.align() - 1;
+        let begin = self.next.get().checked_add(mask)? & !mask;
         let end = begin.checked_add(layout.size())?;
         if end > self.start.get() + REGION {
             return None;
