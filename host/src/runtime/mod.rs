@@ -121,6 +121,10 @@ impl ComponentEngine {
     pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<ComponentEngine, RuntimeError> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        // For profiling the guest: `perf record` then names its functions (/tmp/perf-PID.map).
+        if std::env::var_os("TOLLGATE_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| RuntimeError::Component(format!("{e:#}")))?;
         let component = Component::new(&engine, bytes)
             .map_err(|e| RuntimeError::Component(format!("{e:#}")))?;
