@@ -9,7 +9,7 @@
 //! counts down, and when nothing in the region is live any more the next block starts at its
 //! beginning again.
 //!
-//! Loading a policy set builds data that lives as long as the set, so [`persistent`] sends every
+//! Loading a policy set builds data that lives as long as the set, so [`CallArena::persistent`] sends every
 //! allocation made while its guard lives to the system allocator. Nothing depends on the arena for
 //! correctness: a block that does not fit (a large request, or a decision that explains thousands
 //! of policies) comes from the system allocator, and a block in the region that is never freed only
@@ -53,6 +53,13 @@ impl CallArena {
             live: Cell::new(0),
             persistent: Cell::new(0),
         }
+    }
+
+    /// Sends every allocation to the system allocator until the guard is dropped: for data that
+    /// outlives the call, such as a loaded policy set.
+    pub(crate) fn persistent(&'static self) -> Persistent {
+        self.persistent.set(self.persistent.get() + 1);
+        Persistent(self)
     }
 
     fn contains(&self, ptr: *mut u8) -> bool {
@@ -147,14 +154,7 @@ unsafe impl GlobalAlloc for CallArena {
     }
 }
 
-/// Sends every allocation to the system allocator until the guard is dropped: for data that
-/// outlives the call, such as a loaded policy set.
-pub(crate) fn persistent(arena: &'static CallArena) -> Persistent {
-    arena.persistent.set(arena.persistent.get() + 1);
-    Persistent(arena)
-}
-
-/// The guard of [`persistent`].
+/// The guard of [`CallArena::persistent`].
 pub(crate) struct Persistent(&'static CallArena);
 
 impl Drop for Persistent {

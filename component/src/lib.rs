@@ -58,7 +58,7 @@ struct PolicySet(engine::PolicySet);
 impl wit::GuestPolicySet for PolicySet {
     fn load(document: String) -> Result<wit::PolicySet, Vec<wit::ValidationError>> {
         // The set outlives this call: none of it may come from the call arena.
-        let _persistent = arena::persistent(&ALLOCATOR);
+        let _persistent = ALLOCATOR.persistent();
         match engine::PolicySet::load(&document) {
             Ok(set) => Ok(wit::PolicySet::new(PolicySet(set))),
             Err(error) => Err(error
@@ -171,7 +171,7 @@ fn decision_to_wit(decision: engine::Decision) -> wit::Decision {
             .scopes
             .into_iter()
             .map(|s| wit::ScopeDecision {
-                scope: String::from(&*s.scope),
+                scope: name(&s.scope),
                 granted: s.granted,
                 by: names(s.by),
                 reason: s.reason.map(|r| match r {
@@ -188,7 +188,7 @@ fn decision_to_wit(decision: engine::Decision) -> wit::Decision {
             .dry_run
             .into_iter()
             .map(|d| wit::DryRun {
-                policy: String::from(&*d.policy),
+                policy: name(&d.policy),
                 would_add: names(d.would_add),
                 would_permit: d.would_permit,
             })
@@ -197,14 +197,18 @@ fn decision_to_wit(decision: engine::Decision) -> wit::Decision {
             .not_matched
             .into_iter()
             .map(|n| wit::NotMatched {
-                policy: String::from(&*n.policy),
+                policy: name(&n.policy),
                 failed: n.failed,
             })
             .collect(),
     }
 }
 
-/// Owned copies of the names (`String::from`, not `to_string`, which goes through `fmt`).
+/// An owned copy of a name (`String::from`, not `to_string`, which goes through `fmt`).
+fn name(name: &engine::Name) -> String {
+    String::from(&**name)
+}
+
 fn names(names: Vec<engine::Name>) -> Vec<String> {
-    names.iter().map(|n| String::from(&**n)).collect()
+    names.iter().map(name).collect()
 }
