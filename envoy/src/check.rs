@@ -3,6 +3,7 @@
 //! only reads headers and carries out the verdict.
 
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use tollgate_engine::PolicySet;
 
@@ -10,7 +11,7 @@ use crate::bearer::{self, Credentials};
 use crate::cache::{Entry, TokenCache};
 use crate::challenge::Challenge;
 use crate::config::{Config, Jwks, Policies};
-use crate::jwt::{self, Expect, KeySet};
+use crate::jwt::{self, Expect, KeySet, Verified};
 use crate::live;
 
 /// The parts of a request the filter looks at.
@@ -45,14 +46,25 @@ pub struct Identity {
     pub scope: String,
 }
 
+impl Identity {
+    /// The identity a verified token carries.
+    pub fn of(verified: &Verified) -> Identity {
+        Identity {
+            sub: verified.sub.clone(),
+            client_id: verified.client_id.clone(),
+            scope: verified.scope(),
+        }
+    }
+}
+
 /// What the filter does with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// Let it through untouched: no route protects it, or keys or policies are unavailable and
     /// the filter is configured to fail open.
     Continue,
-    /// Let it through with the verified identity.
-    Authorized(Identity),
+    /// Let it through with the verified identity (the cached token's own).
+    Authorized(Rc<Identity>),
     /// Answer it locally and stop it here.
     Respond(LocalReply),
 }
@@ -198,11 +210,7 @@ pub fn check(
         }
     }
 
-    Verdict::Authorized(Identity {
-        sub: entry.verified.sub.clone(),
-        client_id: entry.verified.client_id.clone(),
-        scope: entry.verified.scope(),
-    })
+    Verdict::Authorized(Rc::clone(&entry.identity))
 }
 
 #[cfg(test)]
@@ -312,11 +320,11 @@ mod tests {
     }
 
     fn authorized(scope: &str) -> Verdict {
-        Verdict::Authorized(Identity {
+        Verdict::Authorized(Rc::new(Identity {
             sub: Some("u-1".into()),
             client_id: Some("agent".into()),
             scope: scope.into(),
-        })
+        }))
     }
 
     #[test]

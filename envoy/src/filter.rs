@@ -11,13 +11,13 @@ use std::time::UNIX_EPOCH;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, ContextType, LogLevel, MapType, Status};
 
 use crate::cache::TokenCache;
 use crate::check::{self, Fetched, RequestHead, Verdict};
 use crate::config::{Config, Jwks, Policies};
-use crate::headers;
 use crate::sync::{self, Kind, Loaded, Outcome, Source};
+use crate::{headermap, headers};
 
 /// What one worker holds besides the configuration, shared by its root context (which refreshes
 /// it) and its HTTP contexts (which read it). A worker is single-threaded and the host never
@@ -372,10 +372,16 @@ impl Context for Filter {}
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         // Bytes, not strings: the SDK's string accessor panics on a header value that is not
-        // UTF-8, and any client can send one.
-        let headers: Vec<(String, Vec<u8>)> = self.get_http_request_headers_bytes();
+        // UTF-8, and any client can send one. Read in place (see `headermap`).
+        let buffer = request_header_map();
+        let Some(headers) = headermap::pairs(&buffer) else {
+            // The host broke the ABI: refuse rather than guess (fail closed).
+            log(LogLevel::Error, "tollgate: unreadable request header map");
+            self.send_http_response(500, Vec::new(), None);
+            return Action::Pause;
+        };
 
-        for name in headers::reserved_names(headers.iter().map(|(name, _)| name.as_str())) {
+        for name in headers::reserved_names(headers.iter().map(|(name, _)| *name)) {
             self.set_http_request_header(name, None);
         }
 
@@ -385,21 +391,33 @@ impl HttpContext for Filter {
             return Action::Pause;
         };
 
-        let value = |wanted: &str| -> Vec<Cow<'_, str>> {
-            headers
-                .iter()
-                .filter(|(name, _)| name.eq_ignore_ascii_case(wanted))
-                .map(|(_, value)| String::from_utf8_lossy(value))
-                .collect()
-        };
-        let method = value(":method");
-        let path = value(":path");
-        let authorization = value("authorization");
-        let authorization: Vec<&str> = authorization.iter().map(|v| v.as_ref()).collect();
+        // The first `:method` and `:path`, and the first two `Authorization` values (a second
+        // one makes the credentials malformed, whatever it holds). Values that are not UTF-8 are
+        // read lossily; valid ones are borrowed, not copied.
+        let mut method = None;
+        let mut path = None;
+        let mut authorization: [Cow<'_, str>; 2] = [Cow::Borrowed(""), Cow::Borrowed("")];
+        let mut authorizations = 0;
+        for (name, value) in &headers {
+            if method.is_none() && name.eq_ignore_ascii_case(":method") {
+                method = Some(String::from_utf8_lossy(value));
+            } else if path.is_none() && name.eq_ignore_ascii_case(":path") {
+                path = Some(String::from_utf8_lossy(value));
+            } else if name.eq_ignore_ascii_case("authorization") {
+                if let Some(slot) = authorization.get_mut(authorizations) {
+                    *slot = String::from_utf8_lossy(value);
+                }
+                authorizations += 1;
+            }
+        }
+        let [first, second] = &authorization;
+        let authorization: [&str; 2] = [first, second];
         let head = RequestHead {
-            method: method.first().map(|v| v.as_ref()),
-            path: path.first().map(|v| v.as_ref()),
-            authorization: &authorization,
+            method: method.as_deref(),
+            path: path.as_deref(),
+            authorization: authorization
+                .get(..authorizations.min(2))
+                .unwrap_or_default(),
         };
 
         let now = jiff::Timestamp::try_from(self.get_current_time())
@@ -413,8 +431,10 @@ impl HttpContext for Filter {
         match verdict {
             Verdict::Continue => Action::Continue,
             Verdict::Authorized(identity) => {
+                // Every reserved header was removed above, so adding is enough (replacing would
+                // search the header map first).
                 for (name, value) in headers::identity_headers(&identity) {
-                    self.set_http_request_header(name, Some(value));
+                    self.add_http_request_header(name, value);
                 }
                 Action::Continue
             }
@@ -441,6 +461,35 @@ impl Filter {
             .map(|a| a.ip())
             .or_else(|_| address.parse::<IpAddr>())
             .ok()
+    }
+}
+
+/// The request's header map as the host serialises it (see [`headermap`]); empty when the host
+/// has none to give.
+#[expect(
+    unsafe_code,
+    reason = "the ABI call the SDK makes in get_http_request_headers_bytes, without its copies"
+)]
+fn request_header_map() -> Vec<u8> {
+    #[link(wasm_import_module = "env")]
+    unsafe extern "C" {
+        fn proxy_get_header_map_pairs(
+            map_type: MapType,
+            return_map_data: *mut *mut u8,
+            return_map_size: *mut usize,
+        ) -> Status;
+    }
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host writes a pointer and a size through the two out-pointers, which are valid
+    // for writes. On success the buffer was allocated through this module's
+    // `proxy_on_memory_allocate`, which the SDK implements as `Vec::<u8>::with_capacity(size)`,
+    // so it is owned here as a `Vec` of that length and capacity, as the SDK itself does.
+    unsafe {
+        match proxy_get_header_map_pairs(MapType::HttpRequestHeaders, &mut data, &mut size) {
+            Status::Ok if !data.is_null() => Vec::from_raw_parts(data, size, size),
+            _ => Vec::new(),
+        }
     }
 }
 

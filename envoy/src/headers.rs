@@ -17,18 +17,16 @@ pub const SCOPE: &str = "x-tollgate-scope";
 /// The headers that tell the upstream who a verified request is from. A claim the token does not
 /// carry gives no header (an empty scope gives none either), so the upstream can tell absent from
 /// empty.
-pub fn identity_headers(identity: &Identity) -> Vec<(&'static str, &str)> {
-    let mut headers = Vec::with_capacity(3);
-    if let Some(sub) = &identity.sub {
-        headers.push((SUB, sub.as_str()));
-    }
-    if let Some(client_id) = &identity.client_id {
-        headers.push((CLIENT_ID, client_id.as_str()));
-    }
-    if !identity.scope.is_empty() {
-        headers.push((SCOPE, identity.scope.as_str()));
-    }
-    headers
+pub fn identity_headers(identity: &Identity) -> impl Iterator<Item = (&'static str, &str)> {
+    [
+        identity.sub.as_deref().map(|sub| (SUB, sub)),
+        identity.client_id.as_deref().map(|id| (CLIENT_ID, id)),
+        Some(identity.scope.as_str())
+            .filter(|scope| !scope.is_empty())
+            .map(|scope| (SCOPE, scope)),
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// Whether a request header name is one the filter owns (ASCII case-insensitive: Envoy lowercases
@@ -81,7 +79,7 @@ mod tests {
             scope: "a b".into(),
         };
         assert_eq!(
-            identity_headers(&full),
+            identity_headers(&full).collect::<Vec<_>>(),
             [
                 ("x-tollgate-sub", "u-1"),
                 ("x-tollgate-client-id", "agent"),
@@ -94,7 +92,7 @@ mod tests {
             scope: String::new(),
         };
         assert_eq!(
-            identity_headers(&machine),
+            identity_headers(&machine).collect::<Vec<_>>(),
             [("x-tollgate-client-id", "worker")]
         );
     }

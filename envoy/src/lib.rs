@@ -37,6 +37,7 @@ pub mod cache;
 pub mod challenge;
 pub mod check;
 pub mod config;
+pub mod headermap;
 pub mod headers;
 pub mod jwt;
 pub mod live;
