@@ -242,6 +242,75 @@ fn time_each<I, D>(
     }
 }
 
+/// Times two engines head to head: the inputs in blocks of [`BLOCK`], each block decided by one
+/// engine and then the other (which goes first alternates), each input built afresh and untimed
+/// right before its decision (as in [`time_each`]). On this shared machine the speed of the same
+/// code moves by up to 2× between runs minutes apart; measured this way, a drift hits both engines
+/// alike, so the ratio of the two p50s is steadier than that of two separate runs. Blocks, not
+/// single decisions in turn: each engine's working set evicts the other's from the caches, and
+/// the first runs of this gave Tollgate twice its p50 when every decision followed a Cedar one.
+fn time_pair<IA, DA, IB, DB>(
+    count: usize,
+    budget: Duration,
+    min: usize,
+    mut build_a: impl FnMut(usize) -> IA,
+    mut decide_a: impl FnMut(&IA) -> DA,
+    mut build_b: impl FnMut(usize) -> IB,
+    mut decide_b: impl FnMut(&IB) -> DB,
+) -> (Latency, Latency) {
+    let mut a: Vec<Duration> = Vec::with_capacity(count);
+    let mut b: Vec<Duration> = Vec::with_capacity(count);
+    let start = Instant::now();
+    for (k, first) in (0..count).step_by(BLOCK).enumerate() {
+        let block = first..count.min(first + BLOCK);
+        let mut time_a = || {
+            for i in block.clone() {
+                let input = build_a(i);
+                let t = Instant::now();
+                let d = black_box(decide_a(black_box(&input)));
+                a.push(t.elapsed());
+                drop(d);
+            }
+        };
+        let mut time_b = || {
+            for i in block.clone() {
+                let input = build_b(i);
+                let t = Instant::now();
+                let d = black_box(decide_b(black_box(&input)));
+                b.push(t.elapsed());
+                drop(d);
+            }
+        };
+        if k % 2 == 0 {
+            time_a();
+            time_b();
+        } else {
+            time_b();
+            time_a();
+        }
+        if block.end >= min && start.elapsed() > budget {
+            break;
+        }
+    }
+    let latency = |mut samples: Vec<Duration>| {
+        samples.sort_unstable();
+        let at = |q: usize| {
+            let i = samples.len().saturating_sub(1) * q / 100;
+            samples.get(i).copied().unwrap_or_default()
+        };
+        Latency {
+            p50: at(50),
+            p99: at(99),
+            samples: samples.len(),
+            distinct: samples.len(),
+        }
+    };
+    (latency(a), latency(b))
+}
+
+/// How many inputs [`time_pair`] gives one engine before switching to the other.
+const BLOCK: usize = 200;
+
 /// Checks one engine's answer against Tollgate's.
 #[expect(
     clippy::panic,
@@ -329,14 +398,21 @@ fn criterion_bench<I, D>(
     String::new()
 }
 
-/// Cedar, Cedar+index and regorus at one N, each checked against Tollgate's answers.
+/// Cedar, Cedar+index and regorus at one N, each checked against Tollgate's answers, and Tollgate
+/// against Cedar+index head to head (Tollgate's set and requests come in for that, and the set is
+/// dropped right after it).
 #[expect(
     clippy::expect_used,
     reason = "a benchmark whose inputs do not load cannot run: stop with the reason"
 )]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the workload in its three forms, the reference answers and Tollgate's set"
+)]
 fn run_peers(
     c: &mut Criterion,
     settings: &Settings,
+    tollgate: (PolicySet, &[Request]),
     w: &Workload,
     reqs: &[tollgate_bench::Req],
     json: &[serde_json::Value],
@@ -375,6 +451,30 @@ fn run_peers(
         latency,
         note,
     });
+    // The two head to head, interleaved (the answers were checked above).
+    let (set, fast) = tollgate;
+    let (t, ci) = time_pair(
+        fast.len().min(cedar_reqs.len()),
+        budget,
+        fast.len().min(cedar_reqs.len()).min(1_000),
+        |i| fast.get(i).expect("request index").clone(),
+        |r| set.decide(r),
+        fresh_cedar,
+        |r| indexed.decide(r),
+    );
+    drop(set);
+    for (engine, latency) in [
+        ("tollgate, interleaved", t),
+        ("cedar+index, interleaved", ci),
+    ] {
+        rows.push(Row {
+            n,
+            engine,
+            load: None,
+            latency,
+            note: format!("head to head: blocks of {BLOCK} requests, each engine in turn"),
+        });
+    }
     drop(indexed);
 
     let text = cedar::policies_text(w);
@@ -552,10 +652,11 @@ fn run_size(c: &mut Criterion, settings: &Settings, n: usize, rows: &mut Vec<Row
         latency,
         note,
     });
-    drop(set);
 
     if settings.peers {
-        run_peers(c, settings, &w, &reqs, &json, &expected, rows);
+        run_peers(c, settings, (set, &fast), &w, &reqs, &json, &expected, rows);
+    } else {
+        drop(set);
     }
 
     let share = permitted as f64 / reqs.len().max(1) as f64;
@@ -626,9 +727,15 @@ fn report(
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     );
     for row in rows {
+        // Interleaved rows are compared with each other, the others with the separate run.
+        let against = if row.engine.ends_with(", interleaved") {
+            "cedar+index, interleaved"
+        } else {
+            "cedar+index"
+        };
         let reference = rows
             .iter()
-            .find(|r| r.n == row.n && r.engine == "cedar+index")
+            .find(|r| r.n == row.n && r.engine == against)
             .map(|r| r.latency.p50);
         let speedup = match reference {
             Some(c) if row.latency.samples > 0 && !row.latency.p50.is_zero() => {
@@ -700,6 +807,25 @@ fn report(
             let _ = writeln!(
                 out,
                 "- ≥ 20× faster than cedar+index at N = {n}: {x:.1}×, {}",
+                verdict(x >= 20.0)
+            );
+        }
+        let interleaved = |engine: &str| {
+            rows.iter()
+                .find(|r| r.n == *n && r.engine == engine)
+                .map(|r| r.latency.p50)
+        };
+        if let (Some(t), Some(c)) = (
+            interleaved("tollgate, interleaved"),
+            interleaved("cedar+index, interleaved"),
+        ) && !t.is_zero()
+        {
+            let x = c.as_secs_f64() / t.as_secs_f64();
+            let _ = writeln!(
+                out,
+                "  - head to head, interleaved: {:.3} against {:.3} µs, {x:.1}×, {}",
+                us(t),
+                us(c),
                 verdict(x >= 20.0)
             );
         }

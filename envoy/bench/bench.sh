@@ -25,6 +25,10 @@
 # configuration alike) and reports each configuration's median round. BASE_WASM adds the warm runs
 # of another build of the filter (for example the one before a change) to the same Envoy.
 set -euo pipefail
+# A relative BASE_WASM is the caller's, not the repository root's.
+if [[ -n "${BASE_WASM:-}" && -f "$BASE_WASM" ]]; then
+    BASE_WASM="$(realpath -- "$BASE_WASM")"
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 ENVOY_VERSION=1.40.0
@@ -173,6 +177,7 @@ run() {
     [[ "$status" == 200 ]] || { say "$label: status $status"; cat "$work/envoy.log" >&2; exit 1; }
     say "$label"
     out="$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "${args[@]}" "$url")"
+    grep -q '^Requests/sec' <<<"$out" || { say "$label: wrk reported no rate"; echo "$out" >&2; exit 1; }
     printf '%s|%s|%s|%s|%s\n' "$label" \
         "$(awk '/^Requests\/sec/ {print $2}' <<<"$out")" \
         "$(awk '$1 == "50%" {print $2}' <<<"$out")" \

@@ -21,7 +21,8 @@ pub struct RequestHead<'a> {
     pub method: Option<&'a str>,
     /// `:path`, with its query.
     pub path: Option<&'a str>,
-    /// Every `Authorization` header value, in order.
+    /// The request's `Authorization` header values, in order. The filter passes at most the first
+    /// two: one value or several is all [`bearer::extract`] needs to know.
     pub authorization: &'a [&'a str],
 }
 

@@ -11,13 +11,14 @@ use std::time::UNIX_EPOCH;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel, MapType, Status};
+use proxy_wasm::types::{Action, ContextType, LogLevel, MapType};
 
 use crate::cache::TokenCache;
 use crate::check::{self, Fetched, RequestHead, Verdict};
 use crate::config::{Config, Jwks, Policies};
+use crate::headermap::{self, Malformed};
+use crate::headers;
 use crate::sync::{self, Kind, Loaded, Outcome, Source};
-use crate::{headermap, headers};
 
 /// What one worker holds besides the configuration, shared by its root context (which refreshes
 /// it) and its HTTP contexts (which read it). A worker is single-threaded and the host never
@@ -373,12 +374,35 @@ impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         // Bytes, not strings: the SDK's string accessor panics on a header value that is not
         // UTF-8, and any client can send one. Read in place (see `headermap`).
-        let buffer = request_header_map();
-        let Some(headers) = headermap::pairs(&buffer) else {
-            // The host broke the ABI: refuse rather than guess (fail closed).
-            log(LogLevel::Error, "tollgate: unreadable request header map");
-            self.send_http_response(500, Vec::new(), None);
-            return Action::Pause;
+        let buffer = match request_header_map() {
+            Ok(buffer) => buffer,
+            Err(status) => {
+                log(
+                    LogLevel::Error,
+                    &format!(
+                        "tollgate: the host cannot give the request headers (status {status})"
+                    ),
+                );
+                self.send_http_response(500, Vec::new(), None);
+                return Action::Pause;
+            }
+        };
+        let headers = match headermap::pairs(&buffer) {
+            Ok(headers) => headers,
+            Err(Malformed::NameNotUtf8) => {
+                // A client's doing (Envoy's codecs refuse such names before this).
+                self.send_http_response(400, Vec::new(), None);
+                return Action::Pause;
+            }
+            Err(Malformed::Layout) => {
+                // The host broke the ABI: refuse rather than guess (fail closed).
+                log(
+                    LogLevel::Error,
+                    "tollgate: the request header map is malformed",
+                );
+                self.send_http_response(500, Vec::new(), None);
+                return Action::Pause;
+            }
         };
 
         for name in headers::reserved_names(headers.iter().map(|(name, _)| *name)) {
@@ -464,31 +488,36 @@ impl Filter {
     }
 }
 
-/// The request's header map as the host serialises it (see [`headermap`]); empty when the host
-/// has none to give.
+/// The request's header map as the host serialises it (see [`headermap`]): empty when the host
+/// has no header to give, or the host's status code when it fails.
 #[expect(
     unsafe_code,
     reason = "the ABI call the SDK makes in get_http_request_headers_bytes, without its copies"
 )]
-fn request_header_map() -> Vec<u8> {
+fn request_header_map() -> Result<Vec<u8>, u32> {
     #[link(wasm_import_module = "env")]
     unsafe extern "C" {
+        // The status is read as a plain `u32`: the host may answer codes the SDK's `Status` has
+        // no variant for, and reading one of those as the enum would be undefined behaviour.
         fn proxy_get_header_map_pairs(
             map_type: MapType,
             return_map_data: *mut *mut u8,
             return_map_size: *mut usize,
-        ) -> Status;
+        ) -> u32;
     }
+    const OK: u32 = 0;
     let mut data: *mut u8 = std::ptr::null_mut();
     let mut size: usize = 0;
     // SAFETY: the host writes a pointer and a size through the two out-pointers, which are valid
-    // for writes. On success the buffer was allocated through this module's
-    // `proxy_on_memory_allocate`, which the SDK implements as `Vec::<u8>::with_capacity(size)`,
-    // so it is owned here as a `Vec` of that length and capacity, as the SDK itself does.
+    // for writes. On success the buffer came from this module's allocator export (`malloc` on
+    // wasm32-unknown-unknown), which the SDK implements as a `Vec<u8>` of exactly `size` bytes
+    // turned into a boxed slice, so it is owned here as a `Vec` of that length and capacity, as
+    // the SDK's own `get_map_bytes` does.
     unsafe {
         match proxy_get_header_map_pairs(MapType::HttpRequestHeaders, &mut data, &mut size) {
-            Status::Ok if !data.is_null() => Vec::from_raw_parts(data, size, size),
-            _ => Vec::new(),
+            OK if data.is_null() => Ok(Vec::new()),
+            OK => Ok(Vec::from_raw_parts(data, size, size)),
+            status => Err(status),
         }
     }
 }

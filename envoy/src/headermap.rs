@@ -8,40 +8,49 @@
 //! little-endian `u32`; then for each pair the name's length and the value's length, each a
 //! little-endian `u32`; then for each pair the name, a NUL byte, the value and a NUL byte.
 
-/// The pairs of a serialised header map, in order, borrowed from it; `None` when the bytes do not
-/// have that form (a length that runs past the end, a missing NUL) or a name is not UTF-8 (the ABI
-/// makes names strings; values may be any bytes). An empty buffer is an empty map (the host's
-/// answer when there are no headers).
-pub fn pairs(bytes: &[u8]) -> Option<Vec<(&str, &[u8])>> {
+/// Why a buffer is not a header map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// The bytes do not have the ABI's layout (a length that runs past the end, a missing NUL):
+    /// the host's doing.
+    Layout,
+    /// A header name is not UTF-8 (the ABI makes names strings; values may be any bytes): a
+    /// client's doing, when the host lets such a name through.
+    NameNotUtf8,
+}
+
+/// The pairs of a serialised header map, in order, borrowed from it. An empty buffer is an empty
+/// map (the host's answer when there are no headers).
+pub fn pairs(bytes: &[u8]) -> Result<Vec<(&str, &[u8])>, Malformed> {
+    use Malformed::Layout;
     if bytes.is_empty() {
-        return Some(Vec::new());
+        return Ok(Vec::new());
     }
-    let (count, mut lengths) = bytes.split_first_chunk::<4>()?;
-    let count = usize::try_from(u32::from_le_bytes(*count)).ok()?;
+    let (count, mut lengths) = bytes.split_first_chunk::<4>().ok_or(Layout)?;
+    let count = usize::try_from(u32::from_le_bytes(*count)).map_err(|_| Layout)?;
     // At least 10 bytes per pair, so a count that cannot fit is refused before allocating.
     if count > bytes.len() / 10 {
-        return None;
+        return Err(Layout);
     }
-    let mut data = lengths.get(count.checked_mul(8)?..)?;
+    let mut data = count
+        .checked_mul(8)
+        .and_then(|end| lengths.get(end..))
+        .ok_or(Layout)?;
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
-        let (name_len, rest) = lengths.split_first_chunk::<4>()?;
-        let (value_len, rest) = rest.split_first_chunk::<4>()?;
+        let (name_len, rest) = lengths.split_first_chunk::<4>().ok_or(Layout)?;
+        let (value_len, rest) = rest.split_first_chunk::<4>().ok_or(Layout)?;
         lengths = rest;
-        let name_len = usize::try_from(u32::from_le_bytes(*name_len)).ok()?;
-        let value_len = usize::try_from(u32::from_le_bytes(*value_len)).ok()?;
-        let (name, rest) = data.split_at_checked(name_len)?;
-        let (&0, rest) = rest.split_first()? else {
-            return None;
-        };
-        let (value, rest) = rest.split_at_checked(value_len)?;
-        let (&0, rest) = rest.split_first()? else {
-            return None;
-        };
-        data = rest;
-        out.push((std::str::from_utf8(name).ok()?, value));
+        let name_len = usize::try_from(u32::from_le_bytes(*name_len)).map_err(|_| Layout)?;
+        let value_len = usize::try_from(u32::from_le_bytes(*value_len)).map_err(|_| Layout)?;
+        let (name, rest) = data.split_at_checked(name_len).ok_or(Layout)?;
+        let rest = rest.strip_prefix(&[0]).ok_or(Layout)?;
+        let (value, rest) = rest.split_at_checked(value_len).ok_or(Layout)?;
+        data = rest.strip_prefix(&[0]).ok_or(Layout)?;
+        let name = std::str::from_utf8(name).map_err(|_| Malformed::NameNotUtf8)?;
+        out.push((name, value));
     }
-    Some(out)
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -88,7 +97,7 @@ mod tests {
         let mut bytes = serialise(&[("x-tollgate-sub", b"u")]);
         let at = 4 + 8 + "x-tollgate-".len();
         bytes[at] = 0xff;
-        assert_eq!(pairs(&bytes), None);
+        assert_eq!(pairs(&bytes), Err(Malformed::NameNotUtf8));
     }
 
     #[test]
@@ -102,20 +111,20 @@ mod tests {
         let good = serialise(&[(":path", b"/a"), ("host", b"example.com")]);
         // Cut anywhere: never a panic, never a partial map.
         for end in 1..good.len() {
-            assert_eq!(pairs(&good[..end]), None, "cut at {end}");
+            assert_eq!(pairs(&good[..end]), Err(Malformed::Layout), "cut at {end}");
         }
         // A missing NUL after a name.
         let mut bad = good.clone();
         let at = 4 + 2 * 8 + ":path".len();
         bad[at] = b'x';
-        assert_eq!(pairs(&bad), None);
+        assert_eq!(pairs(&bad), Err(Malformed::Layout));
         // A count far beyond the buffer.
         let mut huge = good.clone();
         huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(pairs(&huge), None);
+        assert_eq!(pairs(&huge), Err(Malformed::Layout));
         // A length far beyond the buffer.
         let mut long = good;
         long[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(pairs(&long), None);
+        assert_eq!(pairs(&long), Err(Malformed::Layout));
     }
 }

@@ -36,11 +36,13 @@ pub fn is_reserved(name: &str) -> bool {
         .is_some_and(|start| start.eq_ignore_ascii_case(RESERVED_PREFIX))
 }
 
-/// The reserved names among a request's header names, each once, in order of appearance.
+/// The reserved names among a request's header names, each spelling once, in order of
+/// appearance. Spellings that differ only in case are all kept: a host that keeps the case of
+/// names may also remove them case-sensitively.
 pub fn reserved_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let mut reserved: Vec<&str> = Vec::new();
     for name in names {
-        if is_reserved(name) && !reserved.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        if is_reserved(name) && !reserved.contains(&name) {
             reserved.push(name);
         }
     }
@@ -104,11 +106,12 @@ mod tests {
             "x-tollgate-sub",
             "authorization",
             "X-Tollgate-Sub",
+            "x-tollgate-sub",
             "x-tollgate-scopes",
         ];
         assert_eq!(
             reserved_names(names),
-            ["x-tollgate-sub", "x-tollgate-scopes"]
+            ["x-tollgate-sub", "X-Tollgate-Sub", "x-tollgate-scopes"]
         );
     }
 }
