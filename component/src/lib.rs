@@ -163,7 +163,7 @@ fn context_from_wit(context: wit::Context) -> Result<engine::Context, engine::Re
     serde_json::from_value(json).map_err(|e| engine::RequestError::Invalid(format!("context: {e}")))
 }
 
-fn decision_to_wit(decision: engine::Decision) -> wit::Decision {
+fn decision_to_wit(decision: engine::Decision<'_>) -> wit::Decision {
     wit::Decision {
         permitted: decision.permitted,
         granted: names(decision.granted),
@@ -171,7 +171,7 @@ fn decision_to_wit(decision: engine::Decision) -> wit::Decision {
             .scopes
             .into_iter()
             .map(|s| wit::ScopeDecision {
-                scope: name(&s.scope),
+                scope: name(s.scope),
                 granted: s.granted,
                 by: names(s.by),
                 reason: s.reason.map(|r| match r {
@@ -188,7 +188,7 @@ fn decision_to_wit(decision: engine::Decision) -> wit::Decision {
             .dry_run
             .into_iter()
             .map(|d| wit::DryRun {
-                policy: name(&d.policy),
+                policy: name(d.policy),
                 would_add: names(d.would_add),
                 would_permit: d.would_permit,
             })
@@ -197,18 +197,19 @@ fn decision_to_wit(decision: engine::Decision) -> wit::Decision {
             .not_matched
             .into_iter()
             .map(|n| wit::NotMatched {
-                policy: name(&n.policy),
-                failed: n.failed,
+                policy: name(n.policy),
+                failed: name(n.failed),
             })
             .collect(),
     }
 }
 
-/// An owned copy of a name (`String::from`, not `to_string`, which goes through `fmt`).
-fn name(name: &engine::Name) -> String {
-    String::from(&**name)
+/// An owned copy of a name borrowed from the set (`into_owned`, not `to_string`, which goes
+/// through `fmt`).
+fn name(name: engine::Name<'_>) -> String {
+    name.into_owned()
 }
 
-fn names(names: Vec<engine::Name>) -> Vec<String> {
-    names.iter().map(name).collect()
+fn names(names: Vec<engine::Name<'_>>) -> Vec<String> {
+    names.into_iter().map(name).collect()
 }

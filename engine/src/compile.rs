@@ -50,7 +50,7 @@ pub struct PolicySet {
 
 #[derive(Debug, Clone)]
 struct CompiledPolicy {
-    id: Name,
+    id: Box<str>,
     dry_run: bool,
     /// `None`: every grant type.
     grant_types: Option<Vec<GrantType>>,
@@ -72,9 +72,9 @@ enum Gives {
 
 #[derive(Debug, Clone)]
 struct TargetEntry {
-    id: Name,
+    id: Box<str>,
     scoped: bool,
-    scopes: Vec<Name>,
+    scopes: Vec<Box<str>>,
     /// Scope name → index; filled only for more than [`TargetEntry::FEW_SCOPES`] scopes.
     scope_index: FxHashMap<Box<str>, u16>,
     /// INVARIANT: ascending; every policy (enforce or dry-run) with a target naming this one.
@@ -248,7 +248,7 @@ impl PolicySet {
     }
 
     /// Decides one request.
-    pub fn decide(&self, request: &Request) -> Decision {
+    pub fn decide(&self, request: &Request) -> Decision<'_> {
         let found = match &request.target {
             Target::Resource(id) => self.resources.get(id.as_str()),
             Target::Connection(id) => self.connections.get(id.as_str()),
@@ -289,7 +289,7 @@ impl PolicySet {
         } else {
             scope_less_decision(request, &matched, &dry)
         };
-        decision.matched = matched.iter().map(|p| p.id.clone()).collect();
+        decision.matched = matched.iter().map(|p| Name::Borrowed(&*p.id)).collect();
         if request.explain {
             decision.not_matched = entry
                 .candidates
@@ -297,7 +297,7 @@ impl PolicySet {
                 .filter(|p| matched_ix.binary_search(p).is_err())
                 .filter_map(|&p| self.policies.get(p as usize))
                 .map(|policy| NotMatched {
-                    policy: policy.id.clone(),
+                    policy: Name::Borrowed(&*policy.id),
                     failed: policy.first_failure(request),
                 })
                 .collect();
@@ -574,7 +574,7 @@ impl TargetEntry {
 
     fn new(def: TargetDef) -> TargetEntry {
         let scoped = def.scoped();
-        let scopes: Vec<Name> = def.scopes.iter().map(|s| Name::from(s.as_str())).collect();
+        let scopes: Vec<Box<str>> = def.scopes.iter().map(|s| s.as_str().into()).collect();
         // Only a target with many scopes looks them up by hash.
         let scope_index = if def.scopes.len() > TargetEntry::FEW_SCOPES {
             def.scopes
@@ -671,16 +671,16 @@ impl CompiledPolicy {
     }
 
     /// The first check this policy fails on the request, for explanations.
-    fn first_failure(&self, request: &Request) -> String {
+    fn first_failure(&self, request: &Request) -> Name<'_> {
         if let Some(gs) = &self.grant_types
             && !gs.contains(&request.grant_type)
         {
             let list: Vec<&str> = gs.iter().map(|g| g.as_str()).collect();
-            return format!(
+            return Name::Owned(format!(
                 "grant type: {} not in [{}]",
                 request.grant_type,
                 list.join(", ")
-            );
+            ));
         }
         if let Some(clients) = &self.clients
             && !self.client_ok(request)
@@ -691,12 +691,12 @@ impl CompiledPolicy {
                 .and_then(|c| c.client_id.as_deref())
                 .unwrap_or("absent");
             let list: Vec<&str> = clients.iter().map(|c| &**c).collect();
-            return format!("client: {id} not in [{}]", list.join(", "));
+            return Name::Owned(format!("client: {id} not in [{}]", list.join(", ")));
         }
         self.conditions
             .iter()
             .find(|c| !c.holds(request))
-            .map_or_else(String::new, |c| c.failed.to_string())
+            .map_or(Name::Borrowed(""), |c| Name::Borrowed(&*c.failed))
     }
 
     fn gives(&self, target: u32) -> Option<&Gives> {
@@ -716,13 +716,13 @@ impl CompiledPolicy {
     }
 }
 
-fn unknown_target(request: &Request) -> Decision {
+fn unknown_target(request: &Request) -> Decision<'static> {
     let scopes = request.requested_scopes.iter().flatten().fold(
-        Vec::<ScopeDecision>::new(),
+        Vec::<ScopeDecision<'static>>::new(),
         |mut acc, s| {
             if !acc.iter().any(|d| *d.scope == **s) {
                 acc.push(ScopeDecision {
-                    scope: s.as_str().into(),
+                    scope: Name::Owned(s.clone()),
                     granted: false,
                     by: Vec::new(),
                     reason: Some(Reason::UnknownTarget),
@@ -742,13 +742,13 @@ fn unknown_target(request: &Request) -> Decision {
 }
 
 /// The scopes of the decision: one entry per requested scope (or per allowed scope).
-fn scoped_decision(
-    entry: &TargetEntry,
+fn scoped_decision<'set>(
+    entry: &'set TargetEntry,
     t: u32,
     request: &Request,
-    matched: &[&CompiledPolicy],
-    dry: &[&CompiledPolicy],
-) -> Decision {
+    matched: &[&'set CompiledPolicy],
+    dry: &[&'set CompiledPolicy],
+) -> Decision<'set> {
     let client_config = request
         .client
         .as_ref()
@@ -777,12 +777,12 @@ fn scoped_decision(
             .filter(|(_, i)| i.is_some_and(|i| matched.iter().any(|p| p.gives_scope(t, i))))
             .collect(),
     };
-    // The decision's copy of a scope name: the target's own when it defines the scope.
-    let name_of = |name: &str, index: Option<u16>| -> Name {
+    // A scope name in the decision: the target's own when it defines the scope, else a copy of
+    // the request's.
+    let name_of = |name: &str, index: Option<u16>| -> Name<'set> {
         index
             .and_then(|i| entry.scopes.get(i as usize))
-            .cloned()
-            .unwrap_or_else(|| name.into())
+            .map_or_else(|| Name::Owned(name.to_owned()), |s| Name::Borrowed(&**s))
     };
 
     let mut scopes = Vec::with_capacity(requested.len());
@@ -791,10 +791,10 @@ fn scoped_decision(
         let (by, reason) = match index {
             None => (Vec::new(), Some(Reason::UnknownScope)),
             Some(i) => {
-                let by: Vec<Name> = matched
+                let by: Vec<Name<'set>> = matched
                     .iter()
                     .filter(|p| p.gives_scope(t, i))
-                    .map(|p| p.id.clone())
+                    .map(|p| Name::Borrowed(&*p.id))
                     .collect();
                 let reason = if by.is_empty() {
                     Some(Reason::NotAllowed)
@@ -823,7 +823,7 @@ fn scoped_decision(
     let permitted = !granted.is_empty();
     let mut dry_run = Vec::with_capacity(dry.len());
     for policy in dry {
-        let would_add: Vec<Name> = match &request.requested_scopes {
+        let would_add: Vec<Name<'set>> = match &request.requested_scopes {
             Some(_) => requested
                 .iter()
                 .filter_map(|&(name, i)| i.map(|i| (name, i)))
@@ -844,13 +844,13 @@ fn scoped_decision(
                     u16::try_from(*i).is_ok_and(|i| policy.gives_scope(t, i))
                         && configured(name)
                         && consents(name)
-                        && !granted.iter().any(|g| g == *name)
+                        && !granted.iter().any(|g| **g == ***name)
                 })
-                .map(|(_, name)| name.clone())
+                .map(|(_, name)| Name::Borrowed(&**name))
                 .collect(),
         };
         dry_run.push(DryRun {
-            policy: policy.id.clone(),
+            policy: Name::Borrowed(&*policy.id),
             would_permit: !permitted && !would_add.is_empty(),
             would_add,
         });
@@ -867,17 +867,17 @@ fn scoped_decision(
 }
 
 /// A scope-less connection: the credential as a whole, permitted when some policy matched.
-fn scope_less_decision(
+fn scope_less_decision<'set>(
     request: &Request,
-    matched: &[&CompiledPolicy],
-    dry: &[&CompiledPolicy],
-) -> Decision {
+    matched: &[&'set CompiledPolicy],
+    dry: &[&'set CompiledPolicy],
+) -> Decision<'set> {
     let permitted = !matched.is_empty();
-    let mut scopes: Vec<ScopeDecision> = Vec::new();
+    let mut scopes: Vec<ScopeDecision<'set>> = Vec::new();
     for s in request.requested_scopes.iter().flatten() {
         if !scopes.iter().any(|d| *d.scope == **s) {
             scopes.push(ScopeDecision {
-                scope: s.as_str().into(),
+                scope: Name::Owned(s.clone()),
                 granted: false,
                 by: Vec::new(),
                 reason: Some(Reason::UnknownScope),
@@ -892,7 +892,7 @@ fn scope_less_decision(
         dry_run: dry
             .iter()
             .map(|p| DryRun {
-                policy: p.id.clone(),
+                policy: Name::Borrowed(&*p.id),
                 would_add: Vec::new(),
                 would_permit: !permitted,
             })

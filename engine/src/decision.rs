@@ -1,38 +1,43 @@
 //! The decision and its explanation.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::request::Name;
 
 /// The answer to a [`Request`](crate::Request): what is granted, and why.
+///
+/// The names in it borrow from the [`PolicySet`](crate::PolicySet) that made it, so a decision
+/// costs no copy of them; [`Decision::into_owned`] detaches it from the set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Decision {
+pub struct Decision<'set> {
     /// Whether a token (or credential) may be issued at all.
     pub permitted: bool,
     /// The granted scopes, in the order of [`Decision::scopes`].
-    pub granted: Vec<Name>,
+    pub granted: Vec<Name<'set>>,
     /// One entry per requested scope (or per allowed scope when none were requested).
-    pub scopes: Vec<ScopeDecision>,
+    pub scopes: Vec<ScopeDecision<'set>>,
     /// The enforce-mode policies that matched, in document order.
-    pub matched: Vec<Name>,
+    pub matched: Vec<Name<'set>>,
     /// The dry-run policies that would have matched and what they would have added.
-    pub dry_run: Vec<DryRun>,
+    pub dry_run: Vec<DryRun<'set>>,
     /// Each candidate policy that did not match, with its first failing check (only when the
     /// request asks for an explanation).
-    pub not_matched: Vec<NotMatched>,
+    pub not_matched: Vec<NotMatched<'set>>,
 }
 
 /// The verdict on one scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ScopeDecision {
+pub struct ScopeDecision<'set> {
     /// The scope.
-    pub scope: Name,
+    pub scope: Name<'set>,
     /// Whether it is granted.
     pub granted: bool,
     /// The matched policies that give this scope, in document order.
-    pub by: Vec<Name>,
+    pub by: Vec<Name<'set>>,
     /// Why it was not granted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
@@ -70,11 +75,11 @@ impl Reason {
 /// A dry-run policy that would have matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DryRun {
+pub struct DryRun<'set> {
     /// The policy id.
-    pub policy: Name,
+    pub policy: Name<'set>,
     /// Scopes it would add to `granted`.
-    pub would_add: Vec<Name>,
+    pub would_add: Vec<Name<'set>>,
     /// Whether it would turn a refusal into a permitted decision.
     pub would_permit: bool,
 }
@@ -82,9 +87,56 @@ pub struct DryRun {
 /// A candidate policy that did not match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NotMatched {
+pub struct NotMatched<'set> {
     /// The policy id.
-    pub policy: Name,
+    pub policy: Name<'set>,
     /// The first failing check, e.g. `condition 0: user.roles contains admin`.
-    pub failed: String,
+    pub failed: Name<'set>,
+}
+
+fn owned(name: Name<'_>) -> Name<'static> {
+    Cow::Owned(name.into_owned())
+}
+
+fn all_owned(names: Vec<Name<'_>>) -> Vec<Name<'static>> {
+    names.into_iter().map(owned).collect()
+}
+
+impl Decision<'_> {
+    /// The same decision with every name copied, so it outlives the policy set that made it (to
+    /// keep it past a policy swap, or send it to another thread).
+    pub fn into_owned(self) -> Decision<'static> {
+        Decision {
+            permitted: self.permitted,
+            granted: all_owned(self.granted),
+            scopes: self
+                .scopes
+                .into_iter()
+                .map(|s| ScopeDecision {
+                    scope: owned(s.scope),
+                    granted: s.granted,
+                    by: all_owned(s.by),
+                    reason: s.reason,
+                })
+                .collect(),
+            matched: all_owned(self.matched),
+            dry_run: self
+                .dry_run
+                .into_iter()
+                .map(|d| DryRun {
+                    policy: owned(d.policy),
+                    would_add: all_owned(d.would_add),
+                    would_permit: d.would_permit,
+                })
+                .collect(),
+            not_matched: self
+                .not_matched
+                .into_iter()
+                .map(|n| NotMatched {
+                    policy: owned(n.policy),
+                    failed: owned(n.failed),
+                })
+                .collect(),
+        }
+    }
 }

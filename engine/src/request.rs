@@ -1,7 +1,7 @@
 //! The request: everything a decision may look at, passed in by the caller.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -203,5 +203,7 @@ fn deserialize_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<jiff::Time
     .transpose()
 }
 
-/// Shared, cheaply cloned text (policy ids and scope names in decisions).
-pub type Name = Arc<str>;
+/// A policy id or scope name in a decision: borrowed from the policy set that made the decision
+/// (no copy, no reference count), or owned (a decision read back from JSON or from another
+/// runtime; see [`Decision::into_owned`](crate::Decision::into_owned)).
+pub type Name<'set> = Cow<'set, str>;

@@ -231,6 +231,6 @@ fn a_large_document_streams() {
     }))
     .expect("request");
     let decision = set.decide(&request);
-    assert_eq!(decision.matched, ["p19999".into()]);
+    assert_eq!(decision.matched, ["p19999"]);
     assert!(decision.not_matched.is_empty());
 }

@@ -56,7 +56,7 @@ pub enum Event {
         /// The policy-set version that decided.
         policy_version: u64,
         /// The decision and its explanation.
-        decision: Decision,
+        decision: Decision<'static>,
     },
     /// A connection credential was asked for by token exchange: released or refused. Never the
     /// secret.

@@ -32,7 +32,7 @@ impl PolicyEngine {
     }
 
     /// Decides; returns the decision and the policy-set version that made it.
-    pub fn decide(&self, request: &Request) -> Result<(Decision, u64), RuntimeError> {
+    pub fn decide(&self, request: &Request) -> Result<(Decision<'static>, u64), RuntimeError> {
         let started = std::time::Instant::now();
         let result = match self {
             PolicyEngine::Component(runtime) => runtime.decide(request),
@@ -41,7 +41,7 @@ impl PolicyEngine {
                     let guard = current.read().unwrap_or_else(PoisonError::into_inner);
                     (guard.0, Arc::clone(&guard.1))
                 };
-                Ok((set.decide(request), version))
+                Ok((set.decide(request).into_owned(), version))
             }
         };
         metrics::histogram!("tollgate_decision_duration_seconds")

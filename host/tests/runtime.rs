@@ -175,10 +175,12 @@ fn swapped_policy_sets_never_mix_within_a_decision() {
     let runtime = Arc::new(PolicyRuntime::new(engine, &read).expect("loads"));
     let expect_read = PolicySet::load(&read)
         .expect("loads")
-        .decide(&request(true));
+        .decide(&request(true))
+        .into_owned();
     let expect_write = PolicySet::load(&write)
         .expect("loads")
-        .decide(&request(true));
+        .decide(&request(true))
+        .into_owned();
     assert_ne!(expect_read, expect_write);
 
     let stop = Arc::new(AtomicBool::new(false));

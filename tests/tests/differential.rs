@@ -44,11 +44,11 @@ struct Seen {
     not_matched: Vec<(String, String)>,
 }
 
-fn names(list: &[std::sync::Arc<str>]) -> Vec<String> {
+fn names(list: &[tollgate_engine::Name<'_>]) -> Vec<String> {
     list.iter().map(|n| n.to_string()).collect()
 }
 
-fn from_engine(d: &Decision) -> Seen {
+fn from_engine(d: &Decision<'_>) -> Seen {
     Seen {
         permitted: d.permitted,
         granted: names(&d.granted),

@@ -141,7 +141,7 @@ impl Command {
                 let parsed = tollgate_engine::parse_request(&text)
                     .with_context(|| format!("cannot decide `{}`", request.display()))?;
                 let decision = match engine {
-                    Engine::Native => load(&policies)?.decide(&parsed),
+                    Engine::Native => load(&policies)?.decide(&parsed).into_owned(),
                     Engine::Component => {
                         let limits = runtime::Limits::default();
                         let compiled = match &engine_component {

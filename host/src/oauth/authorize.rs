@@ -455,7 +455,7 @@ fn decide(
     consented: Option<Vec<String>>,
     ip: Option<IpAddr>,
     now: i64,
-) -> Result<Decision, AuthorizeError> {
+) -> Result<Decision<'static>, AuthorizeError> {
     let directory = core.directory();
     let request = Request {
         grant_type: GrantType::AuthorizationCode,

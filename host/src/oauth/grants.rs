@@ -195,7 +195,11 @@ pub(super) fn context(params: &Params) -> Context {
 }
 
 /// Runs the engine, audits the decision, and turns a refusal into the OAuth error.
-fn decide(core: &Core, request: &Request, client_id: &str) -> Result<Decision, OAuthError> {
+fn decide(
+    core: &Core,
+    request: &Request,
+    client_id: &str,
+) -> Result<Decision<'static>, OAuthError> {
     let decision = decide_raw(core, request, client_id)?;
     if decision.permitted {
         return Ok(decision);
@@ -221,7 +225,7 @@ pub(super) fn decide_raw(
     core: &Core,
     request: &Request,
     client_id: &str,
-) -> Result<Decision, OAuthError> {
+) -> Result<Decision<'static>, OAuthError> {
     let (decision, version) = core.policy.decide(request).map_err(|e| {
         tracing::error!(error = %e, "the policy engine failed");
         OAuthError::server_error()

@@ -108,11 +108,11 @@ impl<'r> Staged<'r> {
     }
 }
 
-fn names(list: Vec<String>) -> Vec<engine::Name> {
+fn names(list: Vec<String>) -> Vec<engine::Name<'static>> {
     list.into_iter().map(engine::Name::from).collect()
 }
 
-pub(super) fn decision_from_wit(d: wit::Decision) -> engine::Decision {
+pub(super) fn decision_from_wit(d: wit::Decision) -> engine::Decision<'static> {
     engine::Decision {
         permitted: d.permitted,
         granted: names(d.granted),
@@ -147,7 +147,7 @@ pub(super) fn decision_from_wit(d: wit::Decision) -> engine::Decision {
             .into_iter()
             .map(|n| engine::NotMatched {
                 policy: n.policy.into(),
-                failed: n.failed,
+                failed: n.failed.into(),
             })
             .collect(),
     }

@@ -233,7 +233,7 @@ impl std::fmt::Debug for LoadedSet {
 
 impl LoadedSet {
     /// Decides one request. After an `Err(RuntimeError::Trap)` the instance must not be used again.
-    pub fn decide(&mut self, request: &Request) -> Result<Decision, RuntimeError> {
+    pub fn decide(&mut self, request: &Request) -> Result<Decision<'static>, RuntimeError> {
         let staged = convert::Staged::new(request);
         let allowed = staged.allowed();
         let request = staged.request(allowed.as_deref());
@@ -253,7 +253,7 @@ impl LoadedSet {
     pub fn decide_many(
         &mut self,
         requests: &[Request],
-    ) -> Result<Vec<Result<Decision, RuntimeError>>, RuntimeError> {
+    ) -> Result<Vec<Result<Decision<'static>, RuntimeError>>, RuntimeError> {
         let staged: Vec<convert::Staged<'_>> = requests.iter().map(convert::Staged::new).collect();
         let allowed: Vec<_> = staged.iter().map(convert::Staged::allowed).collect();
         let requests: Vec<wit::Request<'_>> = staged
@@ -337,7 +337,7 @@ impl PolicyRuntime {
 
     /// Decides one request on the current policy set; returns the decision and the version that
     /// made it.
-    pub fn decide(&self, request: &Request) -> Result<(Decision, u64), RuntimeError> {
+    pub fn decide(&self, request: &Request) -> Result<(Decision<'static>, u64), RuntimeError> {
         self.with_instance(|set| set.decide(request))
     }
 
@@ -345,7 +345,7 @@ impl PolicyRuntime {
     pub fn decide_many(
         &self,
         requests: &[Request],
-    ) -> Result<(Vec<Result<Decision, RuntimeError>>, u64), RuntimeError> {
+    ) -> Result<(Vec<Result<Decision<'static>, RuntimeError>>, u64), RuntimeError> {
         self.with_instance(|set| set.decide_many(requests))
     }
 
