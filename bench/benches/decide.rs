@@ -196,6 +196,23 @@ struct Latency {
     distinct: usize,
 }
 
+impl Latency {
+    /// The percentiles of a set of timed decisions made on `distinct` different inputs.
+    fn of(mut samples: Vec<Duration>, distinct: usize) -> Latency {
+        samples.sort_unstable();
+        let at = |q: usize| {
+            let i = samples.len().saturating_sub(1) * q / 100;
+            samples.get(i).copied().unwrap_or_default()
+        };
+        Latency {
+            p50: at(50),
+            p99: at(99),
+            samples: samples.len(),
+            distinct,
+        }
+    }
+}
+
 /// Times `decide` on each input in turn (`passes` times over the `count` inputs), stopping early
 /// once `budget` is spent and at least `min` decisions were timed. Each input is built afresh by
 /// `build`, untimed, right before its decision, as a server builds a request just before asking
@@ -229,17 +246,7 @@ fn time_each<I, D>(
             }
         }
     }
-    samples.sort_unstable();
-    let at = |q: usize| {
-        let i = samples.len().saturating_sub(1) * q / 100;
-        samples.get(i).copied().unwrap_or_default()
-    };
-    Latency {
-        p50: at(50),
-        p99: at(99),
-        samples: samples.len(),
-        distinct,
-    }
+    Latency::of(samples, distinct)
 }
 
 /// Times two engines head to head: the inputs in blocks of [`BLOCK`], each block decided by one
@@ -292,20 +299,8 @@ fn time_pair<IA, DA, IB, DB>(
             break;
         }
     }
-    let latency = |mut samples: Vec<Duration>| {
-        samples.sort_unstable();
-        let at = |q: usize| {
-            let i = samples.len().saturating_sub(1) * q / 100;
-            samples.get(i).copied().unwrap_or_default()
-        };
-        Latency {
-            p50: at(50),
-            p99: at(99),
-            samples: samples.len(),
-            distinct: samples.len(),
-        }
-    };
-    (latency(a), latency(b))
+    let (na, nb) = (a.len(), b.len());
+    (Latency::of(a, na), Latency::of(b, nb))
 }
 
 /// How many inputs [`time_pair`] gives one engine before switching to the other.
