@@ -270,30 +270,12 @@ fn time_pair<IA, DA, IB, DB>(
     let start = Instant::now();
     for (k, first) in (0..count).step_by(BLOCK).enumerate() {
         let block = first..count.min(first + BLOCK);
-        let mut time_a = || {
-            for i in block.clone() {
-                let input = build_a(i);
-                let t = Instant::now();
-                let d = black_box(decide_a(black_box(&input)));
-                a.push(t.elapsed());
-                drop(d);
-            }
-        };
-        let mut time_b = || {
-            for i in block.clone() {
-                let input = build_b(i);
-                let t = Instant::now();
-                let d = black_box(decide_b(black_box(&input)));
-                b.push(t.elapsed());
-                drop(d);
-            }
-        };
         if k % 2 == 0 {
-            time_a();
-            time_b();
+            time_block(block.clone(), &mut a, &mut build_a, &mut decide_a);
+            time_block(block.clone(), &mut b, &mut build_b, &mut decide_b);
         } else {
-            time_b();
-            time_a();
+            time_block(block.clone(), &mut b, &mut build_b, &mut decide_b);
+            time_block(block.clone(), &mut a, &mut build_a, &mut decide_a);
         }
         if block.end >= min && start.elapsed() > budget {
             break;
@@ -301,6 +283,22 @@ fn time_pair<IA, DA, IB, DB>(
     }
     let (na, nb) = (a.len(), b.len());
     (Latency::of(a, na), Latency::of(b, nb))
+}
+
+/// Times one engine on each input of a block, each input built untimed right before its decision.
+fn time_block<I, D>(
+    block: std::ops::Range<usize>,
+    samples: &mut Vec<Duration>,
+    build: &mut impl FnMut(usize) -> I,
+    decide: &mut impl FnMut(&I) -> D,
+) {
+    for i in block {
+        let input = build(i);
+        let t = Instant::now();
+        let d = black_box(decide(black_box(&input)));
+        samples.push(t.elapsed());
+        drop(d);
+    }
 }
 
 /// How many inputs [`time_pair`] gives one engine before switching to the other.

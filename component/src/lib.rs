@@ -171,7 +171,7 @@ fn decision_to_wit(decision: engine::Decision<'_>) -> wit::Decision {
             .scopes
             .into_iter()
             .map(|s| wit::ScopeDecision {
-                scope: name(s.scope),
+                scope: s.scope.into_owned(),
                 granted: s.granted,
                 by: names(s.by),
                 reason: s.reason.map(|r| match r {
@@ -188,7 +188,7 @@ fn decision_to_wit(decision: engine::Decision<'_>) -> wit::Decision {
             .dry_run
             .into_iter()
             .map(|d| wit::DryRun {
-                policy: name(d.policy),
+                policy: d.policy.into_owned(),
                 would_add: names(d.would_add),
                 would_permit: d.would_permit,
             })
@@ -197,19 +197,13 @@ fn decision_to_wit(decision: engine::Decision<'_>) -> wit::Decision {
             .not_matched
             .into_iter()
             .map(|n| wit::NotMatched {
-                policy: name(n.policy),
-                failed: name(n.failed),
+                policy: n.policy.into_owned(),
+                failed: n.failed.into_owned(),
             })
             .collect(),
     }
 }
 
-/// An owned copy of a name borrowed from the set (`into_owned`, not `to_string`, which goes
-/// through `fmt`).
-fn name(name: engine::Name<'_>) -> String {
-    name.into_owned()
-}
-
 fn names(names: Vec<engine::Name<'_>>) -> Vec<String> {
-    names.into_iter().map(name).collect()
+    names.into_iter().map(engine::Name::into_owned).collect()
 }

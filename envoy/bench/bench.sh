@@ -25,8 +25,10 @@
 # configuration alike) and reports each configuration's median round. BASE_WASM adds the warm runs
 # of another build of the filter (for example the one before a change) to the same Envoy.
 set -euo pipefail
-# A relative BASE_WASM is the caller's, not the repository root's.
-if [[ -n "${BASE_WASM:-}" && -f "$BASE_WASM" ]]; then
+# A relative BASE_WASM is the caller's, not the repository root's: resolved before the cd.
+BASE_WASM="${BASE_WASM:-}"
+if [[ -n "$BASE_WASM" ]]; then
+    [[ -f "$BASE_WASM" ]] || { echo "bench-envoy: no file $BASE_WASM" >&2; exit 2; }
     BASE_WASM="$(realpath -- "$BASE_WASM")"
 fi
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -36,9 +38,7 @@ CRYPTOGRAPHY_VERSION=50.0.2
 DURATION="${DURATION:-10s}"
 ROUNDS="${ROUNDS:-1}"
 SET="${SET:-all}"
-BASE_WASM="${BASE_WASM:-}"
 [[ "$SET" == all || "$SET" == warm ]] || { echo "bench-envoy: SET is all or warm" >&2; exit 2; }
-[[ -z "$BASE_WASM" || -f "$BASE_WASM" ]] || { echo "bench-envoy: no file $BASE_WASM" >&2; exit 2; }
 CONNECTIONS=32
 ISSUER=https://auth.tollgate.test
 AUDIENCE=https://items.example.com
