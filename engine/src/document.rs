@@ -7,8 +7,12 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt::{self, Write as _};
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
+use serde_json::Value;
+
+use crate::node::{Node, Object};
 
 use crate::error::{LoadError, ValidationError};
 use crate::eval::{Condition, FIXED_KEYS, Key, KeyType, OPS, Op, Operand, ValueSet, Window};
@@ -145,7 +149,7 @@ pub(crate) fn parse_text(text: &str) -> Result<Document, LoadError> {
 }
 
 #[cfg(feature = "yaml")]
-fn parse_yaml(text: &str, reader: &mut Reader) -> Result<(), LoadError> {
+fn parse_yaml<'de>(text: &'de str, reader: &mut Reader<'de>) -> Result<(), LoadError> {
     serde_norway::Deserializer::from_str(text)
         .deserialize_map(reader)
         .map_err(|e| LoadError::Syntax {
@@ -155,7 +159,7 @@ fn parse_yaml(text: &str, reader: &mut Reader) -> Result<(), LoadError> {
 }
 
 #[cfg(not(feature = "yaml"))]
-fn parse_yaml(_text: &str, _reader: &mut Reader) -> Result<(), LoadError> {
+fn parse_yaml(_text: &str, _reader: &mut Reader<'_>) -> Result<(), LoadError> {
     Err(LoadError::Syntax {
         format: "JSON",
         message: "a JSON document starts with `{` (YAML support is not built in)".into(),
@@ -174,7 +178,10 @@ pub(crate) fn parse_value(value: Value) -> Result<Document, LoadError> {
             })?,
         other => reader.errors.add(
             &Path::Root,
-            format!("the document must be a mapping, not {}", type_name(&other)),
+            format!(
+                "the document must be a mapping, not {}",
+                type_name(&Node::deserialize(other).unwrap_or(Node::Null))
+            ),
         ),
     }
     reader.finish()
@@ -182,16 +189,16 @@ pub(crate) fn parse_value(value: Value) -> Result<Document, LoadError> {
 
 /// The document's top level, read as it streams by.
 #[derive(Default)]
-struct Reader {
+struct Reader<'de> {
     errors: Errors,
     seen: Vec<String>,
-    version: Option<Value>,
-    resources: Option<Value>,
-    connections: Option<Value>,
+    version: Option<Node<'de>>,
+    resources: Option<Node<'de>>,
+    connections: Option<Node<'de>>,
     policies: Vec<Policy>,
 }
 
-impl<'de> Visitor<'de> for &mut Reader {
+impl<'de> Visitor<'de> for &mut Reader<'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -229,16 +236,16 @@ impl<'de> Visitor<'de> for &mut Reader {
 }
 
 /// The `policies` list: each element is parsed into a small value, checked and dropped.
-struct PolicyList<'r>(&'r mut Reader);
+struct PolicyList<'r, 'de>(&'r mut Reader<'de>);
 
-impl<'de> DeserializeSeed<'de> for PolicyList<'_> {
+impl<'de> DeserializeSeed<'de> for PolicyList<'_, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for PolicyList<'_> {
+impl<'de> Visitor<'de> for PolicyList<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -249,7 +256,7 @@ impl<'de> Visitor<'de> for PolicyList<'_> {
         let reader = self.0;
         let path = Path::Root.key("policies");
         let mut index = 0;
-        while let Some(value) = seq.next_element::<Value>()? {
+        while let Some(value) = seq.next_element::<Node<'de>>()? {
             if let Some(policy) = read_policy(&value, index, &path.index(index), &mut reader.errors)
             {
                 reader.policies.push(policy);
@@ -296,7 +303,7 @@ impl<'de> Visitor<'de> for PolicyList<'_> {
     }
 }
 
-impl PolicyList<'_> {
+impl PolicyList<'_, '_> {
     fn not_a_list<E>(self) -> Result<(), E> {
         self.0
             .errors
@@ -305,7 +312,7 @@ impl PolicyList<'_> {
     }
 }
 
-impl Reader {
+impl Reader<'_> {
     fn finish(mut self) -> Result<Document, LoadError> {
         let errors = &mut self.errors;
         match &self.version {
@@ -350,32 +357,28 @@ fn policy_position(path: &str) -> (u8, usize) {
 
 // ---- helpers over JSON values -------------------------------------------------------------------
 
-fn type_name(v: &Value) -> &'static str {
+fn type_name(v: &Node<'_>) -> &'static str {
     match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
+        Node::Null => "null",
+        Node::Bool(_) => "a boolean",
+        Node::Number(_) => "a number",
+        Node::String(_) => "a string",
+        Node::Array(_) => "a list",
+        Node::Object(_) => "a mapping",
     }
 }
 
 /// Compact JSON (strings unquoted at the top level): how operands appear in messages.
-fn compact(v: &Value) -> String {
+fn compact(v: &Node<'_>) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Node::String(s) => s.to_string(),
         other => other.to_string(),
     }
 }
 
-fn object<'v>(
-    v: &'v Value,
-    path: &Path<'_>,
-    errors: &mut Errors,
-) -> Option<&'v Map<String, Value>> {
+fn object<'v>(v: &'v Node<'v>, path: &Path<'_>, errors: &mut Errors) -> Option<&'v Object<'v>> {
     match v {
-        Value::Object(map) => Some(map),
+        Node::Object(map) => Some(map),
         other => {
             errors.add(path, format!("must be a mapping, not {}", type_name(other)));
             None
@@ -383,31 +386,45 @@ fn object<'v>(
     }
 }
 
-/// Reports every key not in `allowed`.
-fn check_keys(map: &Map<String, Value>, allowed: &[&str], path: &Path<'_>, errors: &mut Errors) {
+/// Reports every key not in `allowed`, and every key written twice.
+fn check_keys(map: &Object<'_>, allowed: &[&str], path: &Path<'_>, errors: &mut Errors) {
+    // Bit i: allowed[i] was seen (the allowed lists are short).
+    let mut seen: u64 = 0;
     for key in map.keys() {
-        if !allowed.contains(&key.as_str()) {
-            let expected = allowed
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            errors.add(
-                &path.key(key),
-                format!("unknown key `{key}`; expected one of {expected}"),
-            );
+        match allowed.iter().position(|k| *k == key) {
+            Some(i) => {
+                let bit = u32::try_from(i)
+                    .ok()
+                    .and_then(|i| 1_u64.checked_shl(i))
+                    .unwrap_or(0);
+                if seen & bit != 0 {
+                    errors.add(&path.key(key), "duplicate key");
+                }
+                seen |= bit;
+            }
+            None => {
+                let expected = allowed
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                errors.add(
+                    &path.key(key),
+                    format!("unknown key `{key}`; expected one of {expected}"),
+                );
+            }
         }
     }
 }
 
 fn required<'v>(
-    map: &'v Map<String, Value>,
+    map: &'v Object<'v>,
     key: &str,
     path: &Path<'_>,
     errors: &mut Errors,
-) -> Option<&'v Value> {
+) -> Option<&'v Node<'v>> {
     match map.get(key) {
-        None | Some(Value::Null) => {
+        None | Some(Node::Null) => {
             errors.add(path, format!("missing `{key}`"));
             None
         }
@@ -415,13 +432,13 @@ fn required<'v>(
     }
 }
 
-fn string<'v>(v: &'v Value, path: &Path<'_>, errors: &mut Errors) -> Option<&'v str> {
+fn string<'v>(v: &'v Node<'v>, path: &Path<'_>, errors: &mut Errors) -> Option<&'v str> {
     match v {
-        Value::String(s) if s.is_empty() => {
+        Node::String(s) if s.is_empty() => {
             errors.add(path, "must not be empty");
             None
         }
-        Value::String(s) => Some(s),
+        Node::String(s) => Some(s),
         other => {
             errors.add(path, format!("must be a string, not {}", type_name(other)));
             None
@@ -429,15 +446,15 @@ fn string<'v>(v: &'v Value, path: &Path<'_>, errors: &mut Errors) -> Option<&'v 
     }
 }
 
-fn optional_string(map: &Map<String, Value>, key: &str, path: &Path<'_>, errors: &mut Errors) {
+fn optional_string(map: &Object<'_>, key: &str, path: &Path<'_>, errors: &mut Errors) {
     if let Some(v) = map.get(key).filter(|v| !v.is_null()) {
         string(v, &path.key(key), errors);
     }
 }
 
 /// A non-empty list of distinct non-empty strings.
-fn string_list(v: &Value, path: &Path<'_>, errors: &mut Errors) -> Option<Vec<String>> {
-    let Value::Array(items) = v else {
+fn string_list(v: &Node<'_>, path: &Path<'_>, errors: &mut Errors) -> Option<Vec<String>> {
+    let Node::Array(items) = v else {
         errors.add(
             path,
             format!("must be a list of strings, not {}", type_name(v)),
@@ -467,14 +484,14 @@ fn string_list(v: &Value, path: &Path<'_>, errors: &mut Errors) -> Option<Vec<St
 // ---- resources and connections ------------------------------------------------------------------
 
 fn read_targets(
-    value: Option<&Value>,
+    value: Option<&Node<'_>>,
     section: &'static str,
     errors: &mut Errors,
 ) -> Vec<TargetDef> {
     let path = Path::Root.key(section);
     let items = match value {
-        None | Some(Value::Null) => return Vec::new(),
-        Some(Value::Array(items)) => items,
+        None | Some(Node::Null) => return Vec::new(),
+        Some(Node::Array(items)) => items,
         Some(other) => {
             errors.add(&path, format!("must be a list, not {}", type_name(other)));
             return Vec::new();
@@ -601,7 +618,7 @@ fn valid_slug(id: &str) -> bool {
 }
 
 fn read_policy(
-    value: &Value,
+    value: &Node<'_>,
     index: usize,
     path: &Path<'_>,
     errors: &mut Errors,
@@ -652,7 +669,7 @@ fn read_policy(
             if let Some(v) = subject.get("conditions").filter(|v| !v.is_null()) {
                 let at = at.key("conditions");
                 match v {
-                    Value::Array(items) => {
+                    Node::Array(items) => {
                         for (i, item) in items.iter().enumerate() {
                             if let Some(c) = read_condition(item, i, &at.index(i), errors) {
                                 conditions.push(c);
@@ -689,10 +706,10 @@ fn read_policy(
 
     let mut targets = Vec::new();
     match required(map, "targets", path, errors) {
-        Some(Value::Array(items)) if items.is_empty() => {
+        Some(Node::Array(items)) if items.is_empty() => {
             errors.add(&path.key("targets"), "must not be empty");
         }
-        Some(Value::Array(items)) => {
+        Some(Node::Array(items)) => {
             let at = path.key("targets");
             for (i, item) in items.iter().enumerate() {
                 if let Some(t) = read_policy_target(item, &at.index(i), errors) {
@@ -733,7 +750,11 @@ fn read_policy(
     })
 }
 
-fn read_policy_target(value: &Value, path: &Path<'_>, errors: &mut Errors) -> Option<PolicyTarget> {
+fn read_policy_target(
+    value: &Node<'_>,
+    path: &Path<'_>,
+    errors: &mut Errors,
+) -> Option<PolicyTarget> {
     let map = object(value, path, errors)?;
     check_keys(map, &["resource", "connection", "scopes"], path, errors);
     let (kind, key) = match (map.contains_key("resource"), map.contains_key("connection")) {
@@ -756,8 +777,8 @@ fn read_policy_target(value: &Value, path: &Path<'_>, errors: &mut Errors) -> Op
         .and_then(|v| string(v, &path.key(key), errors))?;
     let scopes = match map.get("scopes").filter(|v| !v.is_null()) {
         None => None,
-        Some(Value::String(s)) if s == "*" => Some(ScopeSpec::All),
-        Some(Value::String(s)) => {
+        Some(Node::String(s)) if s == "*" => Some(ScopeSpec::All),
+        Some(Node::String(s)) => {
             errors.add(
                 &path.key("scopes"),
                 format!("must be a list of scopes or `\"*\"`, not the string `{s}`"),
@@ -859,7 +880,7 @@ fn check_references(document: &Document, errors: &mut Errors) {
 // ---- conditions ---------------------------------------------------------------------------------
 
 fn read_condition(
-    value: &Value,
+    value: &Node<'_>,
     index: usize,
     path: &Path<'_>,
     errors: &mut Errors,
@@ -909,12 +930,12 @@ fn explanation(
     index: usize,
     key: &str,
     op: &str,
-    value: Option<&Value>,
-    values: Option<&Value>,
+    value: Option<&Node<'_>>,
+    values: Option<&Node<'_>>,
 ) -> Box<str> {
-    fn push_compact(out: &mut String, v: &Value) {
+    fn push_compact(out: &mut String, v: &Node<'_>) {
         match v {
-            Value::String(s) => out.push_str(s),
+            Node::String(s) => out.push_str(s),
             other => out.push_str(&other.to_string()),
         }
     }
@@ -930,7 +951,7 @@ fn explanation(
             out.push(' ');
             push_compact(&mut out, v);
         }
-        (None, Some(Value::Array(items))) => {
+        (None, Some(Node::Array(items))) => {
             out.push_str(" [");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -1025,8 +1046,8 @@ fn read_operand(
     key_text: &str,
     op: Op,
     op_text: &str,
-    value: Option<&Value>,
-    values: Option<&Value>,
+    value: Option<&Node<'_>>,
+    values: Option<&Node<'_>>,
     path: &Path<'_>,
     errors: &mut Errors,
 ) -> Option<Operand> {
@@ -1176,14 +1197,14 @@ fn read_operand(
 
 /// A scalar operand; on the typed keys, a string.
 fn scalar<'v>(
-    v: &'v Value,
+    v: &'v Node<'v>,
     typed: bool,
     path: &Path<'_>,
     errors: &mut Errors,
-) -> Option<&'v Value> {
+) -> Option<&'v Node<'v>> {
     match v {
-        Value::String(_) => Some(v),
-        Value::Number(_) | Value::Bool(_) if !typed => Some(v),
+        Node::String(_) => Some(v),
+        Node::Number(_) | Node::Bool(_) if !typed => Some(v),
         other if typed => {
             errors.add(path, format!("must be a string, not {}", type_name(other)));
             None
@@ -1204,13 +1225,13 @@ fn scalar<'v>(
 /// A list operand; on the typed keys, of strings. `values` of `equal` may be empty (a list
 /// attribute equal to the empty set); elsewhere an empty list could never hold, or always would.
 fn list<'v>(
-    v: &'v Value,
+    v: &'v Node<'v>,
     typed: bool,
     may_be_empty: bool,
     path: &Path<'_>,
     errors: &mut Errors,
-) -> Option<&'v [Value]> {
-    let Value::Array(items) = v else {
+) -> Option<&'v [Node<'v>]> {
+    let Node::Array(items) = v else {
         errors.add(path, format!("must be a list, not {}", type_name(v)));
         return None;
     };
@@ -1221,11 +1242,11 @@ fn list<'v>(
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
         ok &= match item {
-            Value::Null => {
+            Node::Null => {
                 errors.add(&path.index(i), "must not be null");
                 false
             }
-            Value::Array(_) | Value::Object(_) if !typed => true,
+            Node::Array(_) | Node::Object(_) if !typed => true,
             other => scalar(other, typed, &path.index(i), errors).is_some(),
         };
     }
@@ -1234,7 +1255,7 @@ fn list<'v>(
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-fn read_window(v: &Value, path: &Path<'_>, errors: &mut Errors) -> Option<Window> {
+fn read_window(v: &Node<'_>, path: &Path<'_>, errors: &mut Errors) -> Option<Window> {
     let map = object(v, path, errors)?;
     check_keys(map, &["from", "to", "days", "tz"], path, errors);
     let minute = |key: &str, errors: &mut Errors| -> Option<u16> {

@@ -7,6 +7,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
+use crate::node::Node;
+
 use crate::request::Request;
 
 /// The attribute a condition reads.
@@ -248,14 +250,15 @@ pub(crate) struct ValueSet {
 }
 
 impl ValueSet {
-    pub(crate) fn new(values: &[Value]) -> ValueSet {
+    pub(crate) fn new(values: &[Node<'_>]) -> ValueSet {
         let mut set = ValueSet::default();
         for v in values {
             match v {
-                Value::String(s) => set.strings.push(s.as_str().into()),
+                Node::String(s) => set.strings.push((**s).into()),
                 other => {
-                    if !set.others.iter().any(|o| json_eq(o, other)) {
-                        set.others.push(other.clone());
+                    let other = other.to_value();
+                    if !set.others.iter().any(|o| json_eq(o, &other)) {
+                        set.others.push(other);
                     }
                 }
             }

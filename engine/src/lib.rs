@@ -7,6 +7,7 @@ mod decision;
 mod document;
 mod error;
 mod eval;
+mod node;
 mod request;
 
 pub use call::{decide_json, decide_many_json, parse_request};

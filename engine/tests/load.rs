@@ -97,6 +97,25 @@ fn every_error_is_reported_with_its_path() {
 }
 
 #[test]
+fn a_key_written_twice_is_an_error_not_a_silent_choice() {
+    let doc = r#"{"version": 1,
+        "resources": [{"id": "api", "audience": "https://api.example.com", "kind": "api",
+                       "scopes": ["read", "write"]}],
+        "policies": [{"id": "p", "id": "q",
+                      "targets": [{"resource": "api", "scopes": ["read"], "scopes": "*"}]}]}"#;
+    assert_eq!(
+        errors(doc),
+        [
+            ("policies[0].id".to_owned(), "duplicate key".to_owned()),
+            (
+                "policies[0].targets[0].scopes".to_owned(),
+                "duplicate key".to_owned()
+            ),
+        ]
+    );
+}
+
+#[test]
 fn syntax_errors_name_the_format() {
     assert!(matches!(
         PolicySet::load("{\"version\": 1,"),
