@@ -12,10 +12,9 @@ use serde::de::{
 };
 use serde_json::Value;
 
-use crate::node::{Node, Object};
-
 use crate::error::{LoadError, ValidationError};
 use crate::eval::{Condition, FIXED_KEYS, Key, KeyType, OPS, Op, Operand, ValueSet, Window};
+use crate::node::{Node, Object};
 use crate::request::GrantType;
 
 /// Where a value sits in the document; rendered only when there is an error to report.
