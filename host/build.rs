@@ -57,7 +57,7 @@ fn build_guest(root: &Path, out: &Path) -> PathBuf {
         "--target",
         "wasm32-unknown-unknown",
         "--profile",
-        "wasm",
+        "component",
         "--locked",
     ]);
     // The outer build's settings are for the host: none of them may leak into the guest build.
@@ -88,7 +88,7 @@ fn build_guest(root: &Path, out: &Path) -> PathBuf {
             "building the engine component (tollgate-component for wasm32-unknown-unknown) failed; run scripts/setup.sh to install the wasm target",
         );
     }
-    target_dir.join("wasm32-unknown-unknown/wasm/tollgate_component.wasm")
+    target_dir.join("wasm32-unknown-unknown/component/tollgate_component.wasm")
 }
 
 fn rustup_has_wasm_target() -> bool {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the three WebAssembly shims of the engine with the `wasm` profile of the root Cargo.toml:
+# Builds the three WebAssembly shims of the engine with the `wasm` profile of the root Cargo.toml
+# (the component with `component`, the same at opt-level 3):
 #
 #   component  tollgate-component (wit-bindgen guest), core wasm; made into a component by the
 #              componentize hook below once it exists
@@ -16,7 +17,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/wasm-env.sh
 
 TARGET=wasm32-unknown-unknown
-PROFILE=wasm
 # wasm-bindgen outputs, "target out-dir", one per line. Add e.g. "nodejs js/pkg/node" when needed.
 BINDGEN_OUTPUTS=() # none: `npm --prefix js run build` lays out the npm package (js/dist/)
 
@@ -26,12 +26,12 @@ die() { printf 'build-wasm: error: %s\n' "$*" >&2; exit 1; }
 target_dir="$(cargo metadata --no-deps --format-version 1 |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 [[ -n "$target_dir" ]] || die "cannot read the target directory from cargo metadata"
-out="$target_dir/$TARGET/$PROFILE"
 
+# cargo_build PACKAGE PROFILE: the artifacts land in $target_dir/$TARGET/PROFILE.
 cargo_build() {
-    local package="$1" started=$SECONDS
-    say "cargo build -p $package --target $TARGET --profile $PROFILE ($TOLLGATE_WASM_TOOLCHAIN)"
-    cargo build -p "$package" --target "$TARGET" --profile "$PROFILE" "${WASM_CARGO_ARGS[@]}"
+    local package="$1" profile="$2" started=$SECONDS
+    say "cargo build -p $package --target $TARGET --profile $profile ($TOLLGATE_WASM_TOOLCHAIN)"
+    cargo build -p "$package" --target "$TARGET" --profile "$profile" "${WASM_CARGO_ARGS[@]}"
     say "$package built in $((SECONDS - started))s"
 }
 
@@ -42,8 +42,8 @@ report_size() {
 }
 
 build_component() {
-    cargo_build tollgate-component
-    local core="$out/tollgate_component.wasm" hook
+    cargo_build tollgate-component component
+    local core="$target_dir/$TARGET/component/tollgate_component.wasm" hook
     report_size "$core"
     # HOOK: turning the core module into a component. When a script scripts/componentize (or
     # scripts/componentize.sh) exists and is executable, it runs with the core module's path as
@@ -58,8 +58,9 @@ build_component() {
 }
 
 build_js() {
-    cargo_build tollgate-js
-    local module="$out/tollgate_js.wasm" want have entry bindgen_target dir module_out
+    cargo_build tollgate-js wasm
+    local module="$target_dir/$TARGET/wasm/tollgate_js.wasm"
+    local want have entry bindgen_target dir module_out
     report_size "$module"
     want="$(sed -n 's/^wasm-bindgen = "=\([0-9][0-9.]*\)".*/\1/p' Cargo.toml)"
     have="$(wasm-bindgen --version 2>/dev/null || true)"
@@ -76,8 +77,8 @@ build_js() {
 }
 
 build_envoy() {
-    cargo_build tollgate-envoy
-    report_size "$out/tollgate_envoy.wasm"
+    cargo_build tollgate-envoy wasm
+    report_size "$target_dir/$TARGET/wasm/tollgate_envoy.wasm"
 }
 
 shims=("$@")

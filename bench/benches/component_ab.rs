@@ -14,8 +14,9 @@
 //! Environment: `AB_N` policies (10), `AB_ITERS` decisions (200,000) or loads per round,
 //! `AB_ROUNDS` (7), `AB_MODE` `decide` or `load`, `AB_SKIP_CHECK=1` to measure builds that do not
 //! decide (for example a guest that returns an empty decision, to time the boundary alone).
-//! Prints the median, fastest and slowest round per build. With `TOLLGATE_PERFMAP=1` the host
-//! writes a perf map, so `perf record` names the guest's functions (build the guest unstripped).
+//! Prints each file's compile time, then the median, fastest and slowest round per build. With
+//! `TOLLGATE_PERFMAP=1` the host writes a perf map, so `perf record` names the guest's functions
+//! (build the guest unstripped).
 
 #![expect(
     clippy::expect_used,
@@ -64,7 +65,9 @@ fn main() {
         files
             .iter()
             .map(|f| {
+                let t = Instant::now();
                 let engine = ComponentEngine::from_file(Path::new(f), limits).expect("compiles");
+                println!("{f}: compiled in {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
                 (f.clone(), engine)
             })
             .collect()

@@ -8,8 +8,9 @@
 //! Build the core module and wrap it into a component (no WASI imports):
 //!
 //! ```text
-//! cargo build -p tollgate-component --target wasm32-unknown-unknown --profile wasm
-//! cargo run -p xtask -- componentize target/wasm32-unknown-unknown/wasm/tollgate_component.wasm \
+//! cargo build -p tollgate-component --target wasm32-unknown-unknown --profile component
+//! cargo run -p xtask -- componentize \
+//!     target/wasm32-unknown-unknown/component/tollgate_component.wasm \
 //!     target/tollgate.component.wasm
 //! ```
 
