@@ -107,7 +107,7 @@ struct Filed {
 /// An anchor: a key and the values of which the request must carry one for the policy to match.
 struct Anchor<'p> {
     key: &'p Key,
-    values: Vec<&'p str>,
+    values: &'p [Box<str>],
 }
 
 /// The hash under which a value of a key is filed.
@@ -178,7 +178,7 @@ impl PolicySet {
         self.policies.is_empty()
     }
 
-    fn compile(document: Document) -> PolicySet {
+    fn compile(document: Document<'_>) -> PolicySet {
         let Document {
             resources,
             connections,
@@ -205,7 +205,7 @@ impl PolicySet {
                     TargetKind::Connection => &connections,
                 };
                 // INVARIANT: validation resolved every target and scope.
-                let Some(&t) = map.get(target.id.as_str()) else {
+                let Some(&t) = map.get(&*target.id) else {
                     continue;
                 };
                 let Some(entry) = targets.get(t as usize) else {
@@ -224,7 +224,7 @@ impl PolicySet {
             }
             gives.sort_by_key(|(t, _)| *t);
             compiled.push(CompiledPolicy {
-                id: policy.id.as_str().into(),
+                id: policy.id.into_boxed_str(),
                 dry_run: policy.dry_run,
                 grant_types: policy.grant_types,
                 clients: policy
@@ -390,14 +390,14 @@ impl Index {
         // rarest option, so a request's lookups find few policies that do not match.
         let mut frequency: FxHashMap<(&Key, &str), u32> = FxHashMap::default();
         for anchor in &options {
-            for v in &anchor.values {
+            for v in anchor.values {
                 *frequency.entry((anchor.key, v)).or_default() += 1;
             }
         }
         let cost = |a: &Anchor<'_>| -> u64 {
             a.values
                 .iter()
-                .map(|v| u64::from(frequency.get(&(a.key, *v)).copied().unwrap_or(0)))
+                .map(|v| u64::from(frequency.get(&(a.key, &**v)).copied().unwrap_or(0)))
                 .sum()
         };
 
@@ -429,7 +429,7 @@ impl Index {
             // equals first), picked in one pass.
             let mut rarest: [Option<(u64, &str, &Key)>; 3] = [None; 3];
             for (i, a) in own.iter().enumerate() {
-                let [value] = a.values.as_slice() else {
+                let [value] = a.values else {
                     continue;
                 };
                 if Some(i) == chosen {
@@ -438,7 +438,7 @@ impl Index {
                 // Insert into the three rarest so far, behind those that cost no more; what is
                 // behind it moves down one place (the fourth falls out).
                 let c = cost(a);
-                let mut item = Some((c, *value, a.key));
+                let mut item = Some((c, &**value, a.key));
                 let mut shifting = false;
                 for slot in &mut rarest {
                     shifting = shifting || slot.is_none_or(|(r, _, _)| c < r);
@@ -451,20 +451,19 @@ impl Index {
                 policy: p,
                 also: [0; 3],
             };
-            let mut used_keys: Vec<usize> = Vec::with_capacity(4);
+            // The keys a request's lookup must read for this policy: bit i for `keys[i]`.
+            let mut used_keys: u64 = 0;
             for (slot, &(_, value, key)) in filed.also.iter_mut().zip(rarest.iter().flatten()) {
                 let (i, seed) = key_index(key);
-                used_keys.push(i);
+                used_keys |= 1 << i.min(63);
                 *slot = fingerprint(anchor_hash(seed, value));
             }
-            let hashes: Vec<u64> = match anchor {
-                Some(a) => {
-                    let (i, seed) = key_index(a.key);
-                    used_keys.push(i);
-                    a.values.iter().map(|v| anchor_hash(seed, v)).collect()
-                }
-                None => Vec::new(),
-            };
+            // The anchor's values and the seed to hash them with.
+            let anchor = anchor.map(|a| {
+                let (i, seed) = key_index(a.key);
+                used_keys |= 1 << i.min(63);
+                (a.values, seed)
+            });
 
             for (t, _) in &policy.gives {
                 let Some(entry) = targets.get_mut(*t as usize) else {
@@ -479,15 +478,16 @@ impl Index {
                         continue;
                     };
                     let id = bucket_id(*t, g.index());
-                    for &i in &used_keys {
-                        bucket.keys |= 1 << i.min(63);
-                    }
-                    if anchor.is_none() {
-                        entries.push((id, None, filed));
-                    }
-                    for &h in &hashes {
-                        bucket.bloom_add(h);
-                        entries.push((id, Some(h), filed));
+                    bucket.keys |= used_keys;
+                    match anchor {
+                        None => entries.push((id, None, filed)),
+                        Some((values, seed)) => {
+                            for v in values {
+                                let h = anchor_hash(seed, v);
+                                bucket.bloom_add(h);
+                                entries.push((id, Some(h), filed));
+                            }
+                        }
                     }
                 }
             }
@@ -626,14 +626,14 @@ impl CompiledPolicy {
         if let Some(clients) = &self.clients {
             options.push(Anchor {
                 key: &CLIENT_ID,
-                values: clients.iter().map(|c| &**c).collect(),
+                values: clients,
             });
         }
         for c in &self.conditions {
             let Operand::Values(set) = &c.operand else {
                 continue;
             };
-            let values: Vec<&str> = set.strings().iter().map(|s| &**s).collect();
+            let values = set.strings();
             // INVARIANT: a condition whose operand holds no string (a list attribute equal to the
             // empty set, say) gives no anchor.
             if values.is_empty() {
@@ -658,7 +658,7 @@ impl CompiledPolicy {
                 for v in values {
                     options.push(Anchor {
                         key: &c.key,
-                        values: vec![v],
+                        values: std::slice::from_ref(v),
                     });
                 }
             } else {

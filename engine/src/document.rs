@@ -5,6 +5,7 @@
 //! policies never exists as one big value tree in memory.
 
 use rustc_hash::FxHashMap as HashMap;
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 use serde::de::{
@@ -92,24 +93,25 @@ impl TargetKind {
 
 /// The scopes a policy target gives.
 #[derive(Debug, Clone)]
-pub(crate) enum ScopeSpec {
+pub(crate) enum ScopeSpec<'a> {
     /// `"*"`: every scope the target defines.
     All,
     /// Listed scopes, in the order written.
-    List(Vec<String>),
+    List(Vec<Cow<'a, str>>),
 }
 
-/// A policy target before its id is resolved.
+/// A policy target before its id is resolved. Its names borrow the document's text where they can:
+/// they are only read while the set is compiled.
 #[derive(Debug, Clone)]
-pub(crate) struct PolicyTarget {
+pub(crate) struct PolicyTarget<'a> {
     pub(crate) kind: TargetKind,
-    pub(crate) id: String,
-    pub(crate) scopes: Option<ScopeSpec>,
+    pub(crate) id: Cow<'a, str>,
+    pub(crate) scopes: Option<ScopeSpec<'a>>,
 }
 
 /// A policy as written, checked except for its targets' references.
 #[derive(Debug, Clone)]
-pub(crate) struct Policy {
+pub(crate) struct Policy<'a> {
     /// The policy's position in the written `policies` list.
     pub(crate) index: usize,
     pub(crate) id: String,
@@ -119,19 +121,19 @@ pub(crate) struct Policy {
     pub(crate) conditions: Vec<Condition>,
     /// Without duplicates, in the order written.
     pub(crate) grant_types: Option<Vec<GrantType>>,
-    pub(crate) targets: Vec<PolicyTarget>,
+    pub(crate) targets: Vec<PolicyTarget<'a>>,
 }
 
 /// A document whose parts have all been checked.
 #[derive(Debug, Default)]
-pub(crate) struct Document {
+pub(crate) struct Document<'a> {
     pub(crate) resources: Vec<TargetDef>,
     pub(crate) connections: Vec<TargetDef>,
-    pub(crate) policies: Vec<Policy>,
+    pub(crate) policies: Vec<Policy<'a>>,
 }
 
 /// Reads JSON or YAML text.
-pub(crate) fn parse_text(text: &str) -> Result<Document, LoadError> {
+pub(crate) fn parse_text(text: &str) -> Result<Document<'_>, LoadError> {
     let mut reader = Reader::default();
     if text.trim_start().starts_with('{') {
         let mut de = serde_json::Deserializer::from_str(text);
@@ -166,7 +168,7 @@ fn parse_yaml(_text: &str, _reader: &mut Reader<'_>) -> Result<(), LoadError> {
 }
 
 /// Reads an already parsed document (a JS object, a section of the server's configuration).
-pub(crate) fn parse_value(value: Value) -> Result<Document, LoadError> {
+pub(crate) fn parse_value(value: Value) -> Result<Document<'static>, LoadError> {
     let mut reader = Reader::default();
     match value {
         Value::Object(_) => value
@@ -194,7 +196,7 @@ struct Reader<'de> {
     version: Option<Node<'de>>,
     resources: Option<Node<'de>>,
     connections: Option<Node<'de>>,
-    policies: Vec<Policy>,
+    policies: Vec<Policy<'de>>,
 }
 
 impl<'de> Visitor<'de> for &mut Reader<'de> {
@@ -311,8 +313,8 @@ impl PolicyList<'_, '_> {
     }
 }
 
-impl Reader<'_> {
-    fn finish(mut self) -> Result<Document, LoadError> {
+impl<'de> Reader<'de> {
+    fn finish(mut self) -> Result<Document<'de>, LoadError> {
         let errors = &mut self.errors;
         match &self.version {
             None => errors.add(
@@ -375,7 +377,11 @@ fn compact(v: &Node<'_>) -> String {
     }
 }
 
-fn object<'v>(v: &'v Node<'v>, path: &Path<'_>, errors: &mut Errors) -> Option<&'v Object<'v>> {
+fn object<'v, 'de>(
+    v: &'v Node<'de>,
+    path: &Path<'_>,
+    errors: &mut Errors,
+) -> Option<&'v Object<'de>> {
     match v {
         Node::Object(map) => Some(map),
         other => {
@@ -416,12 +422,12 @@ fn check_keys(map: &Object<'_>, allowed: &[&str], path: &Path<'_>, errors: &mut 
     }
 }
 
-fn required<'v>(
-    map: &'v Object<'v>,
+fn required<'v, 'de>(
+    map: &'v Object<'de>,
     key: &str,
     path: &Path<'_>,
     errors: &mut Errors,
-) -> Option<&'v Node<'v>> {
+) -> Option<&'v Node<'de>> {
     match map.get(key) {
         None | Some(Node::Null) => {
             errors.add(path, format!("missing `{key}`"));
@@ -445,6 +451,14 @@ fn string<'v>(v: &'v Node<'v>, path: &Path<'_>, errors: &mut Errors) -> Option<&
     }
 }
 
+/// [`string`], borrowing the document's text where the string does.
+fn cow_string<'de>(v: &Node<'de>, path: &Path<'_>, errors: &mut Errors) -> Option<Cow<'de, str>> {
+    match (string(v, path, errors), v) {
+        (Some(_), Node::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
 fn optional_string(map: &Object<'_>, key: &str, path: &Path<'_>, errors: &mut Errors) {
     if let Some(v) = map.get(key).filter(|v| !v.is_null()) {
         string(v, &path.key(key), errors);
@@ -453,6 +467,30 @@ fn optional_string(map: &Object<'_>, key: &str, path: &Path<'_>, errors: &mut Er
 
 /// A non-empty list of distinct non-empty strings.
 fn string_list(v: &Node<'_>, path: &Path<'_>, errors: &mut Errors) -> Option<Vec<String>> {
+    list_of(v, path, errors, |s| String::from(&**s))
+}
+
+/// [`string_list`], borrowing the strings: for lists only read while loading.
+fn str_list<'v>(v: &'v Node<'_>, path: &Path<'_>, errors: &mut Errors) -> Option<Vec<&'v str>> {
+    list_of(v, path, errors, |s| &**s)
+}
+
+/// [`string_list`], borrowing the document's text where the strings do.
+fn cow_list<'de>(
+    v: &Node<'de>,
+    path: &Path<'_>,
+    errors: &mut Errors,
+) -> Option<Vec<Cow<'de, str>>> {
+    list_of(v, path, errors, Cow::clone)
+}
+
+/// A non-empty list of distinct non-empty strings, each made into a `T` by `make`.
+fn list_of<'v, 'de, T: AsRef<str>>(
+    v: &'v Node<'de>,
+    path: &Path<'_>,
+    errors: &mut Errors,
+    make: impl Fn(&'v Cow<'de, str>) -> T,
+) -> Option<Vec<T>> {
     let Node::Array(items) = v else {
         errors.add(
             path,
@@ -464,17 +502,17 @@ fn string_list(v: &Node<'_>, path: &Path<'_>, errors: &mut Errors) -> Option<Vec
         errors.add(path, "must not be empty");
         return None;
     }
-    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
         let at = path.index(i);
-        match string(item, &at, errors) {
-            Some(s) if out.iter().any(|o| o == s) => {
+        match (string(item, &at, errors), item) {
+            (Some(s), _) if out.iter().any(|o| o.as_ref() == s) => {
                 errors.add(&at, format!("duplicate `{s}`"));
                 ok = false;
             }
-            Some(s) => out.push(s.to_owned()),
-            None => ok = false,
+            (Some(_), Node::String(s)) => out.push(make(s)),
+            _ => ok = false,
         }
     }
     ok.then_some(out)
@@ -616,12 +654,12 @@ fn valid_slug(id: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn read_policy(
-    value: &Node<'_>,
+fn read_policy<'de>(
+    value: &Node<'de>,
     index: usize,
     path: &Path<'_>,
     errors: &mut Errors,
-) -> Option<Policy> {
+) -> Option<Policy<'de>> {
     let map = object(value, path, errors)?;
     check_keys(map, POLICY_KEYS, path, errors);
     optional_string(map, "name", path, errors);
@@ -686,7 +724,7 @@ fn read_policy(
         .filter(|v| !v.is_null())
         .and_then(|v| {
             let at = path.key("grantTypes");
-            let names = string_list(v, &at, errors)?;
+            let names = str_list(v, &at, errors)?;
             let mut out = Vec::with_capacity(names.len());
             for (i, name) in names.iter().enumerate() {
                 match GrantType::from_name(name) {
@@ -714,7 +752,7 @@ fn read_policy(
                 if let Some(t) = read_policy_target(item, &at.index(i), errors) {
                     if targets
                         .iter()
-                        .any(|o: &PolicyTarget| o.kind == t.kind && o.id == t.id)
+                        .any(|o: &PolicyTarget<'_>| o.kind == t.kind && o.id == t.id)
                     {
                         errors.add(
                             &at.index(i),
@@ -749,11 +787,11 @@ fn read_policy(
     })
 }
 
-fn read_policy_target(
-    value: &Node<'_>,
+fn read_policy_target<'de>(
+    value: &Node<'de>,
     path: &Path<'_>,
     errors: &mut Errors,
-) -> Option<PolicyTarget> {
+) -> Option<PolicyTarget<'de>> {
     let map = object(value, path, errors)?;
     check_keys(map, &["resource", "connection", "scopes"], path, errors);
     let (kind, key) = match (map.contains_key("resource"), map.contains_key("connection")) {
@@ -773,7 +811,7 @@ fn read_policy_target(
     };
     let id = map
         .get(key)
-        .and_then(|v| string(v, &path.key(key), errors))?;
+        .and_then(|v| cow_string(v, &path.key(key), errors))?;
     let scopes = match map.get("scopes").filter(|v| !v.is_null()) {
         None => None,
         Some(Node::String(s)) if s == "*" => Some(ScopeSpec::All),
@@ -784,21 +822,13 @@ fn read_policy_target(
             );
             return None;
         }
-        Some(v) => Some(ScopeSpec::List(string_list(
-            v,
-            &path.key("scopes"),
-            errors,
-        )?)),
+        Some(v) => Some(ScopeSpec::List(cow_list(v, &path.key("scopes"), errors)?)),
     };
-    Some(PolicyTarget {
-        kind,
-        id: id.to_owned(),
-        scopes,
-    })
+    Some(PolicyTarget { kind, id, scopes })
 }
 
 /// Checks what only the whole document can: unique policy ids, and that targets and scopes exist.
-fn check_references(document: &Document, errors: &mut Errors) {
+fn check_references(document: &Document<'_>, errors: &mut Errors) {
     let resources: HashMap<&str, &TargetDef> = document
         .resources
         .iter()
@@ -834,8 +864,8 @@ fn check_references(document: &Document, errors: &mut Errors) {
             let tpath = tpath.index(t);
             let noun = target.kind.noun();
             let known = match target.kind {
-                TargetKind::Resource => resources.get(target.id.as_str()),
-                TargetKind::Connection => connections.get(target.id.as_str()),
+                TargetKind::Resource => resources.get(&*target.id),
+                TargetKind::Connection => connections.get(&*target.id),
             };
             let Some(def) = known else {
                 errors.add(
@@ -861,7 +891,7 @@ fn check_references(document: &Document, errors: &mut Errors) {
                 ),
                 (Some(ScopeSpec::List(scopes)), true) => {
                     for (s, scope) in scopes.iter().enumerate() {
-                        if !def.scopes.contains(scope) {
+                        if !def.scopes.iter().any(|d| *d == **scope) {
                             let spath = tpath.key("scopes");
                             errors.add(
                                 &spath.index(s),
