@@ -6,7 +6,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use serde::de::{
     Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::error::{LoadError, ValidationError};
 use crate::eval::{Condition, FIXED_KEYS, Key, KeyType, OPS, Op, Operand, ValueSet, Window};
-use crate::node::{Node, Object};
+use crate::node::{Node, NodeSeed, Object, Spare};
 use crate::request::GrantType;
 
 /// Where a value sits in the document; rendered only when there is an error to report.
@@ -257,11 +257,13 @@ impl<'de> Visitor<'de> for PolicyList<'_, 'de> {
         let reader = self.0;
         let path = Path::Root.key("policies");
         let mut index = 0;
-        while let Some(value) = seq.next_element::<Node<'de>>()? {
+        let mut spare = Spare::default();
+        while let Some(value) = seq.next_element_seed(NodeSeed(&mut spare))? {
             if let Some(policy) = read_policy(&value, index, &path.index(index), &mut reader.errors)
             {
                 reader.policies.push(policy);
             }
+            spare.recycle(value);
             index += 1;
         }
         Ok(())
@@ -954,7 +956,8 @@ fn read_condition(
 }
 
 /// A condition's explanation when it is the first to fail: `condition 0: user.roles contains SRE`.
-/// Made for every condition at load, so it is appended piece by piece (no intermediate strings).
+/// Made for every condition at load, so its pieces are put twice, once to measure it and once into
+/// a string of that length: one allocation, no intermediate strings.
 fn explanation(
     index: usize,
     key: &str,
@@ -962,37 +965,58 @@ fn explanation(
     value: Option<&Node<'_>>,
     values: Option<&Node<'_>>,
 ) -> Box<str> {
-    fn push_compact(out: &mut String, v: &Node<'_>) {
+    fn compact(put: &mut dyn FnMut(&str), v: &Node<'_>) {
         match v {
-            Node::String(s) => out.push_str(s),
-            other => out.push_str(&other.to_string()),
+            Node::String(s) => put(s),
+            other => put(&other.to_string()),
         }
     }
-    let mut out = String::with_capacity(32 + key.len() + op.len());
-    out.push_str("condition ");
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{index}: ");
-    out.push_str(key);
-    out.push(' ');
-    out.push_str(op);
-    match (value, values) {
-        (Some(v), _) => {
-            out.push(' ');
-            push_compact(&mut out, v);
-        }
-        (None, Some(Node::Array(items))) => {
-            out.push_str(" [");
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                push_compact(&mut out, item);
+    let pieces = |put: &mut dyn FnMut(&str)| {
+        let mut digits = [0_u8; 20];
+        put("condition ");
+        put(decimal(index, &mut digits));
+        put(": ");
+        put(key);
+        put(" ");
+        put(op);
+        match (value, values) {
+            (Some(v), _) => {
+                put(" ");
+                compact(put, v);
             }
-            out.push(']');
+            (None, Some(Node::Array(items))) => {
+                put(" [");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        put(", ");
+                    }
+                    compact(put, item);
+                }
+                put("]");
+            }
+            _ => {}
         }
-        _ => {}
-    }
+    };
+    let mut length = 0;
+    pieces(&mut |s| length += s.len());
+    let mut out = String::with_capacity(length);
+    pieces(&mut |s| out.push_str(s));
     out.into_boxed_str()
+}
+
+/// `n` in decimal, written at the end of `digits`.
+fn decimal(mut n: usize, digits: &mut [u8; 20]) -> &str {
+    let mut start = digits.len();
+    for slot in digits.iter_mut().rev() {
+        // `n % 10` is a digit.
+        *slot = b'0' + (n % 10) as u8;
+        start -= 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or_default()
 }
 
 fn parse_key(text: &str) -> Result<Key, String> {
@@ -1378,4 +1402,28 @@ fn parse_tz(name: &str) -> Option<jiff::tz::TimeZone> {
             .map(jiff::tz::TimeZone::fixed);
     }
     jiff::tz::db().get(name).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explanations_write_the_index_in_decimal() {
+        let mut digits = [0_u8; 20];
+        assert_eq!(decimal(0, &mut digits), "0");
+        assert_eq!(decimal(7, &mut digits), "7");
+        assert_eq!(decimal(1_203, &mut digits), "1203");
+        assert_eq!(decimal(usize::MAX, &mut digits), usize::MAX.to_string());
+
+        let values = Node::Array(vec![
+            Node::String(Cow::Borrowed("a")),
+            Node::Number(3.into()),
+        ]);
+        let text = explanation(12, "user.roles", "in", None, Some(&values));
+        assert_eq!(&*text, "condition 12: user.roles in [a, 3]");
+        let one = Node::String(Cow::Borrowed("SRE"));
+        let text = explanation(0, "user.roles", "contains", Some(&one), None);
+        assert_eq!(&*text, "condition 0: user.roles contains SRE");
+    }
 }

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Number, Value};
 
@@ -125,13 +125,52 @@ impl Serialize for Node<'_> {
 
 impl<'de> Deserialize<'de> for Node<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NodeVisitor)
+        NodeSeed(&mut Spare::default()).deserialize(d)
     }
 }
 
-struct NodeVisitor;
+/// Emptied vectors of trees read before, for the next: a document's policies are read one at a
+/// time, each into a tree that is dropped once checked, so its lists and mappings can hold the
+/// next policy's. Most of a policy's allocations were these vectors.
+#[derive(Debug, Default)]
+pub(crate) struct Spare<'de> {
+    arrays: Vec<Vec<Node<'de>>>,
+    objects: Vec<Vec<(Cow<'de, str>, Node<'de>)>>,
+}
 
-impl<'de> Visitor<'de> for NodeVisitor {
+impl<'de> Spare<'de> {
+    /// Takes a tree apart, keeping its vectors.
+    pub(crate) fn recycle(&mut self, node: Node<'de>) {
+        match node {
+            Node::Array(mut items) => {
+                for item in items.drain(..) {
+                    self.recycle(item);
+                }
+                self.arrays.push(items);
+            }
+            Node::Object(Object(mut entries)) => {
+                for (_, value) in entries.drain(..) {
+                    self.recycle(value);
+                }
+                self.objects.push(entries);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Reads a tree, taking its vectors from the spares first.
+pub(crate) struct NodeSeed<'s, 'de>(pub(crate) &'s mut Spare<'de>);
+
+impl<'de> DeserializeSeed<'de> for NodeSeed<'_, 'de> {
+    type Value = Node<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
     type Value = Node<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -176,21 +215,25 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
-        Node::deserialize(d)
+        self.deserialize(d)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element()? {
+        let spare = self.0;
+        let mut items = spare.arrays.pop().unwrap_or_default();
+        items.reserve(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element_seed(NodeSeed(&mut *spare))? {
             items.push(item);
         }
         Ok(Node::Array(items))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        let spare = self.0;
+        let mut entries = spare.objects.pop().unwrap_or_default();
+        entries.reserve(map.size_hint().unwrap_or(0).min(64));
         while let Some(Key(key)) = map.next_key()? {
-            entries.push((key, map.next_value()?));
+            entries.push((key, map.next_value_seed(NodeSeed(&mut *spare))?));
         }
         Ok(Node::Object(Object(entries)))
     }
@@ -256,6 +299,32 @@ mod tests {
             node.to_string(),
             r#"{"id":"a","list":["b","c\"d"],"n":1.5,"m":-2,"t":true,"z":null}"#
         );
+    }
+
+    #[test]
+    fn a_tree_read_into_recycled_vectors_is_the_tree_read_afresh() {
+        let first = r#"{"a": [1, [2, 3], {"b": {"c": []}}], "d": {"e": "f"}, "g": [[], {}]}"#;
+        let second = r#"[{"x": [true, null]}, [[["deep"]]], {}, [], {"y": {"z": [1.5]}}]"#;
+        let mut spare = Spare::default();
+        let mut de = serde_json::Deserializer::from_str(first);
+        let tree = NodeSeed(&mut spare).deserialize(&mut de).expect("parses");
+        assert_eq!(
+            tree,
+            serde_json::from_str::<Node<'_>>(first).expect("parses")
+        );
+        spare.recycle(tree);
+        let (arrays, objects) = (spare.arrays.len(), spare.objects.len());
+        assert_eq!((arrays, objects), (5, 5));
+        assert!(spare.arrays.iter().all(Vec::is_empty) && spare.objects.iter().all(Vec::is_empty));
+
+        let mut de = serde_json::Deserializer::from_str(second);
+        let tree = NodeSeed(&mut spare).deserialize(&mut de).expect("parses");
+        assert_eq!(
+            tree,
+            serde_json::from_str::<Node<'_>>(second).expect("parses")
+        );
+        // `second` has seven lists and four mappings: it took every spare list and four mappings.
+        assert_eq!((spare.arrays.len(), spare.objects.len()), (0, 1));
     }
 
     #[test]
