@@ -13,7 +13,9 @@
 //!
 //! Environment: `AB_N` policies (10), `AB_ITERS` decisions (200,000) or loads per round,
 //! `AB_ROUNDS` (7), `AB_MODE` `decide` or `load`, `AB_SKIP_CHECK=1` to measure builds that do not
-//! decide (for example a guest that returns an empty decision, to time the boundary alone).
+//! decide (for example a guest that returns an empty decision, to time the boundary alone),
+//! `AB_CONTEXT=1` to give every request a context (an address and a time), as the server does,
+//! or `AB_CONTEXT=both` to time each build on the requests without and with one.
 //! Prints each file's compile time, then the median, fastest and slowest round per build. With
 //! `TOLLGATE_PERFMAP=1` the host writes a perf map, so `perf record` names the guest's functions
 //! (build the guest unstripped).
@@ -25,12 +27,13 @@
 )]
 
 use std::hint::black_box;
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ::tollgate::runtime::{ComponentEngine, Limits};
 use tollgate_bench::{Workload, tollgate as translate};
-use tollgate_engine::{PolicySet, Request};
+use tollgate_engine::{Context, PolicySet, Request};
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -76,7 +79,8 @@ fn main() {
     let w = Workload::generate(n, 42);
     let doc = translate::document(&w);
     let native = PolicySet::load(&doc).expect("loads natively");
-    let reqs: Vec<Request> = w
+    let context = std::env::var("AB_CONTEXT").unwrap_or_default();
+    let plain: Vec<Request> = w
         .requests(7, 1_000)
         .iter()
         .map(|r| {
@@ -84,9 +88,26 @@ fn main() {
                 .expect("the generator makes valid requests")
         })
         .collect();
+    // What the server passes with every decision: the caller's address and the time.
+    let with_context = |mut request: Request| {
+        request.context = Some(Context {
+            ip: Some(IpAddr::from([203, 0, 113, 7])),
+            time: Some("2026-12-03T09:15:00Z".parse().expect("an instant")),
+        });
+        request
+    };
+    let lists: Vec<(&str, Vec<Request>)> = match context.as_str() {
+        "" => vec![("", plain)],
+        "both" => {
+            let contexts = plain.iter().cloned().map(with_context).collect();
+            vec![("", plain), (" +context", contexts)]
+        }
+        _ => vec![("", plain.into_iter().map(with_context).collect())],
+    };
 
-    // One list of per-round figures per build, then native's.
-    let mut rounds_of: Vec<Vec<f64>> = vec![Vec::new(); builds.len() + 1];
+    // One list of per-round figures per build and request list, then native's.
+    let columns = builds.len() + 1;
+    let mut rounds_of: Vec<Vec<f64>> = vec![Vec::new(); columns * lists.len()];
     if load_mode {
         let median_load = |load: &mut dyn FnMut()| {
             let mut samples: Vec<Duration> = (0..iters)
@@ -115,25 +136,28 @@ fn main() {
             .map(|(_, e)| e.load(&doc).expect("loads"))
             .collect();
         if std::env::var_os("AB_SKIP_CHECK").is_none() {
-            for r in &reqs {
+            for r in lists.iter().flat_map(|(_, reqs)| reqs) {
                 for set in &mut sets {
                     assert_eq!(set.decide(r).expect("decides"), native.decide(r));
                 }
             }
         }
         for _ in 0..rounds {
-            for (k, set) in sets.iter_mut().enumerate() {
+            for (l, (_, reqs)) in lists.iter().enumerate() {
+                for (k, set) in sets.iter_mut().enumerate() {
+                    let t = Instant::now();
+                    for i in 0..iters {
+                        black_box(set.decide(&reqs[i % reqs.len()]).expect("decides"));
+                    }
+                    rounds_of[l * columns + k].push(t.elapsed().as_secs_f64() * 1e6 / iters as f64);
+                }
                 let t = Instant::now();
                 for i in 0..iters {
-                    black_box(set.decide(&reqs[i % reqs.len()]).expect("decides"));
+                    black_box(native.decide(&reqs[i % reqs.len()]));
                 }
-                rounds_of[k].push(t.elapsed().as_secs_f64() * 1e6 / iters as f64);
+                rounds_of[l * columns + builds.len()]
+                    .push(t.elapsed().as_secs_f64() * 1e6 / iters as f64);
             }
-            let t = Instant::now();
-            for i in 0..iters {
-                black_box(native.decide(&reqs[i % reqs.len()]));
-            }
-            rounds_of[builds.len()].push(t.elapsed().as_secs_f64() * 1e6 / iters as f64);
         }
     }
 
@@ -143,10 +167,15 @@ fn main() {
         "µs per decision"
     };
     println!("{n} policies, {rounds} rounds, {unit}: median (fastest–slowest round)");
-    let names = builds
-        .iter()
-        .map(|(name, _)| name.as_str())
-        .chain(["native"]);
+    // A load reads no request: one set of figures.
+    let shown = if load_mode { 1 } else { lists.len() };
+    let names = lists.iter().take(shown).flat_map(|(list, _)| {
+        builds
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .chain(["native"])
+            .map(move |name| format!("{name}{list}"))
+    });
     for (name, mut figures) in names.zip(rounds_of) {
         figures.sort_by(f64::total_cmp);
         println!(

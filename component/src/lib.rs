@@ -17,6 +17,7 @@
 mod arena;
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use tollgate_engine as engine;
 
@@ -83,8 +84,8 @@ impl wit::GuestPolicySet for PolicySet {
     }
 }
 
-/// The WIT request as the engine's request. Fields the WIT carries as text (claims, address,
-/// time) go through the engine's own deserializers, so they are read exactly as in JSON requests.
+/// The WIT request as the engine's request. The claims, which the WIT carries as JSON text, go
+/// through the engine's own deserializer, so they are read exactly as in JSON requests.
 fn request_from_wit(request: wit::Request) -> Result<engine::Request, engine::RequestError> {
     Ok(engine::Request {
         grant_type: match request.grant_type {
@@ -160,8 +161,33 @@ fn claims_from_wit(text: &str) -> Result<Option<serde_json::Value>, engine::Requ
 }
 
 fn context_from_wit(context: wit::Context) -> Result<engine::Context, engine::RequestError> {
-    let json = serde_json::json!({ "ip": context.ip, "time": context.time });
-    serde_json::from_value(json).map_err(|e| engine::RequestError::Invalid(format!("context: {e}")))
+    Ok(engine::Context {
+        ip: context.ip.map(|ip| match ip {
+            wit::IpAddress::Ipv4((a, b, c, d)) => IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
+            wit::IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => {
+                IpAddr::V6(Ipv6Addr::new(a, b, c, d, e, f, g, h))
+            }
+        }),
+        time: context.time.map(instant_from_wit).transpose()?,
+    })
+}
+
+fn instant_from_wit(instant: wit::Instant) -> Result<jiff::Timestamp, engine::RequestError> {
+    const NANOS_PER_SECOND: u32 = 1_000_000_000;
+    if instant.nanoseconds >= NANOS_PER_SECOND {
+        return Err(engine::RequestError::Invalid(format!(
+            "context.time: {} nanoseconds is not below one second",
+            instant.nanoseconds
+        )));
+    }
+    let nanos = i128::from(instant.seconds) * i128::from(NANOS_PER_SECOND)
+        + i128::from(instant.nanoseconds);
+    jiff::Timestamp::from_nanosecond(nanos).map_err(|e| {
+        engine::RequestError::Invalid(format!(
+            "context.time: {} seconds after the Unix epoch is out of range: {e}",
+            instant.seconds
+        ))
+    })
 }
 
 fn decision_to_wit(decision: engine::Decision<'_>) -> wit::Decision {

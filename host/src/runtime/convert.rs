@@ -1,12 +1,14 @@
 //! The engine's request and decision as the WIT records, and back. Field for field: the guest
-//! reads the text fields (claims, address, time) with the engine's own deserializers.
+//! reads the one text field, the claims' JSON, with the engine's own deserializer.
+
+use std::net::IpAddr;
 
 use tollgate_engine as engine;
 
 use super::wit;
 
-/// A request made ready for lowering: the string lists as slices of `&str` and the text fields
-/// rendered, all borrowed from the engine request, so lowering copies each string once, straight
+/// A request made ready for lowering: the string lists as slices of `&str` and the claims
+/// rendered as JSON, all borrowed from the engine request, so lowering copies each string once, straight
 /// into guest memory, without an owned copy on the host first.
 pub(super) struct Staged<'r> {
     request: &'r engine::Request,
@@ -18,8 +20,6 @@ pub(super) struct Staged<'r> {
     requested: Option<Vec<&'r str>>,
     consented: Option<Vec<&'r str>>,
     claims: Option<String>,
-    ip: Option<String>,
-    time: Option<String>,
 }
 
 fn strs(list: Option<&Vec<String>>) -> Option<Vec<&str>> {
@@ -30,7 +30,6 @@ impl<'r> Staged<'r> {
     pub(super) fn new(r: &'r engine::Request) -> Staged<'r> {
         let client = r.client.as_ref();
         let user = r.user.as_ref();
-        let context = r.context.as_ref();
         Staged {
             request: r,
             tags: strs(client.and_then(|c| c.tags.as_ref())),
@@ -47,8 +46,6 @@ impl<'r> Staged<'r> {
             requested: strs(r.requested_scopes.as_ref()),
             consented: strs(r.consented_scopes.as_ref()),
             claims: r.claims.as_ref().map(|c| c.to_string()),
-            ip: context.and_then(|c| c.ip).map(|ip| ip.to_string()),
-            time: context.and_then(|c| c.time).map(|t| t.to_string()),
         }
     }
 
@@ -99,11 +96,43 @@ impl<'r> Staged<'r> {
             },
             requested_scopes: self.requested.as_deref(),
             consented_scopes: self.consented.as_deref(),
-            context: r.context.as_ref().map(|_| wit::Context {
-                ip: self.ip.as_deref(),
-                time: self.time.as_deref(),
+            context: r.context.as_ref().map(|c| wit::Context {
+                ip: c.ip.map(ip_to_wit),
+                time: c.time.map(instant_to_wit),
             }),
             explain: r.explain,
+        }
+    }
+}
+
+fn ip_to_wit(ip: IpAddr) -> wit::IpAddress {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            wit::IpAddress::Ipv4((a, b, c, d))
+        }
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, e, f, g, h] = v6.segments();
+            wit::IpAddress::Ipv6((a, b, c, d, e, f, g, h))
+        }
+    }
+}
+
+/// Seconds since the epoch, rounded down, and the nanoseconds after them: an instant before the
+/// epoch has negative seconds and still a nanosecond count from 0 up. (jiff gives the fraction
+/// the sign of the whole, so -1.5 s is -1 s and -500,000,000 ns: that becomes -2 s and
+/// 500,000,000 ns.)
+fn instant_to_wit(time: jiff::Timestamp) -> wit::Instant {
+    let (seconds, nanoseconds) = (time.as_second(), time.subsec_nanosecond());
+    if nanoseconds < 0 {
+        wit::Instant {
+            seconds: seconds - 1,
+            nanoseconds: (nanoseconds + 1_000_000_000).unsigned_abs(),
+        }
+    } else {
+        wit::Instant {
+            seconds,
+            nanoseconds: nanoseconds.unsigned_abs(),
         }
     }
 }
@@ -150,5 +179,45 @@ pub(super) fn decision_from_wit(d: wit::Decision) -> engine::Decision<'static> {
                 failed: n.failed.into(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_count_whole_seconds_down_and_nanoseconds_up() {
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "1969-12-31T23:59:59.5Z",
+            "1969-12-31T23:59:59.000000001Z",
+            "1969-12-31T23:59:59Z",
+            "2026-11-23T02:00:00.5Z",
+            "-009999-01-02T01:59:59Z",
+            "9999-12-30T22:00:00.999999999Z",
+        ] {
+            let time: jiff::Timestamp = text.parse().expect("an instant");
+            let wit = instant_to_wit(time);
+            assert!(wit.nanoseconds < 1_000_000_000, "{text}");
+            assert_eq!(
+                i128::from(wit.seconds) * 1_000_000_000 + i128::from(wit.nanoseconds),
+                time.as_nanosecond(),
+                "{text}"
+            );
+        }
+        let half = instant_to_wit("1969-12-31T23:59:59.5Z".parse().expect("an instant"));
+        assert_eq!((half.seconds, half.nanoseconds), (-1, 500_000_000));
+    }
+
+    #[test]
+    fn addresses_keep_their_family_and_bits() {
+        let v4 = ip_to_wit("10.1.2.3".parse().expect("an address"));
+        assert!(matches!(v4, wit::IpAddress::Ipv4((10, 1, 2, 3))));
+        let mapped = ip_to_wit("::ffff:10.1.2.3".parse().expect("an address"));
+        assert!(matches!(
+            mapped,
+            wit::IpAddress::Ipv6((0, 0, 0, 0, 0, 0xffff, 0x0a01, 0x0203))
+        ));
     }
 }
