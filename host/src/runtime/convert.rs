@@ -123,17 +123,13 @@ fn ip_to_wit(ip: IpAddr) -> wit::IpAddress {
 /// the sign of the whole, so -1.5 s is -1 s and -500,000,000 ns: that becomes -2 s and
 /// 500,000,000 ns.)
 fn instant_to_wit(time: jiff::Timestamp) -> wit::Instant {
-    let (seconds, nanoseconds) = (time.as_second(), time.subsec_nanosecond());
-    if nanoseconds < 0 {
-        wit::Instant {
-            seconds: seconds - 1,
-            nanoseconds: (nanoseconds + 1_000_000_000).unsigned_abs(),
-        }
-    } else {
-        wit::Instant {
-            seconds,
-            nanoseconds: nanoseconds.unsigned_abs(),
-        }
+    let (seconds, nanoseconds) = match (time.as_second(), time.subsec_nanosecond()) {
+        (seconds, nanoseconds) if nanoseconds < 0 => (seconds - 1, nanoseconds + 1_000_000_000),
+        whole_and_fraction => whole_and_fraction,
+    };
+    wit::Instant {
+        seconds,
+        nanoseconds: nanoseconds.unsigned_abs(),
     }
 }
 
