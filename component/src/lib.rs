@@ -110,6 +110,10 @@ fn request_from_wit(request: wit::Request) -> Result<engine::Request, engine::Re
             client_id: a.client_id,
             sub: a.sub,
         }),
+        subject: request.subject.map(|s| engine::Subject {
+            client_id: s.client_id,
+            audience: s.audience,
+        }),
         target: match request.target {
             wit::Target::Resource(id) => engine::Target::Resource(id),
             wit::Target::Connection(id) => engine::Target::Connection(id),
@@ -146,6 +150,7 @@ fn client_from_wit(client: wit::Client) -> Result<engine::Client, engine::Reques
         registration_type: client.registration_type,
         status: client.status,
         allowed_scopes,
+        tenant_id: client.tenant_id,
     })
 }
 

@@ -27,6 +27,9 @@ pub(crate) enum Key {
     Claim(Vec<String>),
     ActorClientId,
     ActorSub,
+    ClientTenantId,
+    SubjectClientId,
+    SubjectAudience,
     RequestIp,
     RequestTime,
 }
@@ -42,7 +45,7 @@ pub(crate) enum KeyType {
 }
 
 /// The fixed keys, as written in documents.
-pub(crate) const FIXED_KEYS: [(&str, Key); 13] = [
+pub(crate) const FIXED_KEYS: [(&str, Key); 16] = [
     ("client.clientid", Key::ClientId),
     ("client.name", Key::ClientName),
     ("client.tags", Key::ClientTags),
@@ -54,6 +57,9 @@ pub(crate) const FIXED_KEYS: [(&str, Key); 13] = [
     ("user.permissions", Key::UserPermissions),
     ("actor.clientid", Key::ActorClientId),
     ("actor.sub", Key::ActorSub),
+    ("client.tenantId", Key::ClientTenantId),
+    ("subject.clientid", Key::SubjectClientId),
+    ("subject.audience", Key::SubjectAudience),
     ("request.ip", Key::RequestIp),
     ("request.time", Key::RequestTime),
 ];
@@ -67,7 +73,10 @@ impl Key {
             | Key::ClientStatus
             | Key::UserSub
             | Key::ActorClientId
-            | Key::ActorSub => KeyType::String,
+            | Key::ActorSub
+            | Key::ClientTenantId
+            | Key::SubjectClientId
+            | Key::SubjectAudience => KeyType::String,
             Key::ClientTags | Key::UserRoles | Key::UserTenantIds | Key::UserPermissions => {
                 KeyType::List
             }
@@ -97,6 +106,9 @@ impl Key {
             Key::UserPermissions => list(user.and_then(|u| u.permissions.as_ref())),
             Key::ActorClientId => text(actor.and_then(|a| a.client_id.as_ref())),
             Key::ActorSub => text(actor.and_then(|a| a.sub.as_ref())),
+            Key::ClientTenantId => text(client.and_then(|c| c.tenant_id.as_ref())),
+            Key::SubjectClientId => text(r.subject.as_ref().and_then(|s| s.client_id.as_ref())),
+            Key::SubjectAudience => text(r.subject.as_ref().and_then(|s| s.audience.as_ref())),
             Key::RequestIp => context.and_then(|c| c.ip).map_or(Attr::Absent, Attr::Ip),
             Key::RequestTime => context
                 .and_then(|c| c.time)

@@ -14,4 +14,4 @@ pub use call::{decide_json, decide_many_json, parse_request};
 pub use compile::PolicySet;
 pub use decision::{Decision, DryRun, NotMatched, Reason, ScopeDecision};
 pub use error::{LoadError, RequestError, ValidationError};
-pub use request::{Actor, Client, Context, GrantType, Name, Request, Target, User};
+pub use request::{Actor, Client, Context, GrantType, Name, Request, Subject, Target, User};

@@ -73,6 +73,9 @@ pub struct Request {
     /// The acting party of a token exchange (`act`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<Actor>,
+    /// The subject token of a token exchange: whose token it is and for which audience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Subject>,
     /// The resource or connection asked for.
     pub target: Target,
     /// The scopes asked for; absent means everything policy allows.
@@ -117,6 +120,9 @@ pub struct Client {
     /// is not limited by the client's configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_scopes: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// `client.tenantId`: the organisation an autonomous agent acts for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
 }
 
 /// The user behind the request.
@@ -147,6 +153,18 @@ pub struct Actor {
     /// `actor.sub`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
+}
+
+/// The subject token of a token exchange, as far as policy is concerned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Subject {
+    /// `subject.clientid`: the client the subject token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// `subject.audience`: the subject token's audience (its `aud`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
 }
 
 /// What is asked for: a resource or a connection, by id.

@@ -53,6 +53,7 @@ pub fn request_for(token: &Verified) -> Option<Request> {
         user,
         claims: Some(Value::Object(claims.clone())),
         actor,
+        subject: None,
         target: Target::Resource(String::new()),
         requested_scopes: None,
         consented_scopes: None,

@@ -202,10 +202,34 @@ enum Message {
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
+/// Events the queue to the writer task holds at most.
+pub const QUEUE_CAPACITY: usize = 65_536;
+/// Above this many queued events the OAuth endpoints refuse new requests (503 with
+/// `Retry-After`) instead of accepting work whose audit could not be queued. The margin above it
+/// exceeds what the requests already admitted can still record (the connection limit times the
+/// few events one request records), so an admitted request's events always find room.
+pub const QUEUE_HIGH_WATER: usize = QUEUE_CAPACITY - 16_384;
+
+/// Cuts an attacker-controlled string to at most `max` bytes (at a character boundary, marked
+/// with `…`) before it goes into an audit event or an error description.
+pub fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = String::with_capacity(end + 3);
+    out.push_str(text.get(..end).unwrap_or_default());
+    out.push('…');
+    out
+}
+
 /// Records audit events.
 #[derive(Clone)]
 pub struct Auditor {
-    tx: mpsc::UnboundedSender<Message>,
+    tx: mpsc::Sender<Message>,
     store: Arc<dyn Store>,
     sink: Arc<std::sync::Mutex<Option<Box<dyn std::io::Write + Send>>>>,
 }
@@ -229,13 +253,10 @@ impl Auditor {
             Sink::Stdout => Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
             Sink::File(path) => Some(Box::new(std::io::BufWriter::with_capacity(
                 64 * 1024,
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?,
+                crate::files::open_private_append(&path)?,
             ))),
         };
-        let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+        let (tx, mut rx) = mpsc::channel::<Message>(QUEUE_CAPACITY);
         let auditor = Auditor {
             tx,
             store: Arc::clone(&store),
@@ -270,15 +291,35 @@ impl Auditor {
         Ok(auditor)
     }
 
-    /// Records an event without waiting for it to be stored.
+    /// Records an event without waiting for it to be stored. The endpoints admit a request only
+    /// while [`Auditor::saturated`] is false, which leaves room for every event an admitted
+    /// request records; should the queue be full all the same, the event is written by a task of
+    /// its own rather than dropped.
     pub fn record(&self, event: Event) {
-        let _ = self.tx.send(Message::Event(now(), event));
+        match self.tx.try_send(Message::Event(now(), event)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(message)) => {
+                metrics::counter!("tollgate_audit_queue_full_total").increment(1);
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(message).await;
+                });
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::error!("the audit writer has stopped; an event could not be recorded");
+            }
+        }
+    }
+
+    /// Whether the queue is so full that new requests must wait (answered 503).
+    pub fn saturated(&self) -> bool {
+        QUEUE_CAPACITY - self.tx.capacity() > QUEUE_HIGH_WATER
     }
 
     /// Waits until every event recorded before this call is stored and streamed.
     pub async fn flush(&self) {
         let (done, stored) = tokio::sync::oneshot::channel();
-        if self.tx.send(Message::Flush(done)).is_ok() {
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
             let _ = stored.await;
         }
     }

@@ -376,6 +376,15 @@ pub struct TokenSettings {
     /// `ES256` (default), `RS256` or `EdDSA`.
     #[serde(default = "default_alg")]
     pub signing_algorithm: String,
+    /// The longest an assertion (JWT bearer grant, `private_key_jwt`) may be valid, in seconds:
+    /// one whose `exp` lies further ahead is refused (RFC 7523 §3 item 4). Default 300.
+    #[serde(default = "default_assertion_lifetime")]
+    pub max_assertion_lifetime: u64,
+    /// Whether a token exchange issues a refresh token (to a client that may refresh). Off by
+    /// default: an exchanged token lives as long as an access token, and a refresh family derived
+    /// by exchange ends when its subject token is revoked or expires.
+    #[serde(default)]
+    pub exchange_refresh_tokens: bool,
 }
 
 impl Default for TokenSettings {
@@ -384,8 +393,14 @@ impl Default for TokenSettings {
             access_token_ttl: default_access_ttl(),
             refresh_token_ttl: default_refresh_ttl(),
             signing_algorithm: default_alg(),
+            max_assertion_lifetime: default_assertion_lifetime(),
+            exchange_refresh_tokens: false,
         }
     }
+}
+
+fn default_assertion_lifetime() -> u64 {
+    300
 }
 
 fn default_access_ttl() -> u64 {
@@ -452,6 +467,66 @@ pub struct ClientConfig {
     /// exchanged for a connection gets that tenant's credential.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
+    /// The resources (ids) this client is the resource server for: it may exchange and introspect
+    /// tokens whose audience is one of theirs. A client may always exchange and introspect its own
+    /// tokens; no other client's without this.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serves: Vec<String>,
+}
+
+/// The grant types a public client (`none`: no secret, no key) may use: RFC 6749 §4.4 keeps client
+/// credentials to confidential clients, and a token exchange or assertion by a client that proves
+/// nothing about itself would let anyone holding a token or an assertion use it.
+pub const PUBLIC_CLIENT_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
+
+/// The grant type names a client may list.
+pub const GRANT_TYPE_NAMES: [&str; 5] = [
+    "client_credentials",
+    "authorization_code",
+    "token_exchange",
+    "jwt_bearer",
+    "refresh_token",
+];
+
+impl ClientConfig {
+    /// Whether the client authenticates with nothing but its id.
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == "none"
+    }
+
+    /// Every problem with this client, each with its path below `path` (`clients[2]`).
+    pub fn problems(&self, path: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.client_id.is_empty() {
+            problems.push(format!("{path}.clientId: must not be empty"));
+        }
+        if ![
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none",
+        ]
+        .contains(&self.token_endpoint_auth_method.as_str())
+        {
+            problems.push(format!(
+                "{path}.tokenEndpointAuthMethod: `{}` is not one of client_secret_basic, client_secret_post, private_key_jwt, none",
+                self.token_endpoint_auth_method
+            ));
+        }
+        for (i, grant) in self.grant_types.iter().enumerate() {
+            if !GRANT_TYPE_NAMES.contains(&grant.as_str()) {
+                problems.push(format!(
+                    "{path}.grantTypes[{i}]: unknown grant type `{grant}`; use {}",
+                    GRANT_TYPE_NAMES.join(", ")
+                ));
+            } else if self.is_public() && !PUBLIC_CLIENT_GRANTS.contains(&grant.as_str()) {
+                problems.push(format!(
+                    "{path}.grantTypes[{i}]: a public client (`tokenEndpointAuthMethod: none`) may use only authorization_code and refresh_token, not `{grant}`"
+                ));
+            }
+        }
+        problems
+    }
 }
 
 fn default_auth_method() -> String {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod directory;
+pub mod files;
 pub mod keys;
 pub mod oauth;
 pub mod policy;

@@ -187,7 +187,30 @@ pub fn load_key(key_file: Option<&Path>, create: bool) -> Result<Option<VaultKey
         return Ok(None);
     };
     match std::fs::read_to_string(path) {
-        Ok(text) => VaultKey::parse(&text, &format!("`{}`", path.display())).map(Some),
+        Ok(text) => {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(path)
+                .map_err(|source| VaultError::KeyFile {
+                    path: path.to_owned(),
+                    source,
+                })?
+                .permissions()
+                .mode();
+            // A key others could read may have been copied: refuse rather than narrow quietly.
+            if mode & 0o077 != 0 {
+                return Err(VaultError::KeyFile {
+                    path: path.to_owned(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        format!(
+                            "the vault key file is readable by others (mode {:o}); make it owner-only (chmod 600) and consider rotating the key",
+                            mode & 0o777
+                        ),
+                    ),
+                });
+            }
+            VaultKey::parse(&text, &format!("`{}`", path.display())).map(Some)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             write_new_key(path).map(Some)
         }
@@ -208,7 +231,7 @@ pub fn write_new_key(path: &Path) -> Result<VaultKey, VaultError> {
         source,
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        crate::files::ensure_private_dir(dir).map_err(io)?;
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)

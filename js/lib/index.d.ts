@@ -63,7 +63,8 @@ export interface Subject {
 export type ConditionKey =
   | 'client.clientid' | 'client.name' | 'client.tags' | 'client.registrationType' | 'client.status'
   | 'user.sub' | 'user.roles' | 'user.tenantIds' | 'user.permissions'
-  | 'actor.clientid' | 'actor.sub' | 'request.ip' | 'request.time'
+  | 'actor.clientid' | 'actor.sub' | 'client.tenantId' | 'subject.clientid' | 'subject.audience'
+  | 'request.ip' | 'request.time'
   | `jwtClaims.${string}` | `jwtClaims[${string}`;
 
 /** A weekday as time windows name it. */
@@ -109,6 +110,8 @@ export interface Request {
   claims?: { [claim: string]: JsonValue } | null;
   /** Token exchange: the `act` party. */
   actor?: Actor | null;
+  /** Token exchange: the subject token's client and audience. */
+  subject?: Subject | null;
   target: { resource: string } | { connection: string };
   /** Absent: everything allowed. */
   requestedScopes?: string[] | null;
@@ -128,6 +131,8 @@ export interface Client {
   status?: 'verified' | 'unverified' | (string & {}) | null;
   /** The scopes the client's configuration permits, per target id. */
   allowedScopes?: { [targetId: string]: string[] } | null;
+  /** The organisation an autonomous agent acts for (`client.tenantId`). */
+  tenantId?: string | null;
 }
 
 /** The user on whose behalf the token is issued. */
@@ -142,6 +147,14 @@ export interface User {
 export interface Actor {
   clientId?: string | null;
   sub?: string | null;
+}
+
+/** The subject token of a token exchange. */
+export interface Subject {
+  /** The client the subject token was issued to (`subject.clientid`). */
+  clientId?: string | null;
+  /** The subject token's audience (`subject.audience`). */
+  audience?: string | null;
 }
 
 /** What the caller knows about the request: the engine has no clock and no network. */

@@ -161,6 +161,16 @@ const STRING_KEYS: &[(&str, &[&str], &[&str])] = &[
     ("user.sub", SUBS, &["u-", "4", "U"]),
     ("actor.clientid", CLIENT_IDS, &["agent", "-", "worker"]),
     ("actor.sub", SUBS, &["u-", "2"]),
+    ("client.tenantId", TENANTS, &["corp", "_", "acme"]),
+    ("subject.clientid", CLIENT_IDS, &["agent", "-"]),
+    ("subject.audience", AUDIENCES, &["https://", "example"]),
+];
+
+/// Audiences a subject token may carry.
+const AUDIENCES: &[&str] = &[
+    "https://a.example",
+    "https://b.example",
+    "https://A.example",
 ];
 
 /// List keys and their element pools.
@@ -960,6 +970,7 @@ struct RequestRaw {
     user: Option<Value>,
     claims: Option<Value>,
     actor: Option<Value>,
+    subject: Option<Value>,
     /// 0..8: a catalog target; 8: a pool id of the other list; 9: a stray id.
     target: (u8, Index),
     /// 0: absent, 1: null, else the list.
@@ -981,6 +992,7 @@ fn request() -> impl Strategy<Value = RequestRaw> {
         user(),
         claims(),
         actor(),
+        subject(),
         (0u8..10, any::<Index>()),
         (0u8..8, vec(scope_from(), 0..=4)),
         (0u8..8, vec(scope_from(), 0..=4)),
@@ -995,6 +1007,7 @@ fn request() -> impl Strategy<Value = RequestRaw> {
                 user,
                 claims,
                 actor,
+                subject,
                 target,
                 requested,
                 consented,
@@ -1007,6 +1020,7 @@ fn request() -> impl Strategy<Value = RequestRaw> {
                 user,
                 claims,
                 actor,
+                subject,
                 target,
                 requested,
                 consented,
@@ -1023,14 +1037,16 @@ fn client() -> BoxedStrategy<Option<Value>> {
         slot(list_from(TAGS)),
         slot(string_from(REGISTRATION_TYPES)),
         slot(string_from(STATUSES)),
+        slot(string_from(TENANTS)),
     )
-        .prop_map(|(id, name, tags, registration, status)| {
+        .prop_map(|(id, name, tags, registration, status, tenant)| {
             let mut c = Map::new();
             insert(&mut c, "clientId", id);
             insert(&mut c, "name", name);
             insert(&mut c, "tags", tags);
             insert(&mut c, "registrationType", registration);
             insert(&mut c, "status", status);
+            insert(&mut c, "tenantId", tenant);
             Value::Object(c)
         });
     presence(&[1, 1, 12], fields)
@@ -1061,6 +1077,17 @@ fn actor() -> BoxedStrategy<Option<Value>> {
         insert(&mut a, "sub", sub);
         Value::Object(a)
     });
+    presence(&[4, 1, 5], fields)
+}
+
+fn subject() -> BoxedStrategy<Option<Value>> {
+    let fields =
+        (slot(string_from(CLIENT_IDS)), slot(string_from(AUDIENCES))).prop_map(|(id, audience)| {
+            let mut s = Map::new();
+            insert(&mut s, "clientId", id);
+            insert(&mut s, "audience", audience);
+            Value::Object(s)
+        });
     presence(&[4, 1, 5], fields)
 }
 
@@ -1312,6 +1339,7 @@ impl RequestRaw {
         insert(&mut out, "user", self.user.clone());
         insert(&mut out, "claims", self.claims.clone());
         insert(&mut out, "actor", self.actor.clone());
+        insert(&mut out, "subject", self.subject.clone());
         out.insert("target".into(), json!({ list: id }));
         insert(&mut out, "requestedScopes", scope_list(&self.requested));
         // Consent is less common than a requested list.

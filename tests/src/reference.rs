@@ -526,6 +526,9 @@ fn attribute(request: &Value, key: &str) -> Option<Value> {
         "user.permissions" => field("user", "permissions"),
         "actor.clientid" => field("actor", "clientId"),
         "actor.sub" => field("actor", "sub"),
+        "client.tenantId" => field("client", "tenantId"),
+        "subject.clientid" => field("subject", "clientId"),
+        "subject.audience" => field("subject", "audience"),
         "request.ip" => field("context", "ip"),
         "request.time" => field("context", "time"),
         other => {

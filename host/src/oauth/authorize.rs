@@ -463,6 +463,7 @@ fn decide(
         user: Some(engine_user(&directory, sub)),
         claims: Some(user_claims(&directory, sub)),
         actor: None,
+        subject: None,
         target: Target::Resource(pending.resource.id.clone()),
         requested_scopes: pending.requested.clone(),
         consented_scopes: consented,

@@ -358,6 +358,7 @@ pub fn client_from_document(client_id: &str, document: &Value) -> Result<ClientC
         redirect_uris,
         jwks: None,
         tenant_id: None,
+        serves: Vec::new(),
     })
 }
 

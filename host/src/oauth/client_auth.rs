@@ -183,15 +183,59 @@ async fn verify_client_assertion(
     let jti = claims
         .get("jti")
         .and_then(Value::as_str)
+        .filter(|j| !j.is_empty())
         .ok_or_else(|| fail("no `jti`"))?;
-    let exp = claims
-        .get("exp")
-        .and_then(Value::as_i64)
-        .unwrap_or(params.now);
-    if !first_use(core, &id, jti, exp, params.now).await? {
+    let remember_until = assertion_window(&claims, params.now, core.max_assertion_lifetime)
+        .map_err(|why| fail(&why))?;
+    if !first_use(core, &id, jti, remember_until, params.now).await? {
         return Err(fail("the assertion was already used"));
     }
     Ok(client.clone())
+}
+
+/// The clock skew allowed on `exp`, `nbf` and `iat` (seconds).
+pub(super) const LEEWAY: i64 = 60;
+
+/// A JSON number claim (`exp`, `iat`) in whole seconds, whatever its JSON form: an integer, an
+/// integer beyond `i64`, or a fraction (rounded up, so a fraction never shortens a lifetime).
+fn seconds(claim: &Value) -> Option<i64> {
+    let n = claim.as_number()?;
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    if n.as_u64().is_some() {
+        return Some(i64::MAX);
+    }
+    let f = n.as_f64()?.ceil();
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "clamped to the i64 range first; `as` saturates"
+    )]
+    Some(f.clamp(i64::MIN as f64, i64::MAX as f64) as i64)
+}
+
+/// RFC 7523 §3 items 4 and 6 for an assertion whose signature, `exp` and `nbf` were checked: its
+/// `exp` no further than `max_lifetime` ahead, its `iat` (when present) not in the future.
+/// Returns until when its `jti` must be remembered: while it can still be used.
+pub(super) fn assertion_window(claims: &Value, now: i64, max_lifetime: i64) -> Result<i64, String> {
+    let exp = claims
+        .get("exp")
+        .and_then(seconds)
+        .ok_or("`exp` is not a number")?;
+    if exp.saturating_sub(now) > max_lifetime {
+        return Err(format!(
+            "it is valid for more than {max_lifetime} seconds (`exp` too far ahead)"
+        ));
+    }
+    if let Some(iat) = claims.get("iat") {
+        let iat = seconds(iat).ok_or("`iat` is not a number")?;
+        if iat > now.saturating_add(LEEWAY) {
+            return Err("`iat` is in the future".into());
+        }
+    }
+    Ok(exp
+        .min(now.saturating_add(max_lifetime))
+        .saturating_add(LEEWAY))
 }
 
 /// Records an assertion's `jti` for its issuer; false when it was already used (a replay).
@@ -230,7 +274,7 @@ pub fn verify_with_jwks(
     validation.set_audience(audiences);
     validation.set_required_spec_claims(&["exp", "aud"]);
     validation.validate_nbf = true;
-    validation.leeway = 60;
+    validation.leeway = LEEWAY.unsigned_abs();
     if let Some(iss) = issuer {
         validation.set_issuer(&[iss]);
     }

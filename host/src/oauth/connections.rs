@@ -47,6 +47,8 @@ pub(super) struct Subject {
     pub claims: Map<String, Value>,
     /// The acting party.
     pub actor: Actor,
+    /// The subject token as policies see it (`subject.clientid`, `subject.audience`).
+    pub token: tollgate_engine::Subject,
 }
 
 /// Token exchange for a connection: decide, pick the credential, hand it out (audited either way).
@@ -128,6 +130,7 @@ async fn release(
         user: subject.user.clone(),
         claims: Some(Value::Object(subject.claims.clone())),
         actor: Some(subject.actor.clone()),
+        subject: Some(subject.token.clone()),
         target: Target::Connection(connection.id.clone()),
         requested_scopes: requested,
         consented_scopes: None,
@@ -161,6 +164,27 @@ async fn release(
                 ))
             })?,
     };
+    *owner_out = Some(owner.clone());
+    // Tenants never see each other's credentials: a client that acts for a tenant receives only
+    // that tenant's credentials, or those of users who belong to it. (A client without a tenant
+    // got here only with a subject token it is entitled to exchange: its own, or one for a
+    // resource it serves.)
+    if let Some(tenant) = &client.config.tenant_id {
+        let same_tenant = match &owner {
+            Owner::Tenant(owner_tenant) => owner_tenant == tenant,
+            Owner::User(sub) => directory
+                .users
+                .get(sub)
+                .is_some_and(|u| u.tenant_ids.contains(tenant)),
+            Owner::Provider => false,
+        };
+        if !same_tenant {
+            return Err(OAuthError::invalid_target(format!(
+                "`{}` acts for tenant `{tenant}`; the credential on connection `{}` belongs to `{owner}`, outside it",
+                client.config.client_id, connection.id
+            )));
+        }
+    }
     *owner_out = Some(owner.clone());
     let lock = refresh_lock(core, &connection.id, &owner);
     let _guard = lock.lock().await;
@@ -384,14 +408,26 @@ async fn provider_token(
     }
 }
 
-/// A connect flow waiting for the provider to send the user back.
+/// A connect flow waiting for the user's browser: first at Tollgate (signed in as `sub`, which
+/// binds the flow to that browser session), then back from the provider.
 pub struct PendingConnect {
     connection: String,
     sub: String,
     verifier: Zeroizing<String>,
     scope: String,
     expires_at: i64,
+    /// The provider's authorization URL, handed to the browser once it is bound.
+    provider_url: String,
+    /// The SHA-256 of the Tollgate session cookie of the browser that confirmed the flow; the
+    /// callback is honoured only from that browser, with `sub` still signed in (RFC 6749 §10.12,
+    /// RFC 9700 §4.7: `state` bound to the user agent).
+    bound_to: Option<String>,
 }
+
+/// Connect flows one user may have under way at once.
+const MAX_CONNECTS_PER_USER: usize = 8;
+/// Connect flows under way at most.
+const MAX_CONNECTS: usize = 10_000;
 
 impl std::fmt::Debug for PendingConnect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -519,9 +555,23 @@ pub async fn connect_start(
             .map(|(k, v)| (k.as_str(), v.as_str())),
     );
     let separator = if authorize.contains('?') { '&' } else { '?' };
-    let url = format!("{authorize}{separator}{}", query.finish());
+    let provider_url = format!("{authorize}{separator}{}", query.finish());
     let mut pending = core.connects.lock().unwrap_or_else(PoisonError::into_inner);
     pending.retain(|_, p| p.expires_at > now);
+    if pending.len() >= MAX_CONNECTS
+        || pending.values().filter(|p| p.sub == sub).count() >= MAX_CONNECTS_PER_USER
+    {
+        return Err(ConnectError::new(
+            429,
+            "slow_down",
+            "too many connect flows are under way; finish or let one expire first",
+        ));
+    }
+    let start_url = format!(
+        "{}/connections/start?flow={}",
+        core.issuer.trim_end_matches('/'),
+        form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
+    );
     pending.insert(
         state,
         PendingConnect {
@@ -530,16 +580,77 @@ pub async fn connect_start(
             verifier,
             scope,
             expires_at: now + CONNECT_TTL,
+            provider_url,
+            bound_to: None,
         },
     );
-    Ok(url)
+    Ok(start_url)
+}
+
+/// A connect flow under way, as the confirmation page shows it.
+#[derive(Debug, Clone)]
+pub struct ConnectFlow {
+    /// The connection being linked.
+    pub connection: String,
+    /// The Tollgate user it is linked for.
+    pub sub: String,
+}
+
+fn unknown_flow() -> ConnectError {
+    ConnectError::new(
+        400,
+        "invalid_request",
+        "this connect flow is unknown, already finished or expired: start again",
+    )
+}
+
+/// The flow behind a start link.
+pub fn connect_flow(core: &Core, flow: &str, now: i64) -> Result<ConnectFlow, ConnectError> {
+    core.connects
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(flow)
+        .filter(|p| p.expires_at > now)
+        .map(|p| ConnectFlow {
+            connection: p.connection.clone(),
+            sub: p.sub.clone(),
+        })
+        .ok_or_else(unknown_flow)
+}
+
+/// Binds a flow to the browser session that confirmed it (its cookie and signed-in user, which
+/// must be the user who started the flow) and returns the provider URL to send it to.
+pub fn connect_confirm(
+    core: &Core,
+    flow: &str,
+    session_cookie: &str,
+    session_sub: Option<&str>,
+    now: i64,
+) -> Result<String, ConnectError> {
+    let mut pending = core.connects.lock().unwrap_or_else(PoisonError::into_inner);
+    let p = pending
+        .get_mut(flow)
+        .filter(|p| p.expires_at > now)
+        .ok_or_else(unknown_flow)?;
+    if session_sub != Some(p.sub.as_str()) {
+        return Err(ConnectError::new(
+            403,
+            "access_denied",
+            "this connect link was started for another Tollgate account; nothing was linked",
+        ));
+    }
+    p.bound_to = Some(super::grants::token_hash(session_cookie));
+    Ok(p.provider_url.clone())
 }
 
 /// Finishes a connect flow at the redirect URI: exchanges the code at the provider (with the PKCE
 /// verifier) and seals the refresh token for the user. Returns the connection and granted scopes.
+/// Only the browser session that confirmed the flow, with the user who started it still signed
+/// in, may finish it; any other callback links nothing and leaves the flow as it was.
 pub async fn connect_callback(
     core: &Core,
     query: &HashMap<String, String>,
+    session: Option<(&str, Option<&str>)>,
     now: i64,
 ) -> Result<(String, String), ConnectError> {
     let state = query
@@ -548,19 +659,30 @@ pub async fn connect_callback(
         .ok_or_else(|| {
             ConnectError::new(400, "invalid_request", "the `state` parameter is missing")
         })?;
-    let pending = core
-        .connects
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(state)
-        .filter(|p| p.expires_at > now)
-        .ok_or_else(|| {
-            ConnectError::new(
-                400,
-                "invalid_request",
-                "this connect flow is unknown, already finished or expired: start again",
-            )
-        })?;
+    let pending = {
+        let mut flows = core.connects.lock().unwrap_or_else(PoisonError::into_inner);
+        let p = flows
+            .get(state)
+            .filter(|p| p.expires_at > now)
+            .ok_or_else(unknown_flow)?;
+        let bound = match (&p.bound_to, session) {
+            (Some(bound), Some((cookie, sub))) => {
+                bool::from(subtle::ConstantTimeEq::ct_eq(
+                    bound.as_bytes(),
+                    super::grants::token_hash(cookie).as_bytes(),
+                )) && sub == Some(p.sub.as_str())
+            }
+            _ => false,
+        };
+        if !bound {
+            return Err(ConnectError::new(
+                403,
+                "access_denied",
+                "this connect flow was started in another browser or for another Tollgate account; nothing was linked",
+            ));
+        }
+        flows.remove(state).ok_or_else(unknown_flow)?
+    };
     if let Some(error) = query.get("error") {
         return Err(ConnectError::new(
             400,

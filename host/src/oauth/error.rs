@@ -15,6 +15,9 @@ pub struct OAuthError {
     /// Whether to challenge with `WWW-Authenticate: Basic` (client authentication by header failed).
     #[serde(skip)]
     pub challenge_basic: bool,
+    /// Seconds after which the client may try again (`Retry-After`), for 503 and 429 answers.
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
 
 impl OAuthError {
@@ -24,6 +27,7 @@ impl OAuthError {
             error,
             error_description: description.into(),
             challenge_basic: false,
+            retry_after: None,
         }
     }
     /// `invalid_request`: malformed, missing or repeated parameters.
@@ -57,6 +61,14 @@ impl OAuthError {
     /// `temporarily_unavailable` (503): a downstream provider could not serve the request.
     pub fn temporarily_unavailable(d: impl Into<String>) -> OAuthError {
         OAuthError::new(503, "temporarily_unavailable", d)
+    }
+    /// `temporarily_unavailable` (503) with `Retry-After`: the server is busy (the policy
+    /// engine ran past its deadline); the same request may succeed in `seconds`.
+    pub fn busy(d: impl Into<String>, seconds: u32) -> OAuthError {
+        OAuthError {
+            retry_after: Some(seconds),
+            ..OAuthError::new(503, "temporarily_unavailable", d)
+        }
     }
     /// `server_error`: something on our side failed (the details are logged, not returned).
     pub fn server_error() -> OAuthError {

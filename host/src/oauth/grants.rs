@@ -8,7 +8,9 @@ use rand::RngCore as _;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use tollgate_engine::{Actor, Client, Context, Decision, GrantType, Request, Target, User};
+use tollgate_engine::{
+    Actor, Client, Context, Decision, GrantType, Request, Subject, Target, User,
+};
 
 use super::client_auth::{self, AuthenticatedClient, verify_with_jwks};
 use super::connections;
@@ -18,6 +20,7 @@ use super::{
     split_scope,
 };
 use crate::audit::Event;
+use crate::config::ClientConfig;
 use crate::directory::{ConnectionInfo, Directory, ResourceInfo};
 use crate::store::TokenRecord;
 
@@ -54,13 +57,14 @@ pub async fn token(core: &Core, params: &Params) -> Result<TokenResponse, OAuthE
         "refresh_token" => refresh(core, params, &client).await,
         "authorization_code" => authorization_code(core, params, &client).await,
         other => Err(OAuthError::unsupported_grant_type(format!(
-            "unknown grant type `{other}`"
+            "unknown grant type `{}`",
+            crate::audit::bounded(other, 64)
         ))),
     };
     if let Err(e) = &result {
         core.audit.record(Event::TokenRefused {
             client_id: client.config.client_id.clone(),
-            grant_type: grant_type.clone(),
+            grant_type: crate::audit::bounded(&grant_type, 64),
             error: e.error,
             description: e.error_description.clone(),
         });
@@ -69,6 +73,12 @@ pub async fn token(core: &Core, params: &Params) -> Result<TokenResponse, OAuthE
 }
 
 fn require_grant(client: &AuthenticatedClient, name: &str) -> Result<(), OAuthError> {
+    if client.config.is_public() && !crate::config::PUBLIC_CLIENT_GRANTS.contains(&name) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "`{}` is a public client: it may use only authorization_code and refresh_token, not `{name}`",
+            client.config.client_id
+        )));
+    }
     if client.config.grant_types.iter().any(|g| g == name) {
         Ok(())
     } else {
@@ -147,6 +157,7 @@ pub(super) fn engine_client_of(c: &crate::config::ClientConfig) -> Client {
         registration_type: Some(c.registration_type.clone()),
         status: Some(c.status.clone()),
         allowed_scopes: (!c.allowed_scopes.is_empty()).then(|| c.allowed_scopes.clone()),
+        tenant_id: c.tenant_id.clone(),
     }
 }
 
@@ -164,6 +175,7 @@ fn engine_request(
         user: None,
         claims: None,
         actor: None,
+        subject: None,
         target: Target::Resource(resource.id.clone()),
         requested_scopes,
         consented_scopes: None,
@@ -226,9 +238,15 @@ pub(super) fn decide_raw(
     request: &Request,
     client_id: &str,
 ) -> Result<Decision<'static>, OAuthError> {
-    let (decision, version) = core.policy.decide(request).map_err(|e| {
-        tracing::error!(error = %e, "the policy engine failed");
-        OAuthError::server_error()
+    let (decision, version) = core.policy.decide(request).map_err(|e| match e {
+        crate::runtime::RuntimeError::Trap(_) => {
+            tracing::warn!(error = %e, "the policy engine ran past its deadline or limits");
+            OAuthError::busy("the policy engine is busy; try again", 1)
+        }
+        other => {
+            tracing::error!(error = %other, "the policy engine failed");
+            OAuthError::server_error()
+        }
     })?;
     core.audit.record(Event::Decision {
         client_id: client_id.to_owned(),
@@ -240,6 +258,25 @@ pub(super) fn decide_raw(
     Ok(decision)
 }
 
+/// Whether and how a new token comes with a refresh token.
+enum Refresh {
+    /// Never (client credentials; an exchange unless `exchangeRefreshTokens`).
+    None,
+    /// A new family, when the client may refresh; `family` joins the tokens of the
+    /// authorization code that started it, so a replayed code revokes them.
+    Start { family: Option<String> },
+    /// A family derived by token exchange: it ends when `subject` (its `jti`) is revoked and
+    /// no later than `until`, the subject token's expiry.
+    Derived { subject: Value, until: i64 },
+    /// A rotation: the same family, the same absolute end (RFC 9700 §4.14.2: rotation never
+    /// extends a grant's lifetime).
+    Rotate {
+        family: String,
+        until: i64,
+        subject: Option<Value>,
+    },
+}
+
 /// What goes into a new token beyond what the decision grants.
 struct Issue<'a> {
     client: &'a AuthenticatedClient,
@@ -249,13 +286,14 @@ struct Issue<'a> {
     scopes: Vec<String>,
     /// Extra claims (the subject's claims on exchange, `act`).
     extra: Map<String, Value>,
-    refresh_family: Option<String>,
+    refresh: Refresh,
     issued_token_type: Option<&'static str>,
 }
 
 async fn issue(core: &Core, params: &Params, i: Issue<'_>) -> Result<TokenResponse, OAuthError> {
     let jti = random_id();
     let scope = i.scopes.join(" ");
+    let access_exp = params.now.saturating_add(core.access_ttl);
     let mut claims = i.extra.clone();
     for (k, v) in [
         ("iss", json!(core.issuer)),
@@ -264,7 +302,7 @@ async fn issue(core: &Core, params: &Params, i: Issue<'_>) -> Result<TokenRespon
         ("client_id", json!(i.client.config.client_id)),
         ("scope", json!(scope)),
         ("iat", json!(params.now)),
-        ("exp", json!(params.now + core.access_ttl)),
+        ("exp", json!(access_exp)),
         ("jti", json!(jti)),
     ] {
         claims.insert(k.to_owned(), v);
@@ -277,17 +315,37 @@ async fn issue(core: &Core, params: &Params, i: Issue<'_>) -> Result<TokenRespon
             OAuthError::server_error()
         })?;
 
-    let may_refresh = i.grant != GrantType::ClientCredentials
-        && i.client
-            .config
-            .grant_types
-            .iter()
-            .any(|g| g == "refresh_token");
+    let may_refresh = i
+        .client
+        .config
+        .grant_types
+        .iter()
+        .any(|g| g == "refresh_token");
+    let fresh_until = params.now.saturating_add(core.refresh_ttl);
+    // (family, absolute end, subject of a derived family) of the refresh token to issue.
+    let (plan, code_family) = match i.refresh {
+        Refresh::None => (None, None),
+        Refresh::Start { family } if may_refresh => (Some((family, fresh_until, None)), None),
+        Refresh::Start { family } => (None, family),
+        Refresh::Derived { subject, until } if may_refresh => {
+            (Some((None, fresh_until.min(until), Some(subject))), None)
+        }
+        Refresh::Derived { .. } => (None, None),
+        Refresh::Rotate {
+            family,
+            until,
+            subject,
+        } => (Some((Some(family), until, subject)), None),
+    };
     let mut refresh_token = None;
-    if may_refresh {
+    if let Some((family, until, subject)) = plan {
         let token = random_id();
         let id = token_hash(&token);
-        let family = i.refresh_family.clone().unwrap_or_else(|| id.clone());
+        let family = family.unwrap_or_else(|| id.clone());
+        let mut data = i.extra.clone();
+        if let Some(subject) = subject {
+            data.insert(SUBJECT_KEY.into(), subject);
+        }
         let record = TokenRecord {
             id,
             kind: "refresh".into(),
@@ -297,9 +355,9 @@ async fn issue(core: &Core, params: &Params, i: Issue<'_>) -> Result<TokenRespon
             grant_type: i.grant.as_str().into(),
             target: json!(i.resource.id),
             scope: scope.clone(),
-            data: Value::Object(i.extra.clone()),
+            data: Value::Object(data),
             issued_at: params.now,
-            expires_at: params.now + core.refresh_ttl,
+            expires_at: until,
             used: false,
             revoked: false,
         };
@@ -311,7 +369,8 @@ async fn issue(core: &Core, params: &Params, i: Issue<'_>) -> Result<TokenRespon
         let access = TokenRecord {
             id: jti.clone(),
             kind: "access".into(),
-            expires_at: params.now + core.access_ttl,
+            expires_at: access_exp,
+            data: Value::Null,
             ..record
         };
         core.store
@@ -319,7 +378,7 @@ async fn issue(core: &Core, params: &Params, i: Issue<'_>) -> Result<TokenRespon
             .await
             .map_err(|_| OAuthError::server_error())?;
         refresh_token = Some(token);
-    } else if let Some(family) = &i.refresh_family {
+    } else if let Some(family) = code_family {
         // No refresh token, but the access token still joins the family of the code that
         // issued it, so a replayed code revokes it.
         let access = TokenRecord {
@@ -327,13 +386,13 @@ async fn issue(core: &Core, params: &Params, i: Issue<'_>) -> Result<TokenRespon
             kind: "access".into(),
             client_id: i.client.config.client_id.clone(),
             sub: Some(i.sub.clone()),
-            family: family.clone(),
+            family,
             grant_type: i.grant.as_str().into(),
             target: json!(i.resource.id),
             scope: scope.clone(),
             data: Value::Null,
             issued_at: params.now,
-            expires_at: params.now + core.access_ttl,
+            expires_at: access_exp,
             used: false,
             revoked: false,
         };
@@ -386,7 +445,7 @@ async fn client_credentials(
             sub: client.config.client_id.clone(),
             scopes: decision.granted.iter().map(|s| s.to_string()).collect(),
             extra: Map::new(),
-            refresh_family: None,
+            refresh: Refresh::None,
             issued_token_type: None,
         },
     )
@@ -422,11 +481,60 @@ fn custom_claims(claims: &Value) -> Map<String, Value> {
         .as_object()
         .map(|o| {
             o.iter()
-                .filter(|(k, _)| !REGISTERED.contains(&k.as_str()))
+                .filter(|(k, _)| !REGISTERED.contains(&k.as_str()) && k.as_str() != SUBJECT_KEY)
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The reserved key under which a refresh record derived by exchange keeps its subject token
+/// (`jti`, `client_id`, `aud`): never a claim, never shown to policies as one.
+pub(super) const SUBJECT_KEY: &str = "tollgate:subject";
+
+/// The audiences a token names (`aud`: a string or a list of strings).
+pub(super) fn audiences(claims: &Value) -> Vec<&str> {
+    match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `client` may act on a token of this server: the token was issued to it, or its
+/// audience is a resource the client serves (`serves`). RFC 8693 §2.1 and RFC 7662 §4 leave it to
+/// the server to judge who may present whose token; this is that judgement.
+pub(super) fn entitled_to(directory: &Directory, client: &ClientConfig, claims: &Value) -> bool {
+    if claims.get("client_id").and_then(Value::as_str) == Some(client.client_id.as_str()) {
+        return true;
+    }
+    let served: Vec<&str> = client
+        .serves
+        .iter()
+        .filter_map(|id| directory.resources.get(id))
+        .map(|r| r.audience.as_str())
+        .collect();
+    audiences(claims).iter().any(|aud| served.contains(aud))
+}
+
+/// RFC 8693 §4.4: when the subject token says who may act for its subject (`may_act`), the
+/// acting party must be one of them. Every member `may_act` names must match.
+fn may_act_allows(subject: &Value, actor: &Actor) -> Option<bool> {
+    let may_act = subject.get("may_act")?;
+    let Some(may_act) = may_act.as_object() else {
+        return Some(false);
+    };
+    let matches = |key: &str, have: Option<&String>| match may_act.get(key) {
+        None => true,
+        Some(Value::String(want)) => have.is_some_and(|h| h == want),
+        Some(_) => false,
+    };
+    let actor_sub = actor.sub.as_ref().or(actor.client_id.as_ref());
+    Some(
+        !may_act.is_empty()
+            && matches("client_id", actor.client_id.as_ref())
+            && matches("sub", actor_sub),
+    )
 }
 
 async fn token_exchange(
@@ -459,48 +567,75 @@ async fn token_exchange(
         .map_err(|why| {
             OAuthError::invalid_grant(format!("the subject token is not valid: {why}"))
         })?;
-    let actor_claims = match params.get("actor_token") {
+    let subject_client = subject
+        .get("client_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if !entitled_to(&directory, &client.config, &subject) {
+        return Err(OAuthError::invalid_grant(format!(
+            "`{}` may not exchange this subject token: it was issued to another client, for an audience `{}` does not serve",
+            client.config.client_id, client.config.client_id
+        )));
+    }
+    let actor = match params.get("actor_token") {
         Some(actor_token) => {
-            params.require("actor_token_type")?;
-            Some(
-                verify_own_token(core, actor_token, params.now)
-                    .await
-                    .map_err(|why| {
-                        OAuthError::invalid_grant(format!("the actor token is not valid: {why}"))
-                    })?,
-            )
+            let actor_type = params.require("actor_token_type")?;
+            if actor_type != ACCESS_TOKEN_TYPE && actor_type != JWT_TOKEN_TYPE {
+                return Err(OAuthError::invalid_request(format!(
+                    "unsupported `actor_token_type` `{actor_type}`: this server verifies only its own access tokens"
+                )));
+            }
+            let claims = verify_own_token(core, actor_token, params.now)
+                .await
+                .map_err(|why| {
+                    OAuthError::invalid_grant(format!("the actor token is not valid: {why}"))
+                })?;
+            Actor {
+                client_id: claims
+                    .get("client_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                sub: claims.get("sub").and_then(Value::as_str).map(str::to_owned),
+            }
         }
         None if params.get("actor_token_type").is_some() => {
             return Err(OAuthError::invalid_request(
                 "`actor_token_type` without `actor_token`",
             ));
         }
-        None => None,
-    };
-    let subject_sub = subject
-        .get("sub")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let subject_client = subject
-        .get("client_id")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    // A user is present when the subject token was issued for someone other than its client.
-    let user = (subject_sub != subject_client).then(|| engine_user(&directory, &subject_sub));
-    let actor = match &actor_claims {
-        Some(a) => Actor {
-            client_id: a
-                .get("client_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            sub: a.get("sub").and_then(Value::as_str).map(str::to_owned),
-        },
         None => Actor {
             client_id: Some(client.config.client_id.clone()),
             sub: None,
         },
     };
+    // The acting party is the authenticated client, unless the subject names another one that
+    // may act for it: a caller cannot write someone else into `act`.
+    match may_act_allows(&subject, &actor) {
+        Some(true) => {}
+        Some(false) => {
+            return Err(OAuthError::invalid_grant(
+                "the subject token's `may_act` does not name the acting party",
+            ));
+        }
+        None if actor.client_id.as_deref() != Some(client.config.client_id.as_str()) => {
+            return Err(OAuthError::invalid_grant(
+                "the actor token was not issued to the authenticated client",
+            ));
+        }
+        None => {}
+    }
+    let subject_sub = subject
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let subject_view = Subject {
+        client_id: Some(subject_client.clone()),
+        audience: audiences(&subject).first().map(|a| (*a).to_owned()),
+    };
+    // A user is present when the subject token was issued for someone other than its client.
+    let user = (subject_sub != subject_client).then(|| engine_user(&directory, &subject_sub));
     if let Some(connection) = connection {
         return connections::exchange(
             core,
@@ -509,10 +644,11 @@ async fn token_exchange(
             &directory,
             connections::Subject {
                 sub: subject_sub,
-                client_id: subject_client.to_owned(),
+                client_id: subject_client,
                 user,
                 claims: connection_claims(&subject),
                 actor,
+                token: subject_view,
             },
             connection,
         )
@@ -521,11 +657,7 @@ async fn token_exchange(
     let resource = resolve_resource(&directory, params, client)?;
     let subject_scopes: Vec<String> =
         split_scope(subject.get("scope").and_then(Value::as_str)).unwrap_or_default();
-    let same_resource = subject.get("aud").is_some_and(|aud| match aud {
-        Value::String(a) => *a == resource.audience,
-        Value::Array(list) => list.iter().any(|a| a.as_str() == Some(&resource.audience)),
-        _ => false,
-    });
+    let same_resource = audiences(&subject).contains(&resource.audience.as_str());
     let mut claims = custom_claims(&subject);
     let requested =
         split_scope(params.get("scope")).or_else(|| same_resource.then(|| subject_scopes.clone()));
@@ -533,6 +665,7 @@ async fn token_exchange(
         user,
         claims: Some(Value::Object(claims.clone())),
         actor: Some(actor.clone()),
+        subject: Some(subject_view),
         ..engine_request(
             GrantType::TokenExchange,
             client,
@@ -583,7 +716,21 @@ async fn token_exchange(
             sub: subject_sub,
             scopes,
             extra: claims,
-            refresh_family: None,
+            refresh: if core.exchange_refresh {
+                Refresh::Derived {
+                    subject: json!({
+                        "jti": subject.get("jti"),
+                        "client_id": subject_client,
+                        "aud": subject.get("aud"),
+                    }),
+                    until: subject
+                        .get("exp")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(params.now),
+                }
+            } else {
+                Refresh::None
+            },
             issued_token_type: Some(ACCESS_TOKEN_TYPE),
         },
     )
@@ -629,14 +776,19 @@ async fn jwt_bearer(
         .and_then(Value::as_str)
         .ok_or_else(|| OAuthError::invalid_grant("the assertion has no `sub`"))?
         .to_owned();
-    if let Some(jti) = claims.get("jti").and_then(Value::as_str) {
-        let exp = claims
-            .get("exp")
-            .and_then(Value::as_i64)
-            .unwrap_or(params.now);
-        if !client_auth::first_use(core, &trusted.issuer, jti, exp, params.now).await? {
-            return Err(OAuthError::invalid_grant("the assertion was already used"));
-        }
+    // RFC 7523 §3 item 7 makes `jti` optional; without one an assertion could be replayed until it
+    // expires, so this server requires it.
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .filter(|j| !j.is_empty())
+        .ok_or_else(|| OAuthError::invalid_grant("the assertion has no `jti`"))?;
+    let remember_until =
+        client_auth::assertion_window(&claims, params.now, core.max_assertion_lifetime).map_err(
+            |why| OAuthError::invalid_grant(format!("the assertion is not valid: {why}")),
+        )?;
+    if !client_auth::first_use(core, &trusted.issuer, jti, remember_until, params.now).await? {
+        return Err(OAuthError::invalid_grant("the assertion was already used"));
     }
     let directory = core.directory();
     let resource = resolve_resource(&directory, params, client)?;
@@ -663,7 +815,7 @@ async fn jwt_bearer(
             sub,
             scopes: decision.granted.iter().map(|s| s.to_string()).collect(),
             extra,
-            refresh_family: None,
+            refresh: Refresh::Start { family: None },
             issued_token_type: None,
         },
     )
@@ -671,7 +823,8 @@ async fn jwt_bearer(
 }
 
 /// Refresh (RFC 6749 §6): rotated; a reused token revokes its family; re-evaluated against
-/// today's policies under the grant that started the session; never wider than before.
+/// today's policies under the grant that started the session; never wider than before; never
+/// past the family's absolute end; a family derived by exchange ends with its subject token.
 async fn refresh(
     core: &Core,
     params: &Params,
@@ -682,6 +835,22 @@ async fn refresh(
     let record = use_once(core, params, client, token, SingleUse::Refresh).await?;
     let invalid = || OAuthError::invalid_grant("the refresh token is not valid");
     let grant = GrantType::from_name(&record.grant_type).ok_or_else(invalid)?;
+    let mut extra = record.data.as_object().cloned().unwrap_or_default();
+    let derived_from = extra.remove(SUBJECT_KEY);
+    if let Some(subject) = &derived_from {
+        let jti = subject
+            .get("jti")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if jti.is_empty() || core.revoked.contains(jti) {
+            core.revoke_family(&record.family, params.now)
+                .await
+                .map_err(|_| OAuthError::server_error())?;
+            return Err(OAuthError::invalid_grant(
+                "the token this session was exchanged from is revoked; so is the session",
+            ));
+        }
+    }
     let directory = core.directory();
     let resource_id = record.target.as_str().unwrap_or_default();
     let resource = directory
@@ -696,9 +865,18 @@ async fn refresh(
         Some(asked) => asked,
         None => held,
     };
-    let extra = record.data.as_object().cloned().unwrap_or_default();
     let sub = record.sub.clone().unwrap_or_default();
-    let user = (sub != record.client_id).then(|| engine_user(&directory, &sub));
+    // A user is present as it was when the session started: for an exchanged session, when the
+    // subject token was not its own client's; otherwise when the token is not the client's own.
+    let user_present = match derived_from
+        .as_ref()
+        .and_then(|s| s.get("client_id"))
+        .and_then(Value::as_str)
+    {
+        Some(subject_client) => sub != subject_client,
+        None => sub != record.client_id,
+    };
+    let user = user_present.then(|| engine_user(&directory, &sub));
     let actor = extra.get("act").map(|a| Actor {
         client_id: a
             .get("client_id")
@@ -706,12 +884,20 @@ async fn refresh(
             .map(str::to_owned),
         sub: a.get("sub").and_then(Value::as_str).map(str::to_owned),
     });
+    let subject = derived_from.as_ref().map(|s| Subject {
+        client_id: s
+            .get("client_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        audience: audiences(s).first().map(|a| (*a).to_owned()),
+    });
     let mut claims = extra.clone();
     claims.remove("act");
     let request = Request {
         user,
         claims: Some(Value::Object(claims)),
         actor,
+        subject,
         ..engine_request(grant, client, resource, Some(requested), params)
     };
     let decision = decide(core, &request, &client.config.client_id)?;
@@ -725,7 +911,11 @@ async fn refresh(
             sub,
             scopes: decision.granted.iter().map(|s| s.to_string()).collect(),
             extra,
-            refresh_family: Some(record.family),
+            refresh: Refresh::Rotate {
+                family: record.family,
+                until: record.expires_at,
+                subject: derived_from,
+            },
             issued_token_type: None,
         },
     )
@@ -804,7 +994,9 @@ async fn authorization_code(
             sub,
             scopes: decision.granted.iter().map(|s| s.to_string()).collect(),
             extra: claims.as_object().cloned().unwrap_or_default(),
-            refresh_family: Some(record.family),
+            refresh: Refresh::Start {
+                family: Some(record.family),
+            },
             issued_token_type: None,
         },
     )

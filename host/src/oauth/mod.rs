@@ -60,8 +60,12 @@ pub struct Core {
     pub trusted_issuers: Vec<TrustedIssuer>,
     /// Access token lifetime (seconds).
     pub access_ttl: i64,
-    /// Refresh token lifetime (seconds).
+    /// Refresh token lifetime (seconds), counted from the grant that started the family.
     pub refresh_ttl: i64,
+    /// The longest an assertion may be valid (seconds).
+    pub max_assertion_lifetime: i64,
+    /// Whether a token exchange issues a refresh token.
+    pub exchange_refresh: bool,
     /// The audit trail.
     pub audit: Auditor,
     /// The vault of connection credentials; `None` when no vault key is configured.
@@ -136,6 +140,43 @@ impl Core {
 /// One lock per (connection, owner) whose provider token is being refreshed.
 pub type RefreshLocks = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
 
+/// The longest parameter value accepted (a token, an assertion, a URL), in bytes.
+pub const MAX_PARAM_BYTES: usize = 16 * 1024;
+/// The most scopes one request may name.
+pub const MAX_SCOPES: usize = 64;
+/// The longest scope name, in bytes.
+pub const MAX_SCOPE_BYTES: usize = 256;
+/// The most `resource` parameters one request may carry.
+pub const MAX_RESOURCES: usize = 8;
+
+/// Checks a `scope` value against the bounds (RFC 6749 §3.3 leaves them to the server), so no
+/// request can make the policy engine or the store do unbounded work.
+pub fn check_scope_bounds(scope: &str) -> Result<(), OAuthError> {
+    let mut count = 0usize;
+    for name in scope.split(' ').filter(|s| !s.is_empty()) {
+        count += 1;
+        if count > MAX_SCOPES {
+            return Err(OAuthError::invalid_scope(format!(
+                "at most {MAX_SCOPES} scopes may be requested at once"
+            )));
+        }
+        if name.len() > MAX_SCOPE_BYTES {
+            return Err(OAuthError::invalid_scope(format!(
+                "a scope name is at most {MAX_SCOPE_BYTES} bytes long"
+            )));
+        }
+        if name
+            .chars()
+            .any(|c| c == '"' || c == '\\' || c.is_control())
+        {
+            return Err(OAuthError::invalid_scope(
+                "a scope name may not contain `\"`, `\\` or control characters (RFC 6749 §3.3)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The request as the OAuth functions see it.
 #[derive(Debug, Clone, Default)]
 pub struct Params {
@@ -163,7 +204,25 @@ impl Params {
         let mut form = HashMap::new();
         let mut resources = Vec::new();
         for (key, value) in form_urlencoded::parse(body) {
+            if key.len() > 64 {
+                return Err(OAuthError::invalid_request(
+                    "a parameter name is longer than 64 bytes",
+                ));
+            }
+            if key == "scope" {
+                check_scope_bounds(&value)?;
+            }
+            if value.len() > MAX_PARAM_BYTES {
+                return Err(OAuthError::invalid_request(format!(
+                    "the parameter `{key}` is longer than {MAX_PARAM_BYTES} bytes"
+                )));
+            }
             if key == "resource" {
+                if resources.len() == MAX_RESOURCES {
+                    return Err(OAuthError::invalid_target(format!(
+                        "at most {MAX_RESOURCES} `resource` parameters"
+                    )));
+                }
                 resources.push(value.into_owned());
                 continue;
             }
@@ -197,16 +256,22 @@ impl Params {
     }
 }
 
-/// Splits a `scope` parameter into its scopes (RFC 6749 §3.3).
+/// Splits a `scope` parameter into its scopes (RFC 6749 §3.3), each once, in first-seen order.
 pub fn split_scope(scope: Option<&str>) -> Option<Vec<String>> {
     scope.map(|s| {
-        s.split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+        let mut out: Vec<String> = Vec::new();
+        for name in s.split(' ').filter(|s| !s.is_empty()) {
+            if !out.iter().any(|o| o == name) {
+                out.push(name.to_owned());
+            }
+        }
+        out
     })
 }
 
-pub use connections::{ConnectError, PendingConnect, connect_callback, connect_start};
+pub use connections::{
+    ConnectError, ConnectFlow, PendingConnect, connect_callback, connect_confirm, connect_flow,
+    connect_start,
+};
 pub use grants::token;
 pub use tokens::{Revoked, VerifiedTokens, introspect, revoke};

@@ -236,6 +236,7 @@ pub async fn register(core: &Core, body: &Value, now: i64) -> Result<Value, Regi
         redirect_uris: m.redirect_uris,
         jwks: None,
         tenant_id: None,
+        serves: Vec::new(),
     };
     let secret = (client.token_endpoint_auth_method != "none").then(random_id);
     let registration_token = random_id();

@@ -123,17 +123,20 @@ fn verify_signed(core: &Core, token: &str) -> Result<Value, String> {
         return Err("not an access token".into());
     }
     if claims.get("iss").and_then(Value::as_str) != Some(core.issuer.as_str()) {
-        return Err("InvalidIssuer".into());
+        return Err("issued by another issuer".into());
     }
     for required in ["sub", "jti"] {
         if !claims.get(required).is_some_and(Value::is_string) {
-            return Err(format!("Missing required claim: {required}"));
+            return Err(format!("the claim `{required}` is missing"));
         }
     }
     Ok(claims)
 }
 
-/// RFC 7662: the caller must authenticate; an unknown, expired or revoked token is `active: false`.
+/// RFC 7662: the caller must authenticate; an unknown, expired or revoked token is `active: false`,
+/// and so is every token the caller is not entitled to (RFC 7662 §4): an access token is described
+/// only to its own client or to a client that serves its audience, a refresh token only to its
+/// own client.
 pub async fn introspect(core: &Core, params: &Params) -> Result<Value, OAuthError> {
     let client = client_auth::authenticate(core, params).await?;
     if client.method == "none" {
@@ -143,6 +146,9 @@ pub async fn introspect(core: &Core, params: &Params) -> Result<Value, OAuthErro
     }
     let token = params.require("token")?;
     if let Ok(claims) = verify_own_token(core, token, params.now).await {
+        if !super::grants::entitled_to(&core.directory(), &client.config, &claims) {
+            return Ok(json!({ "active": false }));
+        }
         let mut out = json!({ "active": true, "token_type": "Bearer" });
         if let (Value::Object(out), Value::Object(claims)) = (&mut out, claims) {
             out.extend(claims);
@@ -155,7 +161,13 @@ pub async fn introspect(core: &Core, params: &Params) -> Result<Value, OAuthErro
         .await
         .map_err(|_| OAuthError::server_error())?;
     Ok(match record {
-        Some(r) if r.kind == "refresh" && !r.revoked && !r.used && r.expires_at > params.now => {
+        Some(r)
+            if r.kind == "refresh"
+                && r.client_id == client.config.client_id
+                && !r.revoked
+                && !r.used
+                && r.expires_at > params.now =>
+        {
             json!({
                 "active": true,
                 "token_type": "refresh_token",
@@ -176,17 +188,7 @@ pub async fn introspect(core: &Core, params: &Params) -> Result<Value, OAuthErro
 pub async fn revoke(core: &Core, params: &Params) -> Result<(), OAuthError> {
     let client = client_auth::authenticate(core, params).await?;
     let token = params.require("token")?;
-    if let Some(hint) = params.get("token_type_hint")
-        && hint != "access_token"
-        && hint != "refresh_token"
-    {
-        return Err(OAuthError {
-            status: 400,
-            error: "unsupported_token_type",
-            error_description: format!("unknown `token_type_hint` `{hint}`"),
-            challenge_basic: false,
-        });
-    }
+    // RFC 7009 §2.1: a hint that does not help is ignored; both kinds are looked up anyway.
     let store_error = |_| OAuthError::server_error();
     if let Ok(claims) = verify_own_token(core, token, params.now).await {
         if claims.get("client_id").and_then(Value::as_str) != Some(client.config.client_id.as_str())

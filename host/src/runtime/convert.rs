@@ -78,6 +78,7 @@ impl<'r> Staged<'r> {
                 registration_type: c.registration_type.as_deref(),
                 status: c.status.as_deref(),
                 allowed_scopes: allowed,
+                tenant_id: c.tenant_id.as_deref(),
             }),
             user: r.user.as_ref().map(|u| wit::User {
                 sub: u.sub.as_deref(),
@@ -89,6 +90,10 @@ impl<'r> Staged<'r> {
             actor: r.actor.as_ref().map(|a| wit::Actor {
                 client_id: a.client_id.as_deref(),
                 sub: a.sub.as_deref(),
+            }),
+            subject: r.subject.as_ref().map(|s| wit::Subject {
+                client_id: s.client_id.as_deref(),
+                audience: s.audience.as_deref(),
             }),
             target: match &r.target {
                 engine::Target::Resource(id) => wit::Target::Resource(id),

@@ -120,6 +120,14 @@ fn checked(kind: Kind, mut body: Value) -> Result<(Value, Option<String>), Respo
                 .map(str::to_owned);
             let client: ClientConfig = serde_json::from_value(body.clone())
                 .map_err(|e| bad(format!("invalid client: {e}")))?;
+            let problems = client.problems("body");
+            if !problems.is_empty() {
+                return Err((
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({ "error": "invalid client", "errors": problems })),
+                )
+                    .into_response());
+            }
             body = serde_json::to_value(client).map_err(|e| bad(e.to_string()))?;
             Ok((body, secret))
         }

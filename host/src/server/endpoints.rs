@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +24,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/connections/{id}/connect", post(connect_start))
-        .route("/connections/callback", get(connect_callback))
         .route("/policies/bundle", get(bundle))
 }
 
@@ -98,6 +97,11 @@ fn error_response(e: &OAuthError) -> Response {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"tollgate\""),
         );
+    }
+    if let Some(seconds) = e.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     no_store(response)
 }
@@ -323,46 +327,6 @@ async fn connect_start(
             no_store(response)
         }
     }
-}
-
-/// Where a provider sends the user back: a small page saying what happened.
-async fn connect_callback(
-    State(state): State<AppState>,
-    Query(query): Query<std::collections::HashMap<String, String>>,
-) -> Response {
-    let (status, title, message) = match oauth::connect_callback(&state.core, &query, now()).await {
-        Ok((connection, scope)) => (
-            StatusCode::OK,
-            "Account connected".to_owned(),
-            format!(
-                "Your account is connected to {connection} (scopes: {}). You can close this window.",
-                if scope.is_empty() { "none" } else { &scope }
-            ),
-        ),
-        Err(e) => (
-            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-            "Could not connect the account".to_owned(),
-            e.message,
-        ),
-    };
-    let page = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t} · Tollgate</title>\
-         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#1b1f24}}\
-         h1{{font-size:1.4rem}}</style></head>\
-         <body><main><h1>{t}</h1><p>{m}</p></main></body></html>\n",
-        t = html_escape(&title),
-        m = html_escape(&message),
-    );
-    no_store(
-        (
-            status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            page,
-        )
-            .into_response(),
-    )
 }
 
 pub(super) fn html_escape(text: &str) -> String {

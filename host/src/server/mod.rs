@@ -2,6 +2,7 @@
 //! [`serve`] binds and runs it.
 
 mod admin;
+mod connect;
 mod endpoints;
 mod pages;
 
@@ -83,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         .merge(endpoints::router())
         .merge(admin::router())
         .merge(pages::router())
+        .merge(connect::router())
         .with_state(state)
 }
 
@@ -92,6 +94,33 @@ fn now() -> i64 {
 
 /// Opens the store and brings it in line with the configuration file.
 pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<Core>, StartError> {
+    let resource_ids: Vec<&str> = config
+        .resources
+        .iter()
+        .filter_map(|r| r.get("id").and_then(Value::as_str))
+        .collect();
+    let mut client_problems = Vec::new();
+    for (i, client) in config.clients.iter().enumerate() {
+        client_problems.extend(client.problems(&format!("clients[{i}]")));
+        for (j, served) in client.serves.iter().enumerate() {
+            if !resource_ids.contains(&served.as_str()) {
+                client_problems.push(format!(
+                    "clients[{i}].serves[{j}]: no resource `{served}` is configured"
+                ));
+            }
+        }
+    }
+    if !client_problems.is_empty() {
+        return Err(StartError::Other(format!(
+            "the clients have {} error(s):\n{}",
+            client_problems.len(),
+            client_problems
+                .iter()
+                .map(|e| format!("  {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )));
+    }
     let vaults = config.connection_vaults().map_err(|errors| {
         StartError::Other(format!(
             "the connections have {} error(s):\n{}",
@@ -148,6 +177,9 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         trusted_issuers: config.trusted_issuers.clone(),
         access_ttl: ttl,
         refresh_ttl: i64::try_from(config.tokens.refresh_token_ttl).unwrap_or(i64::MAX),
+        max_assertion_lifetime: i64::try_from(config.tokens.max_assertion_lifetime)
+            .unwrap_or(i64::MAX),
+        exchange_refresh: config.tokens.exchange_refresh_tokens,
         audit,
         vault,
         http: provider_client()?,

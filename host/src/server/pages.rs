@@ -41,7 +41,7 @@ pub(super) fn router() -> Router<AppState> {
 // Pages
 
 /// A whole page around `body`.
-fn layout(title: &str, body: &str) -> String {
+pub(super) fn layout(title: &str, body: &str) -> String {
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -93,7 +93,7 @@ button.primary {{ background:var(--accent); border-color:var(--accent); color:#f
 
 /// Adds the headers every page carries: never cached, never framed, no scripts, no referrer
 /// for other sites.
-fn page_response(status: StatusCode, html: String) -> Response {
+pub(super) fn page_response(status: StatusCode, html: String) -> Response {
     let mut response = no_store(
         (
             status,
@@ -126,7 +126,7 @@ fn page_response(status: StatusCode, html: String) -> Response {
     response
 }
 
-fn message_page(status: u16, title: &str, message: &str) -> Response {
+pub(super) fn message_page(status: u16, title: &str, message: &str) -> Response {
     let body = format!(
         "<h1>{}</h1>\n<p>{}</p>\n<p class=\"muted\">Go back to the application and start again.</p>",
         html_escape(title),
@@ -146,7 +146,7 @@ fn expired() -> Response {
     )
 }
 
-fn see_other(location: &str) -> Response {
+pub(super) fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, v);
@@ -293,7 +293,7 @@ fn consent_html(
 // ------------------------------------------------------------------------------------------
 // Cookies and form checks
 
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
+pub(super) fn cookie_value(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -305,7 +305,7 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn set_cookie(state: &AppState, response: &mut Response, value: &str, max_age: i64) {
+pub(super) fn set_cookie(state: &AppState, response: &mut Response, value: &str, max_age: i64) {
     let secure = if state.core.issuer.starts_with("https://") {
         "; Secure"
     } else {
@@ -331,7 +331,7 @@ fn issuer_origin(issuer: &str) -> String {
     clippy::result_large_err,
     reason = "the error is the HTTP response itself, built only on the rejection path"
 )]
-fn checked_session(
+pub(super) fn checked_session(
     state: &AppState,
     headers: &HeaderMap,
     form: &Form,
@@ -364,10 +364,10 @@ fn checked_session(
 }
 
 /// A form body: repeated fields kept in order.
-struct Form(Vec<(String, String)>);
+pub(super) struct Form(Vec<(String, String)>);
 
 impl Form {
-    fn parse(headers: &HeaderMap, body: &Bytes) -> Option<Form> {
+    pub(super) fn parse(headers: &HeaderMap, body: &Bytes) -> Option<Form> {
         let mime = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -377,7 +377,7 @@ impl Form {
         mime.eq_ignore_ascii_case("application/x-www-form-urlencoded")
             .then(|| Form(form_urlencoded::parse(body).into_owned().collect()))
     }
-    fn one(&self, key: &str) -> Option<&str> {
+    pub(super) fn one(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == key)
@@ -392,7 +392,7 @@ impl Form {
     }
 }
 
-fn bad_form() -> Response {
+pub(super) fn bad_form() -> Response {
     message_page(400, "This form is not valid", "The form could not be read.")
 }
 

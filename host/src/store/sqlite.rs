@@ -31,8 +31,19 @@ impl SqliteStore {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(dir)
+            crate::files::ensure_private_dir(dir)
                 .map_err(|e| StoreError(format!("cannot create `{}`: {e}", dir.display())))?;
+        }
+        // The database, its WAL and shared-memory files hold token hashes, sealed keys and the
+        // audit trail: owner-only, whatever the umask (SQLite gives the -wal and -shm files the
+        // database file's mode).
+        let private = |p: &std::path::Path| {
+            crate::files::restrict_file(p)
+                .map_err(|e| StoreError(format!("cannot restrict `{}`: {e}", p.display())))
+        };
+        if path != ":memory:" && !path.starts_with("file::memory") {
+            crate::files::touch_private(std::path::Path::new(path))
+                .map_err(|e| StoreError(format!("cannot create `{path}`: {e}")))?;
         }
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
             .create_if_missing(true)
@@ -45,6 +56,9 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        for suffix in ["", "-wal", "-shm"] {
+            private(std::path::Path::new(&format!("{path}{suffix}")))?;
+        }
         Ok(SqliteStore { pool })
     }
 }

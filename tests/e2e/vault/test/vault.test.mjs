@@ -2,8 +2,11 @@
 // on 127.0.0.1) plays the calendar provider; `tollgate serve` (the binary, started here and stopped
 // by PID) keeps users' provider refresh tokens in its vault.
 //
-//   - the connect flow: a user's Tollgate token starts it, the provider's own login and consent
-//     pages are submitted as a browser would, the callback seals the provider's refresh token;
+//   - the connect flow: a user's Tollgate token starts it, the user's browser signs in at Tollgate
+//     (which binds the flow to that browser session) and confirms the account, the provider's own
+//     login and consent pages are submitted as a browser would, the callback seals the provider's
+//     refresh token; a callback completed in another browser, or a start link opened by another
+//     Tollgate user, links nothing (account-linking CSRF);
 //   - token exchange for the connection: policy narrows the scopes, Tollgate refreshes at the
 //     provider with the narrowed `scope`, and the provider's introspection confirms what the token
 //     carries; rotated provider refresh tokens are kept;
@@ -31,6 +34,8 @@ const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 const IDP = 'https://idp.vault-e2e.example';
+const PASSWORD = 'user-e2e-password';
+const USERNAMES = { 'u-viewer': 'vera', 'u-scheduler': 'sam', 'u-late': 'lee' };
 
 /** A free port on 127.0.0.1. */
 function freePort() {
@@ -106,9 +111,9 @@ clients:
     secret: stranger-e2e-secret
     grantTypes: [token_exchange]
 users:
-  - { sub: u-viewer, roles: [viewer], tenantIds: [corp] }
-  - { sub: u-scheduler, roles: [scheduler], tenantIds: [corp] }
-  - { sub: u-late, roles: [scheduler], tenantIds: [corp] }
+  - { sub: u-viewer, username: vera, password: ${PASSWORD}, roles: [viewer], tenantIds: [corp] }
+  - { sub: u-scheduler, username: sam, password: ${PASSWORD}, roles: [scheduler], tenantIds: [corp] }
+  - { sub: u-late, username: lee, password: ${PASSWORD}, roles: [scheduler], tenantIds: [corp] }
 resources:
   - { id: assistant-api, audience: "https://assistant.vault-e2e.example", kind: api, scopes: [chat] }
 connections:
@@ -208,20 +213,23 @@ async function exchange(subjectToken, scope, client = ['assistant', ASSISTANT_SE
   return form(`${tollgateUrl}/token`, params, client);
 }
 
-/** A minimal cookie jar: what a browser would send back to the provider. */
+/** A minimal cookie jar per origin: what a browser would send back to Tollgate and the provider. */
 class Browser {
-  cookies = new Map();
+  jars = new Map();
+  visited = [];
 
   async go(url, init = {}) {
+    this.visited.push(url);
     const headers = { ...(init.headers ?? {}) };
-    if (url.startsWith(providerUrl) && this.cookies.size) {
-      headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    }
+    const { origin } = new URL(url);
+    const jar = this.jars.get(origin) ?? new Map();
+    this.jars.set(origin, jar);
+    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     const response = await fetch(url, { ...init, headers, redirect: 'manual' });
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const eq = pair.indexOf('=');
-      this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+      jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
     }
     return response;
   }
@@ -253,26 +261,51 @@ class Browser {
   }
 }
 
-/** The connect flow for `sub`, as the user's browser would go through it. */
-async function connect(sub) {
+/** Starts a connect flow with `sub`'s token; returns the Tollgate start link and the token. */
+async function startConnect(sub) {
   const token = await userToken(sub);
   const started = await fetch(`${tollgateUrl}/connections/calendar/connect`, {
     method: 'POST', headers: { authorization: `Bearer ${token}` },
   });
   assert.equal(started.status, 200);
-  const { authorization_url: authorizationUrl } = await started.json();
-  const url = new URL(authorizationUrl);
+  const { authorization_url: link } = await started.json();
+  assert.ok(link.startsWith(`${tollgateUrl}/connections/start?flow=`), link);
+  return { link, token };
+}
+
+/** Opens a start link in `browser`, signs in at Tollgate as `sub` and confirms; returns the
+ * provider's sign-in page. */
+async function confirmAtTollgate(browser, link, sub) {
+  const signIn = await browser.follow(link);
+  assert.equal(signIn.response.status, 200, signIn.text);
+  assert.match(signIn.text, /Sign in to connect calendar/);
+  const confirm = await browser.submit(signIn, { username: USERNAMES[sub], password: PASSWORD });
+  assert.equal(confirm.response.status, 200, confirm.text);
+  assert.match(confirm.text, new RegExp(`signed in to Tollgate as <strong>${USERNAMES[sub]}</strong>`));
+  const login = await browser.submit(confirm, {});
+  const url = new URL(browser.visited.find((u) => u.startsWith(providerUrl)));
   assert.equal(url.origin, providerUrl);
   assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
   assert.equal(url.searchParams.get('redirect_uri'), `${tollgateUrl}/connections/callback`);
-
-  const browser = new Browser();
-  const login = await browser.follow(authorizationUrl);
   assert.match(login.text, /name="login"/, 'the provider asks the user to sign in');
+  return login;
+}
+
+/** Signs in and consents at the provider as `sub`; returns the page the callback answers with. */
+async function atProvider(browser, login, sub) {
   const consent = await browser.submit(login, { login: sub, password: 'any' });
   assert.match(consent.text, /name="prompt" value="consent"/, 'then to consent');
   const done = await browser.submit(consent, {});
   assert.ok(done.url.startsWith(`${tollgateUrl}/connections/callback`), done.url);
+  return done;
+}
+
+/** The connect flow for `sub`, as the user's browser would go through it. */
+async function connect(sub) {
+  const { link, token } = await startConnect(sub);
+  const browser = new Browser();
+  const login = await confirmAtTollgate(browser, link, sub);
+  const done = await atProvider(browser, login, sub);
   assert.equal(done.response.status, 200, done.text);
   assert.match(done.text, /Account connected/);
   return token;
@@ -327,12 +360,38 @@ test('the viewer consented to everything at the provider, but policy narrows to 
   assert.equal(write.body.access_token, undefined);
 });
 
-test('a client no policy names gets nothing', async () => {
+test('a client that neither received the token nor serves its audience gets nothing', async () => {
   const token = await userToken('u-scheduler');
   const { status, body } = await exchange(token, undefined, ['stranger', 'stranger-e2e-secret']);
   assert.equal(status, 400);
-  assert.equal(body.error, 'invalid_target');
+  assert.equal(body.error, 'invalid_grant');
   assert.equal(body.access_token, undefined);
+});
+
+test('a connect flow finished in another browser links nothing (account-linking CSRF)', async () => {
+  // Mallory (u-late) starts a flow and confirms it in her own browser, then lures the victim's
+  // browser through the provider's pages with it: the callback arrives without her session.
+  const { link, token } = await startConnect('u-late');
+  const mallory = new Browser();
+  const login = await confirmAtTollgate(mallory, link, 'u-late');
+  assert.ok(login);
+  const authorizationUrl = mallory.visited.find((u) => u.startsWith(providerUrl));
+  const victim = new Browser();
+  const done = await atProvider(victim, await victim.follow(authorizationUrl), 'u-victim');
+  assert.equal(done.response.status, 403, done.text);
+  assert.match(done.text, /another browser or for another Tollgate account/);
+  const { status, body } = await exchange(token);
+  assert.equal(status, 400, JSON.stringify(body));
+  assert.match(body.error_description, /no credential for `user:u-late`/);
+});
+
+test('a start link opened by another Tollgate user links nothing', async () => {
+  const { link } = await startConnect('u-late');
+  const browser = new Browser();
+  const signIn = await browser.follow(link);
+  const refused = await browser.submit(signIn, { username: 'sam', password: PASSWORD });
+  assert.equal(refused.response.status, 403, refused.text);
+  assert.match(refused.text, /started for another Tollgate account/);
 });
 
 test('a replayed connect callback is refused', async () => {

@@ -1,0 +1,211 @@
+//! The browser side of the connect flow: the start link a user opens at Tollgate (signed in as
+//! the user who asked for it, which binds the flow to this browser session), the confirmation
+//! that names the Tollgate account being linked, and the provider's redirect back.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+
+use super::endpoints::html_escape;
+use super::pages::{
+    Form, bad_form, checked_session, cookie_value, layout, message_page, page_response, see_other,
+    set_cookie,
+};
+use super::{AppState, now};
+use crate::oauth::{self, ConnectError, ConnectFlow};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/connections/start", get(start_page).post(start_form))
+        .route("/connections/callback", get(callback))
+}
+
+fn refused(e: &ConnectError) -> Response {
+    message_page(e.status, "Could not connect the account", &e.message)
+}
+
+/// The user's display name (their login name when they have one).
+fn display_name(state: &AppState, sub: &str) -> String {
+    state
+        .core
+        .directory()
+        .users
+        .get(sub)
+        .and_then(|u| u.username.clone())
+        .unwrap_or_else(|| sub.to_owned())
+}
+
+fn hidden(flow: &str, csrf: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"flow\" value=\"{}\">\n<input type=\"hidden\" name=\"csrf\" value=\"{}\">\n",
+        html_escape(flow),
+        html_escape(csrf)
+    )
+}
+
+/// Asks the signed-in user to confirm which Tollgate account the provider account joins.
+fn confirm_page(state: &AppState, flow: &str, f: &ConnectFlow, csrf: &str) -> Response {
+    let body = format!(
+        "<h1>Connect {connection}</h1>\n\
+         <p>You are signed in to Tollgate as <strong>{user}</strong>. Continuing takes you to the \
+         provider of <strong>{connection}</strong>; the account you sign in to there is linked to \
+         <strong>{user}</strong>.</p>\n\
+         <form method=\"post\" action=\"/connections/start\">\n{hidden}\
+         <input type=\"hidden\" name=\"action\" value=\"continue\">\n\
+         <div class=\"actions\"><button type=\"submit\" class=\"primary\">Continue to the provider</button></div>\n</form>\n",
+        connection = html_escape(&f.connection),
+        user = html_escape(&display_name(state, &f.sub)),
+        hidden = hidden(flow, csrf),
+    );
+    page_response(StatusCode::OK, layout("Connect an account", &body))
+}
+
+/// Asks for the Tollgate sign-in of the user the flow was started for.
+fn sign_in_page(flow: &str, f: &ConnectFlow, csrf: &str, error: Option<&str>) -> Response {
+    let mut body = format!(
+        "<h1>Sign in to connect {}</h1>\n<p>Sign in with the Tollgate account that asked to connect it.</p>\n",
+        html_escape(&f.connection)
+    );
+    let status = match error {
+        Some(e) => {
+            body.push_str(&format!(
+                "<p class=\"error\" role=\"alert\" id=\"login-error\">{}</p>\n",
+                html_escape(e)
+            ));
+            StatusCode::UNAUTHORIZED
+        }
+        None => StatusCode::OK,
+    };
+    body.push_str(&format!(
+        "<form method=\"post\" action=\"/connections/start\">\n{}\
+         <input type=\"hidden\" name=\"action\" value=\"login\">\n\
+         <label for=\"username\">User name</label>\n\
+         <input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required autofocus>\n\
+         <label for=\"password\">Password</label>\n\
+         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\n\
+         <div class=\"actions\"><button type=\"submit\" class=\"primary\">Sign in</button></div>\n</form>\n",
+        hidden(flow, csrf)
+    ));
+    page_response(status, layout("Sign in", &body))
+}
+
+/// `GET /connections/start?flow=…`: the link `POST /connections/{id}/connect` answers with.
+async fn start_page(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let core = &state.core;
+    let now = now();
+    let flow = query.get("flow").map(String::as_str).unwrap_or_default();
+    let f = match oauth::connect_flow(core, flow, now) {
+        Ok(f) => f,
+        Err(e) => return refused(&e),
+    };
+    let existing =
+        cookie_value(&headers).and_then(|c| core.browser.session(&c, now).map(|s| (c, s)));
+    match existing {
+        Some((_, session)) if session.sub.as_deref() == Some(f.sub.as_str()) => {
+            confirm_page(&state, flow, &f, &session.csrf)
+        }
+        Some((_, session)) => sign_in_page(flow, &f, &session.csrf, None),
+        None => {
+            let (cookie, session) = core.browser.start(None, now);
+            let mut response = sign_in_page(flow, &f, &session.csrf, None);
+            set_cookie(&state, &mut response, &cookie, session.expires_at - now);
+            response
+        }
+    }
+}
+
+/// `POST /connections/start`: signs in (`action=login`) or binds the flow and continues to the
+/// provider (`action=continue`).
+async fn start_form(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let core = &state.core;
+    let now = now();
+    let Some(form) = Form::parse(&headers, &body) else {
+        return bad_form();
+    };
+    let (cookie, session) = match checked_session(&state, &headers, &form, now) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let flow = form.one("flow").unwrap_or_default();
+    let f = match oauth::connect_flow(core, flow, now) {
+        Ok(f) => f,
+        Err(e) => return refused(&e),
+    };
+    match form.one("action") {
+        Some("login") => {
+            let username = form.one("username").unwrap_or_default();
+            let password = form.one("password").unwrap_or_default();
+            let Some(sub) = oauth::authorize::login(core, username, password).await else {
+                return sign_in_page(
+                    flow,
+                    &f,
+                    &session.csrf,
+                    Some("The user name or password is not correct."),
+                );
+            };
+            if sub != f.sub {
+                return message_page(
+                    403,
+                    "This link is for another account",
+                    "This connect link was started for another Tollgate account; nothing was linked.",
+                );
+            }
+            // A new session id for the signed-in user (no fixation).
+            core.browser.end(&cookie);
+            let (new_cookie, new_session) = core.browser.start(Some(sub), now);
+            let mut response = confirm_page(&state, flow, &f, &new_session.csrf);
+            set_cookie(
+                &state,
+                &mut response,
+                &new_cookie,
+                new_session.expires_at - now,
+            );
+            response
+        }
+        Some("continue") => {
+            match oauth::connect_confirm(core, flow, &cookie, session.sub.as_deref(), now) {
+                Ok(url) => see_other(&url),
+                Err(e) => refused(&e),
+            }
+        }
+        _ => bad_form(),
+    }
+}
+
+/// `GET /connections/callback`: where the provider sends the user back; a page saying what
+/// happened.
+async fn callback(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let core = &state.core;
+    let now = now();
+    let cookie = cookie_value(&headers);
+    let session = cookie
+        .as_deref()
+        .and_then(|c| core.browser.session(c, now).map(|s| (c, s)));
+    let session_view = session
+        .as_ref()
+        .map(|(cookie, s)| (*cookie, s.sub.as_deref()));
+    match oauth::connect_callback(core, &query, session_view, now).await {
+        Ok((connection, scope)) => {
+            let body = format!(
+                "<h1>Account connected</h1>\n<p>Your account is connected to {} (scopes: {}). You can close this window.</p>\n",
+                html_escape(&connection),
+                html_escape(if scope.is_empty() { "none" } else { &scope }),
+            );
+            page_response(StatusCode::OK, layout("Account connected", &body))
+        }
+        Err(e) => refused(&e),
+    }
+}

@@ -1,0 +1,680 @@
+//! The security regression suite: one test per finding of the December 2026 review and per rule
+//! that must hold since (tenants, who may exchange and introspect, actors, public clients,
+//! assertions, refresh lifetime, files at rest, bounded input), each against the real server on
+//! 127.0.0.1 over HTTP. The names say what they prove.
+
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a broken set-up fails the test"
+)]
+
+mod common;
+
+use common::{Server, TempDir, admin, claims, post, start, start_in};
+use serde_json::{Value, json};
+
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// Two tenants, each with an agent and a GitHub key; an MCP server without a tenant that serves
+/// the agents' API; another that serves nothing. The policies are as broad as they come (any
+/// client may exchange for GitHub), so only the server's own rules keep the tenants apart.
+const TENANTS: &str = r#"
+issuer: "http://127.0.0.1"
+vault: { keyFile: vault.key }
+clients:
+  - { clientId: t1-agent, secret: t1-secret, grantTypes: [client_credentials, token_exchange],
+      tags: [agent], tenantId: t1, serves: [agents-api] }
+  - { clientId: t2-agent, secret: t2-secret, grantTypes: [client_credentials, token_exchange],
+      tags: [agent], tenantId: t2 }
+  - { clientId: mcp, secret: mcp-secret, grantTypes: [client_credentials, token_exchange, refresh_token],
+      tags: [agent], serves: [agents-api] }
+  - { clientId: other-mcp, secret: other-secret, grantTypes: [client_credentials, token_exchange],
+      tags: [agent] }
+resources:
+  - { id: agents-api, audience: "https://agents.example", kind: api, scopes: [chat] }
+  - { id: b-api, audience: "https://b.example", kind: api, scopes: ["b:read", "b:write"] }
+connections:
+  - id: github
+    kind: api_key
+    credentials:
+      - { tenant: t1, apiKey: ghp-T1-SECRET }
+      - { tenant: t2, apiKey: ghp-T2-SECRET }
+policies:
+  - id: agents-self
+    subject: { conditions: [ { key: client.tags, op: contains, value: agent } ] }
+    grantTypes: [client_credentials]
+    targets: [ { resource: agents-api, scopes: [chat] } ]
+  - id: github-for-anyone
+    grantTypes: [token_exchange]
+    targets: [ { connection: github } ]
+  - id: b-for-agents-tokens
+    subject:
+      conditions:
+        - { key: subject.audience, op: equal, value: "https://agents.example" }
+    grantTypes: [token_exchange]
+    targets: [ { resource: b-api, scopes: ["b:read"] } ]
+"#;
+
+fn secret(client: &str) -> &'static str {
+    match client {
+        "t1-agent" => "t1-secret",
+        "t2-agent" => "t2-secret",
+        "mcp" => "mcp-secret",
+        "other-mcp" => "other-secret",
+        other => panic!("no secret for {other}"),
+    }
+}
+
+async fn token_of(s: &Server, client: &str) -> String {
+    let (status, _, body) = post(
+        &format!("{}/token", s.base),
+        Some((client, secret(client))),
+        &[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://agents.example"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{client}: {body}");
+    body["access_token"].as_str().expect("token").to_owned()
+}
+
+async fn exchange(
+    s: &Server,
+    client: &str,
+    subject: &str,
+    target: &str,
+    extra: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut form = vec![
+        ("grant_type", TOKEN_EXCHANGE),
+        ("subject_token", subject),
+        ("subject_token_type", ACCESS_TOKEN),
+        ("resource", target),
+    ];
+    form.extend_from_slice(extra);
+    let (status, _, body) = post(
+        &format!("{}/token", s.base),
+        Some((client, secret(client))),
+        &form,
+    )
+    .await;
+    (status, body)
+}
+
+async fn introspect(s: &Server, client: &str, token: &str) -> Value {
+    let (status, _, body) = post(
+        &format!("{}/introspect", s.base),
+        Some((client, secret(client))),
+        &[("token", token)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// A token signed by the server's own key with any claims (what a resource server would hold).
+fn own_token(s: &Server, claims: Value) -> String {
+    s.core.keys().sign("at+jwt", &claims).expect("signs")
+}
+
+#[tokio::test]
+async fn tenants_only_ever_receive_their_own_tenants_credentials() {
+    let s = start("sec-tenants", TENANTS, None).await;
+    let t1 = token_of(&s, "t1-agent").await;
+    let t2 = token_of(&s, "t2-agent").await;
+    // (requesting client, subject token, expected status, expected secret or error)
+    let cases: [(&str, &str, &str, u16, &str); 8] = [
+        ("t1-agent", &t1, "t1 own", 200, "ghp-T1-SECRET"),
+        // t1-agent serves the agents' API, so it may exchange t2's token, but never for t2's key.
+        ("t1-agent", &t2, "t2 by t1", 400, "invalid_target"),
+        // t2-agent serves nothing: another client's token is not its to exchange.
+        ("t2-agent", &t1, "t1 by t2", 400, "invalid_grant"),
+        ("t2-agent", &t2, "t2 own", 200, "ghp-T2-SECRET"),
+        // The MCP server without a tenant serves the audience: each subject's own tenant.
+        ("mcp", &t1, "t1 by mcp", 200, "ghp-T1-SECRET"),
+        ("mcp", &t2, "t2 by mcp", 200, "ghp-T2-SECRET"),
+        // An MCP server that serves nothing gets nothing for anyone's token.
+        ("other-mcp", &t1, "t1 by other", 400, "invalid_grant"),
+        ("other-mcp", &t2, "t2 by other", 400, "invalid_grant"),
+    ];
+    for (client, subject, what, status, expected) in cases {
+        let (got, body) = exchange(&s, client, subject, "github", &[]).await;
+        let text = body.to_string();
+        assert_eq!(got, status, "{what}: {body}");
+        if status == 200 {
+            assert_eq!(body["access_token"], expected, "{what}");
+        } else {
+            assert_eq!(body["error"], expected, "{what}: {body}");
+            assert!(!text.contains("SECRET"), "{what} released a secret: {body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_subject_token_is_exchanged_only_by_its_client_or_a_server_of_its_audience() {
+    let s = start("sec-who-exchanges", TENANTS, None).await;
+    let t2 = token_of(&s, "t2-agent").await;
+    // M1: a client that neither received the token nor serves its audience is refused, for a
+    // resource as for a connection.
+    let (status, body) = exchange(&s, "other-mcp", &t2, "https://b.example", &[]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // The server of the audience may; the policy sees `subject.audience` and `subject.clientid`.
+    let (status, body) = exchange(&s, "mcp", &t2, "https://b.example", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "b:read");
+    assert!(
+        body.get("refresh_token").is_none(),
+        "exchange issues no refresh token by default"
+    );
+    // A token for another audience does not satisfy the policy's `subject.audience` condition.
+    let elsewhere = own_token(
+        &s,
+        json!({ "iss": s.core.issuer, "sub": "t2-agent", "client_id": "t2-agent",
+                "aud": "https://b.example", "scope": "b:read",
+                "iat": now(), "exp": now() + 300, "jti": "elsewhere-1" }),
+    );
+    let (status, body) = exchange(&s, "t2-agent", &elsewhere, "https://b.example", &[]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_actor_token_must_be_the_requesting_clients_unless_may_act_names_its_party() {
+    let s = start("sec-actors", TENANTS, None).await;
+    let subject = token_of(&s, "t2-agent").await;
+    let mcp_own = token_of(&s, "mcp").await;
+    let other = token_of(&s, "other-mcp").await;
+    let actor = |token: &'static str| [("actor_token", token), ("actor_token_type", ACCESS_TOKEN)];
+    let leak = |t: &String| -> &'static str { Box::leak(t.clone().into_boxed_str()) };
+    // H3: another client's token as actor_token is not a way to write it into `act`.
+    let (status, body) = exchange(
+        &s,
+        "mcp",
+        &subject,
+        "https://b.example",
+        &actor(leak(&other)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // Only token types this server verifies.
+    let (status, body) = exchange(
+        &s,
+        "mcp",
+        &subject,
+        "https://b.example",
+        &[
+            ("actor_token", &mcp_own),
+            ("actor_token_type", "urn:x:anything"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+    // Its own token is fine, and `act` names it.
+    let (status, body) = exchange(
+        &s,
+        "mcp",
+        &subject,
+        "https://b.example",
+        &actor(leak(&mcp_own)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let issued = body["access_token"].as_str().expect("token").to_owned();
+    assert_eq!(claims(&issued)["act"]["client_id"], "mcp");
+
+    // L2: a subject token whose `may_act` names `other-mcp` lets that party act (through
+    // mcp, which serves the audience), and refuses everyone else.
+    let restricted = own_token(
+        &s,
+        json!({ "iss": s.core.issuer, "sub": "t2-agent", "client_id": "t2-agent",
+                "aud": "https://agents.example", "scope": "chat", "may_act": { "client_id": "other-mcp" },
+                "iat": now(), "exp": now() + 300, "jti": "may-act-1" }),
+    );
+    let (status, body) = exchange(&s, "mcp", &restricted, "https://b.example", &[]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    let (status, body) = exchange(
+        &s,
+        "mcp",
+        &restricted,
+        "https://b.example",
+        &actor(leak(&other)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        claims(body["access_token"].as_str().expect("t"))["act"]["client_id"],
+        "other-mcp"
+    );
+
+    // Nested chains keep working: exchanging the exchanged token nests the earlier `act`, and
+    // introspection reports it to the token's own client.
+    let again = own_token(
+        &s,
+        json!({ "iss": s.core.issuer, "sub": "t2-agent", "client_id": "mcp",
+                "aud": "https://agents.example", "scope": "chat",
+                "act": { "sub": "first", "client_id": "first" },
+                "iat": now(), "exp": now() + 300, "jti": "nested-1" }),
+    );
+    let (status, body) = exchange(&s, "mcp", &again, "https://b.example", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let nested = body["access_token"].as_str().expect("token").to_owned();
+    let described = introspect(&s, "mcp", &nested).await;
+    assert_eq!(described["active"], true);
+    assert_eq!(described["act"]["client_id"], "mcp");
+    assert_eq!(described["act"]["act"]["client_id"], "first");
+}
+
+#[tokio::test]
+async fn introspection_describes_a_token_only_to_its_client_or_a_server_of_its_audience() {
+    let s = start("sec-introspect", TENANTS, None).await;
+    let t2 = token_of(&s, "t2-agent").await;
+    assert_eq!(introspect(&s, "t2-agent", &t2).await["active"], true);
+    assert_eq!(
+        introspect(&s, "mcp", &t2).await["active"],
+        true,
+        "mcp serves the audience"
+    );
+    // M4: anyone else learns nothing.
+    assert_eq!(
+        introspect(&s, "other-mcp", &t2).await,
+        json!({ "active": false })
+    );
+    assert_eq!(
+        introspect(&s, "t1-agent", &token_of(&s, "mcp").await).await["active"],
+        true
+    );
+    let b_token = own_token(
+        &s,
+        json!({ "iss": s.core.issuer, "sub": "u-1", "client_id": "t2-agent", "aud": "https://b.example",
+                "scope": "b:read", "dept": "ops", "iat": now(), "exp": now() + 300, "jti": "b-1" }),
+    );
+    assert_eq!(
+        introspect(&s, "t1-agent", &b_token).await,
+        json!({ "active": false })
+    );
+}
+
+const PUBLIC_CC: &str = r#"
+issuer: "http://127.0.0.1"
+clients:
+  - { clientId: public-cc, tokenEndpointAuthMethod: none, grantTypes: [client_credentials] }
+resources:
+  - { id: api, audience: "https://api.example", kind: api, scopes: [read] }
+"#;
+
+#[tokio::test]
+async fn public_clients_may_use_only_authorization_code_and_refresh_token() {
+    // M2, at config load: refused with the field's path.
+    let failed = start_in(TempDir::new("sec-public-config"), PUBLIC_CC, None).await;
+    let Err((_dir, error)) = failed else {
+        panic!("a public client_credentials client must not load");
+    };
+    let message = error.to_string();
+    assert!(
+        message.contains("clients[0].grantTypes[0]") && message.contains("public client"),
+        "{message}"
+    );
+    // In the admin API.
+    let s = start("sec-public-admin", TENANTS, Some("admin-secret")).await;
+    for grants in [
+        json!(["client_credentials"]),
+        json!(["authorization_code", "token_exchange"]),
+    ] {
+        let (status, body) = admin(
+            &s,
+            reqwest::Method::POST,
+            "/admin/clients",
+            Some(
+                json!({ "clientId": "pub", "tokenEndpointAuthMethod": "none", "grantTypes": grants,
+                         "redirectUris": ["http://127.0.0.1:9/cb"] }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.to_string().contains("public client"), "{body}");
+    }
+    // At the token endpoint: a public client asking for client credentials is unauthorized.
+    let (status, body) = admin(
+        &s,
+        reqwest::Method::POST,
+        "/admin/clients",
+        Some(json!({ "clientId": "pub", "tokenEndpointAuthMethod": "none",
+                     "grantTypes": ["authorization_code"], "redirectUris": ["http://127.0.0.1:9/cb"] })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    for grant in ["client_credentials", TOKEN_EXCHANGE, JWT_BEARER] {
+        let (status, _, body) = post(
+            &format!("{}/token", s.base),
+            None,
+            &[
+                ("grant_type", grant),
+                ("client_id", "pub"),
+                ("subject_token", "x"),
+                ("subject_token_type", ACCESS_TOKEN),
+                ("assertion", "x"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("unauthorized_client")),
+            "{grant}: {body}"
+        );
+    }
+}
+
+const ASSERTIONS: &str = r#"
+issuer: "http://127.0.0.1"
+clients:
+  - { clientId: assistant, secret: assistant-secret, grantTypes: [jwt_bearer] }
+resources:
+  - { id: calendar, audience: "https://calendar.example.com", kind: api, scopes: ["calendar:read"] }
+policies:
+  - id: assistant-calendar
+    subject: { clients: [assistant] }
+    grantTypes: [jwt_bearer]
+    targets: [ { resource: calendar, scopes: "*" } ]
+"#;
+
+#[tokio::test]
+async fn assertions_are_bounded_in_time_and_single_use_whatever_the_form_of_exp() {
+    let idp = tollgate::keys::generate("ES256", 0).expect("key");
+    let config = format!(
+        "{ASSERTIONS}trustedIssuers:\n  - {{ issuer: \"https://idp.example.com\", audience: \"tollgate\", jwks: {{ keys: [{}] }} }}\n",
+        idp.public_jwk
+    );
+    let s = start("sec-assertions", &config, None).await;
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(idp.kid.clone());
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(idp.private_pem.as_bytes()).expect("pem");
+    let sign = |claims: Value| jsonwebtoken::encode(&header, &claims, &key).expect("sign");
+    let base = |jti: &str| {
+        json!({ "iss": "https://idp.example.com", "sub": "u-1", "aud": "tollgate",
+                "iat": now(), "exp": now() + 120, "jti": jti })
+    };
+    let grant = |assertion: String| {
+        let url = format!("{}/token", s.base);
+        async move {
+            let (status, _, body) = post(
+                &url,
+                Some(("assistant", "assistant-secret")),
+                &[
+                    ("grant_type", JWT_BEARER),
+                    ("assertion", &assertion),
+                    ("resource", "https://calendar.example.com"),
+                ],
+            )
+            .await;
+            (status, body)
+        }
+    };
+    // M3: a fractional `exp` is read as a number, and the jti is remembered: the replay fails.
+    let mut fractional = base("float-exp");
+    fractional["exp"] = json!(now() as f64 + 120.5);
+    let assertion = sign(fractional);
+    assert_eq!(grant(assertion.clone()).await.0, 200);
+    let (status, body) = grant(assertion).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // A never-expiring or long-lived assertion is refused.
+    for (jti, exp) in [
+        ("u64-exp", json!(u64::MAX)),
+        ("year", json!(now() + 365 * 86_400)),
+        ("hour", json!(now() + 3_600)),
+    ] {
+        let mut claims = base(jti);
+        claims["exp"] = exp;
+        let (status, body) = grant(sign(claims)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{jti}: {body}"
+        );
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("valid for more than"),
+            "{body}"
+        );
+    }
+    // `iat` in the future, and a missing `jti` (L3), are refused.
+    let mut future = base("future-iat");
+    future["iat"] = json!(now() + 3_600);
+    let (status, body) = grant(sign(future)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    let mut anonymous = base("x");
+    anonymous.as_object_mut().expect("object").remove("jti");
+    let (status, body) = grant(sign(anonymous)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    assert!(body.to_string().contains("jti"), "{body}");
+}
+
+const EXCHANGE_REFRESH: &str = r#"
+issuer: "http://127.0.0.1"
+tokens: { exchangeRefreshTokens: true }
+clients:
+  - { clientId: cc-a, secret: a-secret, grantTypes: [client_credentials] }
+  - { clientId: exchanger, secret: x-secret, grantTypes: [token_exchange, refresh_token], serves: [a-api] }
+resources:
+  - { id: a-api, audience: "https://a.example", kind: api, scopes: ["a:read"] }
+  - { id: b-api, audience: "https://b.example", kind: api, scopes: ["b:read"] }
+policies:
+  - { id: a, subject: { clients: [cc-a] }, grantTypes: [client_credentials], targets: [ { resource: a-api, scopes: "*" } ] }
+  - { id: b, subject: { clients: [exchanger] }, grantTypes: [token_exchange], targets: [ { resource: b-api, scopes: "*" } ] }
+"#;
+
+#[tokio::test]
+async fn a_refresh_family_derived_by_exchange_ends_with_its_subject_and_rotation_never_extends_it()
+{
+    let s = start("sec-refresh", EXCHANGE_REFRESH, None).await;
+    let url = format!("{}/token", s.base);
+    let (_, _, subject) = post(
+        &url,
+        Some(("cc-a", "a-secret")),
+        &[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://a.example"),
+        ],
+    )
+    .await;
+    let subject = subject["access_token"].as_str().expect("token").to_owned();
+    let (status, _, first) = post(
+        &url,
+        Some(("exchanger", "x-secret")),
+        &[
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", &subject),
+            ("subject_token_type", ACCESS_TOKEN),
+            ("resource", "https://b.example"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let r1 = first["refresh_token"]
+        .as_str()
+        .expect("configured: a refresh token")
+        .to_owned();
+    let describe = |token: String| {
+        let url = format!("{}/introspect", s.base);
+        async move {
+            post(&url, Some(("exchanger", "x-secret")), &[("token", &token)])
+                .await
+                .2
+        }
+    };
+    let exp1 = describe(r1.clone()).await["exp"].as_i64().expect("exp");
+    // No later than the subject token's expiry.
+    assert!(
+        exp1 <= claims(&subject)["exp"].as_i64().expect("exp"),
+        "{exp1}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (status, _, second) = post(
+        &url,
+        Some(("exchanger", "x-secret")),
+        &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+    )
+    .await;
+    assert_eq!(status, 200, "{second}");
+    let r2 = second["refresh_token"]
+        .as_str()
+        .expect("rotated")
+        .to_owned();
+    // M10: rotation keeps the family's absolute end.
+    assert_eq!(describe(r2.clone()).await["exp"].as_i64(), Some(exp1));
+    // The subject is revoked: the derived family ends.
+    let (status, _, _) = post(
+        &format!("{}/revoke", s.base),
+        Some(("cc-a", "a-secret")),
+        &[("token", &subject)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, body) = post(
+        &url,
+        Some(("exchanger", "x-secret")),
+        &[("grant_type", "refresh_token"), ("refresh_token", &r2)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // Introspection of another client's refresh token describes nothing.
+    let (_, _, other) = post(
+        &format!("{}/introspect", s.base),
+        Some(("cc-a", "a-secret")),
+        &[("token", &r2)],
+    )
+    .await;
+    assert_eq!(other, json!({ "active": false }));
+}
+
+#[tokio::test]
+async fn the_data_directory_database_and_audit_log_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let config = format!("{TENANTS}auditLog: audit.jsonl\n");
+    let s = start("sec-modes", &config, None).await;
+    let _ = token_of(&s, "t1-agent").await;
+    s.core.audit.flush().await;
+    let mode = |name: &str| {
+        std::fs::metadata(s.dir.0.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "the data directory");
+    for file in ["tollgate.db", "tollgate.db-wal", "audit.jsonl", "vault.key"] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+}
+
+#[tokio::test]
+async fn bounded_input_gets_the_protocols_error_never_a_500() {
+    let s = start("sec-bounds", TENANTS, None).await;
+    let url = format!("{}/token", s.base);
+    let auth = Some(("t1-agent", "t1-secret"));
+    // M9: 200,000 scopes used to trap the engine (500); now refused before it runs.
+    let many = vec!["chat"; 200_000].join(" ");
+    for scope in [
+        many.as_str(),
+        &"x".repeat(300),
+        &(0..65)
+            .map(|i| format!("s{i}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    ] {
+        let (status, _, body) = post(
+            &url,
+            auth,
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", "https://agents.example"),
+                ("scope", scope),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_scope")),
+            "{body}"
+        );
+    }
+    // A 1 MiB grant type is refused as a request error and never stored whole.
+    let huge = "g".repeat(1 << 20);
+    let (status, _, body) = post(&url, auth, &[("grant_type", huge.as_str())]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+    // Repeated scopes count once.
+    let (status, _, body) = post(
+        &url,
+        auth,
+        &[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://agents.example"),
+            ("scope", "chat chat chat"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["scope"].as_str()),
+        (200, Some("chat")),
+        "{body}"
+    );
+    // L6: an unknown `token_type_hint` is ignored (RFC 7009 §2.1), not an error.
+    let token = token_of(&s, "t1-agent").await;
+    let (status, _, body) = post(
+        &format!("{}/revoke", s.base),
+        auth,
+        &[("token", &token), ("token_type_hint", "urn:x:nonsense")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(introspect(&s, "t1-agent", &token).await["active"], false);
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
