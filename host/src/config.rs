@@ -135,6 +135,24 @@ pub struct RegistrationSettings {
     /// and other special-use addresses (RFC 6890), which are otherwise refused.
     #[serde(default)]
     pub allow_local_metadata_documents: bool,
+    /// RFC 7591 §3: when set (a literal or `env:VAR`), `/register` requires this bearer token
+    /// (an initial access token) and registration is closed to everyone else.
+    #[serde(default, skip_serializing)]
+    pub initial_access_token: Option<String>,
+    /// Registrations one address may make per hour (counted by each server process).
+    #[serde(default = "default_registrations_per_hour")]
+    pub registrations_per_hour: u32,
+    /// Unverified dynamically registered clients kept at most; beyond, registration is refused
+    /// until an administrator verifies or removes some.
+    #[serde(default = "default_max_unverified")]
+    pub max_unverified: usize,
+}
+
+fn default_registrations_per_hour() -> u32 {
+    20
+}
+fn default_max_unverified() -> usize {
+    1_000
 }
 
 /// Browser sessions.

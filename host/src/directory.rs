@@ -88,6 +88,32 @@ impl Directory {
         })
     }
 
+    /// This snapshot with one client added or replaced (a registration): no store round trip
+    /// and no policy reload.
+    pub fn with_client(&self, client: ClientConfig, secret_hash: Option<String>) -> Directory {
+        let mut clients = self.clients.clone();
+        let mut client_secrets = self.client_secrets.clone();
+        match secret_hash {
+            Some(hash) => {
+                client_secrets.insert(client.client_id.clone(), hash);
+            }
+            None => {
+                client_secrets.remove(&client.client_id);
+            }
+        }
+        clients.insert(client.client_id.clone(), client);
+        Directory {
+            clients,
+            users: self.users.clone(),
+            resources: self.resources.clone(),
+            audiences: self.audiences.clone(),
+            connections: self.connections.clone(),
+            client_secrets,
+            document: self.document.clone(),
+            bundle: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Reads every entity from the store.
     pub async fn load(store: &dyn Store) -> Result<Directory, StoreError> {
         let mut d = Directory::default();
@@ -210,34 +236,104 @@ pub fn verify_argon2(hash: &str, secret: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The hash of a random secret nobody knows: unknown clients and users are checked against it, so
+/// the answer time does not tell which ids exist.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut bytes = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        hash_secret(&base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            bytes,
+        ))
+        .unwrap_or_default()
+    })
+}
+
 /// Verifies secrets against argon2id hashes. A verified secret's SHA-256 is remembered per hash,
-/// so later requests compare digests in constant time instead of paying argon2 again; the memory
-/// holds digests only, never a secret.
-#[derive(Debug, Default)]
+/// so later requests with the same secret compare digests in constant time instead of paying
+/// argon2 again; a secret that does not match the remembered digest pays the full argon2 cost
+/// (no short-cut to "no"). The memory holds digests only, never a secret. argon2 runs on the
+/// blocking pool, at most one per core at a time, never on the async workers.
+#[derive(Debug)]
 pub struct SecretVerifier {
     verified: Mutex<HashMap<String, [u8; 32]>>,
+    hashing: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for SecretVerifier {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        SecretVerifier {
+            verified: Mutex::new(HashMap::new()),
+            hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
+        }
+    }
 }
 
 impl SecretVerifier {
-    /// Whether `secret` matches `hash`.
-    pub fn verify(&self, hash: &str, secret: &str) -> bool {
-        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        if let Some(known) = self
-            .verified
+    fn remembered(&self, hash: &str, digest: &[u8; 32]) -> bool {
+        self.verified
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(hash)
-        {
-            return bool::from(known.ct_eq(&digest));
+            .is_some_and(|known| bool::from(known.ct_eq(digest)))
+    }
+
+    fn remember(&self, hash: &str, digest: [u8; 32]) {
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if verified.len() >= 100_000 {
+            verified.clear();
+        }
+        verified.insert(hash.to_owned(), digest);
+    }
+
+    /// Whether `secret` matches `hash`, on the calling thread (start-up).
+    pub fn verify(&self, hash: &str, secret: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        if self.remembered(hash, &digest) {
+            return true;
         }
         let ok = verify_argon2(hash, secret);
         if ok {
-            self.verified
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(hash.to_owned(), digest);
+            self.remember(hash, digest);
         }
         ok
+    }
+
+    /// Whether `secret` matches `hash` (`None`: an unknown principal, checked against the decoy
+    /// at the same cost and always false), with argon2 off the async workers.
+    pub async fn verify_async(&self, hash: Option<&str>, secret: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        if let Some(hash) = hash
+            && self.remembered(hash, &digest)
+        {
+            return true;
+        }
+        let ok = self
+            .argon2(hash.unwrap_or_else(|| decoy_hash()), secret)
+            .await
+            && hash.is_some();
+        if ok && let Some(hash) = hash {
+            self.remember(hash, digest);
+        }
+        ok
+    }
+
+    /// argon2 on the blocking pool, behind the semaphore sized to the cores.
+    pub async fn argon2(&self, hash: &str, secret: &str) -> bool {
+        let Ok(permit) = Arc::clone(&self.hashing).acquire_owned().await else {
+            return false;
+        };
+        let hash = hash.to_owned();
+        let secret = zeroize::Zeroizing::new(secret.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify_argon2(&hash, &secret)
+        })
+        .await
+        .unwrap_or(false)
     }
 }
 

@@ -13,4 +13,5 @@ pub mod policy_test;
 pub mod runtime;
 pub mod server;
 pub mod store;
+pub mod throttle;
 pub mod vault;

@@ -678,3 +678,302 @@ async fn bounded_input_gets_the_protocols_error_never_a_500() {
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
+
+fn quickstart() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/quickstart/tollgate.yaml"
+    ))
+    .expect("quickstart config")
+}
+
+/// A client whose requests come from another loopback address (Linux routes all of 127/8 to lo).
+fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .expect("client")
+}
+
+async fn client_credentials_from(
+    http: &reqwest::Client,
+    s: &Server,
+    id: &str,
+    secret: &str,
+) -> reqwest::Response {
+    http.post(format!("{}/token", s.base))
+        .basic_auth(id, Some(secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&resource=https%3A%2F%2Fbilling.example.com")
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn the_admin_api_and_metrics_authenticate_before_they_parse_anything() {
+    let s = start("sec-admin", &quickstart(), Some("admin-secret")).await;
+    let http = reqwest::Client::new();
+    // L1: malformed bodies and unknown collections get 401 without the token, not 400 or 404.
+    for (method, path, body) in [
+        (reqwest::Method::POST, "/admin/clients", "{not json"),
+        (reqwest::Method::PUT, "/admin/nonsense/x", "[]"),
+        (reqwest::Method::GET, "/admin/audit?limit=notanumber", ""),
+        (reqwest::Method::GET, "/metrics", ""),
+    ] {
+        let response = http
+            .request(method.clone(), format!("{}{path}", s.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), 401, "{method} {path}");
+        assert!(response.headers().contains_key("www-authenticate"));
+    }
+    // L5: with the token, /metrics answers (404 here: the test server installs no recorder).
+    let response = http
+        .get(format!("{}/metrics", s.base))
+        .bearer_auth("admin-secret")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn failed_client_authentications_back_off_per_address_without_locking_the_client_out() {
+    let s = start("sec-throttle", &quickstart(), None).await;
+    let attacker = client_from([127, 0, 0, 21]);
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let r = client_credentials_from(&attacker, &s, "reconcile-worker", "guess").await;
+        statuses.push((
+            r.status().as_u16(),
+            r.headers().get("retry-after").is_some(),
+        ));
+    }
+    // Five guesses are checked (401), then the address waits (429 with Retry-After).
+    assert!(
+        statuses[..5].iter().all(|(st, _)| *st == 401),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[5..].iter().all(|&(st, retry)| st == 429 && retry),
+        "{statuses:?}"
+    );
+    // The right secret from the attacker's address waits too: a throttled guess is never checked.
+    let r =
+        client_credentials_from(&attacker, &s, "reconcile-worker", "reconcile-dev-secret").await;
+    assert_eq!(r.status().as_u16(), 429);
+    // From anywhere else the client works.
+    let legit = client_from([127, 0, 0, 22]);
+    let r = client_credentials_from(&legit, &s, "reconcile-worker", "reconcile-dev-secret").await;
+    assert_eq!(r.status().as_u16(), 200);
+    // Unknown client ids are refused like wrong secrets (and cost the same argon2 check).
+    let other = client_from([127, 0, 0, 23]);
+    let r = client_credentials_from(&other, &s, "no-such-client", "x").await;
+    assert_eq!(r.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn a_flood_of_wrong_secrets_leaves_health_and_a_legitimate_client_fast() {
+    let s = start("sec-flood", &quickstart(), None).await;
+    let legit = client_from([127, 0, 0, 30]);
+    // Warm: the first success pays argon2 once.
+    let r = client_credentials_from(&legit, &s, "reconcile-worker", "reconcile-dev-secret").await;
+    assert_eq!(r.status().as_u16(), 200);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attackers: Vec<_> = (0..8u8)
+        .map(|i| {
+            let http = client_from([127, 0, 0, 40 + i]);
+            let stop = std::sync::Arc::clone(&stop);
+            let base = s.base.clone();
+            tokio::spawn(async move {
+                let mut sent = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && sent < 20_000 {
+                    let _ = http
+                        .post(format!("{base}/token"))
+                        .basic_auth("reconcile-worker", Some(format!("guess-{sent}")))
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body("grant_type=client_credentials")
+                        .send()
+                        .await;
+                    sent += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut health = Vec::new();
+    let mut token = Vec::new();
+    for _ in 0..150 {
+        let started = std::time::Instant::now();
+        let r = legit
+            .get(format!("{}/healthz", s.base))
+            .send()
+            .await
+            .expect("healthz");
+        assert_eq!(r.status().as_u16(), 200);
+        health.push(started.elapsed());
+        let started = std::time::Instant::now();
+        let r =
+            client_credentials_from(&legit, &s, "reconcile-worker", "reconcile-dev-secret").await;
+        assert_eq!(r.status().as_u16(), 200);
+        token.push(started.elapsed());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut sent = 0;
+    for a in attackers {
+        sent += a.await.expect("attacker");
+    }
+    let p99 = |v: &mut Vec<std::time::Duration>| {
+        v.sort();
+        v[v.len() * 99 / 100 - 1]
+    };
+    let (health_p99, token_p99) = (p99(&mut health), p99(&mut token));
+    println!(
+        "8 attackers each keeping a wrong secret in flight got {sent} answered (argon2 runs off the async workers, then backoff): /healthz p99 {health_p99:?}, legitimate /token p99 {token_p99:?}"
+    );
+    // Reported, and failed only on a gross regression (the goal is under 20 ms).
+    assert!(
+        health_p99 < std::time::Duration::from_millis(100),
+        "{health_p99:?}"
+    );
+    assert!(
+        token_p99 < std::time::Duration::from_millis(100),
+        "{token_p99:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_sign_ins_unknown_user_name_is_never_stored_verbatim() {
+    let config = quickstart().replace("auditLog: stdout", "auditLog: audit.jsonl");
+    let s = start("sec-login-audit", &config, None).await;
+    let outcome = tollgate::oauth::authorize::login(
+        &s.core,
+        "correct horse battery staple",
+        "whatever",
+        Some(std::net::IpAddr::from([127, 0, 0, 50])),
+        now(),
+    )
+    .await;
+    assert!(outcome.is_err());
+    s.core.audit.flush().await;
+    let audit = std::fs::read_to_string(s.dir.0.join("audit.jsonl")).expect("audit");
+    assert!(audit.contains("\"login\""), "{audit}");
+    assert!(!audit.contains("correct horse"), "{audit}");
+    assert!(audit.contains("unknown:"), "{audit}");
+}
+
+const REGISTRATION: &str = r#"
+issuer: "http://127.0.0.1"
+registration: { dynamic: true, registrationsPerHour: 3, maxUnverified: 4 }
+resources:
+  - { id: api, audience: "https://api.example", kind: api, scopes: [read] }
+"#;
+
+async fn register(
+    http: &reqwest::Client,
+    s: &Server,
+    body: Value,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let mut request = http.post(format!("{}/register", s.base)).json(&body);
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    let response = request.send().await.expect("register");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn dynamic_registration_is_rate_limited_capped_and_public_clients_stay_public() {
+    let s = start("sec-dcr", REGISTRATION, None).await;
+    let body =
+        json!({ "redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none" });
+    // A public client asking for client credentials is refused.
+    let (status, answer) = register(
+        &client_from([127, 0, 0, 60]),
+        &s,
+        json!({ "redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "client_credentials"] }),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (400, Some("invalid_client_metadata")),
+        "{answer}"
+    );
+    // Three per hour from one address (the refused one above counted), then 429.
+    let one = client_from([127, 0, 0, 61]);
+    for _ in 0..3 {
+        assert_eq!(register(&one, &s, body.clone(), None).await.0, 201);
+    }
+    let (status, answer) = register(&one, &s, body.clone(), None).await;
+    assert_eq!(status, 429, "{answer}");
+    // At most four unverified registrations in all.
+    assert_eq!(
+        register(&client_from([127, 0, 0, 62]), &s, body.clone(), None)
+            .await
+            .0,
+        201
+    );
+    let (status, answer) = register(&client_from([127, 0, 0, 63]), &s, body.clone(), None).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (403, Some("access_denied")),
+        "{answer}"
+    );
+
+    // With an initial access token configured, registration needs it (RFC 7591 §3).
+    let closed = start(
+        "sec-dcr-token",
+        &REGISTRATION.replace(
+            "dynamic: true,",
+            "dynamic: true, initialAccessToken: iat-secret,",
+        ),
+        None,
+    )
+    .await;
+    let http = client_from([127, 0, 0, 64]);
+    assert_eq!(register(&http, &closed, body.clone(), None).await.0, 401);
+    assert_eq!(
+        register(&http, &closed, body.clone(), Some("wrong"))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        register(&http, &closed, body, Some("iat-secret")).await.0,
+        201
+    );
+}
+
+#[tokio::test]
+async fn a_request_head_that_never_finishes_is_cut_off() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let s = start("sec-slowloris", &quickstart(), None).await;
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"POST /token HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    // M7: the server closes the connection once the header timeout (10 s) has passed.
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the half-sent request was still open after 30 s"
+    );
+}

@@ -25,7 +25,7 @@ use super::grants::{
 use super::{Core, split_scope};
 use crate::audit::Event;
 use crate::config::ClientConfig;
-use crate::directory::{Directory, ResourceInfo, hash_secret, verify_argon2};
+use crate::directory::{Directory, ResourceInfo};
 use crate::store::{Kind, TokenRecord};
 
 /// How long an authorization code lives (seconds).
@@ -404,11 +404,32 @@ fn resolve_resource<'d>(
     .map_err(|e| e.error_description)
 }
 
-/// Signs a user in by user name (or `sub`) and password. Unknown users cost the same argon2
-/// verification as known ones, so the answer time does not tell which names exist.
-pub async fn login(core: &Core, username: &str, password: &str) -> Option<String> {
-    // Unknown users are checked against the hash of a random secret nobody knows.
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// Why a sign-in failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefused {
+    /// The user name or password is not correct.
+    Wrong,
+    /// Too many failures from this address: try again after this many seconds.
+    Throttled(i64),
+}
+
+/// Signs a user in by user name (or `sub`) and password, throttled per user name and address
+/// (see [`crate::throttle`]). Unknown users cost the same argon2 verification as known ones, so
+/// the answer time does not tell which names exist; argon2 runs off the async workers.
+pub async fn login(
+    core: &Core,
+    username: &str,
+    password: &str,
+    ip: Option<std::net::IpAddr>,
+    now: i64,
+) -> Result<String, LoginRefused> {
+    use crate::throttle::Principal;
+    let username = username.get(..username.len().min(256)).unwrap_or_default();
+    let principal = Principal::User(username);
+    let wait = core.throttle.wait(principal, ip, now);
+    if wait > 0 {
+        return Err(LoginRefused::Throttled(wait));
+    }
     let directory = core.directory();
     let sub = directory
         .users
@@ -423,19 +444,42 @@ pub async fn login(core: &Core, username: &str, password: &str) -> Option<String
     // Passwords are checked with argon2 every time (no digest cache as for client secrets), so
     // a user who signed in before answers no faster than one who does not exist.
     let ok = match &hash {
-        Some(hash) => verify_argon2(hash, password),
+        Some(hash) => core.secrets.argon2(hash, password).await,
         None => {
-            let decoy = DECOY.get_or_init(|| hash_secret(&random_id()).unwrap_or_default());
-            let _ = verify_argon2(decoy, password);
+            let _ = core
+                .secrets
+                .argon2(crate::directory::decoy_hash(), password)
+                .await;
             false
         }
     };
+    if ok {
+        core.throttle.succeeded(principal, ip);
+    } else {
+        core.throttle.failed(principal, ip, now);
+    }
+    // A name that is no user's may be a password typed in the wrong field: only a digest of it
+    // is kept.
+    let recorded = if sub.is_some() {
+        username.to_owned()
+    } else {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(username.as_bytes());
+        format!(
+            "unknown:{}",
+            digest
+                .iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+    };
     core.audit.record(Event::Login {
-        username: username.to_owned(),
+        username: recorded,
         sub: sub.clone().filter(|_| ok),
         succeeded: ok,
     });
-    sub.filter(|_| ok)
+    sub.filter(|_| ok).ok_or(LoginRefused::Wrong)
 }
 
 /// What the consent page offers: the scopes the policies allow this user and client, and the

@@ -55,20 +55,27 @@ pub async fn authenticate(core: &Core, params: &Params) -> Result<AuthenticatedC
                 "`client_id` differs from the authenticated client",
             ));
         }
-        let client = directory.clients.get(&id).ok_or_else(fail)?;
-        check_secret(core, &directory, client, &secret, "client_secret_basic")
-            .map_err(|_| fail())?;
+        let client = check_secret(
+            core,
+            params,
+            &directory,
+            &id,
+            &secret,
+            "client_secret_basic",
+        )
+        .await
+        .map_err(|e| if e.status == 401 { fail() } else { e })?;
         return Ok(AuthenticatedClient {
-            config: client.clone(),
+            config: client,
             method: "client_secret_basic",
         });
     }
     if let Some(secret) = post_secret {
         let id = params.require("client_id")?;
-        let client = directory.clients.get(id).ok_or_else(unknown)?;
-        check_secret(core, &directory, client, secret, "client_secret_post")?;
+        let client =
+            check_secret(core, params, &directory, id, secret, "client_secret_post").await?;
         return Ok(AuthenticatedClient {
-            config: client.clone(),
+            config: client,
             method: "client_secret_post",
         });
     }
@@ -113,24 +120,41 @@ fn decode_component(text: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-fn check_secret(
+/// Checks a client secret: throttled per client and address (see [`crate::throttle`]); an
+/// unknown client id, a client using another method and a wrong secret all pay the same argon2
+/// verification and get the same answer.
+async fn check_secret(
     core: &Core,
+    params: &Params,
     directory: &crate::directory::Directory,
-    client: &ClientConfig,
+    id: &str,
     secret: &str,
     method: &str,
-) -> Result<(), OAuthError> {
+) -> Result<ClientConfig, OAuthError> {
+    use crate::throttle::Principal;
     let fail = || OAuthError::invalid_client("client authentication failed");
-    if client.token_endpoint_auth_method != method {
-        return Err(fail());
+    let principal = Principal::Client(id);
+    let client = directory
+        .clients
+        .get(id)
+        .filter(|c| c.token_endpoint_auth_method == method);
+    let hash = client.and_then(|c| directory.client_secrets.get(&c.client_id));
+    // While an address is backing off, its attempts are refused unchecked (not even against
+    // the remembered digest, which would answer a right guess at memory speed).
+    let wait = core.throttle.wait(principal, params.ip, params.now);
+    if wait > 0 {
+        return Err(OAuthError::throttled(wait));
     }
-    let hash = directory
-        .client_secrets
-        .get(&client.client_id)
-        .ok_or_else(fail)?;
-    if core.secrets.verify(hash, secret) {
-        Ok(())
+    if core
+        .secrets
+        .verify_async(hash.map(String::as_str), secret)
+        .await
+        && let Some(client) = client
+    {
+        core.throttle.succeeded(principal, params.ip);
+        Ok(client.clone())
     } else {
+        core.throttle.failed(principal, params.ip, params.now);
         Err(fail())
     }
 }

@@ -70,6 +70,18 @@ impl OAuthError {
             ..OAuthError::new(503, "temporarily_unavailable", d)
         }
     }
+    /// 429 `temporarily_unavailable` with `Retry-After`: too many failed authentications from
+    /// this address; the next attempt is checked after `seconds`.
+    pub fn throttled(seconds: i64) -> OAuthError {
+        OAuthError {
+            retry_after: Some(u32::try_from(seconds).unwrap_or(u32::MAX)),
+            ..OAuthError::new(
+                429,
+                "temporarily_unavailable",
+                format!("too many failed attempts; try again in {seconds} s"),
+            )
+        }
+    }
     /// `server_error`: something on our side failed (the details are logged, not returned).
     pub fn server_error() -> OAuthError {
         OAuthError::new(

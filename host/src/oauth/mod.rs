@@ -56,6 +56,10 @@ pub struct Core {
     pub policy: PolicyEngine,
     /// Client secret verification.
     pub secrets: SecretVerifier,
+    /// Failed authentications, for backoff.
+    pub throttle: crate::throttle::Throttle,
+    /// Dynamic registrations per address.
+    pub registrations: crate::throttle::RateLimit,
     /// Issuers trusted for the JWT bearer grant.
     pub trusted_issuers: Vec<TrustedIssuer>,
     /// Access token lifetime (seconds).

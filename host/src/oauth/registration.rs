@@ -219,8 +219,75 @@ fn digest(token: &str) -> String {
     B64.encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Whether this registration may go ahead: the initial access token when one is configured
+/// (RFC 7591 §3), the address's hourly count, and the cap on unverified clients.
+fn admit(
+    core: &Core,
+    bearer: Option<&str>,
+    ip: Option<std::net::IpAddr>,
+    now: i64,
+) -> Result<(), RegistrationError> {
+    let settings = &core.registration;
+    if let Some(configured) = &settings.initial_access_token {
+        let expected = crate::config::resolve_secret(configured, "the initial access token")
+            .map_err(|e| {
+                tracing::error!(error = %e, "the initial access token cannot be read");
+                RegistrationError {
+                    status: 503,
+                    error: "temporarily_unavailable",
+                    description: "registration is not available".into(),
+                }
+            })?;
+        let given = bearer.unwrap_or_default();
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            digest(given).as_bytes(),
+            digest(&expected).as_bytes(),
+        )) {
+            return Err(RegistrationError {
+                status: 401,
+                error: "invalid_token",
+                description: "registration needs a valid initial access token".into(),
+            });
+        }
+    }
+    if !core
+        .registrations
+        .allow(ip, settings.registrations_per_hour, now)
+    {
+        return Err(RegistrationError {
+            status: 429,
+            error: "temporarily_unavailable",
+            description: format!(
+                "at most {} registrations per hour from one address",
+                settings.registrations_per_hour
+            ),
+        });
+    }
+    let unverified = core
+        .directory()
+        .clients
+        .values()
+        .filter(|c| c.registration_type == "dcr" && c.status == "unverified")
+        .count();
+    if unverified >= settings.max_unverified {
+        return Err(RegistrationError {
+            status: 403,
+            error: "access_denied",
+            description: "the server holds as many unverified registrations as it accepts; an administrator must verify or remove some first".into(),
+        });
+    }
+    Ok(())
+}
+
 /// RFC 7591 §3: registers a client; answers 201 with its credentials.
-pub async fn register(core: &Core, body: &Value, now: i64) -> Result<Value, RegistrationError> {
+pub async fn register(
+    core: &Core,
+    body: &Value,
+    bearer: Option<&str>,
+    ip: Option<std::net::IpAddr>,
+    now: i64,
+) -> Result<Value, RegistrationError> {
+    admit(core, bearer, ip, now)?;
     let m = parse_metadata(body)?;
     let client_id = uuid::Uuid::new_v4().to_string();
     let client = ClientConfig {
@@ -245,18 +312,31 @@ pub async fn register(core: &Core, body: &Value, now: i64) -> Result<Value, Regi
         .put_entity(Kind::Client, &client_id, &entity, Source::Admin)
         .await
         .map_err(store_failed)?;
+    let mut hash = None;
     if let Some(secret) = &secret {
-        let hash = hash_secret(secret).map_err(store_failed)?;
+        // argon2 off the async workers.
+        let plain = zeroize::Zeroizing::new(secret.clone());
+        let hashed = tokio::task::spawn_blocking(move || hash_secret(&plain))
+            .await
+            .map_err(|e| store_failed(e.to_string()))?
+            .map_err(store_failed)?;
         core.store
-            .put_secret(Kind::Client, &client_id, &hash)
+            .put_secret(Kind::Client, &client_id, &hashed)
             .await
             .map_err(store_failed)?;
+        hash = Some(hashed);
     }
     core.store
         .put_meta(&token_key(&client_id), &digest(&registration_token))
         .await
         .map_err(store_failed)?;
-    core.reload_directory().await.map_err(store_failed)?;
+    // The snapshot gains this one client: the cost does not grow with the number of clients
+    // registered before (beyond copying the in-memory maps).
+    let updated = core.directory().with_client(client.clone(), hash);
+    *core
+        .directory
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = std::sync::Arc::new(updated);
     core.audit.record(Event::ClientRegistration {
         action: "register",
         client_id: client_id.clone(),
@@ -336,16 +416,12 @@ pub async fn update(
         }
     }
     if let Some(secret) = body.get("client_secret") {
-        let hash = core
-            .directory()
-            .client_secrets
-            .get(client_id)
-            .cloned()
-            .unwrap_or_default();
-        if !secret
-            .as_str()
-            .is_some_and(|s| core.secrets.verify(&hash, s))
-        {
+        let hash = core.directory().client_secrets.get(client_id).cloned();
+        let matches = match secret.as_str() {
+            Some(s) => core.secrets.verify_async(hash.as_deref(), s).await,
+            None => false,
+        };
+        if !matches {
             return Err(RegistrationError::metadata(
                 "`client_secret` does not match the client's secret",
             ));

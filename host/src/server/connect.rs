@@ -11,10 +11,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 
-use super::endpoints::html_escape;
+use super::endpoints::{Peer, html_escape};
 use super::pages::{
-    Form, bad_form, checked_session, cookie_value, layout, message_page, page_response, see_other,
-    set_cookie,
+    Form, bad_form, checked_session, cookie_value, layout, login_refused, message_page,
+    page_response, see_other, set_cookie,
 };
 use super::{AppState, now};
 use crate::oauth::{self, ConnectError, ConnectFlow};
@@ -125,7 +125,12 @@ async fn start_page(
 
 /// `POST /connections/start`: signs in (`action=login`) or binds the flow and continues to the
 /// provider (`action=continue`).
-async fn start_form(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn start_form(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let core = &state.core;
     let now = now();
     let Some(form) = Form::parse(&headers, &body) else {
@@ -144,13 +149,12 @@ async fn start_form(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Some("login") => {
             let username = form.one("username").unwrap_or_default();
             let password = form.one("password").unwrap_or_default();
-            let Some(sub) = oauth::authorize::login(core, username, password).await else {
-                return sign_in_page(
-                    flow,
-                    &f,
-                    &session.csrf,
-                    Some("The user name or password is not correct."),
-                );
+            let ip = peer.map(|p| p.ip());
+            let sub = match oauth::authorize::login(core, username, password, ip, now).await {
+                Ok(sub) => sub,
+                Err(refused) => {
+                    return sign_in_page(flow, &f, &session.csrf, Some(&login_refused(refused)));
+                }
             };
             if sub != f.sub {
                 return message_page(

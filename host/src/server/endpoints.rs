@@ -21,7 +21,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/revoke", post(revoke))
         .route("/jwks", get(jwks))
         .route("/.well-known/oauth-authorization-server", get(metadata))
-        .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/connections/{id}/connect", post(connect_start))
         .route("/policies/bundle", get(bundle))
@@ -161,6 +160,16 @@ where
     Fut: std::future::Future<Output = Result<T, OAuthError>>,
 {
     let started = std::time::Instant::now();
+    // Admission: while the audit queue is near full, refuse rather than accept work whose
+    // events might not be recorded.
+    if state.core.audit.saturated() {
+        let response = error_response(&OAuthError::busy(
+            "the server is catching up on its audit trail; try again",
+            1,
+        ));
+        measure(endpoint, started, response.status());
+        return response;
+    }
     let result = match params(&headers, peer, &body) {
         Ok(p) => run(std::sync::Arc::clone(&state.core), p).await,
         Err(e) => Err(e),
@@ -342,15 +351,4 @@ pub(super) fn html_escape(text: &str) -> String {
         }
     }
     out
-}
-
-async fn metrics(State(state): State<AppState>) -> Response {
-    match &state.metrics {
-        Some(handle) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            handle.render(),
-        )
-            .into_response(),
-        None => (StatusCode::NOT_FOUND, "metrics are not enabled").into_response(),
-    }
 }

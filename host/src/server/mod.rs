@@ -4,9 +4,9 @@
 mod admin;
 mod connect;
 mod endpoints;
+pub mod listen;
 mod pages;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -82,7 +82,7 @@ pub struct AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(endpoints::router())
-        .merge(admin::router())
+        .merge(admin::router(&state))
         .merge(pages::router())
         .merge(connect::router())
         .with_state(state)
@@ -174,6 +174,8 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         keys: RwLock::new(Arc::new(keys)),
         policy,
         secrets: SecretVerifier::default(),
+        throttle: crate::throttle::Throttle::default(),
+        registrations: crate::throttle::RateLimit::default(),
         trusted_issuers: config.trusted_issuers.clone(),
         access_ttl: ttl,
         refresh_ttl: i64::try_from(config.tokens.refresh_token_ttl).unwrap_or(i64::MAX),
@@ -414,16 +416,10 @@ pub async fn serve(config_path: &Path, engine: EngineChoice) -> Result<(), Start
         .map_err(|e| StartError::Other(e.to_string()))?;
     tracing::info!(%addr, issuer = %core.issuer, "tollgate is serving");
     println!("tollgate: serving {} on http://{addr}", core.issuer);
-    let served = axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .map_err(|e| StartError::Other(e.to_string()));
+    listen::serve(listener, app(state), shutdown()).await;
     // Nothing recorded before the shutdown is lost.
     core.audit.flush().await;
-    served
+    Ok(())
 }
 
 /// Picks up keys rotated by `tollgate keys rotate` while the server runs.

@@ -472,7 +472,22 @@ fn show_consent(
 }
 
 /// `POST /login`: signs the user in and goes on to the consent page.
-async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The message a refused sign-in shows.
+pub(super) fn login_refused(refused: authorize::LoginRefused) -> String {
+    match refused {
+        authorize::LoginRefused::Wrong => "The user name or password is not correct.".to_owned(),
+        authorize::LoginRefused::Throttled(seconds) => {
+            format!("Too many failed sign-ins from this address. Try again in {seconds} seconds.")
+        }
+    }
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let core = &state.core;
     let now = now();
     let Some(form) = Form::parse(&headers, &body) else {
@@ -488,13 +503,16 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
     };
     let username = form.one("username").unwrap_or_default();
     let password = form.one("password").unwrap_or_default();
-    let Some(sub) = authorize::login(core, username, password).await else {
-        return login_page(
-            &pending,
-            request,
-            &session.csrf,
-            Some("The user name or password is not correct."),
-        );
+    let sub = match authorize::login(core, username, password, peer.map(|p| p.ip()), now).await {
+        Ok(sub) => sub,
+        Err(refused) => {
+            return login_page(
+                &pending,
+                request,
+                &session.csrf,
+                Some(&login_refused(refused)),
+            );
+        }
     };
     // A new session id for the signed-in user (no fixation), with the request moved over.
     core.browser.end(&cookie);
@@ -658,7 +676,12 @@ fn registration_answer(status: StatusCode, result: Result<Value, RegistrationErr
 }
 
 /// `POST /register` (RFC 7591).
-async fn register(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn register(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !state.core.registration.dynamic {
         return registration_off();
     }
@@ -666,10 +689,18 @@ async fn register(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         Ok(body) => body,
         Err(e) => return registration_error(&e),
     };
+    let bearer = bearer(&headers);
     let _guard = state.admin_lock.lock().await;
     registration_answer(
         StatusCode::CREATED,
-        registration::register(&state.core, &body, now()).await,
+        registration::register(
+            &state.core,
+            &body,
+            bearer.as_deref(),
+            peer.map(|p| p.ip()),
+            now(),
+        )
+        .await,
     )
 }
 

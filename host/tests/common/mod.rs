@@ -98,13 +98,11 @@ pub async fn start_in(
         metrics: None,
         publish_bundle: config.publish_policy_bundle,
     };
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
+    let task = tokio::spawn(tollgate::server::listen::serve(
+        listener,
+        app(state),
+        std::future::pending(),
+    ));
     Ok(Server {
         base: format!("http://{addr}"),
         core,
