@@ -977,3 +977,42 @@ async fn a_request_head_that_never_finishes_is_cut_off() {
         "the half-sent request was still open after 30 s"
     );
 }
+
+const IMPOSTOR: &str = r#"
+issuer: "http://127.0.0.1"
+registration: { dynamic: true }
+clients:
+  - { clientId: calendar-desktop, name: Calendar desktop assistant, tokenEndpointAuthMethod: none,
+      grantTypes: [authorization_code], redirectUris: ["http://127.0.0.1:9/cb"] }
+resources:
+  - { id: api, audience: "https://api.example", kind: api, scopes: [read] }
+"#;
+
+#[tokio::test]
+async fn a_registered_client_cannot_take_a_configured_clients_name() {
+    let s = start("sec-impostor", IMPOSTOR, None).await;
+    let http = client_from([127, 0, 0, 70]);
+    // L7: the configured client's name, in any case, is refused.
+    let (status, answer) = register(
+        &http,
+        &s,
+        json!({ "redirect_uris": ["http://127.0.0.1:9/evil"], "token_endpoint_auth_method": "none",
+                "client_name": "calendar DESKTOP assistant" }),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (400, Some("invalid_client_metadata")),
+        "{answer}"
+    );
+    let (status, _) = register(
+        &http,
+        &s,
+        json!({ "redirect_uris": ["http://127.0.0.1:9/evil"], "token_endpoint_auth_method": "none",
+                "client_name": "Another assistant" }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201);
+}

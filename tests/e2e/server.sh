@@ -89,16 +89,19 @@ clients:
     tokenEndpointAuthMethod: private_key_jwt
     grantTypes: [client_credentials]
     jwks: ${client_jwks}
+    serves: [orders-api]
   - clientId: exchanger
     name: Service that exchanges tokens
     secret: exchanger-secret
     tokenEndpointAuthMethod: client_secret_basic
     grantTypes: [token_exchange]
+    serves: [orders-api]
   - clientId: rogue-exchanger
     name: May exchange, but no policy names it
     secret: rogue-secret
     tokenEndpointAuthMethod: client_secret_basic
     grantTypes: [token_exchange]
+    serves: [orders-api]
   - clientId: bearer-app
     name: App presenting JWT assertions
     secret: bearer-app-secret

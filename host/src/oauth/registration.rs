@@ -279,6 +279,27 @@ fn admit(
     Ok(())
 }
 
+/// A registered client may not take the name of a client the administrator configured: on the
+/// consent page the two would look the same.
+fn refuse_impostor_name(core: &Core, name: Option<&str>) -> Result<(), RegistrationError> {
+    let Some(name) = name else {
+        return Ok(());
+    };
+    let taken = core.directory().clients.values().any(|c| {
+        c.registration_type == "static"
+            && c.name
+                .as_deref()
+                .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+    });
+    if taken {
+        return Err(RegistrationError::metadata(format!(
+            "`client_name` `{}` is the name of a configured client; choose another",
+            crate::audit::bounded(name, 64)
+        )));
+    }
+    Ok(())
+}
+
 /// RFC 7591 §3: registers a client; answers 201 with its credentials.
 pub async fn register(
     core: &Core,
@@ -289,6 +310,7 @@ pub async fn register(
 ) -> Result<Value, RegistrationError> {
     admit(core, bearer, ip, now)?;
     let m = parse_metadata(body)?;
+    refuse_impostor_name(core, m.name.as_deref())?;
     let client_id = uuid::Uuid::new_v4().to_string();
     let client = ClientConfig {
         client_id: client_id.clone(),
@@ -428,6 +450,7 @@ pub async fn update(
         }
     }
     let m = parse_metadata(body)?;
+    refuse_impostor_name(core, m.name.as_deref())?;
     if m.method != current.token_endpoint_auth_method {
         return Err(RegistrationError::metadata(format!(
             "the authentication method cannot change from `{}`; register a new client",

@@ -13,7 +13,7 @@ use axum::routing::get;
 
 use super::endpoints::{Peer, html_escape};
 use super::pages::{
-    Form, bad_form, checked_session, cookie_value, layout, login_refused, message_page,
+    Form, bad_form, browser_session, checked_session, layout, login_refused, message_page,
     page_response, see_other, set_cookie,
 };
 use super::{AppState, now};
@@ -107,8 +107,7 @@ async fn start_page(
         Ok(f) => f,
         Err(e) => return refused(&e),
     };
-    let existing =
-        cookie_value(&headers).and_then(|c| core.browser.session(&c, now).map(|s| (c, s)));
+    let existing = browser_session(core, &headers, now);
     match existing {
         Some((_, session)) if session.sub.as_deref() == Some(f.sub.as_str()) => {
             confirm_page(&state, flow, &f, &session.csrf)
@@ -194,13 +193,10 @@ async fn callback(
 ) -> Response {
     let core = &state.core;
     let now = now();
-    let cookie = cookie_value(&headers);
-    let session = cookie
-        .as_deref()
-        .and_then(|c| core.browser.session(c, now).map(|s| (c, s)));
+    let session = browser_session(core, &headers, now);
     let session_view = session
         .as_ref()
-        .map(|(cookie, s)| (*cookie, s.sub.as_deref()));
+        .map(|(cookie, s)| (cookie.as_str(), s.sub.as_deref()));
     match oauth::connect_callback(core, &query, session_view, now).await {
         Ok((connection, scope)) => {
             let body = format!(

@@ -192,11 +192,23 @@ fn client_card(p: &Validated) -> String {
         ));
     }
     out.push_str(&format!(
-        "<dt>Client ID</dt><dd><code>{}</code></dd>\n<dt>Registration</dt><dd>{}</dd>\n<dt>Access to</dt><dd><code>{}</code></dd>\n</dl>\n",
+        "<dt>Client ID</dt><dd><code>{}</code></dd>\n<dt>Registration</dt><dd>{}</dd>\n<dt>Access to</dt><dd><code>{}</code></dd>\n",
         html_escape(&c.client_id),
         kind,
         html_escape(&p.resource.audience),
     ));
+    // A self-registered client's name proves nothing: show where the answer goes.
+    if c.registration_type != "static"
+        && let Some(host) = url::Url::parse(&p.redirect_uri)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+    {
+        out.push_str(&format!(
+            "<dt>Returns you to</dt><dd><code>{}</code></dd>\n",
+            html_escape(&host)
+        ));
+    }
+    out.push_str("</dl>\n");
     if !verified {
         out.push_str("<p class=\"warn\">Your administrator has not verified this application. Allow it only if you trust where it comes from.</p>\n");
     }
@@ -293,7 +305,7 @@ fn consent_html(
 // ------------------------------------------------------------------------------------------
 // Cookies and form checks
 
-pub(super) fn cookie_value(headers: &HeaderMap) -> Option<String> {
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -303,6 +315,15 @@ pub(super) fn cookie_value(headers: &HeaderMap) -> Option<String> {
         .find(|(name, _)| *name == COOKIE)
         .map(|(_, value)| value.to_owned())
         .filter(|v| !v.is_empty())
+}
+
+/// The browser's session (its cookie value and the session), while it lasts.
+pub(super) fn browser_session(
+    core: &crate::oauth::Core,
+    headers: &HeaderMap,
+    now: i64,
+) -> Option<(String, Session)> {
+    cookie_value(headers).and_then(|c| core.browser.session(&c, now).map(|s| (c, s)))
 }
 
 pub(super) fn set_cookie(state: &AppState, response: &mut Response, value: &str, max_age: i64) {
@@ -414,8 +435,7 @@ async fn authorize_page(
         Ok(v) => v,
         Err(e) => return stopped(e),
     };
-    let existing =
-        cookie_value(&headers).and_then(|c| core.browser.session(&c, now).map(|s| (c, s)));
+    let existing = browser_session(core, &headers, now);
     let (cookie, session, fresh) = match existing {
         Some((c, s)) => (c, s, false),
         None => {
@@ -544,9 +564,7 @@ async fn consent_page(
         .find(|(k, _)| k == "request")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    let Some((cookie, session)) =
-        cookie_value(&headers).and_then(|c| core.browser.session(&c, now).map(|s| (c, s)))
-    else {
+    let Some((cookie, session)) = browser_session(core, &headers, now) else {
         return expired();
     };
     let (Some(sub), Some(pending)) = (
