@@ -12,8 +12,9 @@ pub const FILE_MODE: u32 = 0o600;
 /// The mode of a private directory.
 pub const DIR_MODE: u32 = 0o700;
 
-/// Creates `dir` (and its parents) owner-only when it is missing; an existing directory that
-/// others can read or enter is narrowed to 0700, with a warning.
+/// Creates `dir` (and its parents) owner-only when it is missing. An existing directory is left
+/// as it is: it may be shared (`/tmp`, `/var/lib`), and narrowing it could break the machine. When
+/// others can read or enter it, a warning says so; the files inside are owner-only either way.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     if !dir.exists() {
         std::fs::DirBuilder::new()
@@ -22,7 +23,15 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
             .create(dir)?;
         return Ok(());
     }
-    narrow(dir, DIR_MODE)
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            path = %dir.display(),
+            mode = format!("{mode:o}"),
+            "the data directory is open to other users; its files are 0600, but a directory of its own with mode 700 is safer"
+        );
+    }
+    Ok(())
 }
 
 /// Narrows an existing file or directory to `mode` when group or others have any access to it.
@@ -91,9 +100,10 @@ mod tests {
         std::fs::set_permissions(&file, Permissions::from_mode(0o644)).expect("chmod");
         restrict_file(&file).expect("restrict");
         assert_eq!(mode(&file), FILE_MODE);
+        // An existing directory is never changed (it may be /tmp).
         std::fs::set_permissions(&dir, Permissions::from_mode(0o755)).expect("chmod");
         ensure_private_dir(&dir).expect("dir");
-        assert_eq!(mode(&dir), DIR_MODE);
+        assert_eq!(mode(&dir), 0o755);
         let _ = std::fs::remove_dir_all(&base);
     }
 }

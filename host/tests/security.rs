@@ -592,7 +592,13 @@ async fn a_refresh_family_derived_by_exchange_ends_with_its_subject_and_rotation
 async fn the_data_directory_database_and_audit_log_are_owner_only() {
     use std::os::unix::fs::PermissionsExt as _;
     let config = format!("{TENANTS}auditLog: audit.jsonl\n");
-    let s = start("sec-modes", &config, None).await;
+    // The data directory does not exist yet: the server creates it.
+    let dir = TempDir::new("sec-modes");
+    std::fs::remove_dir_all(&dir.0).expect("empty");
+    let s = start_in(dir, &config, None)
+        .await
+        .map_err(|(_, e)| e)
+        .expect("starts");
     let _ = token_of(&s, "t1-agent").await;
     s.core.audit.flush().await;
     let mode = |name: &str| {
