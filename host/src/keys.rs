@@ -1,6 +1,11 @@
 //! Signing keys: generated on first start and stored, published at `jwks_uri`, rotated with
 //! `tollgate keys rotate`. A retired key stays published (and accepted for this server's own
 //! tokens) until every token it signed has expired.
+//!
+//! With a vault key configured, private keys are stored sealed with it ([`crate::vault`]), and
+//! keys stored before it was configured are sealed at the next start. Without one they are
+//! stored as PEM in the owner-only database (0600, see `files.rs`): there is no other secret to
+//! seal them with, and one kept next to the database would protect nothing.
 
 use std::collections::HashMap;
 
@@ -12,6 +17,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::store::{Store, StoreError, StoredKey};
+use crate::vault::{VaultError, VaultKey};
 
 /// A key problem.
 #[derive(Debug, Error)]
@@ -25,6 +31,9 @@ pub enum KeyError {
     /// Key material could not be generated or read.
     #[error("key material: {0}")]
     Material(String),
+    /// A sealed key could not be opened, or a new one sealed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
 }
 
 /// How the active key signs.
@@ -70,6 +79,19 @@ fn algorithm(name: &str) -> Result<Algorithm, KeyError> {
 
 fn material(e: impl std::fmt::Display) -> KeyError {
     KeyError::Material(e.to_string())
+}
+
+/// Generates a key pair as it is stored: sealed with the vault key when there is one.
+pub fn generate_stored(
+    alg: &str,
+    now: i64,
+    vault_key: Option<&VaultKey>,
+) -> Result<StoredKey, KeyError> {
+    let mut key = generate(alg, now)?;
+    if let Some(vault_key) = vault_key {
+        key.private_pem = crate::vault::seal_signing_key(vault_key, &key.kid, &key.private_pem)?;
+    }
+    Ok(key)
 }
 
 /// Generates a key pair: PKCS#8 PEM and the public JWK (with its RFC 7638 thumbprint as `kid`).
@@ -148,35 +170,49 @@ pub fn generate(alg: &str, now: i64) -> Result<StoredKey, KeyError> {
 
 impl KeyRing {
     /// Loads the stored keys, generating the first one with `alg` when there is none, and dropping
-    /// retired keys whose tokens have all expired (`retention` seconds after retirement).
+    /// retired keys whose tokens have all expired (`retention` seconds after retirement). Sealed
+    /// keys open with `vault_key`; with one, keys still stored as PEM are sealed first.
     pub async fn load(
         store: &dyn Store,
         alg: &str,
         now: i64,
         retention: i64,
+        vault_key: Option<&VaultKey>,
     ) -> Result<KeyRing, KeyError> {
         algorithm(alg)?;
-        store.drop_keys_retired_before(now - retention).await?;
+        store
+            .drop_keys_retired_before(now.saturating_sub(retention))
+            .await?;
         let mut keys = store.keys().await?;
         if !keys.iter().any(|k| k.retired_at.is_none()) {
-            let key = generate(alg, now)?;
+            let key = generate_stored(alg, now, vault_key)?;
             store.rotate_in(key).await?;
             keys = store.keys().await?;
         }
-        KeyRing::from_keys(&keys)
+        if let Some(vault_key) = vault_key
+            && keys
+                .iter()
+                .any(|k| !crate::vault::is_sealed(&k.private_pem))
+        {
+            let sealed = crate::vault::seal_signing_keys(vault_key, store).await?;
+            tracing::info!(sealed, "sealed stored signing keys with the vault key");
+            keys = store.keys().await?;
+        }
+        KeyRing::from_keys(&keys, vault_key)
     }
 
-    fn from_keys(keys: &[StoredKey]) -> Result<KeyRing, KeyError> {
+    fn from_keys(keys: &[StoredKey], vault_key: Option<&VaultKey>) -> Result<KeyRing, KeyError> {
         let active = keys
             .iter()
             .find(|k| k.retired_at.is_none())
             .ok_or_else(|| material("no active signing key"))?;
         let active_alg = algorithm(&active.alg)?;
+        let private_pem =
+            crate::vault::open_signing_key(vault_key, &active.kid, &active.private_pem)?;
         let signer = match active_alg {
             Algorithm::ES256 => {
                 use p256::pkcs8::DecodePrivateKey as _;
-                let secret =
-                    p256::SecretKey::from_pkcs8_pem(&active.private_pem).map_err(material)?;
+                let secret = p256::SecretKey::from_pkcs8_pem(&private_pem).map_err(material)?;
                 let public = secret.public_key().to_sec1_bytes();
                 let rng = ring::rand::SystemRandom::new();
                 let pair = ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
@@ -191,12 +227,10 @@ impl KeyRing {
                     rng,
                 }
             }
-            Algorithm::RS256 => Signer::Jwt(
-                EncodingKey::from_rsa_pem(active.private_pem.as_bytes()).map_err(material)?,
-            ),
-            _ => Signer::Jwt(
-                EncodingKey::from_ed_pem(active.private_pem.as_bytes()).map_err(material)?,
-            ),
+            Algorithm::RS256 => {
+                Signer::Jwt(EncodingKey::from_rsa_pem(private_pem.as_bytes()).map_err(material)?)
+            }
+            _ => Signer::Jwt(EncodingKey::from_ed_pem(private_pem.as_bytes()).map_err(material)?),
         };
         let mut decoding = HashMap::new();
         let mut es256 = HashMap::new();

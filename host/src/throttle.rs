@@ -72,6 +72,10 @@ impl Throttle {
     /// Seconds the caller must still wait before this attempt may be checked; 0 when it may.
     pub fn wait(&self, principal: Principal<'_>, ip: Option<IpAddr>, now: i64) -> i64 {
         let keys_held = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        // The usual case on the token path: no failures anywhere, no keys to format.
+        if keys_held.is_empty() {
+            return 0;
+        }
         keys(principal, ip)
             .iter()
             .filter_map(|(key, free)| keys_held.get(key).map(|f| wait(*f, *free, now)))
@@ -107,11 +111,12 @@ impl Throttle {
 
     /// Forgets a principal's failures from this address after a success.
     pub fn succeeded(&self, principal: Principal<'_>, ip: Option<IpAddr>) {
+        let mut held = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        if held.is_empty() {
+            return;
+        }
         let [(key, _), _] = keys(principal, ip);
-        self.keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&key);
+        held.remove(&key);
     }
 }
 

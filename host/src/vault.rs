@@ -6,6 +6,9 @@
 //! (connection, owner, kind) as associated data, so a ciphertext moved to another row does not
 //! open. The store keeps a sealed check value and the key's id: a wrong key is refused at start,
 //! before anything is read or written.
+//!
+//! The same key seals the server's private signing keys ([`seal_signing_key`]): a copy of the
+//! database alone then lets no one sign tokens.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -76,6 +79,29 @@ pub enum VaultError {
     /// The value is too large to seal.
     #[error("the credential is too large to seal")]
     TooLarge,
+    /// A connection id or owner holds a NUL character, which the associated data cannot carry.
+    #[error("a connection id or credential owner must not contain a NUL character")]
+    NulInId,
+    /// A signing key is sealed but no vault key is configured.
+    #[error(
+        "signing key `{kid}` is sealed with vault key {key_id}, but no vault key is configured: set {KEY_ENV} or `vault.keyFile`"
+    )]
+    SealedSigningKey {
+        /// The signing key.
+        kid: String,
+        /// The vault key it is sealed with.
+        key_id: String,
+    },
+    /// A sealed signing key did not open (tampered with, or sealed with another key).
+    #[error(
+        "signing key `{kid}` (sealed with vault key {key_id}) does not open with this vault key"
+    )]
+    SigningKeyDoesNotOpen {
+        /// The signing key.
+        kid: String,
+        /// The vault key it says it is sealed with.
+        key_id: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -386,8 +412,87 @@ pub struct CredentialInfo {
     pub updated_at: i64,
 }
 
+/// The associated data binding a sealed value to its row. The fields are joined with NUL, which
+/// is unambiguous because [`Vault::put`] refuses a connection id or owner containing one (the
+/// kind is one of [`SecretKind`]'s names), so a ciphertext cannot be moved to another row whose
+/// joined fields happen to match.
 fn aad(connection: &str, owner: &str, kind: &str) -> Vec<u8> {
     format!("tollgate-vault/v1\0{connection}\0{owner}\0{kind}").into_bytes()
+}
+
+/// How a sealed signing key starts in the store; a PEM starts with `-----BEGIN`.
+const SEALED_SIGNING_KEY: &str = "vault:v1:";
+
+fn signing_key_aad(kid: &str) -> Vec<u8> {
+    format!("tollgate-vault/v1\0signing-key\0{kid}").into_bytes()
+}
+
+/// Whether a stored private signing key is sealed with a vault key.
+pub fn is_sealed(stored: &str) -> bool {
+    stored.starts_with(SEALED_SIGNING_KEY)
+}
+
+/// Seals a private signing key (PEM) with the vault key, bound to its `kid`, as it is stored:
+/// `vault:v1:<key id>:<base64 of nonce and ciphertext>`.
+pub fn seal_signing_key(key: &VaultKey, kid: &str, pem: &str) -> Result<String, VaultError> {
+    let (mut raw, ciphertext) = key.seal(&signing_key_aad(kid), pem.as_bytes())?;
+    raw.extend_from_slice(&ciphertext);
+    Ok(format!(
+        "{SEALED_SIGNING_KEY}{}:{}",
+        key.id(),
+        B64.encode(raw)
+    ))
+}
+
+/// Opens a stored private signing key: a PEM as it is, a sealed one with the vault key.
+pub fn open_signing_key(
+    key: Option<&VaultKey>,
+    kid: &str,
+    stored: &str,
+) -> Result<Zeroizing<String>, VaultError> {
+    let Some(sealed) = stored.strip_prefix(SEALED_SIGNING_KEY) else {
+        return Ok(Zeroizing::new(stored.to_owned()));
+    };
+    let (sealed_with, body) = sealed.split_once(':').unwrap_or(("(unknown)", ""));
+    let Some(key) = key else {
+        return Err(VaultError::SealedSigningKey {
+            kid: kid.to_owned(),
+            key_id: sealed_with.to_owned(),
+        });
+    };
+    let unopened = || VaultError::SigningKeyDoesNotOpen {
+        kid: kid.to_owned(),
+        key_id: sealed_with.to_owned(),
+    };
+    let raw = B64.decode(body).map_err(|_| unopened())?;
+    let (nonce, ciphertext) = raw.split_at(raw.len().min(12));
+    let plain = key
+        .open(&signing_key_aad(kid), nonce, ciphertext)
+        .ok_or_else(unopened)?;
+    String::from_utf8(plain.to_vec())
+        .map(Zeroizing::new)
+        .map_err(|_| unopened())
+}
+
+/// Seals every signing key still stored as plain PEM (stored before a vault key was
+/// configured), in one transaction. Returns how many were sealed.
+pub async fn seal_signing_keys(key: &VaultKey, store: &dyn Store) -> Result<usize, VaultError> {
+    let sealed = store
+        .keys()
+        .await?
+        .into_iter()
+        .filter(|k| !is_sealed(&k.private_pem))
+        .map(|k| {
+            Ok((
+                k.kid.clone(),
+                seal_signing_key(key, &k.kid, &k.private_pem)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, VaultError>>()?;
+    if !sealed.is_empty() {
+        store.rekey_vault(&[], &sealed, &[]).await?;
+    }
+    Ok(sealed.len())
 }
 
 /// The vault over the store.
@@ -419,6 +524,11 @@ impl Vault {
         self.key.id()
     }
 
+    /// The vault key, which also seals the signing keys.
+    pub fn key(&self) -> &VaultKey {
+        &self.key
+    }
+
     /// Seals and stores a credential (replacing the owner's previous one).
     pub async fn put(
         &self,
@@ -434,6 +544,9 @@ impl Vault {
             source,
         } = credential;
         let owner = owner.to_string();
+        if connection.contains('\0') || owner.contains('\0') {
+            return Err(VaultError::NulInId);
+        }
         let (nonce, ciphertext) = self
             .key
             .seal(&aad(connection, &owner, kind.as_str()), secret.as_bytes())?;
@@ -557,8 +670,9 @@ fn check_meta(key: &VaultKey) -> Result<(String, String), VaultError> {
     Ok((key.id().to_owned(), B64.encode(raw)))
 }
 
-/// Re-encrypts every credential from `old` to `new` in one transaction: either all rows move to
-/// the new key or nothing changes. Returns how many credentials were re-encrypted.
+/// Re-encrypts every credential and every signing key from `old` to `new` in one transaction:
+/// either all rows move to the new key or nothing changes. Signing keys stored unsealed are
+/// sealed with `new`. Returns how many credentials were re-encrypted.
 pub async fn rotate(
     old: &VaultKey,
     new: &VaultKey,
@@ -579,10 +693,16 @@ pub async fn rotate(
         record.ciphertext = ciphertext;
         record.key_id = new.id().to_owned();
     }
+    let mut keys = Vec::new();
+    for k in store.keys().await? {
+        let pem = open_signing_key(Some(old), &k.kid, &k.private_pem)?;
+        keys.push((k.kid.clone(), seal_signing_key(new, &k.kid, &pem)?));
+    }
     let (id, check) = check_meta(new)?;
     store
-        .rekey_credentials(
+        .rekey_vault(
             &records,
+            &keys,
             &[(META_KEY_ID, id.as_str()), (META_CHECK, check.as_str())],
         )
         .await?;
@@ -618,6 +738,44 @@ mod tests {
                 .is_none()
         );
         assert!(!ct.windows(6).any(|w| w == b"s3cret"));
+    }
+
+    #[test]
+    fn a_sealed_signing_key_opens_only_with_its_key_and_kid() {
+        let (key, _) = VaultKey::generate().expect("key");
+        let (other, _) = VaultKey::generate().expect("key");
+        let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----\n";
+        let sealed = seal_signing_key(&key, "k1", pem).expect("seals");
+        assert!(is_sealed(&sealed) && !is_sealed(pem));
+        assert!(sealed.starts_with(&format!("vault:v1:{}:", key.id())));
+        assert!(!sealed.contains("BEGIN"));
+        assert_eq!(
+            open_signing_key(Some(&key), "k1", &sealed)
+                .expect("opens")
+                .as_str(),
+            pem
+        );
+        // A plain PEM is read as it is, with or without a key.
+        assert_eq!(
+            open_signing_key(None, "k1", pem).expect("plain").as_str(),
+            pem
+        );
+        // Another kid (a row swapped), another key, no key, a damaged value: refused.
+        assert!(matches!(
+            open_signing_key(Some(&key), "k2", &sealed),
+            Err(VaultError::SigningKeyDoesNotOpen { .. })
+        ));
+        assert!(matches!(
+            open_signing_key(Some(&other), "k1", &sealed),
+            Err(VaultError::SigningKeyDoesNotOpen { .. })
+        ));
+        assert!(matches!(
+            open_signing_key(None, "k1", &sealed),
+            Err(VaultError::SealedSigningKey { .. })
+        ));
+        let damaged = format!("{}A", &sealed[..sealed.len() - 1]);
+        assert!(open_signing_key(Some(&key), "k1", &damaged).is_err());
+        assert!(open_signing_key(Some(&key), "k1", "vault:v1:").is_err());
     }
 
     #[test]

@@ -614,6 +614,83 @@ async fn the_data_directory_database_and_audit_log_are_owner_only() {
     }
 }
 
+/// The kids a server publishes.
+async fn published_kids(s: &Server) -> Vec<String> {
+    let jwks: Value = reqwest::get(format!("{}/jwks", s.base))
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_owned())
+        .collect()
+}
+
+/// Whether any of the database's files holds a PEM private key in clear.
+fn database_holds_a_pem(dir: &std::path::Path) -> bool {
+    ["tollgate.db", "tollgate.db-wal"].iter().any(|f| {
+        std::fs::read(dir.join(f))
+            .unwrap_or_default()
+            .windows(11)
+            .any(|w| w == b"PRIVATE KEY")
+    })
+}
+
+#[tokio::test]
+async fn private_signing_keys_are_sealed_with_the_vault_key() {
+    // Without a vault key the private key is stored as PEM (in the owner-only database).
+    let plain = start("sec-seal", &quickstart(), None).await;
+    let stored = plain.core.store.keys().await.expect("keys");
+    assert!(stored[0].private_pem.starts_with("-----BEGIN"));
+    let kids = published_kids(&plain).await;
+    let legit = client_from([127, 0, 0, 50]);
+    let r =
+        client_credentials_from(&legit, &plain, "reconcile-worker", "reconcile-dev-secret").await;
+    assert_eq!(r.status().as_u16(), 200);
+    let before: Value = r.json().await.expect("json");
+    let dir = plain.stop();
+
+    // Started with a vault key, the same key is sealed in place: the same kid is published and a
+    // token signed before still verifies with it.
+    let sealed_config = format!("{}\nvault: {{ keyFile: vault.key }}\n", quickstart());
+    let s = start_in(dir, &sealed_config, None)
+        .await
+        .map_err(|(_, e)| e)
+        .expect("starts with a vault key");
+    let stored = s.core.store.keys().await.expect("keys");
+    assert_eq!(stored.len(), 1);
+    assert!(
+        stored[0].private_pem.starts_with("vault:v1:") && !stored[0].private_pem.contains("KEY"),
+        "{}",
+        &stored[0].private_pem[..20]
+    );
+    assert_eq!(published_kids(&s).await, kids);
+    s.core
+        .keys()
+        .verify_signature(before["access_token"].as_str().expect("token"))
+        .expect("a token signed before the key was sealed verifies");
+    // The clear key is gone from the files too, not only from the row.
+    assert!(!database_holds_a_pem(&s.dir.0));
+    // New keys are sealed from the start.
+    let r = client_credentials_from(&legit, &s, "reconcile-worker", "reconcile-dev-secret").await;
+    assert_eq!(r.status().as_u16(), 200);
+    let dir = s.stop();
+
+    // Without the vault key the keys cannot be used: the server refuses to start and says why.
+    let Err((_, error)) = start_in(dir, &quickstart(), None).await else {
+        panic!("started without the vault key that seals its signing key");
+    };
+    let error = error.to_string();
+    assert!(
+        error.contains("is sealed with vault key") && error.contains("vault.keyFile"),
+        "{error}"
+    );
+}
+
 #[tokio::test]
 async fn bounded_input_gets_the_protocols_error_never_a_500() {
     let s = start("sec-bounds", TENANTS, None).await;
@@ -751,23 +828,40 @@ async fn the_admin_api_and_metrics_authenticate_before_they_parse_anything() {
 async fn failed_client_authentications_back_off_per_address_without_locking_the_client_out() {
     let s = start("sec-throttle", &quickstart(), None).await;
     let attacker = client_from([127, 0, 0, 21]);
-    let mut statuses = Vec::new();
-    for _ in 0..8 {
+    // The first five guesses are always checked (401): no wait before the free failures.
+    for i in 0..5 {
         let r = client_credentials_from(&attacker, &s, "reconcile-worker", "guess").await;
-        statuses.push((
-            r.status().as_u16(),
-            r.headers().get("retry-after").is_some(),
-        ));
+        assert_eq!(r.status().as_u16(), 401, "guess {i}");
+        assert!(r.headers().get("retry-after").is_none(), "guess {i}");
     }
-    // Five guesses are checked (401), then the address waits (429 with Retry-After).
-    assert!(
-        statuses[..5].iter().all(|(st, _)| *st == 401),
-        "{statuses:?}"
-    );
-    assert!(
-        statuses[5..].iter().all(|&(st, retry)| st == 429 && retry),
-        "{statuses:?}"
-    );
+    // Then the address must wait 2^(n-5) s after each failure. A guess sent sooner is refused
+    // unchecked (429 with Retry-After); one sent later is checked and counted. How many guesses
+    // are checked before the first 429 depends on how long each check takes on a busy machine,
+    // so keep guessing until the wait has grown past a second (at most a few checks).
+    let mut checked = 5;
+    let mut waited = false;
+    while checked < 12 {
+        let r = client_credentials_from(&attacker, &s, "reconcile-worker", "guess").await;
+        match r.status().as_u16() {
+            401 => checked += 1,
+            429 => {
+                let retry: u64 = r
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .expect("a 429 carries Retry-After in seconds");
+                assert!((1..=60).contains(&retry), "Retry-After {retry}");
+                if retry >= 2 {
+                    waited = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(retry)).await;
+            }
+            other => panic!("guess {checked}: status {other}"),
+        }
+    }
+    assert!(waited, "no backoff after {checked} failed guesses");
     // The right secret from the attacker's address waits too: a throttled guess is never checked.
     let r =
         client_credentials_from(&attacker, &s, "reconcile-worker", "reconcile-dev-secret").await;

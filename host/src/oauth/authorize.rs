@@ -98,7 +98,7 @@ impl Browser {
         let session = Session {
             sub,
             csrf: random_id(),
-            expires_at: now + ttl,
+            expires_at: now.saturating_add(ttl),
         };
         let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         if sessions.len() >= MAX_PENDING {
@@ -264,6 +264,7 @@ pub async fn find_client(
     core: &Core,
     directory: &Directory,
     client_id: &str,
+    ip: Option<IpAddr>,
     now: i64,
 ) -> Result<ClientConfig, String> {
     if let Some(client) = directory.clients.get(client_id) {
@@ -272,7 +273,7 @@ pub async fn find_client(
     if MetadataDocuments::looks_like_url(client_id) {
         return core
             .metadata_documents
-            .client(client_id, now)
+            .client(client_id, ip, now)
             .await
             .map_err(|e| e.0);
     }
@@ -280,7 +281,13 @@ pub async fn find_client(
 }
 
 /// Checks an authorization request (its raw query string).
-pub async fn validate(core: &Core, query: &str, now: i64) -> Result<Validated, AuthorizeError> {
+/// `ip` is the caller's address (a metadata document fetched for the request counts against it).
+pub async fn validate(
+    core: &Core,
+    query: &str,
+    ip: Option<IpAddr>,
+    now: i64,
+) -> Result<Validated, AuthorizeError> {
     let mut params: HashMap<String, String> = HashMap::new();
     let mut resources = Vec::new();
     let mut repeated = None;
@@ -294,7 +301,7 @@ pub async fn validate(core: &Core, query: &str, now: i64) -> Result<Validated, A
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let client_id = get("client_id").ok_or_else(|| page("the request has no client_id"))?;
     let directory = core.directory();
-    let client = find_client(core, &directory, client_id, now)
+    let client = find_client(core, &directory, client_id, ip, now)
         .await
         .map_err(page)?;
     let redirect_uri = match get("redirect_uri") {

@@ -8,6 +8,13 @@
 //! drops every special-use address (RFC 6890) before reqwest sees it, so a name that resolves to
 //! loopback or a private network cannot be reached, even if its DNS answer changes between two
 //! requests. `allowLocalMetadataDocuments` lifts that (and allows `http`) for local testing.
+//!
+//! Anyone can name a URL, so the fetches are bounded too: a document is cached for at least
+//! [`MIN_FRESHNESS`] seconds whatever its `Cache-Control` says, a full cache forgets the entry
+//! closest to expiry instead of caching nothing, at most [`MAX_FETCHES`] fetches run at once,
+//! and one address may cause at most [`FETCHES_PER_HOUR`] fetches an hour. A failed fetch is not
+//! cached (a client fixing its document is not kept waiting), so the per-address budget is what
+//! keeps the server from being used to send requests to a URL that fails.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -24,8 +31,14 @@ use crate::config::{ClientConfig, RegistrationSettings};
 pub const MAX_DOCUMENT: usize = 5 * 1024;
 /// The longest a document stays cached, whatever its `Cache-Control` says.
 const MAX_FRESHNESS: i64 = 24 * 3600;
-/// How many documents are cached at most.
+/// The shortest a document stays cached, even when it asks for no caching.
+pub const MIN_FRESHNESS: i64 = 60;
+/// Fetches one address may cause an hour (cache hits are free).
+pub const FETCHES_PER_HOUR: u32 = 120;
+/// How many documents (and failures) are cached at most.
 const MAX_CACHED: usize = 1024;
+/// How many fetches may run at once; further requests naming an uncached URL are refused.
+pub const MAX_FETCHES: usize = 16;
 
 /// Why a metadata document cannot be used. The message is safe to show to the user and to the
 /// client.
@@ -43,6 +56,8 @@ pub struct MetadataDocuments {
     settings: RegistrationSettings,
     http: reqwest::Client,
     cache: Mutex<HashMap<String, Cached>>,
+    fetches: tokio::sync::Semaphore,
+    per_address: crate::throttle::RateLimit,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +84,8 @@ impl MetadataDocuments {
             settings,
             http,
             cache: Mutex::new(HashMap::new()),
+            fetches: tokio::sync::Semaphore::new(MAX_FETCHES),
+            per_address: crate::throttle::RateLimit::default(),
         })
     }
 
@@ -82,8 +99,14 @@ impl MetadataDocuments {
         client_id.starts_with("https://") || client_id.starts_with("http://")
     }
 
-    /// The client a metadata document URL describes: from the cache while fresh, else fetched.
-    pub async fn client(&self, client_id: &str, now: i64) -> Result<ClientConfig, CimdError> {
+    /// The client a metadata document URL describes: from the cache while fresh, else fetched
+    /// (counted against the budget of `ip`, the address of the request that names it).
+    pub async fn client(
+        &self,
+        client_id: &str,
+        ip: Option<IpAddr>,
+        now: i64,
+    ) -> Result<ClientConfig, CimdError> {
         if !self.enabled() {
             return Err(fail(
                 "this server does not accept client ID metadata documents",
@@ -99,21 +122,35 @@ impl MetadataDocuments {
         {
             return Ok(hit.client.clone());
         }
+        if !self.per_address.allow(ip, FETCHES_PER_HOUR, now) {
+            return Err(fail(
+                "too many client metadata documents were fetched for this address; try again later",
+            ));
+        }
+        let Ok(_permit) = self.fetches.try_acquire() else {
+            return Err(fail(
+                "too many client metadata documents are being fetched; try again shortly",
+            ));
+        };
         let (document, freshness) = self.fetch(url).await?;
         let client = client_from_document(client_id, &document)?;
-        if freshness > 0 {
-            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            cache.retain(|_, c| c.fresh_until > now);
-            if cache.len() < MAX_CACHED {
-                cache.insert(
-                    client_id.to_owned(),
-                    Cached {
-                        client: client.clone(),
-                        fresh_until: now + freshness.min(MAX_FRESHNESS),
-                    },
-                );
-            }
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.retain(|_, c| c.fresh_until > now);
+        if cache.len() >= MAX_CACHED
+            && let Some(soonest) = cache
+                .iter()
+                .min_by_key(|(_, c)| c.fresh_until)
+                .map(|(k, _)| k.clone())
+        {
+            cache.remove(&soonest);
         }
+        cache.insert(
+            client_id.to_owned(),
+            Cached {
+                client: client.clone(),
+                fresh_until: now.saturating_add(freshness.clamp(MIN_FRESHNESS, MAX_FRESHNESS)),
+            },
+        );
         Ok(client)
     }
 
@@ -433,8 +470,11 @@ pub fn is_special_use(ip: IpAddr) -> bool {
         (Ipv4Addr::new(224, 0, 0, 0), 3),
     ];
     const V6: [(Ipv6Addr, u8); 11] = [
-        (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0), 128),
-        (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1), 128),
+        // IPv4-compatible addresses (`::a.b.c.d`, deprecated by RFC 4291 §2.5.5.1) with `::` and
+        // `::1`: some stacks route them to the IPv4 address.
+        (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0), 96),
+        // Site-local (RFC 3879 deprecated it, but a network may still route it privately).
+        (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10),
         (Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0), 96),
         (Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0), 48),
         (Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0), 64),
@@ -485,6 +525,10 @@ mod tests {
             "::ffff:10.0.0.1",
             "2001:db8::1",
             "64:ff9b::a00:1",
+            "::7f00:1",
+            "::a00:1",
+            "::169.254.169.254",
+            "fec0::1",
         ] {
             assert!(
                 is_special_use(special.parse().unwrap_or(IpAddr::V4(Ipv4Addr::BROADCAST))),

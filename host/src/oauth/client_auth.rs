@@ -20,8 +20,57 @@ pub struct AuthenticatedClient {
     pub method: &'static str,
 }
 
-/// Authenticates the client of a request. Exactly one method may be used.
-pub async fn authenticate(core: &Core, params: &Params) -> Result<AuthenticatedClient, OAuthError> {
+/// What a request presents to authenticate its client, read from the form and the
+/// `Authorization` header before anything is checked. Exactly one method may be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented<'a> {
+    /// `client_secret_basic`: the id and secret from the `Authorization` header, form-decoded.
+    Basic {
+        /// The client id.
+        id: String,
+        /// The secret.
+        secret: String,
+    },
+    /// `client_secret_post`: `client_id` and `client_secret` in the form.
+    Post {
+        /// The client id.
+        id: &'a str,
+        /// The secret.
+        secret: &'a str,
+    },
+    /// `private_key_jwt`: a `client_assertion` of the JWT bearer assertion type.
+    Assertion(&'a str),
+    /// `none`: only a `client_id` (a public client).
+    Public(&'a str),
+}
+
+/// Why a request's client authentication cannot even be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    /// More than one method, a `client_id` that differs from the header's, a wrong assertion
+    /// type, a secret without an id: `invalid_request`.
+    Request(String),
+    /// A `Basic` header that does not decode: `invalid_client` with a `Basic` challenge.
+    Basic,
+    /// Nothing that authenticates: `invalid_client`.
+    Missing,
+}
+
+impl From<Unreadable> for OAuthError {
+    fn from(e: Unreadable) -> OAuthError {
+        match e {
+            Unreadable::Request(why) => OAuthError::invalid_request(why),
+            Unreadable::Basic => OAuthError {
+                challenge_basic: true,
+                ..OAuthError::invalid_client("client authentication failed")
+            },
+            Unreadable::Missing => OAuthError::invalid_client("client authentication is required"),
+        }
+    }
+}
+
+/// Reads what the request presents to authenticate its client (RFC 6749 §2.3.1, RFC 7523 §2.2).
+pub fn presented(params: &Params) -> Result<Presented<'_>, Unreadable> {
     let basic = params.authorization.as_deref().and_then(|h| {
         h.strip_prefix("Basic ")
             .or_else(|| h.strip_prefix("basic "))
@@ -32,85 +81,110 @@ pub async fn authenticate(core: &Core, params: &Params) -> Result<AuthenticatedC
         + usize::from(post_secret.is_some())
         + usize::from(assertion.is_some());
     if used > 1 {
-        return Err(OAuthError::invalid_request(
-            "use exactly one client authentication method",
+        return Err(Unreadable::Request(
+            "use exactly one client authentication method".into(),
         ));
     }
-    let directory = core.directory();
-    let unknown = || OAuthError::invalid_client("client authentication failed");
-
     if let Some(encoded) = basic {
-        let fail = || OAuthError {
-            challenge_basic: true,
-            ..unknown()
-        };
-        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| fail())?;
-        let decoded = String::from_utf8(decoded).map_err(|_| fail())?;
-        let (id, secret) = decoded.split_once(':').ok_or_else(fail)?;
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| Unreadable::Basic)?;
+        let decoded = String::from_utf8(decoded).map_err(|_| Unreadable::Basic)?;
+        let (id, secret) = decoded.split_once(':').ok_or(Unreadable::Basic)?;
         // RFC 6749 §2.3.1: both parts are form-urlencoded.
-        let id = decode_component(id).ok_or_else(fail)?;
-        let secret = decode_component(secret).ok_or_else(fail)?;
+        let id = decode_component(id).ok_or(Unreadable::Basic)?;
+        let secret = decode_component(secret).ok_or(Unreadable::Basic)?;
         if params.get("client_id").is_some_and(|body_id| body_id != id) {
-            return Err(OAuthError::invalid_request(
-                "`client_id` differs from the authenticated client",
+            return Err(Unreadable::Request(
+                "`client_id` differs from the authenticated client".into(),
             ));
         }
-        let client = check_secret(
-            core,
-            params,
-            &directory,
-            &id,
-            &secret,
-            "client_secret_basic",
-        )
-        .await
-        .map_err(|e| if e.status == 401 { fail() } else { e })?;
-        return Ok(AuthenticatedClient {
-            config: client,
-            method: "client_secret_basic",
-        });
+        return Ok(Presented::Basic { id, secret });
     }
     if let Some(secret) = post_secret {
-        let id = params.require("client_id")?;
-        let client =
-            check_secret(core, params, &directory, id, secret, "client_secret_post").await?;
-        return Ok(AuthenticatedClient {
-            config: client,
-            method: "client_secret_post",
-        });
+        let id = params
+            .get("client_id")
+            .ok_or_else(|| Unreadable::Request("the parameter `client_id` is missing".into()))?;
+        return Ok(Presented::Post { id, secret });
     }
     if let Some(assertion) = assertion {
         if params.get("client_assertion_type") != Some(ASSERTION_TYPE) {
-            return Err(OAuthError::invalid_request(format!(
+            return Err(Unreadable::Request(format!(
                 "`client_assertion_type` must be `{ASSERTION_TYPE}`"
             )));
         }
-        let client = verify_client_assertion(core, params, assertion).await?;
-        return Ok(AuthenticatedClient {
-            config: client,
-            method: "private_key_jwt",
-        });
+        return Ok(Presented::Assertion(assertion));
     }
-    let id = params
+    params
         .get("client_id")
-        .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
-    let client = match directory.clients.get(id) {
-        Some(client) => client.clone(),
-        // A public client described by its metadata document.
-        None if super::cimd::MetadataDocuments::looks_like_url(id) => core
-            .metadata_documents
-            .client(id, params.now)
+        .map(Presented::Public)
+        .ok_or(Unreadable::Missing)
+}
+
+/// Authenticates the client of a request. Exactly one method may be used.
+pub async fn authenticate(core: &Core, params: &Params) -> Result<AuthenticatedClient, OAuthError> {
+    let directory = core.directory();
+    let unknown = || OAuthError::invalid_client("client authentication failed");
+    match presented(params)? {
+        Presented::Basic { id, secret } => {
+            let client = check_secret(
+                core,
+                params,
+                &directory,
+                &id,
+                &secret,
+                "client_secret_basic",
+            )
             .await
-            .map_err(|e| OAuthError::invalid_client(format!("client metadata document: {e}")))?,
-        None => return Err(unknown()),
-    };
-    if client.token_endpoint_auth_method != "none" {
-        return Err(unknown());
+            .map_err(|e| {
+                if e.status == 401 {
+                    OAuthError::from(Unreadable::Basic)
+                } else {
+                    e
+                }
+            })?;
+            Ok(AuthenticatedClient {
+                config: client,
+                method: "client_secret_basic",
+            })
+        }
+        Presented::Post { id, secret } => {
+            let client =
+                check_secret(core, params, &directory, id, secret, "client_secret_post").await?;
+            Ok(AuthenticatedClient {
+                config: client,
+                method: "client_secret_post",
+            })
+        }
+        Presented::Assertion(assertion) => {
+            let client = verify_client_assertion(core, params, assertion).await?;
+            Ok(AuthenticatedClient {
+                config: client,
+                method: "private_key_jwt",
+            })
+        }
+        Presented::Public(id) => {
+            let client = match directory.clients.get(id) {
+                Some(client) => client.clone(),
+                // A public client described by its metadata document.
+                None if super::cimd::MetadataDocuments::looks_like_url(id) => core
+                    .metadata_documents
+                    .client(id, params.ip, params.now)
+                    .await
+                    .map_err(|e| {
+                        OAuthError::invalid_client(format!("client metadata document: {e}"))
+                    })?,
+                None => return Err(unknown()),
+            };
+            if client.token_endpoint_auth_method != "none" {
+                return Err(unknown());
+            }
+            Ok(AuthenticatedClient {
+                config: client,
+                method: "none",
+            })
+        }
     }
-    Ok(AuthenticatedClient {
-        config: client,
-        method: "none",
-    })
 }
 
 fn decode_component(text: &str) -> Option<String> {
@@ -218,7 +292,7 @@ async fn verify_client_assertion(
 }
 
 /// The clock skew allowed on `exp`, `nbf` and `iat` (seconds).
-pub(super) const LEEWAY: i64 = 60;
+pub const LEEWAY: i64 = 60;
 
 /// A JSON number claim (`exp`, `iat`) in whole seconds, whatever its JSON form: an integer, an
 /// integer beyond `i64`, or a fraction (rounded up, so a fraction never shortens a lifetime).
@@ -241,7 +315,7 @@ fn seconds(claim: &Value) -> Option<i64> {
 /// RFC 7523 §3 items 4 and 6 for an assertion whose signature, `exp` and `nbf` were checked: its
 /// `exp` no further than `max_lifetime` ahead, its `iat` (when present) not in the future.
 /// Returns until when its `jti` must be remembered: while it can still be used.
-pub(super) fn assertion_window(claims: &Value, now: i64, max_lifetime: i64) -> Result<i64, String> {
+pub fn assertion_window(claims: &Value, now: i64, max_lifetime: i64) -> Result<i64, String> {
     let exp = claims
         .get("exp")
         .and_then(seconds)
@@ -293,6 +367,22 @@ pub fn verify_with_jwks(
         None => None,
     }
     .ok_or("no key matches the JWT's `kid`")?;
+    // A key published for another use, or declared for another algorithm, does not verify this
+    // token (RFC 7517 §4.2, §4.4): the family check alone would let a key declared RS256
+    // verify PS256.
+    if jwk
+        .common
+        .public_key_use
+        .as_ref()
+        .is_some_and(|u| *u != jsonwebtoken::jwk::PublicKeyUse::Signature)
+    {
+        return Err("the key the JWT names is not a signing key (`use`)".into());
+    }
+    if let Some(declared) = jwk.common.key_algorithm
+        && serde_json::to_value(declared).ok() != serde_json::to_value(header.alg).ok()
+    {
+        return Err("the JWT's `alg` is not the algorithm its key declares".into());
+    }
     let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key: {e}"))?;
     let mut validation = Validation::new(header.alg);
     validation.set_audience(audiences);
@@ -305,4 +395,104 @@ pub fn verify_with_jwks(
     jsonwebtoken::decode::<Value>(token, &key, &validation)
         .map(|data| data.claims)
         .map_err(|e| format!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, reason = "test code")]
+
+    use super::*;
+
+    /// An ES256 JWT for `aud` signed by a fresh key, and that key's public JWK.
+    fn signed() -> (String, Value) {
+        let key = crate::keys::generate("ES256", 0).expect("key");
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(key.kid.clone());
+        let claims = serde_json::json!({ "iss": "c", "sub": "c", "aud": "https://as", "exp": 4_000_000_000_i64 });
+        let encoding =
+            jsonwebtoken::EncodingKey::from_ec_pem(key.private_pem.as_bytes()).expect("pem");
+        let token = jsonwebtoken::encode(&header, &claims, &encoding).expect("signs");
+        (token, key.public_jwk)
+    }
+
+    fn verify(token: &str, jwk: &Value) -> Result<Value, String> {
+        let jwks: JwkSet =
+            serde_json::from_value(serde_json::json!({ "keys": [jwk] })).expect("jwks");
+        verify_with_jwks(token, &jwks, &["https://as"], Some("c"), 0)
+    }
+
+    #[test]
+    fn a_key_verifies_only_for_its_declared_use_and_algorithm() {
+        let (token, jwk) = signed();
+        verify(&token, &jwk).expect("the key as published verifies");
+        let mut undeclared = jwk.clone();
+        if let Some(map) = undeclared.as_object_mut() {
+            map.remove("alg");
+            map.remove("use");
+        }
+        verify(&token, &undeclared).expect("a key without `alg` and `use` verifies");
+        let mut other_alg = jwk.clone();
+        other_alg["alg"] = "ES384".into();
+        assert_eq!(
+            verify(&token, &other_alg).expect_err("declared ES384"),
+            "the JWT's `alg` is not the algorithm its key declares"
+        );
+        let mut encryption = jwk;
+        encryption["use"] = "enc".into();
+        assert_eq!(
+            verify(&token, &encryption).expect_err("an encryption key"),
+            "the key the JWT names is not a signing key (`use`)"
+        );
+    }
+
+    #[test]
+    fn presented_credentials_are_read_before_anything_is_checked() {
+        let params = |body: &str, header: Option<&str>| {
+            Params::parse(body.as_bytes(), header.map(str::to_owned), None, 0).expect("form")
+        };
+        // `a%3Ab:s%20t` form-decodes to id `a:b`, secret `s t`.
+        let basic = format!("Basic {}", STANDARD.encode("a%3Ab:s%20t"));
+        assert_eq!(
+            presented(&params("", Some(&basic))),
+            Ok(Presented::Basic {
+                id: "a:b".into(),
+                secret: "s t".into()
+            })
+        );
+        assert_eq!(
+            presented(&params("client_id=x", Some(&basic))),
+            Err(Unreadable::Request(
+                "`client_id` differs from the authenticated client".into()
+            ))
+        );
+        assert_eq!(
+            presented(&params("", Some("Basic %%%"))),
+            Err(Unreadable::Basic)
+        );
+        assert_eq!(
+            presented(&params("client_id=x&client_secret=y", Some(&basic))),
+            Err(Unreadable::Request(
+                "use exactly one client authentication method".into()
+            ))
+        );
+        assert_eq!(
+            presented(&params("client_id=x&client_secret=y", None)),
+            Ok(Presented::Post {
+                id: "x",
+                secret: "y"
+            })
+        );
+        assert!(matches!(
+            presented(&params(
+                "client_assertion=j&client_assertion_type=other",
+                None
+            )),
+            Err(Unreadable::Request(_))
+        ));
+        assert_eq!(
+            presented(&params("client_id=pub", None)),
+            Ok(Presented::Public("pub"))
+        );
+        assert_eq!(presented(&params("", None)), Err(Unreadable::Missing));
+    }
 }

@@ -39,15 +39,14 @@ const CONNECT_TTL: i64 = 600;
 pub(super) struct Subject {
     /// The subject token's `sub`.
     pub sub: String,
-    /// The client the subject token was issued to.
-    pub client_id: String,
     /// The user, when one is present.
     pub user: Option<User>,
     /// The subject's custom claims (`jwtClaims.*`).
     pub claims: Map<String, Value>,
     /// The acting party.
     pub actor: Actor,
-    /// The subject token as policies see it (`subject.clientid`, `subject.audience`).
+    /// The subject token as policies see it (`subject.clientid`, `subject.audience`): whose
+    /// token it is picks a tenant credential.
     pub token: tollgate_engine::Subject,
 }
 
@@ -150,17 +149,18 @@ async fn release(
             }
         )));
     }
+    let subject_client = subject.token.client_id.as_deref().unwrap_or_default();
     let owner = match &subject.user {
         Some(_) => Owner::User(subject.sub.clone()),
         None => directory
             .clients
-            .get(&subject.client_id)
+            .get(subject_client)
             .and_then(|c| c.tenant_id.clone())
             .map(Owner::Tenant)
             .ok_or_else(|| {
                 OAuthError::invalid_target(format!(
                     "`{}` acts for no tenant (no `tenantId`), so it has no credential on connection `{}`",
-                    subject.client_id, connection.id
+                    subject_client, connection.id
                 ))
             })?,
     };

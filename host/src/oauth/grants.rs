@@ -517,6 +517,27 @@ pub(super) fn entitled_to(directory: &Directory, client: &ClientConfig, claims: 
     audiences(claims).iter().any(|aud| served.contains(aud))
 }
 
+/// The party a token or an `act` claim names: its `client_id` and `sub`.
+fn party_of(claims: &Value) -> Actor {
+    let text = |key: &str| claims.get(key).and_then(Value::as_str).map(str::to_owned);
+    Actor {
+        client_id: text("client_id"),
+        sub: text("sub"),
+    }
+}
+
+/// A subject token as policies see it (`subject.clientid`, `subject.audience`), from its claims
+/// or from what a derived refresh family kept of them.
+fn subject_of(claims: &Value) -> Subject {
+    Subject {
+        client_id: claims
+            .get("client_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        audience: audiences(claims).first().map(|a| (*a).to_owned()),
+    }
+}
+
 /// RFC 8693 §4.4: when the subject token says who may act for its subject (`may_act`), the
 /// acting party must be one of them. Every member `may_act` names must match.
 fn may_act_allows(subject: &Value, actor: &Actor) -> Option<bool> {
@@ -591,13 +612,7 @@ async fn token_exchange(
                 .map_err(|why| {
                     OAuthError::invalid_grant(format!("the actor token is not valid: {why}"))
                 })?;
-            Actor {
-                client_id: claims
-                    .get("client_id")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                sub: claims.get("sub").and_then(Value::as_str).map(str::to_owned),
-            }
+            party_of(&claims)
         }
         None if params.get("actor_token_type").is_some() => {
             return Err(OAuthError::invalid_request(
@@ -630,10 +645,7 @@ async fn token_exchange(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let subject_view = Subject {
-        client_id: Some(subject_client.clone()),
-        audience: audiences(&subject).first().map(|a| (*a).to_owned()),
-    };
+    let subject_view = subject_of(&subject);
     // A user is present when the subject token was issued for someone other than its client.
     let user = (subject_sub != subject_client).then(|| engine_user(&directory, &subject_sub));
     if let Some(connection) = connection {
@@ -644,7 +656,6 @@ async fn token_exchange(
             &directory,
             connections::Subject {
                 sub: subject_sub,
-                client_id: subject_client,
                 user,
                 claims: connection_claims(&subject),
                 actor,
@@ -877,20 +888,8 @@ async fn refresh(
         None => sub != record.client_id,
     };
     let user = user_present.then(|| engine_user(&directory, &sub));
-    let actor = extra.get("act").map(|a| Actor {
-        client_id: a
-            .get("client_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        sub: a.get("sub").and_then(Value::as_str).map(str::to_owned),
-    });
-    let subject = derived_from.as_ref().map(|s| Subject {
-        client_id: s
-            .get("client_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        audience: audiences(s).first().map(|a| (*a).to_owned()),
-    });
+    let actor = extra.get("act").map(party_of);
+    let subject = derived_from.as_ref().map(subject_of);
     let mut claims = extra.clone();
     claims.remove("act");
     let request = Request {

@@ -3,7 +3,7 @@
 
 pub mod authorize;
 pub mod cimd;
-mod client_auth;
+pub mod client_auth;
 mod connections;
 mod error;
 mod grants;

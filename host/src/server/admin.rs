@@ -194,14 +194,7 @@ fn checked(kind: Kind, mut body: Value) -> Result<(Value, Option<String>), Respo
     }
 }
 
-async fn list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(kind): Path<String>,
-) -> Response {
-    if let Err(r) = authorize(&state, &headers) {
-        return r;
-    }
+async fn list(State(state): State<AppState>, Path(kind): Path<String>) -> Response {
     let kind = match kind_of(&kind) {
         Ok(k) => k,
         Err(r) => return r,
@@ -218,14 +211,7 @@ async fn list(
     }
 }
 
-async fn read(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path((kind, id)): Path<(String, String)>,
-) -> Response {
-    if let Err(r) = authorize(&state, &headers) {
-        return r;
-    }
+async fn read(State(state): State<AppState>, Path((kind, id)): Path<(String, String)>) -> Response {
     let kind = match kind_of(&kind) {
         Ok(k) => k,
         Err(r) => return r,
@@ -247,7 +233,6 @@ fn store_failure(e: &dyn std::fmt::Display) -> Response {
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(kind): Path<String>,
     body: Option<Json<Value>>,
 ) -> Response {
@@ -268,41 +253,35 @@ async fn create(
             ),
         };
     };
-    write(state, headers, kind, id, Some(body), true).await
+    write(state, kind, id, Some(body), true).await
 }
 
 async fn update(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((kind, id)): Path<(String, String)>,
     body: Option<Json<Value>>,
 ) -> Response {
     let Some(Json(body)) = body else {
         return problem(StatusCode::BAD_REQUEST, "the body must be a JSON object");
     };
-    write(state, headers, kind, id, Some(body), false).await
+    write(state, kind, id, Some(body), false).await
 }
 
 async fn remove(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((kind, id)): Path<(String, String)>,
 ) -> Response {
-    write(state, headers, kind, id, None, false).await
+    write(state, kind, id, None, false).await
 }
 
 /// Create (`create`), replace (`body`) or delete (`None`) one entity.
 async fn write(
     state: AppState,
-    headers: HeaderMap,
     kind: String,
     id: String,
     body: Option<Value>,
     create: bool,
 ) -> Response {
-    if let Err(r) = authorize(&state, &headers) {
-        return r;
-    }
     let kind = match kind_of(&kind) {
         Ok(k) => k,
         Err(r) => return r,
@@ -496,14 +475,7 @@ fn credential_owner(text: &str) -> Result<Owner, Response> {
 }
 
 /// The credentials of a connection: owners, kinds and scopes, never the secrets.
-async fn list_credentials(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Err(r) = authorize(&state, &headers) {
-        return r;
-    }
+async fn list_credentials(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let vault = match credential_target(&state, &id) {
         Ok((vault, _)) => vault,
         Err(r) => return r,
@@ -518,13 +490,9 @@ async fn list_credentials(
 /// `{"refreshToken": …, "scope": …}`, as the connection's kind requires.
 async fn put_credential(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((id, owner)): Path<(String, String)>,
     body: Option<Json<Value>>,
 ) -> Response {
-    if let Err(r) = authorize(&state, &headers) {
-        return r;
-    }
     let (vault, kind) = match credential_target(&state, &id) {
         Ok(target) => target,
         Err(r) => return r,
@@ -596,12 +564,8 @@ async fn put_credential(
 
 async fn delete_credential(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((id, owner)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = authorize(&state, &headers) {
-        return r;
-    }
     let (vault, _) = match credential_target(&state, &id) {
         Ok(target) => target,
         Err(r) => return r,
@@ -632,14 +596,7 @@ async fn delete_credential(
 }
 
 /// Simulates a decision on the current policy set, with its explanation.
-async fn decide(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Err(r) = authorize(&state, &headers) {
-        return r;
-    }
+async fn decide(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let text = String::from_utf8_lossy(&body);
     let request = match tollgate_engine::parse_request(&text) {
         Ok(r) => r,
@@ -665,14 +622,7 @@ fn default_limit() -> i64 {
     100
 }
 
-async fn audit(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<AuditQuery>,
-) -> Response {
-    if let Err(r) = authorize(&state, &headers) {
-        return r;
-    }
+async fn audit(State(state): State<AppState>, Query(q): Query<AuditQuery>) -> Response {
     match state
         .core
         .store

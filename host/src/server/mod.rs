@@ -157,7 +157,22 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         other => StartError::Engine(other),
     })?;
     let ttl = i64::try_from(config.tokens.access_token_ttl).unwrap_or(i64::MAX);
-    let keys = KeyRing::load(store.as_ref(), &config.tokens.signing_algorithm, now(), ttl).await?;
+    let vault_key = vault.as_ref().map(Vault::key);
+    if vault_key.is_none() {
+        tracing::warn!(
+            "no vault key is configured: the private signing keys are stored unsealed in the \
+             owner-only database; set {} or `vault.keyFile` to seal them",
+            crate::vault::KEY_ENV
+        );
+    }
+    let keys = KeyRing::load(
+        store.as_ref(),
+        &config.tokens.signing_algorithm,
+        now(),
+        ttl,
+        vault_key,
+    )
+    .await?;
     let sink = match config.audit_log.as_deref() {
         None => Sink::None,
         Some("stdout") => Sink::Stdout,
@@ -428,7 +443,9 @@ fn spawn_key_reload(core: Arc<Core>, alg: String) {
         let mut tick = tokio::time::interval(Duration::from_secs(10));
         loop {
             tick.tick().await;
-            match KeyRing::load(core.store.as_ref(), &alg, now(), core.access_ttl).await {
+            let vault_key = core.vault.as_ref().map(Vault::key);
+            match KeyRing::load(core.store.as_ref(), &alg, now(), core.access_ttl, vault_key).await
+            {
                 Ok(keys) => {
                     *core.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys)
                 }
@@ -493,9 +510,14 @@ pub async fn rotate_vault_key(
 /// `tollgate keys rotate`: a new active key; the old one stays published until its tokens expire.
 pub async fn rotate_keys(config_path: &Path, alg: Option<String>) -> Result<String, StartError> {
     let config = ServerConfig::from_file(config_path)?;
-    let store = SqliteStore::open(&config.store).await?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store).await?);
     let alg = alg.unwrap_or(config.tokens.signing_algorithm);
-    let key = crate::keys::generate(&alg, now())?;
+    // The new key is sealed with the vault key, once that is known to be the store's.
+    let vault = match crate::vault::load_key(config.vault.key_file.as_deref(), false)? {
+        Some(key) => Some(Vault::open(key, Arc::clone(&store)).await?),
+        None => None,
+    };
+    let key = crate::keys::generate_stored(&alg, now(), vault.as_ref().map(Vault::key))?;
     let kid = key.kid.clone();
     store.rotate_in(key).await?;
     Ok(kid)

@@ -430,11 +430,12 @@ async fn authorize_page(
 ) -> Response {
     let core = &state.core;
     let now = now();
-    let validated = match authorize::validate(core, query.as_deref().unwrap_or_default(), now).await
-    {
-        Ok(v) => v,
-        Err(e) => return stopped(e),
-    };
+    let ip = peer.map(|p| p.ip());
+    let validated =
+        match authorize::validate(core, query.as_deref().unwrap_or_default(), ip, now).await {
+            Ok(v) => v,
+            Err(e) => return stopped(e),
+        };
     let existing = browser_session(core, &headers, now);
     let (cookie, session, fresh) = match existing {
         Some((c, s)) => (c, s, false),

@@ -127,7 +127,8 @@ pub struct StoredKey {
     pub kid: String,
     /// `ES256`, `RS256` or `EdDSA`.
     pub alg: String,
-    /// PKCS#8 PEM.
+    /// The private key: PKCS#8 PEM, or the PEM sealed with the vault key
+    /// (`vault:v1:<key id>:<base64 of nonce and ciphertext>`, see [`crate::vault`]).
     pub private_pem: String,
     /// The public JWK (JSON).
     pub public_jwk: Value,
@@ -264,11 +265,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         connection: &'a str,
         owner: &'a str,
     ) -> StoreFuture<'a, bool>;
-    /// Replaces the sealed values of these credentials and writes the meta values, in one
-    /// transaction (vault key rotation).
-    fn rekey_credentials<'a>(
+    /// Replaces the sealed values of these credentials, the private parts of these signing keys
+    /// (`(kid, private)`) and writes the meta values, in one transaction (vault key rotation, and
+    /// sealing signing keys stored before a vault key was configured).
+    fn rekey_vault<'a>(
         &'a self,
         records: &'a [CredentialRecord],
+        keys: &'a [(String, String)],
         meta: &'a [(&'a str, &'a str)],
     ) -> StoreFuture<'a, ()>;
 

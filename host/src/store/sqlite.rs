@@ -50,7 +50,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Deleted and replaced content is overwritten, not left in free space: a key sealed
+            // in place or a revoked token's row leaves no readable copy in the file.
+            .pragma("secure_delete", "on");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -521,9 +524,10 @@ impl Store for SqliteStore {
         })
     }
 
-    fn rekey_credentials<'a>(
+    fn rekey_vault<'a>(
         &'a self,
         records: &'a [CredentialRecord],
+        keys: &'a [(String, String)],
         meta: &'a [(&'a str, &'a str)],
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
@@ -540,6 +544,13 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
             }
+            for (kid, private) in keys {
+                sqlx::query("UPDATE signing_keys SET private_pem = ? WHERE kid = ?")
+                    .bind(private)
+                    .bind(kid)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             for (key, value) in meta {
                 sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                     .bind(key)
@@ -548,6 +559,11 @@ impl Store for SqliteStore {
                     .await?;
             }
             tx.commit().await?;
+            // The WAL still holds the pages as they were before (secrets sealed with the old
+            // key, or not sealed at all): write them back and empty it.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
             Ok(())
         })
     }
