@@ -4,7 +4,10 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::request::Name;
+/// A policy id or scope name in a decision: borrowed from the policy set that made the decision
+/// (no copy, no reference count), or owned (a decision read back from JSON or from another
+/// runtime; see [`Decision::into_owned`]).
+pub type Name<'set> = Cow<'set, str>;
 
 /// The answer to a [`Request`](crate::Request): what is granted, and why.
 ///

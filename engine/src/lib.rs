@@ -3,15 +3,16 @@
 
 mod call;
 mod compile;
+mod condition;
 mod decision;
 mod document;
 mod error;
-mod eval;
 mod node;
+mod path;
 mod request;
 
 pub use call::{decide_json, decide_many_json, parse_request};
 pub use compile::PolicySet;
-pub use decision::{Decision, DryRun, NotMatched, Reason, ScopeDecision};
+pub use decision::{Decision, DryRun, Name, NotMatched, Reason, ScopeDecision};
 pub use error::{LoadError, RequestError, ValidationError};
-pub use request::{Actor, Client, Context, GrantType, Name, Request, Subject, Target, User};
+pub use request::{Actor, Client, Context, GrantType, Request, Subject, Target, User};

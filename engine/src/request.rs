@@ -1,6 +1,5 @@
 //! The request: everything a decision may look at, passed in by the caller.
 
-use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -220,8 +219,3 @@ fn deserialize_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<jiff::Time
     })
     .transpose()
 }
-
-/// A policy id or scope name in a decision: borrowed from the policy set that made the decision
-/// (no copy, no reference count), or owned (a decision read back from JSON or from another
-/// runtime; see [`Decision::into_owned`](crate::Decision::into_owned)).
-pub type Name<'set> = Cow<'set, str>;

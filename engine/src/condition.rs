@@ -8,7 +8,6 @@ use jiff::tz::TimeZone;
 use serde_json::Value;
 
 use crate::node::Node;
-
 use crate::request::Request;
 
 /// The attribute a condition reads.
