@@ -15,11 +15,8 @@ use std::rc::Rc;
 use rustc_hash::FxBuildHasher;
 use tollgate_engine::Request;
 
-use crate::check::Identity;
+use crate::identity::Identity;
 use crate::jwt::Verified;
-
-/// `token_cache_size` when not set.
-pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// A verified token, and what the live policy check builds from it once.
 #[derive(Debug)]

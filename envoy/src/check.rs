@@ -11,7 +11,9 @@ use crate::bearer::{self, Credentials};
 use crate::cache::{Entry, TokenCache};
 use crate::challenge::Challenge;
 use crate::config::{Config, Jwks, Policies};
-use crate::jwt::{self, Expect, KeySet, Verified};
+use crate::identity::Identity;
+use crate::jwk::KeySet;
+use crate::jwt::{self, Expect};
 use crate::live;
 
 /// The parts of a request the filter looks at.
@@ -34,28 +36,6 @@ pub struct Fetched {
     pub keys: Option<KeySet>,
     /// The policy set from `bundle_cluster`.
     pub policies: Option<PolicySet>,
-}
-
-/// Who a verified request is from: what the upstream learns through the `x-tollgate-*` headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// The token's `sub`.
-    pub sub: Option<String>,
-    /// The token's client (`client_id`, else `azp`).
-    pub client_id: Option<String>,
-    /// The token's scopes, space-separated.
-    pub scope: String,
-}
-
-impl Identity {
-    /// The identity a verified token carries.
-    pub fn of(verified: &Verified) -> Identity {
-        Identity {
-            sub: verified.sub.clone(),
-            client_id: verified.client_id.clone(),
-            scope: verified.scope(),
-        }
-    }
 }
 
 /// What the filter does with a request.
@@ -219,7 +199,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::jwt::testing::{TestKey, es256};
+    use crate::testing::{TestKey, es256};
 
     const METADATA: &str = "https://api.example.com/.well-known/oauth-protected-resource";
     const NOW: i64 = 1_800_000_000;

@@ -42,8 +42,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use tollgate_engine::PolicySet;
 
-use crate::cache::DEFAULT_CAPACITY;
-use crate::jwt::{JwksError, KeySet};
+use crate::jwk::{JwksError, KeySet};
 use crate::route::{PathMatch, Route, RouteTable};
 
 /// `jwks_refresh_seconds` when not set.
@@ -52,6 +51,8 @@ pub const DEFAULT_JWKS_REFRESH_SECONDS: u64 = 300;
 pub const DEFAULT_BUNDLE_REFRESH_SECONDS: u64 = 60;
 /// `clock_skew_seconds` when not set.
 pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 60;
+/// `token_cache_size` when not set.
+pub const DEFAULT_TOKEN_CACHE_SIZE: usize = 1024;
 
 /// A validated plugin configuration.
 #[derive(Debug)]
@@ -183,6 +184,21 @@ struct RawRoute {
 #[derive(Default)]
 struct Problems(Vec<ConfigProblem>);
 
+/// A section of the configuration is wrong, and its problems are already in [`Problems`].
+#[derive(Debug)]
+struct Reported;
+
+/// What the keys of one remote source (`*_cluster`, `*_path`, `*_refresh_seconds`) say.
+#[derive(Debug)]
+enum RemoteSource {
+    /// The cluster is not set (a path or interval given without it is reported).
+    Absent,
+    /// The cluster is set, but something about the source is wrong (reported).
+    Invalid,
+    /// A usable source.
+    Valid(Remote),
+}
+
 impl Problems {
     fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigProblem {
@@ -265,7 +281,7 @@ impl Config {
                     resource_metadata: raw.resource_metadata,
                     policies,
                     fail_open: raw.fail_open,
-                    token_cache_size: raw.token_cache_size.unwrap_or(DEFAULT_CAPACITY),
+                    token_cache_size: raw.token_cache_size.unwrap_or(DEFAULT_TOKEN_CACHE_SIZE),
                 })
             }
             _ => Err(ConfigError::Invalid(problems.0)),
@@ -288,11 +304,11 @@ fn check_jwks(
         DEFAULT_JWKS_REFRESH_SECONDS,
     );
     match (inline, remote) {
-        (Some(_), Some(_)) => {
+        (Some(_), RemoteSource::Invalid | RemoteSource::Valid(_)) => {
             problems.add("jwks", "set either `jwks` or `jwks_cluster`, not both");
             None
         }
-        (Some(inline), None) => match check_inline_jwks(inline) {
+        (Some(inline), RemoteSource::Absent) => match check_inline_jwks(inline) {
             Ok(jwks) => match KeySet::from_jwks(&jwks) {
                 // Skipped keys are fine as long as one is usable: a JWKS may carry keys for
                 // other consumers.
@@ -314,8 +330,9 @@ fn check_jwks(
                 None
             }
         },
-        (None, Some(remote)) => remote.map(Jwks::Remote),
-        (None, None) => {
+        (None, RemoteSource::Valid(remote)) => Some(Jwks::Remote(remote)),
+        (None, RemoteSource::Invalid) => None,
+        (None, RemoteSource::Absent) => {
             problems.add(
                 "jwks",
                 "the signing keys are required: set `jwks` or `jwks_cluster`",
@@ -340,15 +357,13 @@ fn check_inline_jwks(value: serde_json::Value) -> Result<serde_json::Value, Stri
     }
 }
 
-/// `Some(None)` when the cluster is set but something is wrong (already reported), `None` when
-/// the cluster is not set.
 fn check_remote(
     problems: &mut Problems,
     (cluster_key, cluster): (&str, Option<String>),
     (path_key, path): (&str, Option<String>),
     (refresh_key, refresh): (&str, Option<u64>),
     default_refresh: u64,
-) -> Option<Option<Remote>> {
+) -> RemoteSource {
     let Some(cluster) = cluster else {
         if path.is_some() {
             problems.add(path_key, format!("is only used with `{cluster_key}`"));
@@ -356,7 +371,7 @@ fn check_remote(
         if refresh.is_some() {
             problems.add(refresh_key, format!("is only used with `{cluster_key}`"));
         }
-        return None;
+        return RemoteSource::Absent;
     };
     let mut ok = true;
     if cluster.is_empty() {
@@ -378,14 +393,14 @@ fn check_remote(
         problems.add(refresh_key, "must be at least 1");
         ok = false;
     }
-    Some(match path {
-        Some(path) if ok => Some(Remote {
+    match path {
+        Some(path) if ok => RemoteSource::Valid(Remote {
             cluster,
             path,
             refresh_seconds: refresh.unwrap_or(default_refresh),
         }),
-        _ => None,
-    })
+        _ => RemoteSource::Invalid,
+    }
 }
 
 fn check_routes(problems: &mut Problems, routes: Option<Vec<RawRoute>>) -> Option<RouteTable> {
@@ -516,7 +531,7 @@ fn check_policies(
     cluster: Option<String>,
     path: Option<String>,
     refresh: Option<u64>,
-) -> Result<Option<Policies>, ()> {
+) -> Result<Option<Policies>, Reported> {
     let remote = check_remote(
         problems,
         ("bundle_cluster", cluster),
@@ -525,17 +540,17 @@ fn check_policies(
         DEFAULT_BUNDLE_REFRESH_SECONDS,
     );
     match (inline, remote) {
-        (Some(_), Some(_)) => {
+        (Some(_), RemoteSource::Invalid | RemoteSource::Valid(_)) => {
             problems.add(
                 "policies",
                 "set either `policies` or `bundle_cluster`, not both",
             );
-            Err(())
+            Err(Reported)
         }
-        (Some(document), None) => {
+        (Some(document), RemoteSource::Absent) => {
             if !document.is_object() {
                 problems.add("policies", "must be a policy document (a JSON object)");
-                return Err(());
+                return Err(Reported);
             }
             match PolicySet::from_value(document) {
                 Ok(set) => Ok(Some(Policies::Inline(set))),
@@ -548,13 +563,13 @@ fn check_policies(
                         };
                         problems.add(path, e.message);
                     }
-                    Err(())
+                    Err(Reported)
                 }
             }
         }
-        (None, Some(Some(remote))) => Ok(Some(Policies::Bundle(remote))),
-        (None, Some(None)) => Err(()),
-        (None, None) => Ok(None),
+        (None, RemoteSource::Valid(remote)) => Ok(Some(Policies::Bundle(remote))),
+        (None, RemoteSource::Invalid) => Err(Reported),
+        (None, RemoteSource::Absent) => Ok(None),
     }
 }
 
@@ -586,7 +601,7 @@ mod tests {
 
     /// A JWKS with one usable key.
     fn jwks() -> serde_json::Value {
-        json!({ "keys": [ crate::jwt::testing::eddsa().jwk("k") ] })
+        json!({ "keys": [ crate::testing::eddsa().jwk("k") ] })
     }
 
     fn with(changes: serde_json::Value) -> serde_json::Value {
@@ -631,7 +646,7 @@ mod tests {
             ),
             other => panic!("expected a remote JWKS, got {other:?}"),
         }
-        assert_eq!(config.token_cache_size, DEFAULT_CAPACITY);
+        assert_eq!(config.token_cache_size, DEFAULT_TOKEN_CACHE_SIZE);
         assert_eq!(config.clock_skew_seconds, DEFAULT_CLOCK_SKEW_SECONDS);
         assert_eq!(config.resource_metadata, None);
         assert!(config.policies.is_none());

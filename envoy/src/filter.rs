@@ -13,10 +13,10 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MapType};
 
+use crate::abi_headers::{self, Malformed};
 use crate::cache::TokenCache;
 use crate::check::{self, Fetched, RequestHead, Verdict};
 use crate::config::{Config, Jwks, Policies};
-use crate::headermap::{self, Malformed};
 use crate::headers;
 use crate::sync::{self, Kind, Loaded, Outcome, Source};
 
@@ -373,7 +373,7 @@ impl Context for Filter {}
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         // Bytes, not strings: the SDK's string accessor panics on a header value that is not
-        // UTF-8, and any client can send one. Read in place (see `headermap`).
+        // UTF-8, and any client can send one. Read in place (see `abi_headers`).
         let buffer = match request_header_map() {
             Ok(buffer) => buffer,
             Err(status) => {
@@ -387,7 +387,7 @@ impl HttpContext for Filter {
                 return Action::Pause;
             }
         };
-        let headers = match headermap::pairs(&buffer) {
+        let headers = match abi_headers::pairs(&buffer) {
             Ok(headers) => headers,
             Err(Malformed::NameNotUtf8) => {
                 // A client's doing (Envoy's codecs refuse such names before this).
@@ -488,7 +488,7 @@ impl Filter {
     }
 }
 
-/// The request's header map as the host serialises it (see [`headermap`]): empty when the host
+/// The request's header map as the host serialises it (see [`abi_headers`]): empty when the host
 /// has no header to give, or the host's status code when it fails.
 #[expect(
     unsafe_code,

@@ -1,6 +1,6 @@
 //! Request headers the filter owns.
 
-use crate::check::Identity;
+use crate::identity::Identity;
 
 /// The prefix of the headers the filter sets for the upstream (the verified subject, client and
 /// scopes). A client must not be able to forge them, so every request header with this prefix is

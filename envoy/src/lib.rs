@@ -10,10 +10,10 @@
 //! 3. reads the bearer token from the `Authorization` header ([`bearer::extract`], RFC 6750) and
 //!    answers 401 with an RFC 6750 / RFC 9728 challenge ([`challenge::Challenge`]) when it is
 //!    missing or malformed;
-//! 4. verifies the token ([`jwt::verify`]: ES256, RS256 or EdDSA against the JWKS; `iss`, `aud`,
-//!    `exp`, `nbf` with leeway), or finds it in the worker's cache of verified tokens
-//!    ([`cache::TokenCache`], keyed by the token itself, entries expiring with the token);
-//!    401 `invalid_token` when it fails;
+//! 4. verifies the token ([`jwt::verify`]: ES256, RS256 or EdDSA against the keys of the JWKS,
+//!    [`jwk::KeySet`]; `iss`, `aud`, `exp`, `nbf` with leeway), or finds it in the worker's cache
+//!    of verified tokens ([`cache::TokenCache`], keyed by the token itself, entries expiring with
+//!    the token); 401 `invalid_token` when it fails;
 //! 5. requires the route's scopes in the token (403 `insufficient_scope` naming them);
 //! 6. when policies are configured, asks the engine for a live decision with the token's claims
 //!    ([`live`]): a policy change applies at once, even to tokens issued before it (403
@@ -32,17 +32,27 @@
 
 #![deny(missing_docs)]
 
+// Layers, each importing only modules above it in this list (no cycles):
+//   route, bearer, challenge, abi_headers, jwk   leaves
+//   jwt (jwk) → identity (jwt) → headers, cache (identity, jwt)
+//   config (jwk, route) → sync (config, jwk); live (jwt, route)
+//   check (all of the above) → filter (the proxy-wasm glue)
+pub mod abi_headers;
 pub mod bearer;
 pub mod cache;
 pub mod challenge;
 pub mod check;
 pub mod config;
-pub mod headermap;
 pub mod headers;
+pub mod identity;
+pub mod jwk;
 pub mod jwt;
 pub mod live;
 pub mod route;
 pub mod sync;
+
+#[cfg(test)]
+mod testing;
 
 // `allow`, not `expect`: an expectation on a module is not met by the dead-code warnings of
 // its items (rustc reports them unfulfilled), and marking every item would clutter the glue.

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tollgate_engine::PolicySet;
 
 use crate::config::Remote;
-use crate::jwt::KeySet;
+use crate::jwk::KeySet;
 
 /// How often each worker looks at the shared data.
 pub const TICK: Duration = Duration::from_secs(1);
@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn only_good_bodies_load() {
         let jwks = source(Kind::Jwks);
-        let good = json!({ "keys": [ crate::jwt::testing::eddsa().jwk("k") ] }).to_string();
+        let good = json!({ "keys": [ crate::testing::eddsa().jwk("k") ] }).to_string();
         assert!(matches!(jwks.load(good.as_bytes()), Ok(Loaded::Keys(_))));
         assert!(jwks.load(b"{\"keys\":[]}").is_err());
         assert!(jwks.load(b"<html>").is_err());

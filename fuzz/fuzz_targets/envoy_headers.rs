@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tollgate_envoy::bearer::{Credentials, extract};
-use tollgate_envoy::headermap::pairs;
+use tollgate_envoy::abi_headers::pairs;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(headers) = pairs(data) {

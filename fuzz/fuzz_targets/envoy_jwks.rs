@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tollgate_envoy::jwt::{Expect, KeySet, verify};
+use tollgate_envoy::jwk::KeySet;
+use tollgate_envoy::jwt::{Expect, verify};
 
 const TOKENS: [&str; 3] = [
     // ES256, RS256-shaped and EdDSA-shaped headers over a small payload, with junk signatures.

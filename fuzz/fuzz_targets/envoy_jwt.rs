@@ -17,7 +17,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
-use tollgate_envoy::jwt::{Expect, KeySet, TokenError, verify};
+use tollgate_envoy::jwk::KeySet;
+use tollgate_envoy::jwt::{Expect, TokenError, verify};
 
 const NOW: i64 = 1_800_000_000;
 const ISSUER: &str = "https://as.example";

@@ -1,4 +1,5 @@
-//! A header map read in place from the form the host hands it over in.
+//! The request header map in the proxy-wasm ABI's serialised form, read in place where the host
+//! hands it over (not to be confused with [`crate::headers`], the headers the filter itself owns).
 //!
 //! The SDK's `get_http_request_headers_bytes` copies every name into a `String` and every value
 //! into a `Vec`: two allocations per header, about twenty on every request, to read three headers
