@@ -453,4 +453,148 @@ mod tests {
             Err(TokenError::Claim("sub"))
         );
     }
+
+    /// RFC 7515 Appendix A.3: ES256 (the key of A.3.1) over the payload of A.1, as printed.
+    const RFC7515_A3_X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+    const RFC7515_A3_Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+    const RFC7515_A3_D: &str = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
+    const RFC7515_A3: &str = concat!(
+        "eyJhbGciOiJFUzI1NiJ9",
+        ".",
+        "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt",
+        "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ",
+        ".",
+        "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSA",
+        "pmWQxfKTUJqPP3-Kg6NU1Q",
+    );
+
+    /// RFC 8037 Appendix A.4 (and A.5, its verification): Ed25519 with the key of A.1 over the
+    /// text `Example of Ed25519 signing`, as printed.
+    const RFC8037_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+    const RFC8037_D: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+    const RFC8037_A4: &str = concat!(
+        "eyJhbGciOiJFZERTQSJ9",
+        ".",
+        "RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc",
+        ".",
+        "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg",
+    );
+
+    fn one_key(jwk: Value) -> KeySet {
+        let (set, skipped) = KeySet::from_jwks(&json!({ "keys": [jwk] })).unwrap();
+        assert!(skipped.is_empty(), "{skipped:?}");
+        set
+    }
+
+    /// `token` with one base64url character of part `part` replaced by another.
+    fn flip(token: &str, part: usize, at: usize) -> String {
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut chars: Vec<char> = parts[part].chars().collect();
+        chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+        parts[part] = chars.into_iter().collect();
+        parts.join(".")
+    }
+
+    #[test]
+    fn rfc7515_a3_es256_vector() {
+        // The printed private key is the one of the printed public key.
+        let d = URL_SAFE_NO_PAD.decode(RFC7515_A3_D).unwrap();
+        let point = p256::ecdsa::SigningKey::from_slice(&d)
+            .unwrap()
+            .verifying_key()
+            .to_encoded_point(false);
+        assert_eq!(URL_SAFE_NO_PAD.encode(point.x().unwrap()), RFC7515_A3_X);
+        assert_eq!(URL_SAFE_NO_PAD.encode(point.y().unwrap()), RFC7515_A3_Y);
+
+        let keys =
+            one_key(json!({ "kty": "EC", "crv": "P-256", "x": RFC7515_A3_X, "y": RFC7515_A3_Y }));
+        assert_eq!(
+            verify_signature(RFC7515_A3, &keys).unwrap(),
+            b"{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}"
+        );
+        // The public verifier gets past the signature to the claims: the example has no `aud`.
+        let audiences = audiences();
+        let expect = Expect {
+            issuer: "joe",
+            audiences: &audiences,
+            clock_skew_seconds: 0,
+        };
+        assert_eq!(
+            verify(RFC7515_A3, &keys, &expect, 1_300_819_000),
+            Err(TokenError::Audience)
+        );
+        // One character off in the signature or the payload, and it no longer verifies.
+        for (part, at) in [(2, 0), (2, 42), (2, 85), (1, 0), (1, 50)] {
+            assert_eq!(
+                verify_signature(&flip(RFC7515_A3, part, at), &keys),
+                Err(TokenError::Signature),
+                "part {part}, character {at}"
+            );
+        }
+        // Not with another P-256 key, and not named as another algorithm.
+        assert_eq!(
+            verify_signature(RFC7515_A3, &one_key(es256().jwk("other"))),
+            Err(TokenError::Signature)
+        );
+        let relabelled = RFC7515_A3.replacen("eyJhbGciOiJFUzI1NiJ9", "eyJhbGciOiJSUzI1NiJ9", 1);
+        assert_eq!(
+            verify_signature(&relabelled, &keys),
+            Err(TokenError::NoKey(None))
+        );
+    }
+
+    #[test]
+    fn rfc8037_a4_ed25519_vector() {
+        let d: [u8; 32] = URL_SAFE_NO_PAD
+            .decode(RFC8037_D)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let signing = ed25519_dalek::SigningKey::from_bytes(&d);
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes()),
+            RFC8037_X
+        );
+        // Ed25519 is deterministic: A.4's signature is the one the printed key makes.
+        let (input, signature) = RFC8037_A4.rsplit_once('.').unwrap();
+        {
+            use ed25519_dalek::Signer as _;
+            assert_eq!(
+                URL_SAFE_NO_PAD.encode(signing.sign(input.as_bytes()).to_bytes()),
+                signature
+            );
+        }
+
+        let keys = one_key(json!({ "kty": "OKP", "crv": "Ed25519", "x": RFC8037_X }));
+        assert_eq!(
+            verify_signature(RFC8037_A4, &keys).unwrap(),
+            b"Example of Ed25519 signing"
+        );
+        // The payload is text, not claims: refused after the signature, for the payload.
+        assert_eq!(
+            check_with_keys(RFC8037_A4, &keys),
+            Err(TokenError::Malformed("payload is not a JSON object"))
+        );
+        for (part, at) in [(2, 0), (2, 42), (2, 84), (1, 0), (1, 20)] {
+            assert_eq!(
+                verify_signature(&flip(RFC8037_A4, part, at), &keys),
+                Err(TokenError::Signature),
+                "part {part}, character {at}"
+            );
+        }
+        assert_eq!(
+            verify_signature(RFC8037_A4, &one_key(eddsa().jwk("other"))),
+            Err(TokenError::Signature)
+        );
+    }
+
+    fn check_with_keys(token: &str, keys: &KeySet) -> Result<Verified, TokenError> {
+        let audiences = audiences();
+        let expect = Expect {
+            issuer: ISSUER,
+            audiences: &audiences,
+            clock_skew_seconds: 60,
+        };
+        verify(token, keys, &expect, NOW)
+    }
 }
