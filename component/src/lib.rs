@@ -16,7 +16,6 @@
 
 mod arena;
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use tollgate_engine as engine;
@@ -85,7 +84,8 @@ impl wit::GuestPolicySet for PolicySet {
 }
 
 /// The WIT request as the engine's request. The claims, which the WIT carries as JSON text, go
-/// through the engine's own deserializer, so they are read exactly as in JSON requests.
+/// through the engine's own reader ([`engine::parse_claims`]), so they are read exactly as in JSON
+/// requests.
 fn request_from_wit(request: wit::Request) -> Result<engine::Request, engine::RequestError> {
     Ok(engine::Request {
         grant_type: match request.grant_type {
@@ -103,7 +103,7 @@ fn request_from_wit(request: wit::Request) -> Result<engine::Request, engine::Re
         }),
         claims: request
             .claims
-            .map(|c| claims_from_wit(&c))
+            .map(|c| engine::parse_claims(&c))
             .transpose()?
             .flatten(),
         actor: request.actor.map(|a| engine::Actor {
@@ -126,23 +126,16 @@ fn request_from_wit(request: wit::Request) -> Result<engine::Request, engine::Re
 }
 
 fn client_from_wit(client: wit::Client) -> Result<engine::Client, engine::RequestError> {
-    let allowed_scopes = match client.allowed_scopes {
-        None => None,
-        Some(entries) => {
-            let mut map = BTreeMap::new();
-            for entry in entries {
-                // A JSON object cannot name a key twice either; refuse rather than pick one.
-                if map.contains_key(&entry.target) {
-                    return Err(engine::RequestError::Invalid(format!(
-                        "client.allowedScopes: target `{}` appears more than once",
-                        entry.target
-                    )));
-                }
-                map.insert(entry.target, entry.scopes);
-            }
-            Some(map)
-        }
-    };
+    // A target listed twice is refused by the engine's rule, with the error a JSON request gets
+    // for a key written twice.
+    let allowed_scopes = client
+        .allowed_scopes
+        .map(|entries| {
+            engine::Client::allowed_scopes_from_entries(
+                entries.into_iter().map(|e| (e.target, e.scopes)),
+            )
+        })
+        .transpose()?;
     Ok(engine::Client {
         client_id: client.client_id,
         name: client.name,
@@ -152,17 +145,6 @@ fn client_from_wit(client: wit::Client) -> Result<engine::Client, engine::Reques
         allowed_scopes,
         tenant_id: client.tenant_id,
     })
-}
-
-/// Claims JSON text; `null` is absent, as in a JSON request.
-fn claims_from_wit(text: &str) -> Result<Option<serde_json::Value>, engine::RequestError> {
-    match serde_json::from_str(text) {
-        Ok(serde_json::Value::Null) => Ok(None),
-        Ok(claims) => Ok(Some(claims)),
-        Err(e) => Err(engine::RequestError::Invalid(format!(
-            "claims: not JSON: {e}"
-        ))),
-    }
 }
 
 fn context_from_wit(context: wit::Context) -> Result<engine::Context, engine::RequestError> {

@@ -10,8 +10,11 @@ mod error;
 mod node;
 mod path;
 mod request;
+#[cfg(feature = "yaml")]
+pub mod test_file;
+mod token;
 
-pub use call::{decide_json, decide_many_json, parse_request};
+pub use call::{decide_json, decide_many_json, parse_claims, parse_request};
 pub use compile::PolicySet;
 pub use decision::{Decision, DryRun, Name, NotMatched, Reason, ScopeDecision};
 pub use error::{LoadError, RequestError, ValidationError};

@@ -1,99 +1,42 @@
 //! The live policy check: the engine's decision for a verified token on a route, so that access a
 //! policy change removed is refused at once, even for tokens issued before the change.
 //!
-//! The filter builds a [`tollgate_engine::Request`] from the token and asks
-//! [`PolicySet::decide`]; no policy logic lives here. What it reads from the token:
+//! The filter builds the engine request for a token with the engine's own
+//! [`Request::from_token_claims`] (its table says which claim becomes which request field) and
+//! asks [`PolicySet::decide`]; no policy logic lives here. What the filter itself supplies:
 //!
-//! | request field | from the token |
+//! | request field | from |
 //! | --- | --- |
-//! | `grantType` | the `grant_type` claim when it carries one (a policy-document name such as `authorization_code`, or an RFC grant URN); otherwise inferred: `act` present → `token_exchange`; no `sub`, or `sub` equal to the client id (RFC 9068 section 2.2 for grants without a user) → `client_credentials`; else `authorization_code`. A `grant_type` claim with any other value refuses the request (the policy cannot be evaluated: fail closed) |
-//! | `client.clientId` | `client_id`, else `azp` |
-//! | `user` | absent for `client_credentials`; otherwise `sub` = `sub`, `roles` = `roles`, `tenantIds` = `tenant_ids`, `permissions` = `permissions` (each a list of strings; another type counts as absent) |
-//! | `actor` | `act.client_id` and `act.sub` (RFC 8693 section 4.1) |
-//! | `claims` | every claim of the token (`jwtClaims.*`) |
+//! | `sub`, `client.clientId` (given to the engine) | the token's `sub`; its `client_id`, else `azp` ([`Verified`]) |
 //! | `target` | the route's `resource` |
 //! | `requestedScopes` | the route's `scopes`; a route without scopes asks for everything policy allows |
 //! | `context` | `time` from the host clock, `ip` from the downstream address |
+//! | `explain` | `false`: the filter needs only the answer |
 //!
-//! A route with scopes passes when the decision grants every one of them; a route without scopes
-//! passes when the decision permits the resource at all.
+//! A token whose `grant_type` claim names a grant type the engine does not know cannot be judged
+//! and is refused (fail closed). A route with scopes passes when the decision grants every one of
+//! them; a route without scopes passes when the decision permits the resource at all.
 
 use std::net::IpAddr;
 
-use serde_json::{Map, Value};
-use tollgate_engine::{Actor, Client, Context, GrantType, PolicySet, Request, Target, User};
+use tollgate_engine::{Context, PolicySet, Request, Target};
 
 use crate::jwt::Verified;
 use crate::route::Route;
 
 /// The engine request for a token, without the per-request parts (target, requested scopes,
-/// context). `None` when the token names a grant type the engine does not know.
+/// context), which [`permits`] sets. `None` when the token names a grant type the engine does not
+/// know.
 pub fn request_for(token: &Verified) -> Option<Request> {
-    let claims = &token.claims;
-    let grant_type = grant_type(token)?;
-    let user = (grant_type != GrantType::ClientCredentials).then(|| User {
-        sub: token.sub.clone(),
-        roles: strings(claims, "roles"),
-        tenant_ids: strings(claims, "tenant_ids"),
-        permissions: strings(claims, "permissions"),
-    });
-    let actor = claims
-        .get("act")
-        .and_then(Value::as_object)
-        .map(|act| Actor {
-            client_id: string(act, "client_id"),
-            sub: string(act, "sub"),
-        });
-    Some(Request {
-        grant_type,
-        client: token.client_id.as_ref().map(|id| Client {
-            client_id: Some(id.clone()),
-            ..Client::default()
-        }),
-        user,
-        claims: Some(Value::Object(claims.clone())),
-        actor,
-        subject: None,
-        target: Target::Resource(String::new()),
-        requested_scopes: None,
-        consented_scopes: None,
-        context: None,
-        explain: false,
-    })
-}
-
-fn grant_type(token: &Verified) -> Option<GrantType> {
-    match token.claims.get("grant_type") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(name)) => {
-            return GrantType::from_name(name).or(match name.as_str() {
-                "urn:ietf:params:oauth:grant-type:token-exchange" => Some(GrantType::TokenExchange),
-                "urn:ietf:params:oauth:grant-type:jwt-bearer" => Some(GrantType::JwtBearer),
-                _ => None,
-            });
-        }
-        Some(_) => return None,
-    }
-    Some(if token.claims.get("act").is_some_and(Value::is_object) {
-        GrantType::TokenExchange
-    } else if token.sub.is_none() || token.sub == token.client_id {
-        GrantType::ClientCredentials
-    } else {
-        GrantType::AuthorizationCode
-    })
-}
-
-fn string(claims: &Map<String, Value>, name: &str) -> Option<String> {
-    claims.get(name).and_then(Value::as_str).map(str::to_owned)
-}
-
-fn strings(claims: &Map<String, Value>, name: &str) -> Option<Vec<String>> {
-    claims
-        .get(name)?
-        .as_array()?
-        .iter()
-        .map(|v| v.as_str().map(str::to_owned))
-        .collect()
+    let mut request = Request::from_token_claims(
+        &token.claims,
+        token.sub.as_deref(),
+        token.client_id.as_deref(),
+        Target::Resource(String::new()),
+    )
+    .ok()?;
+    request.explain = false;
+    Some(request)
 }
 
 /// Whether policy lets `request` (built by [`request_for`]) use `route` now. Only the
@@ -126,7 +69,8 @@ pub fn permits(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
+    use tollgate_engine::GrantType;
 
     use super::*;
     use crate::route::PathMatch;

@@ -10,6 +10,10 @@ use super::wit;
 /// A request made ready for lowering: the string lists as slices of `&str` and the claims
 /// rendered as JSON, all borrowed from the engine request, so lowering copies each string once, straight
 /// into guest memory, without an owned copy on the host first.
+///
+/// Every engine request type is destructured here without `..`, in [`Staged::new`] and
+/// [`Staged::request`] alike: a field added to the engine's request fails to compile until it is
+/// carried across, instead of being dropped on the way into the component.
 pub(super) struct Staged<'r> {
     request: &'r engine::Request,
     tags: Option<Vec<&'r str>>,
@@ -28,24 +32,63 @@ fn strs(list: Option<&Vec<String>>) -> Option<Vec<&str>> {
 
 impl<'r> Staged<'r> {
     pub(super) fn new(r: &'r engine::Request) -> Staged<'r> {
-        let client = r.client.as_ref();
-        let user = r.user.as_ref();
+        let engine::Request {
+            grant_type: _,
+            client,
+            user,
+            claims,
+            actor: _,
+            subject: _,
+            target: _,
+            requested_scopes,
+            consented_scopes,
+            context: _,
+            explain: _,
+        } = r;
+        let (tags, allowed) = match client {
+            None => (None, None),
+            Some(engine::Client {
+                client_id: _,
+                name: _,
+                tags,
+                registration_type: _,
+                status: _,
+                allowed_scopes,
+                tenant_id: _,
+            }) => (
+                strs(tags.as_ref()),
+                allowed_scopes.as_ref().map(|m| {
+                    m.iter()
+                        .map(|(target, scopes)| {
+                            (target.as_str(), strs(Some(scopes)).unwrap_or_default())
+                        })
+                        .collect()
+                }),
+            ),
+        };
+        let (roles, tenant_ids, permissions) = match user {
+            None => (None, None, None),
+            Some(engine::User {
+                sub: _,
+                roles,
+                tenant_ids,
+                permissions,
+            }) => (
+                strs(roles.as_ref()),
+                strs(tenant_ids.as_ref()),
+                strs(permissions.as_ref()),
+            ),
+        };
         Staged {
             request: r,
-            tags: strs(client.and_then(|c| c.tags.as_ref())),
-            allowed: client.and_then(|c| c.allowed_scopes.as_ref()).map(|m| {
-                m.iter()
-                    .map(|(target, scopes)| {
-                        (target.as_str(), strs(Some(scopes)).unwrap_or_default())
-                    })
-                    .collect()
-            }),
-            roles: strs(user.and_then(|u| u.roles.as_ref())),
-            tenant_ids: strs(user.and_then(|u| u.tenant_ids.as_ref())),
-            permissions: strs(user.and_then(|u| u.permissions.as_ref())),
-            requested: strs(r.requested_scopes.as_ref()),
-            consented: strs(r.consented_scopes.as_ref()),
-            claims: r.claims.as_ref().map(|c| c.to_string()),
+            tags,
+            allowed,
+            roles,
+            tenant_ids,
+            permissions,
+            requested: strs(requested_scopes.as_ref()),
+            consented: strs(consented_scopes.as_ref()),
+            claims: claims.as_ref().map(|c| c.to_string()),
         }
     }
 
@@ -63,49 +106,88 @@ impl<'r> Staged<'r> {
         &'s self,
         allowed: Option<&'s [wit::TargetScopes<'s>]>,
     ) -> wit::Request<'s> {
-        let r = self.request;
+        // The lists and the claims were staged by `new`; every other field is read here.
+        let engine::Request {
+            grant_type,
+            client,
+            user,
+            claims: _,
+            actor,
+            subject,
+            target,
+            requested_scopes: _,
+            consented_scopes: _,
+            context,
+            explain,
+        } = self.request;
         wit::Request {
-            grant_type: match r.grant_type {
+            grant_type: match grant_type {
                 engine::GrantType::ClientCredentials => wit::GrantType::ClientCredentials,
                 engine::GrantType::AuthorizationCode => wit::GrantType::AuthorizationCode,
                 engine::GrantType::TokenExchange => wit::GrantType::TokenExchange,
                 engine::GrantType::JwtBearer => wit::GrantType::JwtBearer,
             },
-            client: r.client.as_ref().map(|c| wit::Client {
-                client_id: c.client_id.as_deref(),
-                name: c.name.as_deref(),
-                tags: self.tags.as_deref(),
-                registration_type: c.registration_type.as_deref(),
-                status: c.status.as_deref(),
-                allowed_scopes: allowed,
-                tenant_id: c.tenant_id.as_deref(),
-            }),
-            user: r.user.as_ref().map(|u| wit::User {
-                sub: u.sub.as_deref(),
-                roles: self.roles.as_deref(),
-                tenant_ids: self.tenant_ids.as_deref(),
-                permissions: self.permissions.as_deref(),
-            }),
+            client: client.as_ref().map(
+                |engine::Client {
+                     client_id,
+                     name,
+                     tags: _,
+                     registration_type,
+                     status,
+                     allowed_scopes: _,
+                     tenant_id,
+                 }| wit::Client {
+                    client_id: client_id.as_deref(),
+                    name: name.as_deref(),
+                    tags: self.tags.as_deref(),
+                    registration_type: registration_type.as_deref(),
+                    status: status.as_deref(),
+                    allowed_scopes: allowed,
+                    tenant_id: tenant_id.as_deref(),
+                },
+            ),
+            user: user.as_ref().map(
+                |engine::User {
+                     sub,
+                     roles: _,
+                     tenant_ids: _,
+                     permissions: _,
+                 }| wit::User {
+                    sub: sub.as_deref(),
+                    roles: self.roles.as_deref(),
+                    tenant_ids: self.tenant_ids.as_deref(),
+                    permissions: self.permissions.as_deref(),
+                },
+            ),
             claims: self.claims.as_deref(),
-            actor: r.actor.as_ref().map(|a| wit::Actor {
-                client_id: a.client_id.as_deref(),
-                sub: a.sub.as_deref(),
-            }),
-            subject: r.subject.as_ref().map(|s| wit::Subject {
-                client_id: s.client_id.as_deref(),
-                audience: s.audience.as_deref(),
-            }),
-            target: match &r.target {
+            actor: actor
+                .as_ref()
+                .map(|engine::Actor { client_id, sub }| wit::Actor {
+                    client_id: client_id.as_deref(),
+                    sub: sub.as_deref(),
+                }),
+            subject: subject.as_ref().map(
+                |engine::Subject {
+                     client_id,
+                     audience,
+                 }| wit::Subject {
+                    client_id: client_id.as_deref(),
+                    audience: audience.as_deref(),
+                },
+            ),
+            target: match target {
                 engine::Target::Resource(id) => wit::Target::Resource(id),
                 engine::Target::Connection(id) => wit::Target::Connection(id),
             },
             requested_scopes: self.requested.as_deref(),
             consented_scopes: self.consented.as_deref(),
-            context: r.context.as_ref().map(|c| wit::Context {
-                ip: c.ip.map(ip_to_wit),
-                time: c.time.map(instant_to_wit),
-            }),
-            explain: r.explain,
+            context: context
+                .as_ref()
+                .map(|engine::Context { ip, time }| wit::Context {
+                    ip: ip.map(ip_to_wit),
+                    time: time.map(instant_to_wit),
+                }),
+            explain: *explain,
         }
     }
 }
@@ -220,5 +302,94 @@ mod tests {
             mapped,
             wit::IpAddress::Ipv6((0, 0, 0, 0, 0, 0xffff, 0x0a01, 0x0203))
         ));
+    }
+
+    /// The guest receives `allowedScopes` as a WIT list, which can name a target twice, and its
+    /// claims as JSON text: it refuses a repeated key by the engine's rule, in the engine's words.
+    #[test]
+    fn the_guest_refuses_a_key_given_twice_as_the_engine_does() {
+        let compiled = super::super::ComponentEngine::embedded(super::super::Limits::default())
+            .expect("the embedded component compiles");
+        let mut set = compiled
+            .load(
+                r#"{"version": 1,
+                    "resources": [{"id": "api", "audience": "https://api.example.com", "kind": "api", "scopes": ["read"]}],
+                    "policies": [{"id": "p", "targets": [{"resource": "api", "scopes": ["read"]}]}]}"#,
+            )
+            .expect("loads");
+        let mut decide = |allowed: &[wit::TargetScopes<'_>], claims: Option<&str>| {
+            let request = wit::Request {
+                grant_type: wit::GrantType::ClientCredentials,
+                client: Some(wit::Client {
+                    client_id: Some("agent"),
+                    name: None,
+                    tags: None,
+                    registration_type: None,
+                    status: None,
+                    allowed_scopes: Some(allowed),
+                    tenant_id: None,
+                }),
+                user: None,
+                claims,
+                actor: None,
+                subject: None,
+                target: wit::Target::Resource("api"),
+                requested_scopes: None,
+                consented_scopes: None,
+                context: None,
+                explain: true,
+            };
+            set.instance
+                .tollgate_policy_engine()
+                .policy_set()
+                .call_decide(&mut set.store, set.set, request)
+                .expect("no trap")
+                .map(|d| d.granted)
+        };
+        let read: &[&str] = &["read"];
+        let once = [wit::TargetScopes {
+            target: "api",
+            scopes: read,
+        }];
+        assert_eq!(
+            decide(&once, Some(r#"{"dept": "ops"}"#)),
+            Ok(vec!["read".to_owned()])
+        );
+
+        let twice = [
+            wit::TargetScopes {
+                target: "api",
+                scopes: read,
+            },
+            wit::TargetScopes {
+                target: "api",
+                scopes: &[],
+            },
+        ];
+        let expected = engine::Client::allowed_scopes_from_entries([
+            ("api".to_owned(), vec!["read".to_owned()]),
+            ("api".to_owned(), Vec::new()),
+        ])
+        .expect_err("a target given twice")
+        .to_string();
+        assert_eq!(decide(&twice, None), Err(expected.clone()));
+        // A JSON request with the same map is refused with the same words, and where.
+        let json = engine::parse_request(
+            r#"{"grantType": "client_credentials", "target": {"resource": "api"},
+                "client": {"allowedScopes": {"api": ["read"], "api": []}}}"#,
+        )
+        .expect_err("a key written twice")
+        .to_string();
+        assert!(json.starts_with(&format!("{expected} at line ")), "{json}");
+
+        let claims = r#"{"dept": "ops", "dept": "finance"}"#;
+        let expected = engine::parse_claims(claims)
+            .expect_err("a claim written twice")
+            .to_string();
+        assert!(
+            expected.contains("claims: duplicate key `dept`"),
+            "{expected}"
+        );
+        assert_eq!(decide(&once, Some(claims)), Err(expected));
     }
 }
