@@ -6,7 +6,10 @@ use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::{Validation, jwk::JwkSet};
 use serde_json::Value;
 
-use super::{Core, OAuthError, Params};
+use super::cimd::MetadataDocuments;
+use super::error::OAuthError;
+use super::params::Params;
+use super::state::Core;
 use crate::config::ClientConfig;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -167,7 +170,7 @@ pub async fn authenticate(core: &Core, params: &Params) -> Result<AuthenticatedC
             let client = match directory.clients.get(id) {
                 Some(client) => client.clone(),
                 // A public client described by its metadata document.
-                None if super::cimd::MetadataDocuments::looks_like_url(id) => core
+                None if MetadataDocuments::looks_like_url(id) => core
                     .metadata_documents
                     .client(id, params.ip, params.now)
                     .await

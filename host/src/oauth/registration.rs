@@ -12,8 +12,9 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use super::Core;
-use super::grants::random_id;
+use super::redirect_uri::check_redirect_uri;
+use super::secrets::random_id;
+use super::state::Core;
 use crate::audit::Event;
 use crate::config::ClientConfig;
 use crate::directory::hash_secret;
@@ -65,35 +66,6 @@ impl RegistrationError {
 fn store_failed(e: impl std::fmt::Display) -> RegistrationError {
     tracing::error!(error = %e, "client registration: store failure");
     RegistrationError::server()
-}
-
-/// Checks a redirect URI for registration: an absolute URI without a fragment; `https`, `http`
-/// only on a loopback host (RFC 8252 §7.3), or a private-use scheme of a native app (RFC 8252
-/// §7.1) other than the ones a browser would run or read.
-pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
-    let url =
-        url::Url::parse(uri).map_err(|e| format!("redirect URI `{uri}` is not absolute: {e}"))?;
-    if url.fragment().is_some() || uri.contains('#') {
-        return Err(format!("redirect URI `{uri}` must not have a fragment"));
-    }
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" => match url.host() {
-            Some(url::Host::Domain("localhost")) => Ok(()),
-            Some(url::Host::Ipv4(a)) if a.is_loopback() => Ok(()),
-            Some(url::Host::Ipv6(a)) if a.is_loopback() => Ok(()),
-            _ => Err(format!(
-                "redirect URI `{uri}` uses http on a host other than loopback; use https"
-            )),
-        },
-        "javascript" | "data" | "file" | "vbscript" | "blob" | "about" | "ws" | "wss" | "ftp" => {
-            Err(format!(
-                "redirect URI `{uri}` uses the `{}` scheme",
-                url.scheme()
-            ))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// The metadata this server keeps from a registration request.
@@ -507,7 +479,7 @@ pub async fn delete(
 
 #[cfg(test)]
 mod tests {
-    use super::check_redirect_uri;
+    use crate::oauth::redirect_uri::check_redirect_uri;
 
     #[test]
     fn redirect_uris() {
