@@ -21,7 +21,7 @@ use super::secrets::{random_id, token_hash};
 use super::state::Core;
 use super::targets::choose_resource;
 use crate::audit::Event;
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, GrantTypeName};
 use crate::directory::{Directory, ResourceInfo};
 use crate::store::{Kind, TokenRecord};
 
@@ -162,7 +162,7 @@ pub async fn validate(
         }
         None => return Err(fail("invalid_request", "the request has no response_type")),
     }
-    if !client.grant_types.iter().any(|g| g == "authorization_code") {
+    if !client.may_use(GrantTypeName::AuthorizationCode) {
         return Err(fail(
             "unauthorized_client",
             "this client may not use the authorization code grant",

@@ -25,7 +25,10 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::config::{ClientConfig, RegistrationSettings};
+use crate::config::{
+    ClientConfig, ClientStatus, GrantTypeName, PUBLIC_CLIENT_GRANTS, RegistrationSettings,
+    RegistrationType, TokenEndpointAuthMethod,
+};
 
 /// The largest document accepted, in bytes.
 pub const MAX_DOCUMENT: usize = 5 * 1024;
@@ -359,15 +362,19 @@ pub fn client_from_document(client_id: &str, document: &Value) -> Result<ClientC
     for uri in &redirect_uris {
         super::redirect_uri::check_redirect_uri(uri).map_err(CimdError)?;
     }
-    let mut grant_types = match object.get("grant_types") {
+    let names = match object.get("grant_types") {
         None => vec!["authorization_code".to_owned()],
         Some(v) => string_list(Some(v), "grant_types")?,
     };
-    for g in &grant_types {
-        if g != "authorization_code" && g != "refresh_token" {
-            return Err(fail(format!(
-                "grant type `{g}` is not available to metadata document clients"
-            )));
+    let mut grant_types = Vec::with_capacity(names.len());
+    for g in &names {
+        match GrantTypeName::from_name(g) {
+            Some(grant) if PUBLIC_CLIENT_GRANTS.contains(&grant) => grant_types.push(grant),
+            _ => {
+                return Err(fail(format!(
+                    "grant type `{g}` is not available to metadata document clients"
+                )));
+            }
         }
     }
     grant_types.dedup();
@@ -386,11 +393,11 @@ pub fn client_from_document(client_id: &str, document: &Value) -> Result<ClientC
         client_id: client_id.to_owned(),
         name,
         secret: None,
-        token_endpoint_auth_method: "none".into(),
+        token_endpoint_auth_method: TokenEndpointAuthMethod::None,
         grant_types,
         tags: Vec::new(),
-        registration_type: "cimd".into(),
-        status: "unverified".into(),
+        registration_type: RegistrationType::Cimd,
+        status: ClientStatus::Unverified,
         allowed_scopes: Default::default(),
         redirect_uris,
         jwks: None,
@@ -575,9 +582,13 @@ mod tests {
             "client_id": id, "client_name": "App", "redirect_uris": ["https://app.example.com/cb"]
         });
         let client = client_from_document(id, &good);
-        assert!(client.as_ref().is_ok_and(|c| c.registration_type == "cimd"
-            && c.status == "unverified"
-            && c.token_endpoint_auth_method == "none"));
+        assert!(
+            client
+                .as_ref()
+                .is_ok_and(|c| c.registration_type == RegistrationType::Cimd
+                    && c.status == ClientStatus::Unverified
+                    && c.is_public())
+        );
         let mut wrong = good.clone();
         wrong["client_id"] = "https://evil.example/x".into();
         assert!(client_from_document(id, &wrong).is_err());

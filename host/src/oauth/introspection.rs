@@ -9,6 +9,7 @@ use super::params::Params;
 use super::secrets::token_hash;
 use super::state::Core;
 use super::token_claims::entitled_to;
+use crate::config::TokenEndpointAuthMethod;
 
 /// RFC 7662: the caller must authenticate; an unknown, expired or revoked token is `active: false`,
 /// and so is every token the caller is not entitled to (RFC 7662 §4): an access token is described
@@ -16,7 +17,7 @@ use super::token_claims::entitled_to;
 /// own client.
 pub async fn introspect(core: &Core, params: &Params) -> Result<Value, OAuthError> {
     let client = client_auth::authenticate(core, params).await?;
-    if client.method == "none" {
+    if client.method == TokenEndpointAuthMethod::None {
         return Err(OAuthError::invalid_client(
             "introspection needs an authenticated client",
         ));

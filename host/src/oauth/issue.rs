@@ -12,6 +12,7 @@ use super::secrets::{random_id, token_hash};
 use super::state::Core;
 use super::token_claims::SUBJECT_KEY;
 use crate::audit::Event;
+use crate::config::GrantTypeName;
 use crate::directory::ResourceInfo;
 use crate::store::TokenRecord;
 
@@ -122,8 +123,7 @@ pub async fn issue(
         .client
         .config
         .grant_types
-        .iter()
-        .any(|g| g == "refresh_token");
+        .contains(&GrantTypeName::RefreshToken);
     let fresh_until = params.now.saturating_add(core.refresh_ttl);
     // (family, absolute end, subject of a derived family) of the refresh token to issue.
     let (plan, code_family) = match i.refresh {

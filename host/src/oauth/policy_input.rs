@@ -24,8 +24,8 @@ pub fn engine_client_of(c: &ClientConfig) -> Client {
         client_id: Some(c.client_id.clone()),
         name: c.name.clone(),
         tags: Some(c.tags.clone()),
-        registration_type: Some(c.registration_type.clone()),
-        status: Some(c.status.clone()),
+        registration_type: Some(c.registration_type.as_str().to_owned()),
+        status: Some(c.status.as_str().to_owned()),
         allowed_scopes: (!c.allowed_scopes.is_empty()).then(|| c.allowed_scopes.clone()),
         tenant_id: c.tenant_id.clone(),
     }

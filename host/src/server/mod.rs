@@ -17,5 +17,5 @@ pub mod startup;
 pub mod state;
 
 pub use routes::app;
-pub use startup::{EngineChoice, StartError, prepare, rotate_keys, rotate_vault_key, serve};
+pub use startup::{EngineChoice, StartError, prepare, serve};
 pub use state::AppState;

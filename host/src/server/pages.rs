@@ -66,7 +66,7 @@ fn client_card(p: &Validated) -> String {
         "dcr" => ("Registered itself (dynamic registration)", None),
         _ => ("Configured by your administrator", None),
     };
-    let verified = c.status == "verified";
+    let verified = c.status == crate::config::ClientStatus::Verified;
     let mut out = format!(
         "<section class=\"client\" aria-label=\"The application\">\n<strong>{}</strong> <span class=\"badge\">{}</span>\n<dl>\n",
         html_escape(&name),
@@ -85,7 +85,7 @@ fn client_card(p: &Validated) -> String {
         html_escape(&p.resource.audience),
     ));
     // A self-registered client's name proves nothing: show where the answer goes.
-    if c.registration_type != "static"
+    if c.registration_type != crate::config::RegistrationType::Static
         && let Some(host) = url::Url::parse(&p.redirect_uri)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))

@@ -14,7 +14,7 @@ use super::routes::app;
 use super::state::AppState;
 use crate::audit::{Auditor, Sink};
 use crate::clock::now;
-use crate::config::{ConnectionVault, ServerConfig, resolve_secret};
+use crate::config::{ConnectionVault, ServerConfig, SigningAlgorithm, resolve_secret};
 use crate::directory::{Directory, SecretVerifier, hash_secret};
 use crate::keys::KeyRing;
 use crate::oauth::state::Core;
@@ -135,7 +135,7 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
     }
     let keys = KeyRing::load(
         store.as_ref(),
-        &config.tokens.signing_algorithm,
+        config.tokens.signing_algorithm,
         now(),
         ttl,
         vault_key,
@@ -390,7 +390,7 @@ pub async fn serve(config_path: &Path, engine: EngineChoice) -> Result<(), Start
         metrics,
         publish_bundle: config.publish_policy_bundle,
     };
-    spawn_key_reload(Arc::clone(&core), config.tokens.signing_algorithm.clone());
+    spawn_key_reload(Arc::clone(&core), config.tokens.signing_algorithm);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| StartError::Other(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -406,14 +406,13 @@ pub async fn serve(config_path: &Path, engine: EngineChoice) -> Result<(), Start
 }
 
 /// Picks up keys rotated by `tollgate keys rotate` while the server runs.
-fn spawn_key_reload(core: Arc<Core>, alg: String) {
+fn spawn_key_reload(core: Arc<Core>, alg: SigningAlgorithm) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(10));
         loop {
             tick.tick().await;
             let vault_key = core.vault.as_ref().map(Vault::key);
-            match KeyRing::load(core.store.as_ref(), &alg, now(), core.access_ttl, vault_key).await
-            {
+            match KeyRing::load(core.store.as_ref(), alg, now(), core.access_ttl, vault_key).await {
                 Ok(keys) => {
                     *core.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys)
                 }
@@ -439,54 +438,4 @@ async fn shutdown() {
         () = ctrl_c => {},
         () = term => {},
     }
-}
-
-/// `tollgate vault rotate-key`: re-encrypts every credential with the key in `new_key_file`
-/// (generated when the file does not exist) in one transaction. Returns the count and the new
-/// key's id. The server must then start with the new key.
-pub async fn rotate_vault_key(
-    config_path: &Path,
-    new_key_file: &Path,
-) -> Result<(usize, String), StartError> {
-    let config = ServerConfig::from_file(config_path)?;
-    let store = SqliteStore::open(&config.store).await?;
-    let old =
-        crate::vault::load_key(config.vault.key_file.as_deref(), false)?.ok_or_else(|| {
-            StartError::Other(format!(
-                "no current vault key: set {} or `vault.keyFile`",
-                crate::vault::KEY_ENV
-            ))
-        })?;
-    let new = match std::fs::metadata(new_key_file) {
-        Ok(_) => crate::vault::VaultKey::parse(
-            &std::fs::read_to_string(new_key_file).map_err(|e| {
-                StartError::Other(format!("cannot read `{}`: {e}", new_key_file.display()))
-            })?,
-            &format!("`{}`", new_key_file.display()),
-        )?,
-        Err(_) => crate::vault::write_new_key(new_key_file)?,
-    };
-    if new.id() == old.id() {
-        return Err(StartError::Other(
-            "the new key is the current key; nothing to do".into(),
-        ));
-    }
-    let n = crate::vault::rotate(&old, &new, &store).await?;
-    Ok((n, new.id().to_owned()))
-}
-
-/// `tollgate keys rotate`: a new active key; the old one stays published until its tokens expire.
-pub async fn rotate_keys(config_path: &Path, alg: Option<String>) -> Result<String, StartError> {
-    let config = ServerConfig::from_file(config_path)?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store).await?);
-    let alg = alg.unwrap_or(config.tokens.signing_algorithm);
-    // The new key is sealed with the vault key, once that is known to be the store's.
-    let vault = match crate::vault::load_key(config.vault.key_file.as_deref(), false)? {
-        Some(key) => Some(Vault::open(key, Arc::clone(&store)).await?),
-        None => None,
-    };
-    let key = crate::keys::generate_stored(&alg, now(), vault.as_ref().map(Vault::key))?;
-    let kid = key.kid.clone();
-    store.rotate_in(key).await?;
-    Ok(kid)
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use crate::config::ProviderConfig;
+use crate::config::{ProviderAuthMethod, ProviderConfig};
 use crate::oauth::state::Core;
 use crate::vault::Owner;
 
@@ -78,8 +78,8 @@ pub(super) async fn provider_token(
         None => None,
     };
     let mut request = core.http.post(&provider.token_endpoint);
-    match (&secret, provider.token_endpoint_auth_method.as_str()) {
-        (Some(secret), "client_secret_post") => {
+    match (&secret, provider.token_endpoint_auth_method) {
+        (Some(secret), ProviderAuthMethod::ClientSecretPost) => {
             form.push(("client_id", provider.client_id.clone()));
             form.push(("client_secret", secret.to_string()));
         }

@@ -5,6 +5,7 @@ use tollgate_engine::{GrantType, Request};
 
 use super::allowed::require_grant;
 use super::single_use::{SingleUse, use_once};
+use crate::config::GrantTypeName;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{Issue, Refresh, TokenResponse, issue};
@@ -23,7 +24,7 @@ pub(super) async fn grant(
     params: &Params,
     client: &AuthenticatedClient,
 ) -> Result<TokenResponse, OAuthError> {
-    require_grant(client, "authorization_code")?;
+    require_grant(client, GrantTypeName::AuthorizationCode)?;
     let code = params.require("code")?;
     let record = use_once(core, params, client, code, SingleUse::Code).await?;
     let field = |k: &str| {

@@ -4,6 +4,7 @@ use serde_json::Map;
 use tollgate_engine::GrantType;
 
 use super::allowed::require_grant;
+use crate::config::GrantTypeName;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{Issue, Refresh, TokenResponse, issue};
@@ -17,7 +18,7 @@ pub(super) async fn grant(
     params: &Params,
     client: &AuthenticatedClient,
 ) -> Result<TokenResponse, OAuthError> {
-    require_grant(client, "client_credentials")?;
+    require_grant(client, GrantTypeName::ClientCredentials)?;
     let directory = core.directory();
     let resource = resolve_resource(&directory, params, client)?;
     let request = engine_request(

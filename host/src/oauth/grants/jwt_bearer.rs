@@ -5,6 +5,7 @@ use serde_json::Value;
 use tollgate_engine::{GrantType, Request};
 
 use super::allowed::require_grant;
+use crate::config::GrantTypeName;
 use crate::oauth::client_auth::{self, AuthenticatedClient, verify_with_jwks};
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{Issue, Refresh, TokenResponse, issue};
@@ -19,7 +20,7 @@ pub(super) async fn grant(
     params: &Params,
     client: &AuthenticatedClient,
 ) -> Result<TokenResponse, OAuthError> {
-    require_grant(client, "jwt_bearer")?;
+    require_grant(client, GrantTypeName::JwtBearer)?;
     let assertion = params.require("assertion")?;
     let unverified = jsonwebtoken::dangerous::insecure_decode::<Value>(assertion)
         .map_err(|_| OAuthError::invalid_grant("the assertion is not a JWT"))?;

@@ -5,6 +5,7 @@ use tollgate_engine::{GrantType, Request};
 
 use super::allowed::require_grant;
 use super::single_use::{SingleUse, use_once};
+use crate::config::GrantTypeName;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{Issue, Refresh, TokenResponse, issue};
@@ -21,7 +22,7 @@ pub(super) async fn grant(
     params: &Params,
     client: &AuthenticatedClient,
 ) -> Result<TokenResponse, OAuthError> {
-    require_grant(client, "refresh_token")?;
+    require_grant(client, GrantTypeName::RefreshToken)?;
     let token = params.require("refresh_token")?;
     let record = use_once(core, params, client, token, SingleUse::Refresh).await?;
     let invalid = || OAuthError::invalid_grant("the refresh token is not valid");

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use tollgate_engine::{Actor, GrantType, Request};
 
 use super::allowed::require_grant;
+use crate::config::GrantTypeName;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::connections;
 use crate::oauth::error::OAuthError;
@@ -25,7 +26,7 @@ pub(super) async fn grant(
     params: &Params,
     client: &AuthenticatedClient,
 ) -> Result<TokenResponse, OAuthError> {
-    require_grant(client, "token_exchange")?;
+    require_grant(client, GrantTypeName::TokenExchange)?;
     let subject_token = params.require("subject_token")?;
     let subject_type = params.require("subject_token_type")?;
     if subject_type != ACCESS_TOKEN_TYPE && subject_type != JWT_TOKEN_TYPE {
