@@ -241,7 +241,7 @@ impl std::fmt::Debug for Auditor {
 }
 
 fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
+    crate::clock::now()
 }
 
 impl Auditor {

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::config::SigningAlgorithm;
 use crate::store::{Store, StoreError, StoredKey};
 use crate::vault::{VaultError, VaultKey};
 
@@ -81,9 +82,24 @@ fn material(e: impl std::fmt::Display) -> KeyError {
     KeyError::Material(e.to_string())
 }
 
+/// `tollgate keys rotate` and `POST /admin/keys/rotate`: a new active key of `alg`, sealed with
+/// the vault key when there is one; the old key stays published until its tokens expire.
+/// Returns the new key's `kid`.
+pub async fn rotate(
+    store: &dyn Store,
+    alg: SigningAlgorithm,
+    vault_key: Option<&VaultKey>,
+    now: i64,
+) -> Result<String, KeyError> {
+    let key = generate_stored(alg, now, vault_key)?;
+    let kid = key.kid.clone();
+    store.rotate_in(key).await?;
+    Ok(kid)
+}
+
 /// Generates a key pair as it is stored: sealed with the vault key when there is one.
 pub fn generate_stored(
-    alg: &str,
+    alg: SigningAlgorithm,
     now: i64,
     vault_key: Option<&VaultKey>,
 ) -> Result<StoredKey, KeyError> {
@@ -95,11 +111,11 @@ pub fn generate_stored(
 }
 
 /// Generates a key pair: PKCS#8 PEM and the public JWK (with its RFC 7638 thumbprint as `kid`).
-pub fn generate(alg: &str, now: i64) -> Result<StoredKey, KeyError> {
+pub fn generate(alg: SigningAlgorithm, now: i64) -> Result<StoredKey, KeyError> {
     use p256::pkcs8::EncodePrivateKey as _;
     let mut rng = rand::rngs::OsRng;
     let (pem, mut jwk, thumb_input) = match alg {
-        "ES256" => {
+        SigningAlgorithm::ES256 => {
             let secret = p256::SecretKey::random(&mut rng);
             let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
                 &secret.public_key(),
@@ -120,7 +136,7 @@ pub fn generate(alg: &str, now: i64) -> Result<StoredKey, KeyError> {
                 thumb,
             )
         }
-        "RS256" => {
+        SigningAlgorithm::RS256 => {
             use rsa::pkcs8::EncodePrivateKey as _;
             use rsa::traits::PublicKeyParts as _;
             let secret = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(material)?;
@@ -135,7 +151,7 @@ pub fn generate(alg: &str, now: i64) -> Result<StoredKey, KeyError> {
             let thumb = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
             (pem, json!({ "kty": "RSA", "n": n, "e": e }), thumb)
         }
-        "EdDSA" => {
+        SigningAlgorithm::EdDSA => {
             use ed25519_dalek::pkcs8::EncodePrivateKey as _;
             let secret = ed25519_dalek::SigningKey::generate(&mut rng);
             let x = B64.encode(secret.verifying_key().as_bytes());
@@ -150,17 +166,16 @@ pub fn generate(alg: &str, now: i64) -> Result<StoredKey, KeyError> {
                 thumb,
             )
         }
-        other => return Err(KeyError::Algorithm(other.to_owned())),
     };
     let kid = B64.encode(Sha256::digest(thumb_input.as_bytes()));
     if let Value::Object(map) = &mut jwk {
         map.insert("kid".into(), json!(kid));
-        map.insert("alg".into(), json!(alg));
+        map.insert("alg".into(), json!(alg.as_str()));
         map.insert("use".into(), json!("sig"));
     }
     Ok(StoredKey {
         kid,
-        alg: alg.to_owned(),
+        alg: alg.as_str().to_owned(),
         private_pem: pem,
         public_jwk: jwk,
         created_at: now,
@@ -174,12 +189,11 @@ impl KeyRing {
     /// keys open with `vault_key`; with one, keys still stored as PEM are sealed first.
     pub async fn load(
         store: &dyn Store,
-        alg: &str,
+        alg: SigningAlgorithm,
         now: i64,
         retention: i64,
         vault_key: Option<&VaultKey>,
     ) -> Result<KeyRing, KeyError> {
-        algorithm(alg)?;
         store
             .drop_keys_retired_before(now.saturating_sub(retention))
             .await?;

@@ -403,7 +403,7 @@ policies:
 
 #[tokio::test]
 async fn assertions_are_bounded_in_time_and_single_use_whatever_the_form_of_exp() {
-    let idp = tollgate::keys::generate("ES256", 0).expect("key");
+    let idp = tollgate::keys::generate(tollgate::config::SigningAlgorithm::ES256, 0).expect("key");
     let config = format!(
         "{ASSERTIONS}trustedIssuers:\n  - {{ issuer: \"https://idp.example.com\", audience: \"tollgate\", jwks: {{ keys: [{}] }} }}\n",
         idp.public_jwk

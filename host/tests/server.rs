@@ -286,7 +286,7 @@ type Case<'a> = (
 
 /// Mints a JWT with one of the server's own key types but a key it does not know.
 fn foreign_token(claims: &Value) -> String {
-    let key = tollgate::keys::generate("ES256", 0).expect("key");
+    let key = tollgate::keys::generate(tollgate::config::SigningAlgorithm::ES256, 0).expect("key");
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.kid = Some(key.kid);
     header.typ = Some("at+jwt".into());
@@ -660,7 +660,7 @@ users:
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family() {
-    let idp = tollgate::keys::generate("ES256", 0).expect("key");
+    let idp = tollgate::keys::generate(tollgate::config::SigningAlgorithm::ES256, 0).expect("key");
     let config = format!(
         "{REFRESH_CONFIG}trustedIssuers:\n  - {{ issuer: \"https://idp.example.com\", audience: \"tollgate\", jwks: {{ keys: [{}] }} }}\n",
         idp.public_jwk

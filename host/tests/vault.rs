@@ -505,7 +505,7 @@ async fn a_wrong_vault_key_fails_at_start_and_loses_nothing_and_rotation_moves_e
     )
     .expect("config");
     let new_key = dir_path.join("data/vault-2.key");
-    let (n, id) = tollgate::server::rotate_vault_key(&config_path, &new_key)
+    let (n, id) = tollgate::cli::keys::rotate_vault_key(&config_path, &new_key)
         .await
         .expect("rotates");
     assert_eq!(

@@ -9,6 +9,8 @@ use tollgate_engine::{LoadError, PolicySet, ValidationError};
 
 use crate::{policy_test, runtime, server};
 
+pub mod keys;
+
 /// Tollgate decides, at the token boundary, which scopes and credentials an app or agent receives.
 #[derive(Debug, Parser)]
 #[command(name = "tollgate", version, about, long_about = None)]
@@ -86,8 +88,8 @@ enum KeysCommand {
         #[arg(long, value_name = "FILE", env = "TOLLGATE_CONFIG")]
         config: PathBuf,
         /// The new key's algorithm (default: the configured one): ES256, RS256 or EdDSA.
-        #[arg(long)]
-        algorithm: Option<String>,
+        #[arg(long, value_parser = signing_algorithm)]
+        algorithm: Option<crate::config::SigningAlgorithm>,
     },
 }
 
@@ -182,7 +184,7 @@ impl Command {
             Command::Keys {
                 command: KeysCommand::Rotate { config, algorithm },
             } => {
-                let kid = runtime_tokio()?.block_on(server::rotate_keys(&config, algorithm))?;
+                let kid = runtime_tokio()?.block_on(keys::rotate_keys(&config, algorithm))?;
                 println!(
                     "new signing key `{kid}` is active; the previous one stays published until its tokens expire"
                 );
@@ -196,7 +198,7 @@ impl Command {
                     },
             } => {
                 let (n, id) =
-                    runtime_tokio()?.block_on(server::rotate_vault_key(&config, &new_key_file))?;
+                    runtime_tokio()?.block_on(keys::rotate_vault_key(&config, &new_key_file))?;
                 println!(
                     "re-encrypted {n} credential(s) with vault key {id} from `{}`; start the server with that key \
                      (vault.keyFile or TOLLGATE_VAULT_KEY)",
@@ -287,4 +289,10 @@ fn print_errors(path: &Path, errors: &[ValidationError]) {
             eprintln!("  {}: {}", e.path, e.message);
         }
     }
+}
+
+/// Reads `--algorithm`.
+fn signing_algorithm(name: &str) -> Result<crate::config::SigningAlgorithm, String> {
+    crate::config::SigningAlgorithm::from_name(name)
+        .ok_or_else(|| format!("`{name}` is not one of ES256, RS256, EdDSA"))
 }

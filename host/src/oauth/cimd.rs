@@ -25,7 +25,10 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::config::{ClientConfig, RegistrationSettings};
+use crate::config::{
+    ClientConfig, ClientStatus, GrantTypeName, PUBLIC_CLIENT_GRANTS, RegistrationSettings,
+    RegistrationType, TokenEndpointAuthMethod,
+};
 
 /// The largest document accepted, in bytes.
 pub const MAX_DOCUMENT: usize = 5 * 1024;
@@ -132,7 +135,7 @@ impl MetadataDocuments {
                 "too many client metadata documents are being fetched; try again shortly",
             ));
         };
-        let (document, freshness) = self.fetch(url).await?;
+        let (document, freshness) = self.fetch(url, now).await?;
         let client = client_from_document(client_id, &document)?;
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         cache.retain(|_, c| c.fresh_until > now);
@@ -211,7 +214,7 @@ impl MetadataDocuments {
 
     /// Fetches a document: no redirects, at most [`MAX_DOCUMENT`] bytes, JSON. Returns it with
     /// how long it may be cached (seconds; 0 = not at all).
-    async fn fetch(&self, url: Url) -> Result<(Value, i64), CimdError> {
+    async fn fetch(&self, url: Url, now: i64) -> Result<(Value, i64), CimdError> {
         let mut response = self
             .http
             .get(url)
@@ -236,7 +239,7 @@ impl MetadataDocuments {
         {
             return Err(too_large());
         }
-        let freshness = freshness(response.headers());
+        let freshness = freshness(response.headers(), now);
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -281,7 +284,7 @@ fn describe_fetch_error(e: &reqwest::Error) -> String {
 /// Seconds a response may be cached (RFC 9111 §4.2.1, for a private cache): `no-store` and
 /// `no-cache` mean not at all; `max-age` wins over `Expires`; without either, nothing is cached
 /// (no heuristic freshness).
-fn freshness(headers: &reqwest::header::HeaderMap) -> i64 {
+fn freshness(headers: &reqwest::header::HeaderMap, now: i64) -> i64 {
     let mut max_age = None;
     for value in headers.get_all(reqwest::header::CACHE_CONTROL) {
         let Ok(text) = value.to_str() else { continue };
@@ -307,7 +310,7 @@ fn freshness(headers: &reqwest::header::HeaderMap) -> i64 {
     };
     match (date(reqwest::header::EXPIRES), date(reqwest::header::DATE)) {
         (Some(expires), Some(date)) => (expires - date).max(0),
-        (Some(expires), None) => (expires - jiff::Timestamp::now().as_second()).max(0),
+        (Some(expires), None) => (expires - now).max(0),
         _ => 0,
     }
 }
@@ -357,17 +360,21 @@ pub fn client_from_document(client_id: &str, document: &Value) -> Result<ClientC
         return Err(fail("the client metadata document has no redirect_uris"));
     }
     for uri in &redirect_uris {
-        super::registration::check_redirect_uri(uri).map_err(CimdError)?;
+        super::redirect_uri::check_redirect_uri(uri).map_err(CimdError)?;
     }
-    let mut grant_types = match object.get("grant_types") {
+    let names = match object.get("grant_types") {
         None => vec!["authorization_code".to_owned()],
         Some(v) => string_list(Some(v), "grant_types")?,
     };
-    for g in &grant_types {
-        if g != "authorization_code" && g != "refresh_token" {
-            return Err(fail(format!(
-                "grant type `{g}` is not available to metadata document clients"
-            )));
+    let mut grant_types = Vec::with_capacity(names.len());
+    for g in &names {
+        match GrantTypeName::from_name(g) {
+            Some(grant) if PUBLIC_CLIENT_GRANTS.contains(&grant) => grant_types.push(grant),
+            _ => {
+                return Err(fail(format!(
+                    "grant type `{g}` is not available to metadata document clients"
+                )));
+            }
         }
     }
     grant_types.dedup();
@@ -386,11 +393,11 @@ pub fn client_from_document(client_id: &str, document: &Value) -> Result<ClientC
         client_id: client_id.to_owned(),
         name,
         secret: None,
-        token_endpoint_auth_method: "none".into(),
+        token_endpoint_auth_method: TokenEndpointAuthMethod::None,
         grant_types,
         tags: Vec::new(),
-        registration_type: "cimd".into(),
-        status: "unverified".into(),
+        registration_type: RegistrationType::Cimd,
+        status: ClientStatus::Unverified,
         allowed_scopes: Default::default(),
         redirect_uris,
         jwks: None,
@@ -545,17 +552,17 @@ mod tests {
     fn freshness_follows_cache_control_and_expires() {
         use reqwest::header::{CACHE_CONTROL, DATE, EXPIRES, HeaderMap, HeaderValue};
         let mut h = HeaderMap::new();
-        assert_eq!(freshness(&h), 0);
+        assert_eq!(freshness(&h, 0), 0);
         h.insert(
             CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=120"),
         );
-        assert_eq!(freshness(&h), 120);
+        assert_eq!(freshness(&h, 0), 120);
         h.insert(
             CACHE_CONTROL,
             HeaderValue::from_static("max-age=120, no-store"),
         );
-        assert_eq!(freshness(&h), 0);
+        assert_eq!(freshness(&h, 0), 0);
         h.remove(CACHE_CONTROL);
         h.insert(
             DATE,
@@ -565,7 +572,7 @@ mod tests {
             EXPIRES,
             HeaderValue::from_static("Mon, 23 Nov 2026 10:05:00 GMT"),
         );
-        assert_eq!(freshness(&h), 300);
+        assert_eq!(freshness(&h, 0), 300);
     }
 
     #[test]
@@ -575,9 +582,13 @@ mod tests {
             "client_id": id, "client_name": "App", "redirect_uris": ["https://app.example.com/cb"]
         });
         let client = client_from_document(id, &good);
-        assert!(client.as_ref().is_ok_and(|c| c.registration_type == "cimd"
-            && c.status == "unverified"
-            && c.token_endpoint_auth_method == "none"));
+        assert!(
+            client
+                .as_ref()
+                .is_ok_and(|c| c.registration_type == RegistrationType::Cimd
+                    && c.status == ClientStatus::Unverified
+                    && c.is_public())
+        );
         let mut wrong = good.clone();
         wrong["client_id"] = "https://evil.example/x".into();
         assert!(client_from_document(id, &wrong).is_err());

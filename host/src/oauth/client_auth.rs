@@ -6,8 +6,11 @@ use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::{Validation, jwk::JwkSet};
 use serde_json::Value;
 
-use super::{Core, OAuthError, Params};
-use crate::config::ClientConfig;
+use super::cimd::MetadataDocuments;
+use super::error::OAuthError;
+use super::params::Params;
+use super::state::Core;
+use crate::config::{ClientConfig, TokenEndpointAuthMethod};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -17,7 +20,7 @@ pub struct AuthenticatedClient {
     /// Its configuration.
     pub config: ClientConfig,
     /// The method it used.
-    pub method: &'static str,
+    pub method: TokenEndpointAuthMethod,
 }
 
 /// What a request presents to authenticate its client, read from the form and the
@@ -133,7 +136,7 @@ pub async fn authenticate(core: &Core, params: &Params) -> Result<AuthenticatedC
                 &directory,
                 &id,
                 &secret,
-                "client_secret_basic",
+                TokenEndpointAuthMethod::ClientSecretBasic,
             )
             .await
             .map_err(|e| {
@@ -145,29 +148,36 @@ pub async fn authenticate(core: &Core, params: &Params) -> Result<AuthenticatedC
             })?;
             Ok(AuthenticatedClient {
                 config: client,
-                method: "client_secret_basic",
+                method: TokenEndpointAuthMethod::ClientSecretBasic,
             })
         }
         Presented::Post { id, secret } => {
-            let client =
-                check_secret(core, params, &directory, id, secret, "client_secret_post").await?;
+            let client = check_secret(
+                core,
+                params,
+                &directory,
+                id,
+                secret,
+                TokenEndpointAuthMethod::ClientSecretPost,
+            )
+            .await?;
             Ok(AuthenticatedClient {
                 config: client,
-                method: "client_secret_post",
+                method: TokenEndpointAuthMethod::ClientSecretPost,
             })
         }
         Presented::Assertion(assertion) => {
             let client = verify_client_assertion(core, params, assertion).await?;
             Ok(AuthenticatedClient {
                 config: client,
-                method: "private_key_jwt",
+                method: TokenEndpointAuthMethod::PrivateKeyJwt,
             })
         }
         Presented::Public(id) => {
             let client = match directory.clients.get(id) {
                 Some(client) => client.clone(),
                 // A public client described by its metadata document.
-                None if super::cimd::MetadataDocuments::looks_like_url(id) => core
+                None if MetadataDocuments::looks_like_url(id) => core
                     .metadata_documents
                     .client(id, params.ip, params.now)
                     .await
@@ -176,12 +186,12 @@ pub async fn authenticate(core: &Core, params: &Params) -> Result<AuthenticatedC
                     })?,
                 None => return Err(unknown()),
             };
-            if client.token_endpoint_auth_method != "none" {
+            if !client.is_public() {
                 return Err(unknown());
             }
             Ok(AuthenticatedClient {
                 config: client,
-                method: "none",
+                method: TokenEndpointAuthMethod::None,
             })
         }
     }
@@ -203,7 +213,7 @@ async fn check_secret(
     directory: &crate::directory::Directory,
     id: &str,
     secret: &str,
-    method: &str,
+    method: TokenEndpointAuthMethod,
 ) -> Result<ClientConfig, OAuthError> {
     use crate::throttle::Principal;
     let fail = || OAuthError::invalid_client("client authentication failed");
@@ -254,7 +264,7 @@ async fn verify_client_assertion(
         .clients
         .get(&id)
         .ok_or_else(|| fail("unknown client"))?;
-    if client.token_endpoint_auth_method != "private_key_jwt" {
+    if client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
         return Err(fail("the client does not use private_key_jwt"));
     }
     if params.get("client_id").is_some_and(|c| c != id) {
@@ -405,7 +415,7 @@ mod tests {
 
     /// An ES256 JWT for `aud` signed by a fresh key, and that key's public JWK.
     fn signed() -> (String, Value) {
-        let key = crate::keys::generate("ES256", 0).expect("key");
+        let key = crate::keys::generate(crate::config::SigningAlgorithm::ES256, 0).expect("key");
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(key.kid.clone());
         let claims = serde_json::json!({ "iss": "c", "sub": "c", "aud": "https://as", "exp": 4_000_000_000_i64 });

@@ -12,10 +12,14 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use super::Core;
-use super::grants::random_id;
+use super::redirect_uri::check_redirect_uri;
+use super::secrets::random_id;
+use super::state::Core;
 use crate::audit::Event;
-use crate::config::ClientConfig;
+use crate::config::{
+    ClientConfig, ClientStatus, GrantTypeName, PUBLIC_CLIENT_GRANTS, RegistrationType,
+    TokenEndpointAuthMethod,
+};
 use crate::directory::hash_secret;
 use crate::store::{Kind, Source};
 
@@ -67,40 +71,11 @@ fn store_failed(e: impl std::fmt::Display) -> RegistrationError {
     RegistrationError::server()
 }
 
-/// Checks a redirect URI for registration: an absolute URI without a fragment; `https`, `http`
-/// only on a loopback host (RFC 8252 §7.3), or a private-use scheme of a native app (RFC 8252
-/// §7.1) other than the ones a browser would run or read.
-pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
-    let url =
-        url::Url::parse(uri).map_err(|e| format!("redirect URI `{uri}` is not absolute: {e}"))?;
-    if url.fragment().is_some() || uri.contains('#') {
-        return Err(format!("redirect URI `{uri}` must not have a fragment"));
-    }
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" => match url.host() {
-            Some(url::Host::Domain("localhost")) => Ok(()),
-            Some(url::Host::Ipv4(a)) if a.is_loopback() => Ok(()),
-            Some(url::Host::Ipv6(a)) if a.is_loopback() => Ok(()),
-            _ => Err(format!(
-                "redirect URI `{uri}` uses http on a host other than loopback; use https"
-            )),
-        },
-        "javascript" | "data" | "file" | "vbscript" | "blob" | "about" | "ws" | "wss" | "ftp" => {
-            Err(format!(
-                "redirect URI `{uri}` uses the `{}` scheme",
-                url.scheme()
-            ))
-        }
-        _ => Ok(()),
-    }
-}
-
 /// The metadata this server keeps from a registration request.
 struct Metadata {
     redirect_uris: Vec<String>,
-    grant_types: Vec<String>,
-    method: String,
+    grant_types: Vec<GrantTypeName>,
+    method: TokenEndpointAuthMethod,
     name: Option<String>,
 }
 
@@ -135,17 +110,19 @@ fn parse_metadata(body: &Value) -> Result<Metadata, RegistrationError> {
     for uri in &redirect_uris {
         check_redirect_uri(uri).map_err(RegistrationError::redirect)?;
     }
-    let mut grant_types =
-        strings(body, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]);
-    if let Some(g) = grant_types
-        .iter()
-        .find(|g| *g != "authorization_code" && *g != "refresh_token")
-    {
-        return Err(RegistrationError::metadata(format!(
-            "grant type `{g}` is not available to registered clients; use authorization_code and refresh_token"
-        )));
+    let names = strings(body, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]);
+    let mut grant_types = Vec::with_capacity(names.len());
+    for g in &names {
+        match GrantTypeName::from_name(g) {
+            Some(grant) if PUBLIC_CLIENT_GRANTS.contains(&grant) => grant_types.push(grant),
+            _ => {
+                return Err(RegistrationError::metadata(format!(
+                    "grant type `{g}` is not available to registered clients; use authorization_code and refresh_token"
+                )));
+            }
+        }
     }
-    if !grant_types.iter().any(|g| g == "authorization_code") {
+    if !grant_types.contains(&GrantTypeName::AuthorizationCode) {
         return Err(RegistrationError::metadata(
             "registered clients use the authorization_code grant",
         ));
@@ -160,19 +137,25 @@ fn parse_metadata(body: &Value) -> Result<Metadata, RegistrationError> {
         ));
     }
     let method = match body.get("token_endpoint_auth_method") {
-        None | Some(Value::Null) => "client_secret_basic".to_owned(),
-        Some(Value::String(m)) => m.clone(),
+        None | Some(Value::Null) => TokenEndpointAuthMethod::ClientSecretBasic,
+        Some(Value::String(m)) => match TokenEndpointAuthMethod::from_name(m) {
+            Some(
+                method @ (TokenEndpointAuthMethod::None
+                | TokenEndpointAuthMethod::ClientSecretBasic
+                | TokenEndpointAuthMethod::ClientSecretPost),
+            ) => method,
+            _ => {
+                return Err(RegistrationError::metadata(format!(
+                    "token_endpoint_auth_method `{m}` is not supported for registration; use none, client_secret_basic or client_secret_post"
+                )));
+            }
+        },
         Some(_) => {
             return Err(RegistrationError::metadata(
                 "`token_endpoint_auth_method` must be a string",
             ));
         }
     };
-    if !["none", "client_secret_basic", "client_secret_post"].contains(&method.as_str()) {
-        return Err(RegistrationError::metadata(format!(
-            "token_endpoint_auth_method `{method}` is not supported for registration; use none, client_secret_basic or client_secret_post"
-        )));
-    }
     let name = match body.get("client_name") {
         None | Some(Value::Null) => None,
         Some(Value::String(n)) if n.chars().count() <= 200 => Some(n.clone()),
@@ -267,7 +250,9 @@ fn admit(
         .directory()
         .clients
         .values()
-        .filter(|c| c.registration_type == "dcr" && c.status == "unverified")
+        .filter(|c| {
+            c.registration_type == RegistrationType::Dcr && c.status == ClientStatus::Unverified
+        })
         .count();
     if unverified >= settings.max_unverified {
         return Err(RegistrationError {
@@ -286,7 +271,7 @@ fn refuse_impostor_name(core: &Core, name: Option<&str>) -> Result<(), Registrat
         return Ok(());
     };
     let taken = core.directory().clients.values().any(|c| {
-        c.registration_type == "static"
+        c.registration_type == RegistrationType::Static
             && c.name
                 .as_deref()
                 .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
@@ -319,15 +304,15 @@ pub async fn register(
         token_endpoint_auth_method: m.method,
         grant_types: m.grant_types,
         tags: Vec::new(),
-        registration_type: "dcr".into(),
-        status: "unverified".into(),
+        registration_type: RegistrationType::Dcr,
+        status: ClientStatus::Unverified,
         allowed_scopes: Default::default(),
         redirect_uris: m.redirect_uris,
         jwks: None,
         tenant_id: None,
         serves: Vec::new(),
     };
-    let secret = (client.token_endpoint_auth_method != "none").then(random_id);
+    let secret = (!client.is_public()).then(random_id);
     let registration_token = random_id();
     let entity = serde_json::to_value(&client).map_err(store_failed)?;
     core.store
@@ -396,7 +381,7 @@ async fn authorized(
     core.directory()
         .clients
         .get(client_id)
-        .filter(|c| c.registration_type == "dcr")
+        .filter(|c| c.registration_type == RegistrationType::Dcr)
         .cloned()
         .ok_or_else(RegistrationError::token)
 }
@@ -458,9 +443,9 @@ pub async fn update(
         )));
     }
     let status = if m.redirect_uris == current.redirect_uris {
-        current.status.clone()
+        current.status
     } else {
-        "unverified".to_owned()
+        ClientStatus::Unverified
     };
     let client = ClientConfig {
         name: m.name,
@@ -507,7 +492,7 @@ pub async fn delete(
 
 #[cfg(test)]
 mod tests {
-    use super::check_redirect_uri;
+    use crate::oauth::redirect_uri::check_redirect_uri;
 
     #[test]
     fn redirect_uris() {

@@ -17,8 +17,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
-use super::AppState;
+use super::state::AppState;
 use crate::audit::Event;
+use crate::clock::now;
 use crate::config::{
     ClientConfig, CredentialConfig, UserConfig, check_credential, stored_connection,
 };
@@ -380,13 +381,13 @@ async fn write(
                                     scope: None,
                                     source: Source::Admin,
                                 },
-                                super::now(),
+                                now(),
                             )
                             .await
-                            .map_err(|e| crate::store::StoreError(e.to_string()))?;
+                            .map_err(|e| crate::store::StoreError::Value(e.to_string()))?;
                     }
                     (Some(secret), _) => {
-                        let hash = hash_secret(secret).map_err(crate::store::StoreError)?;
+                        let hash = hash_secret(secret).map_err(crate::store::StoreError::Value)?;
                         core.store.put_secret(kind, &id, &hash).await?;
                     }
                     (None, _) => {}
@@ -538,7 +539,7 @@ async fn put_credential(
                 scope: credential.scope.as_deref(),
                 source: Source::Admin,
             },
-            super::now(),
+            now(),
         )
         .await
     {

@@ -11,12 +11,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 
-use super::endpoints::{Peer, html_escape};
-use super::pages::{
-    Form, bad_form, browser_session, checked_session, layout, login_refused, message_page,
-    page_response, see_other, set_cookie,
+use super::html::{
+    bad_form, html_escape, layout, login_refused, message_page, page_response, see_other,
 };
-use super::{AppState, now};
+use super::http::Peer;
+use super::session::{Form, browser_session, checked_session, set_cookie};
+use super::state::AppState;
+use crate::clock::now;
 use crate::oauth::{self, ConnectError, ConnectFlow};
 
 pub(super) fn router() -> Router<AppState> {

@@ -14,14 +14,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use subtle::ConstantTimeEq as _;
 
-use super::endpoints::{Peer, html_escape, no_store};
-use super::{AppState, now};
-use crate::oauth::authorize::{self, AuthorizeError, Offer, Session, Validated};
+use super::html::{
+    bad_form, expired, html_escape, layout, login_refused, message_page, page_response, see_other,
+};
+use super::http::{Peer, no_store};
+use super::session::{Form, browser_session, checked_session, set_cookie};
+use super::state::AppState;
+use crate::clock::now;
+use crate::oauth::authorization_request::Validated;
+use crate::oauth::authorize::{self, AuthorizeError, Offer};
+use crate::oauth::browser::Session;
 use crate::oauth::registration::{self, RegistrationError};
-
-const COOKIE: &str = "tollgate_session";
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -35,123 +39,6 @@ pub(super) fn router() -> Router<AppState> {
                 .put(update_registration)
                 .delete(delete_registration),
         )
-}
-
-// ------------------------------------------------------------------------------------------
-// Pages
-
-/// A whole page around `body`.
-pub(super) fn layout(title: &str, body: &str) -> String {
-    format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · Tollgate</title>
-<style>
-:root {{ color-scheme: light dark; --fg:#1b1f24; --muted:#57606a; --bg:#f6f8fa; --card:#fff; --line:#d0d7de; --accent:#0b5cad; --warn-bg:#fff8c5; --warn-fg:#4d3800; --bad:#b42318; }}
-@media (prefers-color-scheme: dark) {{ :root {{ --fg:#e6edf3; --muted:#9da7b3; --bg:#0d1117; --card:#161b22; --line:#30363d; --accent:#4493f8; --warn-bg:#3b2e00; --warn-fg:#f2cc60; --bad:#ff7b72; }} }}
-* {{ box-sizing: border-box; }}
-body {{ margin:0; font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--fg); background:var(--bg); }}
-header {{ padding:1rem 1.5rem; font-weight:600; letter-spacing:.02em; }}
-header span {{ color:var(--accent); }}
-main {{ max-width:30rem; margin:1rem auto 3rem; padding:2rem; background:var(--card); border:1px solid var(--line); border-radius:12px; }}
-h1 {{ font-size:1.35rem; line-height:1.3; margin:0 0 1rem; }}
-p {{ margin:.5rem 0; }}
-.muted {{ color:var(--muted); font-size:.9rem; }}
-.client {{ border:1px solid var(--line); border-radius:8px; padding:.75rem 1rem; margin:1rem 0; }}
-.client dl {{ display:grid; grid-template-columns:auto 1fr; gap:.25rem 1rem; margin:.5rem 0 0; font-size:.9rem; }}
-.client dt {{ color:var(--muted); }} .client dd {{ margin:0; overflow-wrap:anywhere; }}
-.badge {{ display:inline-block; padding:0 .5rem; border-radius:999px; font-size:.8rem; border:1px solid var(--line); }}
-.warn {{ background:var(--warn-bg); color:var(--warn-fg); border-radius:8px; padding:.5rem .75rem; font-size:.9rem; }}
-.error {{ color:var(--bad); font-weight:600; }}
-label {{ display:block; font-weight:600; margin:1rem 0 .25rem; }}
-input[type=text], input[type=password] {{ width:100%; padding:.6rem .7rem; font:inherit; color:inherit; background:transparent; border:1px solid var(--line); border-radius:6px; }}
-fieldset {{ border:1px solid var(--line); border-radius:8px; margin:1rem 0; padding:.5rem 1rem 1rem; }}
-legend {{ font-weight:600; padding:0 .25rem; }}
-.scope {{ display:flex; gap:.6rem; align-items:flex-start; margin:.6rem 0 0; font-weight:400; }}
-.scope input {{ margin-top:.3rem; width:1.1rem; height:1.1rem; }}
-code {{ font-family:ui-monospace,SFMono-Regular,Menlo,monospace; font-size:.9em; }}
-.actions {{ display:flex; gap:.75rem; margin-top:1.5rem; flex-wrap:wrap; }}
-button {{ font:inherit; font-weight:600; padding:.6rem 1.2rem; border-radius:6px; border:1px solid var(--line); background:transparent; color:inherit; cursor:pointer; }}
-button.primary {{ background:var(--accent); border-color:var(--accent); color:#fff; }}
-:focus-visible {{ outline:3px solid var(--accent); outline-offset:2px; }}
-</style>
-</head>
-<body>
-<header><span aria-hidden="true">◆</span> Tollgate</header>
-<main>
-{body}
-</main>
-</body>
-</html>
-"#,
-        title = html_escape(title),
-    )
-}
-
-/// Adds the headers every page carries: never cached, never framed, no scripts, no referrer
-/// for other sites.
-pub(super) fn page_response(status: StatusCode, html: String) -> Response {
-    let mut response = no_store(
-        (
-            status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html,
-        )
-            .into_response(),
-    );
-    let h = response.headers_mut();
-    // No `form-action`: Chromium applies it to the redirect after the consent form, which goes to
-    // the client.
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // `same-origin`, not `no-referrer`: with `no-referrer` Chromium sends `Origin: null` on the
-    // page's own form posts, and the origin check below needs the real one. The client's
-    // redirect URI (another origin) still gets no referrer.
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
-}
-
-pub(super) fn message_page(status: u16, title: &str, message: &str) -> Response {
-    let body = format!(
-        "<h1>{}</h1>\n<p>{}</p>\n<p class=\"muted\">Go back to the application and start again.</p>",
-        html_escape(title),
-        html_escape(message)
-    );
-    page_response(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        layout(title, &body),
-    )
-}
-
-fn expired() -> Response {
-    message_page(
-        400,
-        "This sign-in has expired",
-        "The request is no longer valid in this browser.",
-    )
-}
-
-pub(super) fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    no_store(response)
 }
 
 fn stopped(e: AuthorizeError) -> Response {
@@ -179,7 +66,7 @@ fn client_card(p: &Validated) -> String {
         "dcr" => ("Registered itself (dynamic registration)", None),
         _ => ("Configured by your administrator", None),
     };
-    let verified = c.status == "verified";
+    let verified = c.status == crate::config::ClientStatus::Verified;
     let mut out = format!(
         "<section class=\"client\" aria-label=\"The application\">\n<strong>{}</strong> <span class=\"badge\">{}</span>\n<dl>\n",
         html_escape(&name),
@@ -198,7 +85,7 @@ fn client_card(p: &Validated) -> String {
         html_escape(&p.resource.audience),
     ));
     // A self-registered client's name proves nothing: show where the answer goes.
-    if c.registration_type != "static"
+    if c.registration_type != crate::config::RegistrationType::Static
         && let Some(host) = url::Url::parse(&p.redirect_uri)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -303,121 +190,6 @@ fn consent_html(
 }
 
 // ------------------------------------------------------------------------------------------
-// Cookies and form checks
-
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-/// The browser's session (its cookie value and the session), while it lasts.
-pub(super) fn browser_session(
-    core: &crate::oauth::Core,
-    headers: &HeaderMap,
-    now: i64,
-) -> Option<(String, Session)> {
-    cookie_value(headers).and_then(|c| core.browser.session(&c, now).map(|s| (c, s)))
-}
-
-pub(super) fn set_cookie(state: &AppState, response: &mut Response, value: &str, max_age: i64) {
-    let secure = if state.core.issuer.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie =
-        format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-}
-
-/// The issuer's origin (`scheme://host[:port]`), which a form post's `Origin` must be.
-fn issuer_origin(issuer: &str) -> String {
-    url::Url::parse(issuer)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default()
-}
-
-/// A posted form's session, checked: the cookie's session exists, the form's CSRF token is the
-/// session's, and the `Origin` header (when sent) is this server.
-#[expect(
-    clippy::result_large_err,
-    reason = "the error is the HTTP response itself, built only on the rejection path"
-)]
-pub(super) fn checked_session(
-    state: &AppState,
-    headers: &HeaderMap,
-    form: &Form,
-    now: i64,
-) -> Result<(String, Session), Response> {
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-        && origin != issuer_origin(&state.core.issuer)
-    {
-        return Err(message_page(
-            403,
-            "This form came from another site",
-            "The request was refused to protect your account.",
-        ));
-    }
-    let cookie = cookie_value(headers).ok_or_else(expired)?;
-    let session = state
-        .core
-        .browser
-        .session(&cookie, now)
-        .ok_or_else(expired)?;
-    let sent = form.one("csrf").unwrap_or_default();
-    if !bool::from(sent.as_bytes().ct_eq(session.csrf.as_bytes())) {
-        return Err(message_page(
-            403,
-            "This form is not valid",
-            "The form's security token does not match your session.",
-        ));
-    }
-    Ok((cookie, session))
-}
-
-/// A form body: repeated fields kept in order.
-pub(super) struct Form(Vec<(String, String)>);
-
-impl Form {
-    pub(super) fn parse(headers: &HeaderMap, body: &Bytes) -> Option<Form> {
-        let mime = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(str::trim)
-            .unwrap_or_default();
-        mime.eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            .then(|| Form(form_urlencoded::parse(body).into_owned().collect()))
-    }
-    pub(super) fn one(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-    fn all(&self, key: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-}
-
-pub(super) fn bad_form() -> Response {
-    message_page(400, "This form is not valid", "The form could not be read.")
-}
-
-// ------------------------------------------------------------------------------------------
 // Handlers
 
 /// `GET /authorize`: checks the request, then asks the user to sign in, or (already signed in)
@@ -494,15 +266,6 @@ fn show_consent(
 
 /// `POST /login`: signs the user in and goes on to the consent page.
 /// The message a refused sign-in shows.
-pub(super) fn login_refused(refused: authorize::LoginRefused) -> String {
-    match refused {
-        authorize::LoginRefused::Wrong => "The user name or password is not correct.".to_owned(),
-        authorize::LoginRefused::Throttled(seconds) => {
-            format!("Too many failed sign-ins from this address. Try again in {seconds} seconds.")
-        }
-    }
-}
-
 async fn login(
     State(state): State<AppState>,
     Peer(peer): Peer,

@@ -10,10 +10,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::{
-    AuditRecord, CredentialRecord, Kind, Source, Store, StoreError, StoreFuture, StoredKey,
-    TokenRecord,
-};
+use super::error::StoreError;
+use super::interface::{Store, StoreFuture};
+use super::records::{AuditRecord, CredentialRecord, Kind, Source, StoredKey, TokenRecord};
 
 /// The SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -26,24 +25,32 @@ impl SqliteStore {
     pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
         let path = url
             .strip_prefix("sqlite://")
-            .ok_or_else(|| StoreError(format!("unsupported store `{url}`; use `sqlite://path`")))?;
+            .ok_or_else(|| StoreError::Unsupported(url.to_owned()))?;
         if let Some(dir) = std::path::Path::new(path)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
         {
-            crate::files::ensure_private_dir(dir)
-                .map_err(|e| StoreError(format!("cannot create `{}`: {e}", dir.display())))?;
+            crate::files::ensure_private_dir(dir).map_err(|source| StoreError::Files {
+                path: dir.to_owned(),
+                source,
+            })?;
         }
         // The database, its WAL and shared-memory files hold token hashes, sealed keys and the
         // audit trail: owner-only, whatever the umask (SQLite gives the -wal and -shm files the
         // database file's mode).
         let private = |p: &std::path::Path| {
-            crate::files::restrict_file(p)
-                .map_err(|e| StoreError(format!("cannot restrict `{}`: {e}", p.display())))
+            crate::files::restrict_file(p).map_err(|source| StoreError::Files {
+                path: p.to_owned(),
+                source,
+            })
         };
         if path != ":memory:" && !path.starts_with("file::memory") {
-            crate::files::touch_private(std::path::Path::new(path))
-                .map_err(|e| StoreError(format!("cannot create `{path}`: {e}")))?;
+            crate::files::touch_private(std::path::Path::new(path)).map_err(|source| {
+                StoreError::Files {
+                    path: path.into(),
+                    source,
+                }
+            })?;
         }
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
             .create_if_missing(true)

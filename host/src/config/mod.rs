@@ -1,0 +1,323 @@
+//! The server configuration file (DESIGN.md, "Server configuration"): the policy document plus the
+//! server's own sections. What the file declares is the source of truth for what it declares; the
+//! admin API manages the rest.
+
+mod client;
+mod connection;
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use thiserror::Error;
+
+pub use client::{
+    ClientConfig, ClientStatus, GrantTypeName, PUBLIC_CLIENT_GRANTS, RegistrationType,
+    SigningAlgorithm, TokenEndpointAuthMethod, UserConfig,
+};
+pub use connection::{
+    ConnectionVault, CredentialConfig, ProviderAuthMethod, ProviderConfig, check_credential,
+    split_connection, stored_connection,
+};
+
+/// Why the configuration could not be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid configuration.
+    #[error("`{path}` is not a valid configuration: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A secret names an environment variable that is not set.
+    #[error("the secret of {what} names the environment variable `{var}`, which is not set")]
+    MissingEnv {
+        /// Whose secret.
+        what: String,
+        /// The variable.
+        var: String,
+    },
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The issuer identifier (RFC 8414): the `iss` of every token.
+    pub issuer: String,
+    /// Where to listen.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The store: `sqlite://path` (created on first start).
+    #[serde(default = "default_store")]
+    pub store: String,
+    /// Token lifetimes and signing.
+    #[serde(default)]
+    pub tokens: TokenSettings,
+    /// Issuers whose JWTs the JWT bearer grant accepts (RFC 7523 §2.1).
+    #[serde(default)]
+    pub trusted_issuers: Vec<TrustedIssuer>,
+    /// Where the audit log streams as JSON lines: `stdout`, a file path, or absent for the store only.
+    #[serde(default)]
+    pub audit_log: Option<String>,
+    /// The vault of connection credentials.
+    #[serde(default)]
+    pub vault: VaultSettings,
+    /// Serve the current policy document at `GET /policies/bundle` (with an ETag) for edge
+    /// filters and JS runtimes. Anyone who reaches the server can read it: enable it where only
+    /// your enforcement points can.
+    #[serde(default)]
+    pub publish_policy_bundle: bool,
+    /// How clients unknown to the configuration may register: dynamic registration (RFC 7591)
+    /// and client ID metadata documents.
+    #[serde(default)]
+    pub registration: RegistrationSettings,
+    /// Browser sessions of signed-in users (the authorization endpoint's login).
+    #[serde(default)]
+    pub login: LoginSettings,
+    /// The policy document's version (1).
+    #[serde(default = "default_version")]
+    pub version: u64,
+    /// OAuth clients.
+    #[serde(default)]
+    pub clients: Vec<ClientConfig>,
+    /// Users.
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+    /// Resources, as in the policy document.
+    #[serde(default)]
+    pub resources: Vec<Value>,
+    /// Connections, as in the policy document, plus what the vault needs: `provider` (oauth) and
+    /// `credentials` (see [`ConnectionVault`]).
+    #[serde(default)]
+    pub connections: Vec<Value>,
+    /// Policies, as in the policy document.
+    #[serde(default)]
+    pub policies: Vec<Value>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_store() -> String {
+    "sqlite://data/tollgate.db".into()
+}
+
+fn default_version() -> u64 {
+    1
+}
+
+/// Where the vault key comes from: `TOLLGATE_VAULT_KEY` (base64 of 32 bytes) wins over the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VaultSettings {
+    /// A file holding the key as base64; generated (mode 0600) on first start when the vault is
+    /// empty.
+    #[serde(default)]
+    pub key_file: Option<std::path::PathBuf>,
+}
+
+/// Client registration beyond the configuration file. Both are off by default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistrationSettings {
+    /// Open dynamic client registration (RFC 7591) at `/register`, with RFC 7592 management.
+    /// New clients are `registrationType: dcr` and `status: unverified` until an admin verifies
+    /// them.
+    #[serde(default)]
+    pub dynamic: bool,
+    /// Client ID metadata documents: an `https` URL as `client_id`, whose JSON document this
+    /// server fetches (`registrationType: cimd`, `status: unverified`).
+    #[serde(default)]
+    pub metadata_documents: bool,
+    /// Testing only: metadata documents may be fetched over `http` and from loopback, private
+    /// and other special-use addresses (RFC 6890), which are otherwise refused.
+    #[serde(default)]
+    pub allow_local_metadata_documents: bool,
+    /// RFC 7591 §3: when set (a literal or `env:VAR`), `/register` requires this bearer token
+    /// (an initial access token) and registration is closed to everyone else.
+    #[serde(default, skip_serializing)]
+    pub initial_access_token: Option<String>,
+    /// Registrations one address may make per hour (counted by each server process).
+    #[serde(default = "default_registrations_per_hour")]
+    pub registrations_per_hour: u32,
+    /// Unverified dynamically registered clients kept at most; beyond, registration is refused
+    /// until an administrator verifies or removes some.
+    #[serde(default = "default_max_unverified")]
+    pub max_unverified: usize,
+}
+
+fn default_registrations_per_hour() -> u32 {
+    20
+}
+fn default_max_unverified() -> usize {
+    1_000
+}
+
+/// Browser sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginSettings {
+    /// How long a signed-in session lasts, in seconds.
+    #[serde(default = "default_session_ttl")]
+    pub session_ttl: u64,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        LoginSettings {
+            session_ttl: default_session_ttl(),
+        }
+    }
+}
+
+fn default_session_ttl() -> u64 {
+    8 * 3600
+}
+
+/// Token lifetimes and the signing algorithm.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenSettings {
+    /// Access token lifetime in seconds.
+    #[serde(default = "default_access_ttl")]
+    pub access_token_ttl: u64,
+    /// Refresh token lifetime in seconds.
+    #[serde(default = "default_refresh_ttl")]
+    pub refresh_token_ttl: u64,
+    /// The algorithm of new signing keys.
+    #[serde(default)]
+    pub signing_algorithm: SigningAlgorithm,
+    /// The longest an assertion (JWT bearer grant, `private_key_jwt`) may be valid, in seconds:
+    /// one whose `exp` lies further ahead is refused (RFC 7523 §3 item 4). Default 300.
+    #[serde(default = "default_assertion_lifetime")]
+    pub max_assertion_lifetime: u64,
+    /// Whether a token exchange issues a refresh token (to a client that may refresh). Off by
+    /// default: an exchanged token lives as long as an access token, and a refresh family derived
+    /// by exchange ends when its subject token is revoked or expires.
+    #[serde(default)]
+    pub exchange_refresh_tokens: bool,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings {
+            access_token_ttl: default_access_ttl(),
+            refresh_token_ttl: default_refresh_ttl(),
+            signing_algorithm: SigningAlgorithm::default(),
+            max_assertion_lifetime: default_assertion_lifetime(),
+            exchange_refresh_tokens: false,
+        }
+    }
+}
+
+fn default_assertion_lifetime() -> u64 {
+    300
+}
+
+fn default_access_ttl() -> u64 {
+    600
+}
+fn default_refresh_ttl() -> u64 {
+    86_400
+}
+
+/// An issuer trusted for the JWT bearer grant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrustedIssuer {
+    /// Its `iss`.
+    pub issuer: String,
+    /// Its public keys (a JWK Set).
+    pub jwks: Value,
+    /// The audience its assertions must carry; default: this server's issuer and token endpoint.
+    #[serde(default)]
+    pub audience: Option<String>,
+}
+
+impl ServerConfig {
+    /// Reads a YAML or JSON configuration file.
+    pub fn from_file(path: &Path) -> Result<ServerConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        ServerConfig::from_text(&text).map_err(|message| ConfigError::Invalid {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    /// Parses a YAML or JSON configuration. An error names the path of what is wrong
+    /// (`clients[0].tokenEndpointAuthMethod: unknown variant …`).
+    pub fn from_text(text: &str) -> Result<ServerConfig, String> {
+        serde_path_to_error::deserialize(serde_norway::Deserializer::from_str(text)).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                e.into_inner().to_string()
+            } else {
+                format!("{path}: {}", e.into_inner())
+            }
+        })
+    }
+
+    /// The policy-document part of the configuration (connections without their vault part).
+    pub fn document(&self) -> Value {
+        let connections: Vec<Value> = self
+            .connections
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                split_connection(c, &format!("connections[{i}]"))
+                    .map(|(doc, _)| doc)
+                    .unwrap_or_else(|_| c.clone())
+            })
+            .collect();
+        serde_json::json!({
+            "version": self.version,
+            "resources": self.resources,
+            "connections": connections,
+            "policies": self.policies,
+        })
+    }
+
+    /// The vault part of every configured connection, or every error with its path.
+    pub fn connection_vaults(&self) -> Result<Vec<ConnectionVault>, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut vaults = Vec::new();
+        for (i, c) in self.connections.iter().enumerate() {
+            match split_connection(c, &format!("connections[{i}]")) {
+                Ok((_, v)) => vaults.push(v),
+                Err(e) => errors.extend(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(vaults)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Resolves a configured secret: `env:VAR` reads the environment, anything else is the literal.
+pub fn resolve_secret(value: &str, what: &str) -> Result<String, ConfigError> {
+    match value.strip_prefix("env:") {
+        Some(var) => std::env::var(var).map_err(|_| ConfigError::MissingEnv {
+            what: what.to_owned(),
+            var: var.to_owned(),
+        }),
+        None => Ok(value.to_owned()),
+    }
+}

@@ -1,0 +1,73 @@
+//! The single-use grants: an authorization code or a refresh token is taken once, and a second
+//! use revokes everything it led to.
+
+use crate::audit::Event;
+use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::error::OAuthError;
+use crate::oauth::params::Params;
+use crate::oauth::secrets::token_hash;
+use crate::oauth::state::Core;
+use crate::store::TokenRecord;
+
+/// The two single-use grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SingleUse {
+    /// A refresh token (rotated on use).
+    Refresh,
+    /// An authorization code.
+    Code,
+}
+
+/// Takes a refresh token or an authorization code for its one use: the record when it is this
+/// client's, unexpired, unrevoked and not used before. A second use revokes its family, every
+/// token it led to (RFC 6749 §4.1.2 for codes, §10.4 for rotated refresh tokens).
+pub(super) async fn use_once(
+    core: &Core,
+    params: &Params,
+    client: &AuthenticatedClient,
+    token: &str,
+    what: SingleUse,
+) -> Result<TokenRecord, OAuthError> {
+    let (kind, name) = match what {
+        SingleUse::Refresh => ("refresh", "refresh token"),
+        SingleUse::Code => ("code", "authorization code"),
+    };
+    let invalid = || OAuthError::invalid_grant(format!("the {name} is not valid"));
+    let id = token_hash(token);
+    let record = core
+        .store
+        .get_token(&id)
+        .await
+        .map_err(|_| OAuthError::server_error())?
+        .filter(|r| r.kind == kind)
+        .ok_or_else(invalid)?;
+    if record.client_id != client.config.client_id
+        || record.revoked
+        || record.expires_at <= params.now
+    {
+        return Err(invalid());
+    }
+    if core
+        .store
+        .use_token(&id)
+        .await
+        .map_err(|_| OAuthError::server_error())?
+    {
+        return Ok(record);
+    }
+    // Used before: someone holds a copy.
+    core.revoke_family(&record.family, params.now)
+        .await
+        .map_err(|_| OAuthError::server_error())?;
+    let (client_id, family) = (record.client_id, record.family);
+    core.audit.record(match what {
+        SingleUse::Refresh => Event::RefreshReuse { client_id, family },
+        SingleUse::Code => Event::CodeReplay { client_id, family },
+    });
+    Err(OAuthError::invalid_grant(match what {
+        SingleUse::Refresh => "the refresh token was already used; its session is revoked",
+        SingleUse::Code => {
+            "the authorization code was already used; the tokens it issued are revoked"
+        }
+    }))
+}

@@ -1,0 +1,142 @@
+//! What the policy engine is asked: the engine's view of a client, a user and the request's
+//! context, built the same way for every grant and for the consent page; and running the engine
+//! with its decision audited.
+
+use serde_json::Value;
+use tollgate_engine::{Client, Context, Decision, GrantType, Request, Target, User};
+
+use super::client_auth::AuthenticatedClient;
+use super::error::OAuthError;
+use super::params::Params;
+use super::state::Core;
+use crate::audit::Event;
+use crate::config::ClientConfig;
+use crate::directory::{Directory, ResourceInfo};
+
+/// The engine's view of an authenticated client.
+pub fn engine_client(client: &AuthenticatedClient) -> Client {
+    engine_client_of(&client.config)
+}
+
+/// The engine's view of a client.
+pub fn engine_client_of(c: &ClientConfig) -> Client {
+    Client {
+        client_id: Some(c.client_id.clone()),
+        name: c.name.clone(),
+        tags: Some(c.tags.clone()),
+        registration_type: Some(c.registration_type.as_str().to_owned()),
+        status: Some(c.status.as_str().to_owned()),
+        allowed_scopes: (!c.allowed_scopes.is_empty()).then(|| c.allowed_scopes.clone()),
+        tenant_id: c.tenant_id.clone(),
+    }
+}
+
+/// The engine request every grant starts from; grants with a user, claims or an actor set those.
+pub fn engine_request(
+    grant: GrantType,
+    client: &AuthenticatedClient,
+    resource: &ResourceInfo,
+    requested_scopes: Option<Vec<String>>,
+    params: &Params,
+) -> Request {
+    Request {
+        grant_type: grant,
+        client: Some(engine_client(client)),
+        user: None,
+        claims: None,
+        actor: None,
+        subject: None,
+        target: Target::Resource(resource.id.clone()),
+        requested_scopes,
+        consented_scopes: None,
+        context: Some(context(params)),
+        explain: false,
+    }
+}
+
+/// The engine's view of a user: as configured, or only its `sub` when it is not a configured user.
+pub fn engine_user(directory: &Directory, sub: &str) -> User {
+    match directory.users.get(sub) {
+        Some(u) => User {
+            sub: Some(u.sub.clone()),
+            roles: Some(u.roles.clone()),
+            tenant_ids: Some(u.tenant_ids.clone()),
+            permissions: Some(u.permissions.clone()),
+        },
+        None => User {
+            sub: Some(sub.to_owned()),
+            ..User::default()
+        },
+    }
+}
+
+/// The request's context: the caller's address and the request's time.
+pub fn context(params: &Params) -> Context {
+    Context {
+        ip: params.ip,
+        time: jiff::Timestamp::from_second(params.now).ok(),
+    }
+}
+
+/// Runs the engine, audits the decision, and turns a refusal into the OAuth error.
+pub fn decide(
+    core: &Core,
+    request: &Request,
+    client_id: &str,
+) -> Result<Decision<'static>, OAuthError> {
+    let decision = decide_raw(core, request, client_id)?;
+    if decision.permitted {
+        return Ok(decision);
+    }
+    if decision
+        .scopes
+        .iter()
+        .any(|s| s.reason == Some(tollgate_engine::Reason::UnknownTarget))
+    {
+        return Err(OAuthError::invalid_target(format!(
+            "unknown target `{}`",
+            request.target.id()
+        )));
+    }
+    Err(OAuthError::invalid_scope(format!(
+        "no requested scope may be granted to `{client_id}` on `{}`",
+        request.target.id()
+    )))
+}
+
+/// Runs the engine and audits the decision, permitted or not.
+pub fn decide_raw(
+    core: &Core,
+    request: &Request,
+    client_id: &str,
+) -> Result<Decision<'static>, OAuthError> {
+    let (decision, version) = core.policy.decide(request).map_err(|e| match e {
+        crate::runtime::RuntimeError::Trap(_) => {
+            tracing::warn!(error = %e, "the policy engine ran past its deadline or limits");
+            OAuthError::busy("the policy engine is busy; try again", 1)
+        }
+        other => {
+            tracing::error!(error = %other, "the policy engine failed");
+            OAuthError::server_error()
+        }
+    })?;
+    core.audit.record(Event::Decision {
+        client_id: client_id.to_owned(),
+        grant_type: request.grant_type.as_str(),
+        target: request.target.id().to_owned(),
+        policy_version: version,
+        decision: decision.clone(),
+    });
+    Ok(decision)
+}
+
+/// The user's configured claims, as `jwtClaims.*` for policies and as claims of the token.
+pub fn user_claims(directory: &Directory, sub: &str) -> Value {
+    Value::Object(
+        directory
+            .users
+            .get(sub)
+            .map(|u| u.claims.clone())
+            .unwrap_or_default(),
+    )
+}

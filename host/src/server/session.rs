@@ -1,0 +1,123 @@
+//! The browser session cookie, and the checks on every posted form: the session exists, the
+//! form's CSRF token is the session's, and the `Origin` header (when sent) is this server.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use subtle::ConstantTimeEq as _;
+
+use super::html::{expired, message_page};
+use super::state::AppState;
+use crate::oauth::browser::Session;
+use crate::oauth::state::Core;
+
+/// The session cookie's name.
+const COOKIE: &str = "tollgate_session";
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The browser's session (its cookie value and the session), while it lasts.
+pub(super) fn browser_session(
+    core: &Core,
+    headers: &HeaderMap,
+    now: i64,
+) -> Option<(String, Session)> {
+    cookie_value(headers).and_then(|c| core.browser.session(&c, now).map(|s| (c, s)))
+}
+
+pub(super) fn set_cookie(state: &AppState, response: &mut Response, value: &str, max_age: i64) {
+    let secure = if state.core.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie =
+        format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// The issuer's origin (`scheme://host[:port]`), which a form post's `Origin` must be.
+fn issuer_origin(issuer: &str) -> String {
+    url::Url::parse(issuer)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
+/// A posted form's session, checked: the cookie's session exists, the form's CSRF token is the
+/// session's, and the `Origin` header (when sent) is this server.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP response itself, built only on the rejection path"
+)]
+pub(super) fn checked_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Form,
+    now: i64,
+) -> Result<(String, Session), Response> {
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+        && origin != issuer_origin(&state.core.issuer)
+    {
+        return Err(message_page(
+            403,
+            "This form came from another site",
+            "The request was refused to protect your account.",
+        ));
+    }
+    let cookie = cookie_value(headers).ok_or_else(expired)?;
+    let session = state
+        .core
+        .browser
+        .session(&cookie, now)
+        .ok_or_else(expired)?;
+    let sent = form.one("csrf").unwrap_or_default();
+    if !bool::from(sent.as_bytes().ct_eq(session.csrf.as_bytes())) {
+        return Err(message_page(
+            403,
+            "This form is not valid",
+            "The form's security token does not match your session.",
+        ));
+    }
+    Ok((cookie, session))
+}
+
+/// A form body: repeated fields kept in order.
+pub(super) struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub(super) fn parse(headers: &HeaderMap, body: &Bytes) -> Option<Form> {
+        let mime = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::trim)
+            .unwrap_or_default();
+        mime.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            .then(|| Form(form_urlencoded::parse(body).into_owned().collect()))
+    }
+    pub(super) fn one(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+    pub(super) fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}

@@ -1,0 +1,111 @@
+//! The store's operations, as a trait each backend implements.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::Value;
+
+use super::error::StoreError;
+use super::records::{AuditRecord, CredentialRecord, Kind, Source, StoredKey, TokenRecord};
+
+/// A boxed future of a store result (keeps the trait object-safe).
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// The operations the server needs from its store.
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Creates or replaces an entity.
+    fn put_entity<'a>(
+        &'a self,
+        kind: Kind,
+        id: &'a str,
+        body: &'a Value,
+        source: Source,
+    ) -> StoreFuture<'a, ()>;
+    /// Reads an entity.
+    fn get_entity<'a>(
+        &'a self,
+        kind: Kind,
+        id: &'a str,
+    ) -> StoreFuture<'a, Option<(Value, Source)>>;
+    /// Every entity of a kind, ordered by id.
+    fn list_entities(&self, kind: Kind) -> StoreFuture<'_, Vec<(String, Value, Source)>>;
+    /// Deletes an entity (and its secret); whether it existed.
+    fn delete_entity<'a>(&'a self, kind: Kind, id: &'a str) -> StoreFuture<'a, bool>;
+    /// Deletes the config-declared entities of a kind that the configuration no longer declares.
+    fn prune_config<'a>(&'a self, kind: Kind, keep: &'a [String]) -> StoreFuture<'a, u64>;
+
+    /// Stores a secret hash.
+    fn put_secret<'a>(&'a self, kind: Kind, id: &'a str, hash: &'a str) -> StoreFuture<'a, ()>;
+    /// Reads a secret hash.
+    fn get_secret<'a>(&'a self, kind: Kind, id: &'a str) -> StoreFuture<'a, Option<String>>;
+
+    /// Every signing key, newest first.
+    fn keys(&self) -> StoreFuture<'_, Vec<StoredKey>>;
+    /// Adds a key and retires every other active key at `key.created_at`.
+    fn rotate_in(&self, key: StoredKey) -> StoreFuture<'_, ()>;
+    /// Deletes keys retired before `before` (their tokens have expired).
+    fn drop_keys_retired_before(&self, before: i64) -> StoreFuture<'_, u64>;
+
+    /// Records an issued token.
+    fn insert_token<'a>(&'a self, token: &'a TokenRecord) -> StoreFuture<'a, ()>;
+    /// Reads a token record.
+    fn get_token<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<TokenRecord>>;
+    /// Marks a refresh token used; false when it already was (a replay).
+    fn use_token<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
+    /// Revokes one token; whether it existed.
+    fn revoke_token<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
+    /// Revokes every token of a refresh family; returns their ids and expiry times.
+    fn revoke_family<'a>(&'a self, family: &'a str) -> StoreFuture<'a, Vec<(String, i64)>>;
+    /// The ids and expiry times of revoked tokens that have not expired yet.
+    fn revoked_tokens(&self, now: i64) -> StoreFuture<'_, Vec<(String, i64)>>;
+
+    /// Records an assertion id; false when it was seen before and has not expired.
+    fn use_assertion_id<'a>(
+        &'a self,
+        issuer: &'a str,
+        jti: &'a str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreFuture<'a, bool>;
+
+    /// Appends an audit event (its body as JSON text).
+    fn append_audit<'a>(&'a self, at: i64, event: &'a str, body: &'a str) -> StoreFuture<'a, i64>;
+    /// Appends several audit events (bodies as JSON text) in one transaction.
+    fn append_audit_batch<'a>(
+        &'a self,
+        events: &'a [(i64, &'a str, String)],
+    ) -> StoreFuture<'a, ()>;
+    /// Audit events after `after`, oldest first, at most `limit`.
+    fn audit_since(&self, after: i64, limit: i64) -> StoreFuture<'_, Vec<AuditRecord>>;
+
+    /// Creates or replaces a sealed credential.
+    fn put_credential<'a>(&'a self, record: &'a CredentialRecord) -> StoreFuture<'a, ()>;
+    /// Reads a sealed credential.
+    fn get_credential<'a>(
+        &'a self,
+        connection: &'a str,
+        owner: &'a str,
+    ) -> StoreFuture<'a, Option<CredentialRecord>>;
+    /// Every sealed credential, ordered by connection and owner.
+    fn list_credentials(&self) -> StoreFuture<'_, Vec<CredentialRecord>>;
+    /// Deletes a credential; whether it existed.
+    fn delete_credential<'a>(
+        &'a self,
+        connection: &'a str,
+        owner: &'a str,
+    ) -> StoreFuture<'a, bool>;
+    /// Replaces the sealed values of these credentials, the private parts of these signing keys
+    /// (`(kid, private)`) and writes the meta values, in one transaction (vault key rotation, and
+    /// sealing signing keys stored before a vault key was configured).
+    fn rekey_vault<'a>(
+        &'a self,
+        records: &'a [CredentialRecord],
+        keys: &'a [(String, String)],
+        meta: &'a [(&'a str, &'a str)],
+    ) -> StoreFuture<'a, ()>;
+
+    /// Reads a meta value.
+    fn get_meta<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>>;
+    /// Writes a meta value.
+    fn put_meta<'a>(&'a self, key: &'a str, value: &'a str) -> StoreFuture<'a, ()>;
+}
