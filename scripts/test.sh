@@ -3,7 +3,8 @@
 #
 #   1. scripts/setup.sh        installs what is missing (fast when everything is present)
 #   2. shellcheck              the scripts themselves
-#   3. cargo fmt --check
+#   3. cargo fmt --check, and no module that imports, directly or through others, one that
+#      imports it back (scripts/check-cycles.py)
 #   4. cargo clippy            every crate and target, warnings are errors; then the component, JS
 #                              and Envoy shims again for wasm32 (code only the wasm build has)
 #   5. cargo test              the native tests (the bench crate is linted above, built by `cargo bench`)
@@ -46,7 +47,7 @@ trap on_exit EXIT
 
 lint_scripts() {
     shopt -s nullglob
-    local scripts=(scripts/*.sh .ci/run tests/e2e/*.sh)
+    local scripts=(scripts/*.sh .ci/run tests/e2e/*.sh fuzz/*.sh)
     shopt -u nullglob
     shellcheck -x "${scripts[@]}"
 }
@@ -94,6 +95,7 @@ e2e_suites() {
 phase "setup" bash scripts/setup.sh
 phase "shellcheck" lint_scripts
 phase "cargo fmt --check" cargo fmt --all --check
+phase "module cycles" python3 scripts/check-cycles.py engine/src host/src envoy/src
 phase "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 phase "cargo clippy wasm32" clippy_wasm
 phase "cargo test" cargo test --workspace --exclude tollgate-bench

@@ -5,6 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use tollgate::config::GrantTypeName;
 use tollgate::oauth::cimd::{MAX_DOCUMENT, client_from_document};
 
 const CLIENT_ID: &str = "https://app.example/client.json";
@@ -24,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
             client
                 .grant_types
                 .iter()
-                .all(|g| g == "authorization_code" || g == "refresh_token")
+                .all(|g| matches!(g, GrantTypeName::AuthorizationCode | GrantTypeName::RefreshToken))
         );
     }
 });

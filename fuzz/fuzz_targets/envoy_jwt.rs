@@ -2,9 +2,9 @@
 //! of each algorithm. The first byte picks the mode:
 //!
 //! - 0 mod 3: the rest is a token as a client sends it;
-//! - 1 mod 3: the rest is a payload, signed properly here with the key the second byte picks, so
-//!   the claim checks behind a good signature are reached; such a token must never fail for its
-//!   header, key or signature;
+//! - 1 mod 3: the rest is a payload, signed properly here with the key (ES256 or EdDSA) the second
+//!   byte picks, so the claim checks behind a good signature are reached; such a token must never
+//!   fail for its header, key or signature;
 //! - 2 mod 3: a token with fixed good claims, signed with the picked key, whose signature is then
 //!   replaced by the rest (zero, high-S, out-of-range, wrong lengths): it must never verify unless
 //!   the bytes are a valid signature of that key over that input.
@@ -79,6 +79,14 @@ fn sign(which: u8, payload: &[u8]) -> (String, Vec<u8>) {
     (input, signature)
 }
 
+/// Mode 2's token input and genuine signature for each key, signed once: an RSA signature costs
+/// more than everything else an execution does.
+static GENUINE: LazyLock<[(String, Vec<u8>); 3]> = LazyLock::new(|| {
+    let claims = json!({ "iss": ISSUER, "aud": "https://api.example", "exp": NOW + 600, "sub": "u" });
+    let claims = claims.to_string();
+    [0, 1, 2].map(|which| sign(which, claims.as_bytes()))
+});
+
 fuzz_target!(|data: &[u8]| {
     let keys = &*KEYS;
     let expect = Expect { issuer: ISSUER, audiences: &keys.audiences, clock_skew_seconds: 60 };
@@ -94,7 +102,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         1 => {
-            let (input, signature) = sign(*which, rest);
+            // ES256 or EdDSA: the claim checks do not depend on the algorithm, and an RSA
+            // signature per execution (under the sanitizers) would cut the rate a hundredfold.
+            // Modes 0 and 2 cover RSA.
+            let (input, signature) = sign(if which % 2 == 0 { 0 } else { 2 }, rest);
             let token = format!("{input}.{}", B64.encode(signature));
             match verify(&token, &keys.set, &expect, NOW) {
                 Err(TokenError::NoKey(_) | TokenError::Signature | TokenError::Algorithm(_)
@@ -111,8 +122,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         _ => {
-            let claims = json!({ "iss": ISSUER, "aud": "https://api.example", "exp": NOW + 600, "sub": "u" });
-            let (input, genuine) = sign(*which, claims.to_string().as_bytes());
+            let (input, genuine) = &GENUINE[usize::from(*which % 3)];
             let token = format!("{input}.{}", B64.encode(rest));
             let result = verify(&token, &keys.set, &expect, NOW);
             if rest == genuine.as_slice() {

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use tollgate_engine as engine;
 
-use super::wit;
+use super::bindings::wit;
 
 /// A request made ready for lowering: the string lists as slices of `&str` and the claims
 /// rendered as JSON, all borrowed from the engine request, so lowering copies each string once, straight

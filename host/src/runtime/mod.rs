@@ -8,6 +8,7 @@
 //! Every call into the guest is bounded by an epoch deadline and a memory limit; a trap becomes an
 //! error for the caller and the instance is thrown away.
 
+mod bindings;
 mod convert;
 
 use std::path::Path;
@@ -21,19 +22,7 @@ use tollgate_engine::{Decision, Request, ValidationError};
 use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 
-/// The generated bindings stay private (house style habit 4).
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "policy-engine",
-        // Requests are lowered straight from the caller's strings: no owned copy on the host.
-        ownership: Borrowing {
-            duplicate_if_necessary: false
-        },
-    });
-}
-
-use bindings::exports::tollgate::policy::engine as wit;
+use bindings::wit;
 
 /// The engine component built from component/ and embedded by build.rs.
 pub static EMBEDDED_COMPONENT: &[u8] =
