@@ -53,9 +53,8 @@ def strip_tests(text: str) -> str:
 
 def expand_use(tree: str) -> list:
     """`a::{b, c::{d, e}}` -> ["a::b", "a::c::d", "a::c::e"]."""
+    tree = re.sub(r"\s+as\s+\w+", "", tree)  # drop renames (before the spaces that mark them go)
     tree = re.sub(r"\s+", "", tree)
-    tree = re.sub(r"\bas\w+", "", tree.replace("as_", "AS_"))  # drop renames
-    tree = tree.replace("AS_", "as_")
 
     def expand(prefix: str, t: str) -> list:
         if "{" not in t:

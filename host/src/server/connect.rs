@@ -1,9 +1,11 @@
 //! The browser side of the connect flow: the start link a user opens at Tollgate (signed in as
 //! the user who asked for it, which binds the flow to this browser session), the confirmation
-//! that names the Tollgate account being linked, and the provider's redirect back.
+//! that names the Tollgate account being linked, and the provider's redirect back
+//! (`connect_sign_in.html`, `connect_confirm.html` and `connected.html` in host/templates).
 
 use std::collections::HashMap;
 
+use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -11,9 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 
-use super::html::{
-    bad_form, html_escape, layout, login_refused, message_page, page_response, see_other,
-};
+use super::html::{bad_form, login_refused, message_page, page, see_other};
 use super::http::Peer;
 use super::session::{Form, browser_session, checked_session, set_cookie};
 use super::state::AppState;
@@ -41,58 +41,63 @@ fn display_name(state: &AppState, sub: &str) -> String {
         .unwrap_or_else(|| sub.to_owned())
 }
 
-fn hidden(flow: &str, csrf: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"flow\" value=\"{}\">\n<input type=\"hidden\" name=\"csrf\" value=\"{}\">\n",
-        html_escape(flow),
-        html_escape(csrf)
+/// Asks the signed-in user to confirm which Tollgate account the provider account joins.
+#[derive(Template)]
+#[template(path = "connect_confirm.html")]
+struct ConfirmPage<'a> {
+    connection: &'a str,
+    /// The signed-in user's display name.
+    user: &'a str,
+    flow: &'a str,
+    csrf: &'a str,
+}
+
+fn confirm_page(state: &AppState, flow: &str, f: &ConnectFlow, csrf: &str) -> Response {
+    page(
+        StatusCode::OK,
+        &ConfirmPage {
+            connection: &f.connection,
+            user: &display_name(state, &f.sub),
+            flow,
+            csrf,
+        },
     )
 }
 
-/// Asks the signed-in user to confirm which Tollgate account the provider account joins.
-fn confirm_page(state: &AppState, flow: &str, f: &ConnectFlow, csrf: &str) -> Response {
-    let body = format!(
-        "<h1>Connect {connection}</h1>\n\
-         <p>You are signed in to Tollgate as <strong>{user}</strong>. Continuing takes you to the \
-         provider of <strong>{connection}</strong>; the account you sign in to there is linked to \
-         <strong>{user}</strong>.</p>\n\
-         <form method=\"post\" action=\"/connections/start\">\n{hidden}\
-         <input type=\"hidden\" name=\"action\" value=\"continue\">\n\
-         <div class=\"actions\"><button type=\"submit\" class=\"primary\">Continue to the provider</button></div>\n</form>\n",
-        connection = html_escape(&f.connection),
-        user = html_escape(&display_name(state, &f.sub)),
-        hidden = hidden(flow, csrf),
-    );
-    page_response(StatusCode::OK, layout("Connect an account", &body))
+/// Asks for the Tollgate sign-in of the user the flow was started for.
+#[derive(Template)]
+#[template(path = "connect_sign_in.html")]
+struct SignInPage<'a> {
+    connection: &'a str,
+    flow: &'a str,
+    csrf: &'a str,
+    error: Option<&'a str>,
 }
 
-/// Asks for the Tollgate sign-in of the user the flow was started for.
 fn sign_in_page(flow: &str, f: &ConnectFlow, csrf: &str, error: Option<&str>) -> Response {
-    let mut body = format!(
-        "<h1>Sign in to connect {}</h1>\n<p>Sign in with the Tollgate account that asked to connect it.</p>\n",
-        html_escape(&f.connection)
-    );
-    let status = match error {
-        Some(e) => {
-            body.push_str(&format!(
-                "<p class=\"error\" role=\"alert\" id=\"login-error\">{}</p>\n",
-                html_escape(e)
-            ));
-            StatusCode::UNAUTHORIZED
-        }
-        None => StatusCode::OK,
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
     };
-    body.push_str(&format!(
-        "<form method=\"post\" action=\"/connections/start\">\n{}\
-         <input type=\"hidden\" name=\"action\" value=\"login\">\n\
-         <label for=\"username\">User name</label>\n\
-         <input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required autofocus>\n\
-         <label for=\"password\">Password</label>\n\
-         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\n\
-         <div class=\"actions\"><button type=\"submit\" class=\"primary\">Sign in</button></div>\n</form>\n",
-        hidden(flow, csrf)
-    ));
-    page_response(status, layout("Sign in", &body))
+    page(
+        status,
+        &SignInPage {
+            connection: &f.connection,
+            flow,
+            csrf,
+            error,
+        },
+    )
+}
+
+/// Says which connection the account joined, with the scopes granted.
+#[derive(Template)]
+#[template(path = "connected.html")]
+struct ConnectedPage<'a> {
+    connection: &'a str,
+    /// The scopes granted, or `none`.
+    scope: &'a str,
 }
 
 /// `GET /connections/start?flow=…`: the link `POST /connections/{id}/connect` answers with.
@@ -199,14 +204,57 @@ async fn callback(
         .as_ref()
         .map(|(cookie, s)| (cookie.as_str(), s.sub.as_deref()));
     match oauth::connect_callback(core, &query, session_view, now).await {
-        Ok((connection, scope)) => {
-            let body = format!(
-                "<h1>Account connected</h1>\n<p>Your account is connected to {} (scopes: {}). You can close this window.</p>\n",
-                html_escape(&connection),
-                html_escape(if scope.is_empty() { "none" } else { &scope }),
-            );
-            page_response(StatusCode::OK, layout("Account connected", &body))
-        }
+        Ok((connection, scope)) => page(
+            StatusCode::OK,
+            &ConnectedPage {
+                connection: &connection,
+                scope: if scope.is_empty() { "none" } else { &scope },
+            },
+        ),
         Err(e) => refused(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::html::hostile::{TEXT, assert_escaped};
+
+    #[test]
+    fn the_confirmation_escapes_the_connection_and_the_user() {
+        let html = ConfirmPage {
+            connection: TEXT,
+            user: TEXT,
+            flow: TEXT,
+            csrf: TEXT,
+        }
+        .render()
+        .expect("render");
+        assert_escaped(&html);
+    }
+
+    #[test]
+    fn the_sign_in_page_escapes_the_connection_and_the_error() {
+        let html = SignInPage {
+            connection: TEXT,
+            flow: TEXT,
+            csrf: TEXT,
+            error: Some(TEXT),
+        }
+        .render()
+        .expect("render");
+        assert_escaped(&html);
+        assert!(html.contains("role=\"alert\""), "{html}");
+    }
+
+    #[test]
+    fn the_connected_page_escapes_the_connection_and_the_scopes() {
+        let html = ConnectedPage {
+            connection: TEXT,
+            scope: TEXT,
+        }
+        .render()
+        .expect("render");
+        assert_escaped(&html);
     }
 }

@@ -1,65 +1,36 @@
-//! The pages' shell: the layout, the headers every page carries, and the short message pages.
+//! The pages' shell: rendering a page with the headers every page carries, and the short
+//! message pages.
+//!
+//! Every page is an askama template in `host/templates/` (askama's default directory, next to
+//! host/Cargo.toml) that extends `base.html`, which links the stylesheet [`super::assets`]
+//! serves. Askama escapes every interpolation in an `.html` template, so no handler builds
+//! markup or escapes text itself (STYLE.md habit 15).
 
+use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::http::no_store;
 use crate::oauth::authorize;
 
-/// A whole page around `body`.
-pub(super) fn layout(title: &str, body: &str) -> String {
-    format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · Tollgate</title>
-<style>
-:root {{ color-scheme: light dark; --fg:#1b1f24; --muted:#57606a; --bg:#f6f8fa; --card:#fff; --line:#d0d7de; --accent:#0b5cad; --warn-bg:#fff8c5; --warn-fg:#4d3800; --bad:#b42318; }}
-@media (prefers-color-scheme: dark) {{ :root {{ --fg:#e6edf3; --muted:#9da7b3; --bg:#0d1117; --card:#161b22; --line:#30363d; --accent:#4493f8; --warn-bg:#3b2e00; --warn-fg:#f2cc60; --bad:#ff7b72; }} }}
-* {{ box-sizing: border-box; }}
-body {{ margin:0; font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--fg); background:var(--bg); }}
-header {{ padding:1rem 1.5rem; font-weight:600; letter-spacing:.02em; }}
-header span {{ color:var(--accent); }}
-main {{ max-width:30rem; margin:1rem auto 3rem; padding:2rem; background:var(--card); border:1px solid var(--line); border-radius:12px; }}
-h1 {{ font-size:1.35rem; line-height:1.3; margin:0 0 1rem; }}
-p {{ margin:.5rem 0; }}
-.muted {{ color:var(--muted); font-size:.9rem; }}
-.client {{ border:1px solid var(--line); border-radius:8px; padding:.75rem 1rem; margin:1rem 0; }}
-.client dl {{ display:grid; grid-template-columns:auto 1fr; gap:.25rem 1rem; margin:.5rem 0 0; font-size:.9rem; }}
-.client dt {{ color:var(--muted); }} .client dd {{ margin:0; overflow-wrap:anywhere; }}
-.badge {{ display:inline-block; padding:0 .5rem; border-radius:999px; font-size:.8rem; border:1px solid var(--line); }}
-.warn {{ background:var(--warn-bg); color:var(--warn-fg); border-radius:8px; padding:.5rem .75rem; font-size:.9rem; }}
-.error {{ color:var(--bad); font-weight:600; }}
-label {{ display:block; font-weight:600; margin:1rem 0 .25rem; }}
-input[type=text], input[type=password] {{ width:100%; padding:.6rem .7rem; font:inherit; color:inherit; background:transparent; border:1px solid var(--line); border-radius:6px; }}
-fieldset {{ border:1px solid var(--line); border-radius:8px; margin:1rem 0; padding:.5rem 1rem 1rem; }}
-legend {{ font-weight:600; padding:0 .25rem; }}
-.scope {{ display:flex; gap:.6rem; align-items:flex-start; margin:.6rem 0 0; font-weight:400; }}
-.scope input {{ margin-top:.3rem; width:1.1rem; height:1.1rem; }}
-code {{ font-family:ui-monospace,SFMono-Regular,Menlo,monospace; font-size:.9em; }}
-.actions {{ display:flex; gap:.75rem; margin-top:1.5rem; flex-wrap:wrap; }}
-button {{ font:inherit; font-weight:600; padding:.6rem 1.2rem; border-radius:6px; border:1px solid var(--line); background:transparent; color:inherit; cursor:pointer; }}
-button.primary {{ background:var(--accent); border-color:var(--accent); color:#fff; }}
-:focus-visible {{ outline:3px solid var(--accent); outline-offset:2px; }}
-</style>
-</head>
-<body>
-<header><span aria-hidden="true">◆</span> Tollgate</header>
-<main>
-{body}
-</main>
-</body>
-</html>
-"#,
-        title = html_escape(title),
-    )
+/// A page from its template, with the headers every page carries.
+pub(super) fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => page_response(status, html),
+        Err(e) => {
+            // Only a failing `Display` of a field can get here; the pages' fields are strings.
+            tracing::error!(error = %e, "a page could not be rendered");
+            page_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be shown".to_owned(),
+            )
+        }
+    }
 }
 
-/// Adds the headers every page carries: never cached, never framed, no scripts, no referrer
-/// for other sites.
-pub(super) fn page_response(status: StatusCode, html: String) -> Response {
+/// Adds the headers every page carries: never cached, never framed, no scripts, styles from
+/// this server only, no referrer for other sites.
+fn page_response(status: StatusCode, html: String) -> Response {
     let mut response = no_store(
         (
             status,
@@ -74,12 +45,12 @@ pub(super) fn page_response(status: StatusCode, html: String) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // `same-origin`, not `no-referrer`: with `no-referrer` Chromium sends `Origin: null` on the
-    // page's own form posts, and the origin check below needs the real one. The client's
+    // page's own form posts, and the origin check (`session.rs`) needs the real one. The client's
     // redirect URI (another origin) still gets no referrer.
     h.insert(
         header::REFERRER_POLICY,
@@ -92,18 +63,23 @@ pub(super) fn page_response(status: StatusCode, html: String) -> Response {
     response
 }
 
+/// A short page saying what stopped the user, and to start again.
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// The message page (`message.html`) with `status` (400 when it is not a status code).
 pub(super) fn message_page(status: u16, title: &str, message: &str) -> Response {
-    let body = format!(
-        "<h1>{}</h1>\n<p>{}</p>\n<p class=\"muted\">Go back to the application and start again.</p>",
-        html_escape(title),
-        html_escape(message)
-    );
-    page_response(
+    page(
         StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        layout(title, &body),
+        &MessagePage { title, message },
     )
 }
 
+/// A form or page whose pending request is gone, or belongs to another browser.
 pub(super) fn expired() -> Response {
     message_page(
         400,
@@ -112,6 +88,7 @@ pub(super) fn expired() -> Response {
     )
 }
 
+/// `303 See Other` to `location`, never cached.
 pub(super) fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(location) {
@@ -120,10 +97,12 @@ pub(super) fn see_other(location: &str) -> Response {
     no_store(response)
 }
 
+/// A form that could not be read, or lacks a field it needs.
 pub(super) fn bad_form() -> Response {
     message_page(400, "This form is not valid", "The form could not be read.")
 }
 
+/// The message a refused sign-in shows.
 pub(super) fn login_refused(refused: authorize::LoginRefused) -> String {
     match refused {
         authorize::LoginRefused::Wrong => "The user name or password is not correct.".to_owned(),
@@ -133,17 +112,44 @@ pub(super) fn login_refused(refused: authorize::LoginRefused) -> String {
     }
 }
 
-pub(super) fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+/// Hostile text for the templates' tests, and the check that a page shows it only escaped.
+#[cfg(test)]
+pub(super) mod hostile {
+    /// Breaks out of an element, or of an attribute in either quote, unless it is escaped.
+    pub(in crate::server) const TEXT: &str = "<script>alert(\"x\")</script>' onfocus='x";
+
+    /// Checks that [`TEXT`] appears in `html` only escaped.
+    pub(in crate::server) fn assert_escaped(html: &str) {
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(
+            !html.contains("\"x\"") && !html.contains("' onfocus"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&#60;script&#62;alert(&#34;x&#34;)"),
+            "{html}"
+        );
     }
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hostile::{TEXT, assert_escaped};
+    use super::*;
+
+    #[test]
+    fn the_message_page_escapes_its_title_and_message() {
+        let html = MessagePage {
+            title: TEXT,
+            message: TEXT,
+        }
+        .render()
+        .expect("render");
+        assert_escaped(&html);
+        assert_eq!(html.matches("<h1>").count(), 1);
+        assert!(
+            html.contains(crate::server::assets::stylesheet_href()),
+            "{html}"
+        );
+    }
 }

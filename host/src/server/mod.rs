@@ -5,12 +5,14 @@
 //! admin functions return. [`state`], [`http`], [`html`] and [`session`] are what they share.
 
 mod admin;
+mod assets;
 mod connect;
 mod endpoints;
 mod html;
 pub mod http;
 pub mod listen;
 mod pages;
+mod registration;
 mod routes;
 mod session;
 pub mod startup;

@@ -1,5 +1,5 @@
-//! The browser side of the authorization endpoint (sign-in and consent pages, plain
-//! server-rendered HTML with no external assets) and client registration (RFC 7591, RFC 7592).
+//! The browser side of the authorization endpoint: the sign-in and consent pages
+//! (`sign_in.html`, `consent.html` and `client_card.html` in host/templates).
 //!
 //! Forms are protected by the session's CSRF token and by the `Origin` header when the browser
 //! sends one; the session cookie is `HttpOnly`, `SameSite=Lax`, and `Secure` when the issuer is
@@ -7,38 +7,29 @@
 
 use std::net::IpAddr;
 
+use askama::Template;
+use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde_json::{Value, json};
 
-use super::html::{
-    bad_form, expired, html_escape, layout, login_refused, message_page, page_response, see_other,
-};
-use super::http::{Peer, no_store};
+use super::html::{bad_form, expired, login_refused, message_page, page, see_other};
+use super::http::Peer;
 use super::session::{Form, browser_session, checked_session, set_cookie};
 use super::state::AppState;
 use crate::clock::now;
+use crate::config::{ClientStatus, RegistrationType};
 use crate::oauth::authorization_request::Validated;
 use crate::oauth::authorize::{self, AuthorizeError, Offer};
 use crate::oauth::browser::Session;
-use crate::oauth::registration::{self, RegistrationError};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/authorize", get(authorize_page))
         .route("/login", post(login))
         .route("/consent", get(consent_page).post(consent))
-        .route("/register", post(register))
-        .route(
-            "/register/{client_id}",
-            get(read_registration)
-                .put(update_registration)
-                .delete(delete_registration),
-        )
 }
 
 fn stopped(e: AuthorizeError) -> Response {
@@ -52,97 +43,91 @@ fn stopped(e: AuthorizeError) -> Response {
     }
 }
 
-/// Who the client is, as the user should see it before trusting it.
-fn client_card(p: &Validated) -> String {
-    let c = &p.client;
-    let name = c.name.clone().unwrap_or_else(|| c.client_id.clone());
-    let (kind, origin) = match c.registration_type.as_str() {
-        "cimd" => (
-            "Client ID metadata document",
-            url::Url::parse(&c.client_id)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_owned)),
-        ),
-        "dcr" => ("Registered itself (dynamic registration)", None),
-        _ => ("Configured by your administrator", None),
-    };
-    let verified = c.status == crate::config::ClientStatus::Verified;
-    let mut out = format!(
-        "<section class=\"client\" aria-label=\"The application\">\n<strong>{}</strong> <span class=\"badge\">{}</span>\n<dl>\n",
-        html_escape(&name),
-        if verified { "Verified" } else { "Unverified" },
-    );
-    if let Some(host) = origin {
-        out.push_str(&format!(
-            "<dt>Published by</dt><dd><code>{}</code></dd>\n",
-            html_escape(&host)
-        ));
-    }
-    out.push_str(&format!(
-        "<dt>Client ID</dt><dd><code>{}</code></dd>\n<dt>Registration</dt><dd>{}</dd>\n<dt>Access to</dt><dd><code>{}</code></dd>\n",
-        html_escape(&c.client_id),
-        kind,
-        html_escape(&p.resource.audience),
-    ));
-    // A self-registered client's name proves nothing: show where the answer goes.
-    if c.registration_type != crate::config::RegistrationType::Static
-        && let Some(host) = url::Url::parse(&p.redirect_uri)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-    {
-        out.push_str(&format!(
-            "<dt>Returns you to</dt><dd><code>{}</code></dd>\n",
-            html_escape(&host)
-        ));
-    }
-    out.push_str("</dl>\n");
-    if !verified {
-        out.push_str("<p class=\"warn\">Your administrator has not verified this application. Allow it only if you trust where it comes from.</p>\n");
-    }
-    out.push_str("</section>\n");
-    out
+/// Who the client is, as the user should see it before trusting it (`client_card.html`).
+struct ClientCard {
+    /// The client's name, or its id when it has none.
+    name: String,
+    verified: bool,
+    /// How the client came to be known.
+    registration: &'static str,
+    /// The host of a client ID metadata document's URL.
+    published_by: Option<String>,
+    client_id: String,
+    /// The resource the client asks access to.
+    audience: String,
+    /// Where the answer goes, for a client that registered itself.
+    returns_to: Option<String>,
 }
 
-fn hidden(request: &str, csrf: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"request\" value=\"{}\">\n<input type=\"hidden\" name=\"csrf\" value=\"{}\">\n",
-        html_escape(request),
-        html_escape(csrf)
-    )
+impl ClientCard {
+    /// The card of a checked request: the one place the pages read how a client was registered
+    /// and whether it is verified.
+    fn of(p: &Validated) -> ClientCard {
+        let c = &p.client;
+        let host = |url: &str| {
+            url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+        };
+        let (registration, published_by, self_registered) = match c.registration_type {
+            RegistrationType::Cimd => ("Client ID metadata document", host(&c.client_id), true),
+            RegistrationType::Dcr => ("Registered itself (dynamic registration)", None, true),
+            // Only a configured client's name is vouched for.
+            RegistrationType::Static => ("Configured by your administrator", None, false),
+        };
+        ClientCard {
+            name: c.name.clone().unwrap_or_else(|| c.client_id.clone()),
+            verified: c.status == ClientStatus::Verified,
+            registration,
+            published_by,
+            client_id: c.client_id.clone(),
+            audience: p.resource.audience.clone(),
+            // A self-registered client's name proves nothing: show where the answer goes.
+            returns_to: self_registered.then(|| host(&p.redirect_uri)).flatten(),
+        }
+    }
+}
+
+/// The sign-in page of an authorization request.
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage<'a> {
+    card: ClientCard,
+    /// The pending request's id.
+    request: &'a str,
+    csrf: &'a str,
+    error: Option<&'a str>,
 }
 
 fn login_page(p: &Validated, request: &str, csrf: &str, error: Option<&str>) -> Response {
-    let name = p.client.name.as_deref().unwrap_or(&p.client.client_id);
-    let mut body = format!(
-        "<h1>Sign in to continue to {}</h1>\n{}",
-        html_escape(name),
-        client_card(p)
-    );
-    let status = match error {
-        Some(e) => {
-            body.push_str(&format!(
-                "<p class=\"error\" role=\"alert\" id=\"login-error\">{}</p>\n",
-                html_escape(e)
-            ));
-            StatusCode::UNAUTHORIZED
-        }
-        None => StatusCode::OK,
-    };
-    let described = if error.is_some() {
-        " aria-describedby=\"login-error\""
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
     } else {
-        ""
+        StatusCode::OK
     };
-    body.push_str(&format!(
-        "<form method=\"post\" action=\"/login\">\n{}\
-         <label for=\"username\">User name</label>\n\
-         <input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required autofocus{described}>\n\
-         <label for=\"password\">Password</label>\n\
-         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required{described}>\n\
-         <div class=\"actions\"><button type=\"submit\" class=\"primary\">Sign in</button></div>\n</form>\n",
-        hidden(request, csrf)
-    ));
-    page_response(status, layout("Sign in", &body))
+    page(
+        status,
+        &SignInPage {
+            card: ClientCard::of(p),
+            request,
+            csrf,
+            error,
+        },
+    )
+}
+
+/// The consent page: the scopes on offer, to approve one by one.
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    card: ClientCard,
+    /// The signed-in user's display name.
+    user: &'a str,
+    /// The pending request's id.
+    request: &'a str,
+    csrf: &'a str,
+    offered: &'a [String],
+    unavailable: &'a [String],
 }
 
 fn consent_html(
@@ -152,41 +137,17 @@ fn consent_html(
     user: &str,
     offer: &Offer,
 ) -> Response {
-    let name = p.client.name.as_deref().unwrap_or(&p.client.client_id);
-    let mut body = format!(
-        "<h1>Allow {} to act for you?</h1>\n<p class=\"muted\">Signed in as <strong>{}</strong></p>\n{}",
-        html_escape(name),
-        html_escape(user),
-        client_card(p)
-    );
-    body.push_str(&format!(
-        "<form method=\"post\" action=\"/consent\">\n{}<fieldset>\n<legend>Choose what to allow</legend>\n",
-        hidden(request, &session.csrf)
-    ));
-    for (i, scope) in offer.offered.iter().enumerate() {
-        body.push_str(&format!(
-            "<label class=\"scope\" for=\"scope-{i}\"><input type=\"checkbox\" id=\"scope-{i}\" name=\"scope\" value=\"{s}\" checked> <code>{s}</code></label>\n",
-            s = html_escape(scope)
-        ));
-    }
-    body.push_str("</fieldset>\n");
-    if !offer.unavailable.is_empty() {
-        body.push_str(&format!(
-            "<p class=\"muted\">Also asked for, but not available to you: {}</p>\n",
-            offer
-                .unavailable
-                .iter()
-                .map(|s| format!("<code>{}</code>", html_escape(s)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    body.push_str(
-        "<div class=\"actions\">\
-         <button type=\"submit\" class=\"primary\" name=\"decision\" value=\"allow\">Allow selected</button>\
-         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></div>\n</form>\n",
-    );
-    page_response(StatusCode::OK, layout("Allow access", &body))
+    page(
+        StatusCode::OK,
+        &ConsentPage {
+            card: ClientCard::of(p),
+            user,
+            request,
+            csrf: &session.csrf,
+            offered: &offer.offered,
+            unavailable: &offer.unavailable,
+        },
+    )
 }
 
 // ------------------------------------------------------------------------------------------
@@ -265,7 +226,6 @@ fn show_consent(
 }
 
 /// `POST /login`: signs the user in and goes on to the consent page.
-/// The message a refused sign-in shows.
 async fn login(
     State(state): State<AppState>,
     Peer(peer): Peer,
@@ -393,147 +353,55 @@ async fn consent(
     }
 }
 
-// ------------------------------------------------------------------------------------------
-// Registration
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::html::hostile::{TEXT, assert_escaped};
 
-fn registration_error(e: &RegistrationError) -> Response {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut response = (
-        status,
-        Json(json!({ "error": e.error, "error_description": e.description })),
-    )
-        .into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        );
+    fn hostile_card() -> ClientCard {
+        ClientCard {
+            name: TEXT.to_owned(),
+            verified: false,
+            registration: "Client ID metadata document",
+            published_by: Some(TEXT.to_owned()),
+            client_id: TEXT.to_owned(),
+            audience: TEXT.to_owned(),
+            returns_to: Some(TEXT.to_owned()),
+        }
     }
-    no_store(response)
-}
 
-fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, RegistrationError> {
-    let mime = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::trim)
-        .unwrap_or_default();
-    if !mime.eq_ignore_ascii_case("application/json") {
-        return Err(RegistrationError {
-            status: 400,
-            error: "invalid_client_metadata",
-            description: "the body must be application/json".into(),
-        });
+    #[test]
+    fn the_sign_in_page_escapes_the_client_and_the_error() {
+        let html = SignInPage {
+            card: hostile_card(),
+            request: TEXT,
+            csrf: TEXT,
+            error: Some(TEXT),
+        }
+        .render()
+        .expect("render");
+        assert_escaped(&html);
+        assert!(html.contains("role=\"alert\" id=\"login-error\""), "{html}");
+        assert_eq!(html.matches("aria-describedby=\"login-error\"").count(), 2);
+        assert_eq!(html.matches("<h1>").count(), 1);
     }
-    serde_json::from_slice(body).map_err(|e| RegistrationError {
-        status: 400,
-        error: "invalid_client_metadata",
-        description: format!("the body is not JSON: {e}"),
-    })
-}
 
-fn registration_off() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({ "error": "dynamic client registration is not enabled on this server" })),
-    )
-        .into_response()
-}
-
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|v| v.trim().to_owned())
-}
-
-/// A registration answer: the client's metadata with `status`, never cached; or the error.
-fn registration_answer(status: StatusCode, result: Result<Value, RegistrationError>) -> Response {
-    match result {
-        Ok(answer) => no_store((status, Json(answer)).into_response()),
-        Err(e) => registration_error(&e),
-    }
-}
-
-/// `POST /register` (RFC 7591).
-async fn register(
-    State(state): State<AppState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if !state.core.registration.dynamic {
-        return registration_off();
-    }
-    let body = match json_body(&headers, &body) {
-        Ok(body) => body,
-        Err(e) => return registration_error(&e),
-    };
-    let bearer = bearer(&headers);
-    let _guard = state.admin_lock.lock().await;
-    registration_answer(
-        StatusCode::CREATED,
-        registration::register(
-            &state.core,
-            &body,
-            bearer.as_deref(),
-            peer.map(|p| p.ip()),
-            now(),
-        )
-        .await,
-    )
-}
-
-/// `GET /register/{client_id}` (RFC 7592 §2.1).
-async fn read_registration(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(client_id): Path<String>,
-) -> Response {
-    if !state.core.registration.dynamic {
-        return registration_off();
-    }
-    registration_answer(
-        StatusCode::OK,
-        registration::read(&state.core, &client_id, bearer(&headers).as_deref()).await,
-    )
-}
-
-/// `PUT /register/{client_id}` (RFC 7592 §2.2).
-async fn update_registration(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(client_id): Path<String>,
-    body: Bytes,
-) -> Response {
-    if !state.core.registration.dynamic {
-        return registration_off();
-    }
-    let body = match json_body(&headers, &body) {
-        Ok(body) => body,
-        Err(e) => return registration_error(&e),
-    };
-    let _guard = state.admin_lock.lock().await;
-    registration_answer(
-        StatusCode::OK,
-        registration::update(&state.core, &client_id, bearer(&headers).as_deref(), &body).await,
-    )
-}
-
-/// `DELETE /register/{client_id}` (RFC 7592 §2.3).
-async fn delete_registration(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(client_id): Path<String>,
-) -> Response {
-    if !state.core.registration.dynamic {
-        return registration_off();
-    }
-    let _guard = state.admin_lock.lock().await;
-    match registration::delete(&state.core, &client_id, bearer(&headers).as_deref()).await {
-        Ok(()) => no_store(StatusCode::NO_CONTENT.into_response()),
-        Err(e) => registration_error(&e),
+    #[test]
+    fn the_consent_page_escapes_the_client_the_user_and_the_scopes() {
+        let scopes = [TEXT.to_owned()];
+        let html = ConsentPage {
+            card: hostile_card(),
+            user: TEXT,
+            request: TEXT,
+            csrf: TEXT,
+            offered: &scopes,
+            unavailable: &scopes,
+        }
+        .render()
+        .expect("render");
+        assert_escaped(&html);
+        assert_eq!(html.matches("name=\"scope\"").count(), 1);
+        assert!(html.contains("Returns you to"), "{html}");
+        assert!(html.contains("has not verified"), "{html}");
     }
 }

@@ -3,7 +3,7 @@
 use axum::Router;
 
 use super::state::AppState;
-use super::{admin, connect, endpoints, pages};
+use super::{admin, assets, connect, endpoints, pages, registration};
 
 /// Builds the router.
 pub fn app(state: AppState) -> Router {
@@ -11,6 +11,8 @@ pub fn app(state: AppState) -> Router {
         .merge(endpoints::router())
         .merge(admin::router(&state))
         .merge(pages::router())
+        .merge(registration::router())
         .merge(connect::router())
+        .merge(assets::router())
         .with_state(state)
 }
