@@ -235,7 +235,7 @@ impl Root {
             other => {
                 // Only loadable bodies are written, so this is another plugin version's format.
                 let why = match other {
-                    Some((_, Err(why))) => why,
+                    Some((_, Err(why))) => why.to_string(),
                     _ => "unknown format".to_owned(),
                 };
                 log(

@@ -16,10 +16,11 @@
 
 use std::time::Duration;
 
-use tollgate_engine::PolicySet;
+use thiserror::Error;
+use tollgate_engine::{LoadError, PolicySet};
 
 use crate::config::Remote;
-use crate::jwk::KeySet;
+use crate::jwk::{JwksError, KeySet};
 
 /// How often each worker looks at the shared data.
 pub const TICK: Duration = Duration::from_secs(1);
@@ -74,16 +75,12 @@ impl Source {
     }
 
     /// Loads a fetched body; an error says why it cannot be used.
-    pub fn load(&self, body: &[u8]) -> Result<Loaded, String> {
+    pub fn load(&self, body: &[u8]) -> Result<Loaded, LoadFailed> {
         match self.kind {
-            Kind::Jwks => KeySet::parse(body)
-                .map(|(keys, _skipped)| Loaded::Keys(keys))
-                .map_err(|e| e.to_string()),
+            Kind::Jwks => Ok(Loaded::Keys(KeySet::parse(body)?.0)),
             Kind::Bundle => {
-                let text = std::str::from_utf8(body).map_err(|_| "not UTF-8".to_owned())?;
-                PolicySet::load(text)
-                    .map(Loaded::Policies)
-                    .map_err(|e| e.to_string())
+                let text = std::str::from_utf8(body).map_err(|_| LoadFailed::NotUtf8)?;
+                Ok(Loaded::Policies(PolicySet::load(text)?))
             }
         }
     }
@@ -93,6 +90,20 @@ impl Source {
     pub fn retry_seconds(&self) -> u64 {
         self.remote.refresh_seconds.min(MAX_RETRY_SECONDS)
     }
+}
+
+/// Why a fetched body cannot be used.
+#[derive(Debug, Error)]
+pub enum LoadFailed {
+    /// A key set that is not a usable JWKS.
+    #[error(transparent)]
+    Keys(#[from] JwksError),
+    /// A policy bundle that is not UTF-8 text.
+    #[error("the policy bundle is not UTF-8")]
+    NotUtf8,
+    /// A policy bundle the engine refuses.
+    #[error(transparent)]
+    Policies(#[from] LoadError),
 }
 
 /// The shared-data value of a body: its `ETag` (possibly empty), a newline, the body. An `ETag`

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::config::SigningAlgorithm;
+use crate::jwt::JwtError;
 use crate::store::{Store, StoreError, StoredKey};
 use crate::vault::{VaultError, VaultKey};
 
@@ -319,12 +320,12 @@ impl KeyRing {
     /// Checks the signature of a token this server signed: the key is picked by the header's
     /// `kid` and must be of the header's `alg`. Returns the header and the claims; checking the
     /// claims (issuer, expiry, …) is the caller's.
-    pub fn verify_signature(&self, token: &str) -> Result<(Header, Value), String> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| "not a JWT".to_owned())?;
-        let kid = header.kid.as_deref().ok_or("no `kid`")?;
-        let (alg, key) = self.decoding.get(kid).ok_or("signed by an unknown key")?;
+    pub fn verify_signature(&self, token: &str) -> Result<(Header, Value), JwtError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
+        let kid = header.kid.as_deref().ok_or(JwtError::NoKeyId)?;
+        let (alg, key) = self.decoding.get(kid).ok_or(JwtError::NoKey)?;
         if header.alg != *alg {
-            return Err("the header's `alg` is not its key's".into());
+            return Err(JwtError::Algorithm);
         }
         let claims = match self.es256.get(kid) {
             Some(public) => {
@@ -332,17 +333,17 @@ impl KeyRing {
                 let (Some(h), Some(p), Some(sig), None) =
                     (parts.next(), parts.next(), parts.next(), parts.next())
                 else {
-                    return Err("not a compact JWS".into());
+                    return Err(JwtError::Malformed);
                 };
-                let signature = B64.decode(sig).map_err(|_| "bad signature encoding")?;
+                let signature = B64.decode(sig).map_err(|_| JwtError::Malformed)?;
                 let signed = token
                     .get(..h.len() + 1 + p.len())
-                    .ok_or("not a compact JWS")?;
+                    .ok_or(JwtError::Malformed)?;
                 public
                     .verify(signed.as_bytes(), &signature)
-                    .map_err(|_| "InvalidSignature".to_owned())?;
-                let payload = B64.decode(p).map_err(|_| "bad payload encoding")?;
-                serde_json::from_slice::<Value>(&payload).map_err(|_| "the payload is not JSON")?
+                    .map_err(|_| JwtError::Signature)?;
+                let payload = B64.decode(p).map_err(|_| JwtError::Malformed)?;
+                serde_json::from_slice::<Value>(&payload).map_err(|_| JwtError::Malformed)?
             }
             None => {
                 let mut validation = jsonwebtoken::Validation::new(*alg);
@@ -350,12 +351,12 @@ impl KeyRing {
                 validation.validate_aud = false;
                 validation.set_required_spec_claims::<&str>(&[]);
                 jsonwebtoken::decode::<Value>(token, key, &validation)
-                    .map_err(|e| e.to_string())?
+                    .map_err(JwtError::from)?
                     .claims
             }
         };
         if !claims.is_object() {
-            return Err("the claims are not a JSON object".into());
+            return Err(JwtError::NotAnObject);
         }
         Ok((header, claims))
     }

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod directory;
 pub mod files;
+pub mod jwt;
 pub mod keys;
 pub mod oauth;
 pub mod policy;

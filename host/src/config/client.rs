@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// How a client authenticates at the token endpoint (RFC 7591 `token_endpoint_auth_method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", expecting = "a token endpoint auth method")]
 pub enum TokenEndpointAuthMethod {
     /// A secret in the `Authorization: Basic` header (RFC 6749 §2.3.1).
     #[default]
@@ -23,7 +23,7 @@ pub enum TokenEndpointAuthMethod {
 
 /// How a client came to be known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", expecting = "a registration type")]
 pub enum RegistrationType {
     /// Declared by an administrator (configuration file or admin API).
     #[default]
@@ -36,7 +36,7 @@ pub enum RegistrationType {
 
 /// Whether an administrator vouches for a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", expecting = "a client status")]
 pub enum ClientStatus {
     /// Vouched for.
     #[default]
@@ -48,7 +48,7 @@ pub enum ClientStatus {
 /// A grant type a client may be allowed, by its short name (the policy document's names, plus
 /// `refresh_token`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", expecting = "a grant type")]
 pub enum GrantTypeName {
     /// RFC 6749 §4.4.
     ClientCredentials,
@@ -64,6 +64,7 @@ pub enum GrantTypeName {
 
 /// The algorithm this server signs its tokens with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(expecting = "a signing algorithm")]
 pub enum SigningAlgorithm {
     /// ECDSA on P-256 with SHA-256 (the default: small keys, fast signing).
     #[default]
@@ -133,7 +134,11 @@ impl GrantTypeName {
 
 /// An OAuth client as configured.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a client (a mapping)"
+)]
 pub struct ClientConfig {
     /// The client id.
     pub client_id: String,
@@ -216,7 +221,11 @@ impl ClientConfig {
 
 /// A user as configured.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a user (a mapping)"
+)]
 pub struct UserConfig {
     /// Subject identifier.
     pub sub: String,

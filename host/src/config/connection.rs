@@ -9,7 +9,11 @@ use serde_json::Value;
 /// An OAuth connection's provider: where Tollgate refreshes the vaulted tokens and where users
 /// connect their accounts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a provider (a mapping)"
+)]
 pub struct ProviderConfig {
     /// The provider's token endpoint.
     pub token_endpoint: String,
@@ -39,7 +43,7 @@ pub struct ProviderConfig {
 
 /// How Tollgate authenticates at a provider's token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", expecting = "a provider auth method")]
 pub enum ProviderAuthMethod {
     /// The secret in the `Authorization: Basic` header.
     #[default]
@@ -51,7 +55,11 @@ pub enum ProviderAuthMethod {
 /// A credential the configuration file puts in the vault: exactly one owner (`user` or `tenant`)
 /// and the one secret the connection's kind holds.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a credential (a mapping)"
+)]
 pub struct CredentialConfig {
     /// The user (`sub`) it belongs to.
     #[serde(default)]

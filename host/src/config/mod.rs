@@ -52,7 +52,11 @@ pub enum ConfigError {
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a configuration (a mapping)"
+)]
 pub struct ServerConfig {
     /// The issuer identifier (RFC 8414): the `iss` of every token.
     pub issuer: String,
@@ -121,7 +125,11 @@ fn default_version() -> u64 {
 
 /// Where the vault key comes from: `TOLLGATE_VAULT_KEY` (base64 of 32 bytes) wins over the file.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "vault settings (a mapping)"
+)]
 pub struct VaultSettings {
     /// A file holding the key as base64; generated (mode 0600) on first start when the vault is
     /// empty.
@@ -131,7 +139,11 @@ pub struct VaultSettings {
 
 /// Client registration beyond the configuration file. Both are off by default.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "registration settings (a mapping)"
+)]
 pub struct RegistrationSettings {
     /// Open dynamic client registration (RFC 7591) at `/register`, with RFC 7592 management.
     /// New clients are `registrationType: dcr` and `status: unverified` until an admin verifies
@@ -168,7 +180,11 @@ fn default_max_unverified() -> usize {
 
 /// Browser sessions.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "login settings (a mapping)"
+)]
 pub struct LoginSettings {
     /// How long a signed-in session lasts, in seconds.
     #[serde(default = "default_session_ttl")]
@@ -189,7 +205,11 @@ fn default_session_ttl() -> u64 {
 
 /// Token lifetimes and the signing algorithm.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "token settings (a mapping)"
+)]
 pub struct TokenSettings {
     /// Access token lifetime in seconds.
     #[serde(default = "default_access_ttl")]
@@ -236,7 +256,11 @@ fn default_refresh_ttl() -> u64 {
 
 /// An issuer trusted for the JWT bearer grant.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a trusted issuer (a mapping)"
+)]
 pub struct TrustedIssuer {
     /// Its `iss`.
     pub issuer: String,
@@ -254,23 +278,16 @@ impl ServerConfig {
             path: path.display().to_string(),
             source,
         })?;
-        ServerConfig::from_text(&text).map_err(|message| ConfigError::Invalid {
+        ServerConfig::from_text(&text).map_err(|e| ConfigError::Invalid {
             path: path.display().to_string(),
-            message,
+            message: e.to_string(),
         })
     }
 
-    /// Parses a YAML or JSON configuration. An error names the path of what is wrong
-    /// (`clients[0].tokenEndpointAuthMethod: unknown variant …`).
-    pub fn from_text(text: &str) -> Result<ServerConfig, String> {
-        serde_path_to_error::deserialize(serde_norway::Deserializer::from_str(text)).map_err(|e| {
-            let path = e.path().to_string();
-            if path == "." {
-                e.into_inner().to_string()
-            } else {
-                format!("{path}: {}", e.into_inner())
-            }
-        })
+    /// Parses a YAML or JSON configuration. An error names the path of what is wrong and where
+    /// (`clients[0]: unknown field `client_id`, expected one of … at line 3 column 5`).
+    pub fn from_text(text: &str) -> Result<ServerConfig, serde_norway::Error> {
+        serde_norway::from_str(text)
     }
 
     /// The policy-document part of the configuration (connections without their vault part).

@@ -14,7 +14,8 @@ use serde_json::json;
 use tollgate_engine::{Context, Decision, GrantType, Request, Target};
 
 use super::authorization_request::Validated;
-use super::cimd::MetadataDocuments;
+use super::cimd::{CimdError, MetadataDocuments};
+use super::error::OAuthError;
 use super::params::split_scope;
 use super::policy_input::{decide_raw, engine_client_of, engine_user, user_claims};
 use super::secrets::{random_id, token_hash};
@@ -92,7 +93,7 @@ pub async fn find_client(
     client_id: &str,
     ip: Option<IpAddr>,
     now: i64,
-) -> Result<ClientConfig, String> {
+) -> Result<ClientConfig, UnknownClient> {
     if let Some(client) = directory.clients.get(client_id) {
         return Ok(client.clone());
     }
@@ -101,9 +102,20 @@ pub async fn find_client(
             .metadata_documents
             .client(client_id, ip, now)
             .await
-            .map_err(|e| e.0);
+            .map_err(UnknownClient::Document);
     }
-    Err(format!("unknown client `{client_id}`"))
+    Err(UnknownClient::Unknown(client_id.to_owned()))
+}
+
+/// Why the client of a request is not known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnknownClient {
+    /// Neither configured nor registered, and not a metadata document URL.
+    #[error("unknown client `{0}`")]
+    Unknown(String),
+    /// A metadata document URL whose document cannot be used.
+    #[error(transparent)]
+    Document(CimdError),
 }
 
 /// Checks an authorization request (its raw query string).
@@ -129,7 +141,7 @@ pub async fn validate(
     let directory = core.directory();
     let client = find_client(core, &directory, client_id, ip, now)
         .await
-        .map_err(page)?;
+        .map_err(|e| page(e.to_string()))?;
     let redirect_uri = match get("redirect_uri") {
         Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
         Some(uri) => {
@@ -202,7 +214,7 @@ pub async fn validate(
     }
     let requested = split_scope(get("scope"));
     let resource = resolve_resource(&directory, &resources, &client, requested.as_deref())
-        .map_err(|why| fail("invalid_target", &why))?;
+        .map_err(|e| fail("invalid_target", &e.error_description))?;
     Ok(Validated {
         client,
         redirect_uri,
@@ -221,7 +233,7 @@ fn resolve_resource<'d>(
     named: &[String],
     client: &ClientConfig,
     requested: Option<&[String]>,
-) -> Result<&'d ResourceInfo, String> {
+) -> Result<&'d ResourceInfo, OAuthError> {
     let named: Vec<&str> = named.iter().map(String::as_str).collect();
     choose_resource(directory, &named, client, || {
         let wanted = requested.filter(|w| !w.is_empty())?;
@@ -234,7 +246,6 @@ fn resolve_resource<'d>(
             _ => None,
         }
     })
-    .map_err(|e| e.error_description)
 }
 
 /// Why a sign-in failed.

@@ -71,7 +71,7 @@ struct Cached {
 
 impl MetadataDocuments {
     /// A fetcher for these settings.
-    pub fn new(settings: RegistrationSettings) -> Result<MetadataDocuments, String> {
+    pub fn new(settings: RegistrationSettings) -> Result<MetadataDocuments, reqwest::Error> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(5))
@@ -81,8 +81,7 @@ impl MetadataDocuments {
                 allow_local: settings.allow_local_metadata_documents,
             }))
             .user_agent(concat!("tollgate/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the metadata document HTTP client: {e}"))?;
+            .build()?;
         Ok(MetadataDocuments {
             settings,
             http,
@@ -360,7 +359,7 @@ pub fn client_from_document(client_id: &str, document: &Value) -> Result<ClientC
         return Err(fail("the client metadata document has no redirect_uris"));
     }
     for uri in &redirect_uris {
-        super::redirect_uri::check_redirect_uri(uri).map_err(CimdError)?;
+        super::redirect_uri::check_redirect_uri(uri).map_err(|e| CimdError(e.to_string()))?;
     }
     let names = match object.get("grant_types") {
         None => vec!["authorization_code".to_owned()],

@@ -11,6 +11,7 @@ use super::error::OAuthError;
 use super::params::Params;
 use super::state::Core;
 use crate::config::{ClientConfig, TokenEndpointAuthMethod};
+use crate::jwt::JwtError;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -284,7 +285,7 @@ async fn verify_client_assertion(
         Some(&id),
         params.now,
     )
-    .map_err(|why| fail(&why))?;
+    .map_err(|why| fail(&why.to_string()))?;
     if claims.get("sub").and_then(Value::as_str) != Some(id.as_str()) {
         return Err(fail("`sub` must be the client id"));
     }
@@ -294,7 +295,7 @@ async fn verify_client_assertion(
         .filter(|j| !j.is_empty())
         .ok_or_else(|| fail("no `jti`"))?;
     let remember_until = assertion_window(&claims, params.now, core.max_assertion_lifetime)
-        .map_err(|why| fail(&why))?;
+        .map_err(|why| fail(&why.to_string()))?;
     if !first_use(core, &id, jti, remember_until, params.now).await? {
         return Err(fail("the assertion was already used"));
     }
@@ -325,20 +326,18 @@ fn seconds(claim: &Value) -> Option<i64> {
 /// RFC 7523 §3 items 4 and 6 for an assertion whose signature, `exp` and `nbf` were checked: its
 /// `exp` no further than `max_lifetime` ahead, its `iat` (when present) not in the future.
 /// Returns until when its `jti` must be remembered: while it can still be used.
-pub fn assertion_window(claims: &Value, now: i64, max_lifetime: i64) -> Result<i64, String> {
+pub fn assertion_window(claims: &Value, now: i64, max_lifetime: i64) -> Result<i64, JwtError> {
     let exp = claims
         .get("exp")
         .and_then(seconds)
-        .ok_or("`exp` is not a number")?;
+        .ok_or(JwtError::NotANumber("exp"))?;
     if exp.saturating_sub(now) > max_lifetime {
-        return Err(format!(
-            "it is valid for more than {max_lifetime} seconds (`exp` too far ahead)"
-        ));
+        return Err(JwtError::TooLong(max_lifetime));
     }
     if let Some(iat) = claims.get("iat") {
-        let iat = seconds(iat).ok_or("`iat` is not a number")?;
+        let iat = seconds(iat).ok_or(JwtError::NotANumber("iat"))?;
         if iat > now.saturating_add(LEEWAY) {
-            return Err("`iat` is in the future".into());
+            return Err(JwtError::IssuedInFuture);
         }
     }
     Ok(exp
@@ -369,14 +368,14 @@ pub fn verify_with_jwks(
     audiences: &[&str],
     issuer: Option<&str>,
     _now: i64,
-) -> Result<Value, String> {
-    let header = jsonwebtoken::decode_header(token).map_err(|e| format!("malformed JWT: {e}"))?;
+) -> Result<Value, JwtError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
     let jwk = match &header.kid {
         Some(kid) => jwks.find(kid),
         None if jwks.keys.len() == 1 => jwks.keys.first(),
         None => None,
     }
-    .ok_or("no key matches the JWT's `kid`")?;
+    .ok_or(JwtError::NoKey)?;
     // A key published for another use, or declared for another algorithm, does not verify this
     // token (RFC 7517 §4.2, §4.4): the family check alone would let a key declared RS256
     // verify PS256.
@@ -386,14 +385,14 @@ pub fn verify_with_jwks(
         .as_ref()
         .is_some_and(|u| *u != jsonwebtoken::jwk::PublicKeyUse::Signature)
     {
-        return Err("the key the JWT names is not a signing key (`use`)".into());
+        return Err(JwtError::NotSigningKey);
     }
     if let Some(declared) = jwk.common.key_algorithm
         && serde_json::to_value(declared).ok() != serde_json::to_value(header.alg).ok()
     {
-        return Err("the JWT's `alg` is not the algorithm its key declares".into());
+        return Err(JwtError::Algorithm);
     }
-    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key: {e}"))?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|_| JwtError::UnusableKey)?;
     let mut validation = Validation::new(header.alg);
     validation.set_audience(audiences);
     validation.set_required_spec_claims(&["exp", "aud"]);
@@ -404,7 +403,7 @@ pub fn verify_with_jwks(
     }
     jsonwebtoken::decode::<Value>(token, &key, &validation)
         .map(|data| data.claims)
-        .map_err(|e| format!("{e}"))
+        .map_err(JwtError::from)
 }
 
 #[cfg(test)]
@@ -428,7 +427,7 @@ mod tests {
     fn verify(token: &str, jwk: &Value) -> Result<Value, String> {
         let jwks: JwkSet =
             serde_json::from_value(serde_json::json!({ "keys": [jwk] })).expect("jwks");
-        verify_with_jwks(token, &jwks, &["https://as"], Some("c"), 0)
+        verify_with_jwks(token, &jwks, &["https://as"], Some("c"), 0).map_err(|e| e.to_string())
     }
 
     #[test]

@@ -4,10 +4,11 @@
 use serde_json::Value;
 
 use super::state::Core;
+use crate::jwt::JwtError;
 
 /// Verifies an access token this server issued: signature by one of its published keys, `iss`,
 /// `exp`, and not revoked. Returns its claims.
-pub async fn verify_own_token(core: &Core, token: &str, now: i64) -> Result<Value, String> {
+pub async fn verify_own_token(core: &Core, token: &str, now: i64) -> Result<Value, JwtError> {
     use sha2::{Digest, Sha256};
     let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     let claims = match core.verified_tokens.get(&digest) {
@@ -25,35 +26,35 @@ pub async fn verify_own_token(core: &Core, token: &str, now: i64) -> Result<Valu
         .and_then(Value::as_i64)
         .is_none_or(|exp| exp <= now)
     {
-        return Err("expired".into());
+        return Err(JwtError::Expired);
     }
     let jti = claims
         .get("jti")
         .and_then(Value::as_str)
         .unwrap_or_default();
     if core.revoked.contains(jti) {
-        return Err("revoked".into());
+        return Err(JwtError::Revoked);
     }
     Ok(Value::clone(&claims))
 }
 
 /// What does not change for a token: signed by one of this server's keys, an access token, this
 /// issuer, `sub` and `jti` present.
-fn verify_signed(core: &Core, token: &str) -> Result<Value, String> {
+fn verify_signed(core: &Core, token: &str) -> Result<Value, JwtError> {
     let (header, claims) = core.keys().verify_signature(token)?;
     if header
         .typ
         .as_deref()
         .is_some_and(|t| !t.eq_ignore_ascii_case("at+jwt"))
     {
-        return Err("not an access token".into());
+        return Err(JwtError::NotAnAccessToken);
     }
     if claims.get("iss").and_then(Value::as_str) != Some(core.issuer.as_str()) {
-        return Err("issued by another issuer".into());
+        return Err(JwtError::Issuer);
     }
     for required in ["sub", "jti"] {
         if !claims.get(required).is_some_and(Value::is_string) {
-            return Err(format!("the claim `{required}` is missing"));
+            return Err(JwtError::MissingClaim(required.to_owned()));
         }
     }
     Ok(claims)

@@ -108,7 +108,7 @@ fn parse_metadata(body: &Value) -> Result<Metadata, RegistrationError> {
         ));
     }
     for uri in &redirect_uris {
-        check_redirect_uri(uri).map_err(RegistrationError::redirect)?;
+        check_redirect_uri(uri).map_err(|e| RegistrationError::redirect(e.to_string()))?;
     }
     let names = strings(body, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]);
     let mut grant_types = Vec::with_capacity(names.len());

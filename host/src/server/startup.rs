@@ -172,7 +172,11 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         refresh_locks: Default::default(),
         registration: config.registration.clone(),
         metadata_documents: crate::oauth::cimd::MetadataDocuments::new(config.registration.clone())
-            .map_err(StartError::Other)?,
+            .map_err(|e| {
+                StartError::Other(format!(
+                    "cannot build the metadata document HTTP client: {e}"
+                ))
+            })?,
         browser: crate::oauth::browser::Browser::new(
             i64::try_from(config.login.session_ttl).unwrap_or(i64::MAX),
         ),
