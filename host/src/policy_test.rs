@@ -1,9 +1,13 @@
 //! Policy test files: how users test their policies in their own CI (`tollgate policy test`).
 //!
-//! A file holds a policy document and cases, each a request and the parts of the decision it
-//! expects; keys left out of `expect` are not checked. A file may instead expect the document to
-//! be refused, listing the errors (`path` exact, `message` a substring). The decision corpus under
-//! `tests/corpus/` uses the same format, so every corpus file is also a valid test file.
+//! The format and its comparison rules are the engine's ([`tollgate_engine::test_file`]): a policy
+//! document and cases, each a request (a mapping, or raw JSON text as `requestJson`) and either the
+//! parts of the decision it expects or the refusal it must get (`expectError`); or, instead of
+//! cases, the errors the document must be refused with. The decision corpus under `tests/corpus/`
+//! is read by the same reader and judged by the same rules, so every corpus file is also a valid
+//! test file. This module runs a file on the engine compiled into this binary, reading each
+//! request's text with the engine's `parse_request` as every JSON entry point does, and prints a
+//! table.
 //!
 //! ```yaml
 //! description: nightly worker
@@ -14,48 +18,8 @@
 //!     expect: { permitted: true, granted: ["ledger:read"] }
 //! ```
 
-use serde::Deserialize;
-use serde_json::Value;
-use tollgate_engine::{PolicySet, Request};
-
-/// A policy test file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct TestFile {
-    /// What the file covers.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// The policy document.
-    pub document: Value,
-    /// Requests and the decisions they expect.
-    #[serde(default)]
-    pub cases: Vec<Case>,
-    /// When the document must be refused: the errors it must produce, in order.
-    #[serde(default)]
-    pub expect_errors: Option<Vec<ExpectedError>>,
-}
-
-/// One request and what its decision must contain.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Case {
-    /// The case's name.
-    pub name: String,
-    /// The request (the engine's request JSON).
-    pub request: Value,
-    /// Decision keys and their expected values.
-    pub expect: serde_json::Map<String, Value>,
-}
-
-/// A validation error a refused document must produce.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectedError {
-    /// The exact path.
-    pub path: String,
-    /// A substring of the message.
-    pub message: String,
-}
+use tollgate_engine::test_file::{self, ExpectedError, TestCase};
+use tollgate_engine::{PolicySet, ValidationError};
 
 /// The outcome of one case.
 #[derive(Debug)]
@@ -85,9 +49,9 @@ impl Report {
                 failure,
             });
         };
-        let parsed: TestFile = match serde_norway::from_str(text) {
+        let parsed = match test_file::parse(text) {
             Ok(f) => f,
-            Err(e) => return record("(file)", Some(format!("not a policy test file: {e}"))),
+            Err(e) => return record("(file)", Some(e.to_string())),
         };
         let loaded = PolicySet::from_value(parsed.document);
         if let Some(expected) = parsed.expect_errors {
@@ -101,8 +65,8 @@ impl Report {
             Ok(set) => set,
             Err(e) => return record("(document)", Some(e.to_string())),
         };
-        for case in parsed.cases {
-            record(&case.name, run_case(&set, &case));
+        for case in &parsed.cases {
+            record(&case.name, run_case(&set, case));
         }
     }
 
@@ -133,35 +97,30 @@ impl Report {
     }
 }
 
-fn run_case(set: &PolicySet, case: &Case) -> Option<String> {
-    let request = match Request::deserialize(&case.request) {
-        Ok(r) => r,
-        Err(e) => return Some(format!("invalid request: {e}")),
+fn run_case(set: &PolicySet, case: &TestCase) -> Option<String> {
+    let answer = match tollgate_engine::parse_request(&case.request.json()) {
+        Ok(request) => match serde_json::to_value(set.decide(&request)) {
+            Ok(decision) => Ok(decision),
+            Err(e) => return Some(format!("cannot render the decision: {e}")),
+        },
+        Err(refusal) => Err(refusal.to_string()),
     };
-    let decision = match serde_json::to_value(set.decide(&request)) {
-        Ok(d) => d,
-        Err(e) => return Some(format!("cannot render the decision: {e}")),
-    };
-    let mut differences = Vec::new();
-    for (key, expected) in &case.expect {
-        let actual = decision.get(key).unwrap_or(&Value::Null);
-        if actual != expected {
-            differences.push(format!("{key}: expected {expected}, got {actual}"));
-        }
-    }
-    (!differences.is_empty()).then(|| differences.join("\n"))
+    let mismatches = case.check(answer.as_ref().map_err(String::as_str));
+    (!mismatches.is_empty()).then(|| {
+        mismatches
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
 }
 
-fn compare_errors(
-    expected: &[ExpectedError],
-    actual: &[tollgate_engine::ValidationError],
-) -> Option<String> {
-    let fits = expected.len() == actual.len()
-        && expected
-            .iter()
-            .zip(actual)
-            .all(|(e, a)| e.path == a.path && a.message.contains(&e.message));
-    if fits {
+fn compare_errors(expected: &[ExpectedError], actual: &[ValidationError]) -> Option<String> {
+    let reported: Vec<(&str, &str)> = actual
+        .iter()
+        .map(|a| (a.path.as_str(), a.message.as_str()))
+        .collect();
+    if test_file::errors_match(expected, &reported) {
         return None;
     }
     let show = |items: Vec<String>| items.join("\n  ");
@@ -180,4 +139,147 @@ fn compare_errors(
                 .collect()
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOCUMENT: &str = r#"document:
+  version: 1
+  resources: [ { id: api, audience: "https://api.example.com", kind: api, scopes: [read, write] } ]
+  policies: [ { id: p, targets: [ { resource: api, scopes: [read] } ] } ]
+"#;
+
+    fn run(cases: &str) -> Report {
+        let mut report = Report::default();
+        report.run_file("t.yaml", &format!("{DOCUMENT}cases:\n{cases}"));
+        report
+    }
+
+    fn failures(report: &Report) -> Vec<(&str, &str)> {
+        report
+            .outcomes
+            .iter()
+            .filter_map(|o| o.failure.as_deref().map(|f| (o.case.as_str(), f)))
+            .collect()
+    }
+
+    #[test]
+    fn policy_test_runs_mapping_and_raw_text_requests() {
+        let report = run(r#"
+  - name: mapping
+    request: { grantType: client_credentials, target: { resource: api } }
+    expect: { permitted: true, granted: [read], matched: [p] }
+  - name: raw text, decided
+    requestJson: '{"grantType": "client_credentials", "target": {"resource": "api"}}'
+    expect: { granted: [read] }
+  - name: raw text, a target named twice
+    requestJson: '{"grantType": "client_credentials", "target": {"resource": "api"},
+      "client": {"allowedScopes": {"api": ["read"], "api": []}}}'
+    expectError: "client.allowedScopes: duplicate key `api`"
+  - name: raw text, a claim named twice
+    requestJson: '{"grantType": "client_credentials", "target": {"resource": "api"},
+      "claims": {"org": {"dept": 1, "dept": 2}}}'
+    expectError: "claims.org: duplicate key `dept`"
+"#);
+        assert_eq!(failures(&report), Vec::<(&str, &str)>::new());
+        assert_eq!(report.outcomes.len(), 4);
+        assert!(
+            report
+                .table()
+                .ends_with("policy tests: 4 passed, 0 failed\n"),
+            "{}",
+            report.table()
+        );
+    }
+
+    #[test]
+    fn policy_test_reports_the_wrong_answer() {
+        let report = run(r#"
+  - name: refused, a decision expected
+    requestJson: '{"grantType": "client_credentials", "grantType": "jwt_bearer", "target": {"resource": "api"}}'
+    expect: { permitted: true }
+  - name: decided, a refusal expected
+    request: { grantType: client_credentials, target: { resource: api } }
+    expectError: duplicate key
+  - name: another refusal
+    requestJson: '{"grantType": "client_credentials"}'
+    expectError: duplicate key
+  - name: a key differs
+    request: { grantType: client_credentials, target: { resource: api } }
+    expect: { permitted: true, granted: [read, write] }
+"#);
+        let found = failures(&report);
+        assert_eq!(found.len(), 4, "{found:?}");
+        let [refused, decided, other, differs] = found.as_slice() else {
+            panic!("{found:?}");
+        };
+        assert!(
+            refused.1.contains("refused") && refused.1.contains("duplicate field `grantType`"),
+            "{refused:?}"
+        );
+        assert!(decided.1.contains("must be refused"), "{decided:?}");
+        assert!(other.1.contains("missing field `target`"), "{other:?}");
+        assert!(differs.1.starts_with("`granted`: expected"), "{differs:?}");
+        assert_eq!(report.failed(), 4);
+    }
+
+    /// The rules this runner used to have on its own, and which differed from the corpus's: a
+    /// message is matched ignoring ASCII case, and a key the decision lacks is not `null`.
+    #[test]
+    fn policy_test_judges_by_the_corpus_rules() {
+        let report = run(r#"
+  - name: case ignored
+    requestJson: '{"grantType": "client_credentials", "target": {"resource": "api"}, "target": {"resource": "api"}}'
+    expectError: DUPLICATE FIELD `target`
+  - name: absent is not null
+    request: { grantType: client_credentials, target: { resource: api } }
+    expect: { dryRun: null }
+"#);
+        let found = failures(&report);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found.first().map(|f| f.0), Some("absent is not null"));
+
+        let mut refused = Report::default();
+        refused.run_file(
+            "e.yaml",
+            "document: { version: 2 }\nexpectErrors: [ { path: version, message: UNSUPPORTED } ]",
+        );
+        let mut other_path = Report::default();
+        other_path.run_file(
+            "e.yaml",
+            "document: { version: 2 }\nexpectErrors: [ { path: policies, message: version } ]",
+        );
+        assert_eq!(refused.failed(), 0, "{}", refused.table());
+        assert_eq!(other_path.failed(), 1, "{}", other_path.table());
+    }
+
+    #[test]
+    fn policy_test_refuses_a_file_against_the_format() {
+        for (text, rule) in [
+            (
+                format!(
+                    "{DOCUMENT}cases: [ {{ name: a, request: {{}}, expect: {{ permited: true }} }} ]"
+                ),
+                "not a decision key",
+            ),
+            (
+                format!(
+                    "{DOCUMENT}cases: [ {{ name: a, request: {{}}, requestJson: '{{}}', expect: {{}} }} ]"
+                ),
+                "not both",
+            ),
+            (format!("{DOCUMENT}colour: 1"), "not a policy test file"),
+        ] {
+            let mut report = Report::default();
+            report.run_file("bad.yaml", &text);
+            let [outcome] = report.outcomes.as_slice() else {
+                panic!("one outcome for {text}: {report:?}");
+            };
+            assert_eq!(outcome.case, "(file)");
+            let failure = outcome.failure.as_deref().unwrap_or_default();
+            assert!(failure.contains(rule), "{text}: {failure}");
+        }
+    }
 }

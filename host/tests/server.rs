@@ -970,3 +970,67 @@ async fn the_oauth2_crate_gets_a_client_credentials_token() {
         other => panic!("expected an OAuth error response, got {other:?}"),
     }
 }
+
+/// `tollgate policy test` prints the table and exits 0 only when every case passes; a
+/// `requestJson` case reaches the engine as written, so a key written twice is refused.
+#[test]
+fn cli_policy_test_exits_by_the_outcome() {
+    let dir = TempDir::new("policy-test");
+    let file = dir.0.join("keys.yaml");
+    let write = |cases: &str| {
+        let text = format!(
+            r#"description: keys written twice
+document:
+  version: 1
+  resources: [ {{ id: api, audience: "https://api.example.com", kind: api, scopes: [read] }} ]
+  policies: [ {{ id: p, targets: [ {{ resource: api, scopes: [read] }} ] }} ]
+cases:
+  - name: decided
+    request: {{ grantType: client_credentials, target: {{ resource: api }} }}
+    expect: {{ permitted: true, granted: [read] }}
+  - name: a target named twice
+    requestJson: '{{"grantType": "client_credentials", "target": {{"resource": "api"}},
+      "client": {{"allowedScopes": {{"api": ["read"], "api": []}}}}}}'
+    expectError: "client.allowedScopes: duplicate key `api`"
+{cases}"#
+        );
+        std::fs::write(&file, text).expect("test file");
+    };
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .args(["policy", "test"])
+            .arg(&file)
+            .output()
+            .expect("run tollgate policy test")
+    };
+
+    write("");
+    let passed = run();
+    let table = String::from_utf8_lossy(&passed.stdout);
+    assert!(passed.status.success(), "{table}");
+    assert!(
+        table.ends_with("policy tests: 2 passed, 0 failed\n"),
+        "{table}"
+    );
+
+    write(
+        r#"  - name: a claim named twice, expected decided
+    requestJson: '{"grantType": "client_credentials", "target": {"resource": "api"},
+      "claims": {"dept": 1, "dept": 2}}'
+    expect: { permitted: true }
+"#,
+    );
+    let failed = run();
+    let table = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{table}");
+    assert!(
+        table.contains("FAIL  ")
+            && table.contains("the request was refused")
+            && table.contains("claims: duplicate key `dept`"),
+        "{table}"
+    );
+    assert!(
+        table.ends_with("policy tests: 2 passed, 1 failed\n"),
+        "{table}"
+    );
+}

@@ -1,6 +1,7 @@
 // Reads the decision corpus (tests/corpus/**/*.yaml) into the JSON array shape of
 // tollgate_tests::corpus::corpus_json: [{ file, description, document, cases, expectErrors? }],
-// sorted by file.
+// sorted by file. Each case keeps the keys its file gives (`request` or `requestJson`, `expect`
+// or `expectError`); `requestJson` stays the text as written.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,8 +1,10 @@
 //! The decision corpus: the YAML files under `tests/corpus/`, which every runtime (native Rust, the
-//! wasm component, JS, Envoy) runs through one [`Backend`].
+//! wasm component, JS) runs through one [`Backend`].
 //!
-//! A file holds one policy document and either decision cases or the validation errors loading
-//! the document must produce:
+//! A corpus file is a policy test file: the engine's [`tollgate_engine::test_file`] reads it and
+//! holds the comparison rules (the same reader and rules as `tollgate policy test`), so the corpus
+//! and users' test files cannot drift apart. A file holds one policy document and either cases or
+//! the validation errors loading the document must produce:
 //!
 //! ```yaml
 //! description: what this file covers
@@ -11,85 +13,60 @@
 //!   - name: unique within the file
 //!     request: { grantType: client_credentials, target: { resource: api } }
 //!     expect: { permitted: true, granted: [read], matched: [p1] }
+//!   - name: a request as raw JSON text, refused
+//!     requestJson: '{"grantType": "client_credentials", "grantType": "jwt_bearer"}'
+//!     expectError: "duplicate field `grantType`"
 //! ```
 //!
 //! or, for a document that must not load, `expectErrors: [ { path, message } ]` instead of
 //! `cases`.
 //!
-//! Comparison rules. A decision case passes when, for every key under `expect`, the decision's
-//! key is equal as JSON; keys left out are not checked. Every case gives `permitted`, `granted` and
-//! `matched`. A validation file passes when loading fails with exactly the expected errors, in
-//! order: each path equal, each message containing the expected text (ignoring ASCII case), since
-//! runtimes may word messages differently but must agree on where the problems are. The order is
-//! document order: errors outside `policies[i]` first (top-level keys, `version`, `resources`,
-//! `connections`), then each policy's errors, its undefined targets and scopes included. A missing
-//! key is reported at the mapping that lacks it (`policies[2].targets[0]`, not `….scopes`).
+//! The corpus adds rules of its own to the format's: every file has a non-empty `description` and
+//! a mapping as `document`, cases or a non-empty `expectErrors`, and every case that expects a
+//! decision gives [`REQUIRED_KEYS`] (the other runtimes and the differential rely on them).
+//! Validation errors come in document order: errors outside `policies[i]` first (top-level keys,
+//! `version`, `resources`, `connections`), then each policy's errors, its undefined targets and
+//! scopes included. A missing key is reported at the mapping that lacks it
+//! (`policies[2].targets[0]`, not `….scopes`).
+//!
+//! Every backend receives each request as JSON text ([`Backend::decide`]): a `requestJson` case's
+//! text exactly as written (a key written twice stays twice), a `request` mapping written as JSON.
+//! A backend that could not hand a case to its runtime would have to fail it: the format has no
+//! way to mark a case as skipped, and no runner skips one.
 //!
 //! Runtimes outside Rust read the same corpus as one JSON value: [`corpus_json`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use tollgate_engine::test_file::{
+    self, CaseRequest, Expectation, ExpectedError, Mismatch, TestFile, TestFileError, errors_match,
+};
 
-/// The keys of a decision, as the request/decision JSON spells them.
-pub const DECISION_KEYS: [&str; 6] = [
-    "permitted",
-    "granted",
-    "scopes",
-    "matched",
-    "dryRun",
-    "notMatched",
-];
-
-/// The decision keys every case must give (the other runtimes and the differential rely on them).
+/// The decision keys every case that expects a decision must give (the other runtimes and the
+/// differential rely on them).
 pub const REQUIRED_KEYS: [&str; 3] = ["permitted", "granted", "matched"];
-
-/// One corpus file: a policy document and what it must do.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct File {
-    /// What the file covers.
-    pub description: String,
-    /// The policy document, as written (YAML read into JSON).
-    pub document: Value,
-    /// Decision cases on the document (empty for a validation file).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cases: Vec<Case>,
-    /// For a document that must fail to load: every error, in order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect_errors: Option<Vec<ExpectedError>>,
-}
-
-/// One decision case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Case {
-    /// A short name, unique within its file.
-    pub name: String,
-    /// The request, as the JSON every runtime accepts.
-    pub request: Value,
-    /// Decision keys and the values they must have.
-    pub expect: Map<String, Value>,
-}
-
-/// One validation error a document must produce.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectedError {
-    /// The exact path, e.g. `policies[0].subject.conditions[1].op`.
-    pub path: String,
-    /// Text the message must contain (ASCII case ignored).
-    pub message: String,
-}
 
 /// A runtime the corpus can run against.
 pub trait Backend {
     /// Loads a document (given as a JSON value); Err carries every validation error as (path, message).
     fn load(&mut self, document: &Value) -> Result<(), Vec<(String, String)>>;
-    /// Decides one request (JSON) on the loaded document; returns the decision as JSON.
-    fn decide(&mut self, request: &Value) -> Result<Value, String>;
+    /// Decides one request on the loaded document and returns the decision as JSON. The request is
+    /// JSON text, handed to the runtime as it is: it may name a key twice, which the runtime must
+    /// refuse ([`NoDecision::Refused`]).
+    fn decide(&mut self, request: &str) -> Result<Value, NoDecision>;
+}
+
+/// Why a backend returned no decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoDecision {
+    /// The runtime refused the request (it cannot read it): its message, which `expectError`
+    /// cases compare.
+    Refused(String),
+    /// The backend failed (nothing loaded, a trap, a decision it cannot render): never an answer
+    /// a case can expect.
+    Failed(String),
 }
 
 /// Why the corpus itself could not be read.
@@ -155,7 +132,7 @@ pub fn relative_name(path: &Path) -> String {
 }
 
 /// Every corpus file, parsed and checked, sorted by path.
-pub fn try_corpus_files() -> Result<Vec<(PathBuf, File)>, CorpusError> {
+pub fn try_corpus_files() -> Result<Vec<(PathBuf, TestFile)>, CorpusError> {
     let mut paths = Vec::new();
     collect_yaml(&corpus_dir(), &mut paths)?;
     paths.sort();
@@ -178,15 +155,15 @@ pub fn try_corpus_files() -> Result<Vec<(PathBuf, File)>, CorpusError> {
     clippy::panic,
     reason = "a malformed corpus is a broken fixture; every runtime's test must stop on it"
 )]
-pub fn corpus_files() -> Vec<(PathBuf, File)> {
+pub fn corpus_files() -> Vec<(PathBuf, TestFile)> {
     match try_corpus_files() {
         Ok(files) => files,
         Err(error) => panic!("the decision corpus is malformed: {error}"),
     }
 }
 
-/// The number of decision cases plus validation files (each validation file counts as one case).
-pub fn case_count(files: &[(PathBuf, File)]) -> usize {
+/// The number of cases plus validation files (each validation file counts as one case).
+pub fn case_count(files: &[(PathBuf, TestFile)]) -> usize {
     files
         .iter()
         .map(|(_, file)| {
@@ -200,8 +177,9 @@ pub fn case_count(files: &[(PathBuf, File)]) -> usize {
 }
 
 /// The whole corpus as one JSON value, for runtimes outside Rust: an array of
-/// `{ file, description, document, cases: [{ name, request, expect }], expectErrors? }`, sorted by
-/// `file` (the path relative to `tests/corpus`, `/`-separated).
+/// `{ file, description, document, cases: [{ name, request | requestJson, expect | expectError }],
+/// expectErrors? }`, sorted by `file` (the path relative to `tests/corpus`, `/`-separated). Each
+/// case keeps the keys its file gives: `requestJson` is the text as written.
 pub fn corpus_json() -> Value {
     Value::Array(
         corpus_files()
@@ -211,18 +189,18 @@ pub fn corpus_json() -> Value {
     )
 }
 
-/// Writes [`corpus_json`] to `path` (pretty-printed), for JS and Envoy test runners.
+/// Writes [`corpus_json`] to `path` (pretty-printed), for test runners outside Rust.
 pub fn write_corpus_json(path: &Path) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(&corpus_json()).map_err(std::io::Error::other)?;
     std::fs::write(path, text + "\n")
 }
 
-fn file_json(name: &str, file: &File) -> Value {
+fn file_json(name: &str, file: &TestFile) -> Value {
     let mut object = Map::new();
     object.insert("file".into(), Value::String(name.into()));
     object.insert(
         "description".into(),
-        Value::String(file.description.clone()),
+        file.description.clone().map_or(Value::Null, Value::String),
     );
     object.insert("document".into(), file.document.clone());
     object.insert(
@@ -231,11 +209,19 @@ fn file_json(name: &str, file: &File) -> Value {
             file.cases
                 .iter()
                 .map(|case| {
-                    serde_json::json!({
-                        "name": case.name,
-                        "request": case.request,
-                        "expect": case.expect,
-                    })
+                    let (request_key, request) = match &case.request {
+                        CaseRequest::Value(request) => ("request", request.clone()),
+                        CaseRequest::Json(text) => ("requestJson", Value::String(text.clone())),
+                    };
+                    let (expect_key, expect) = match &case.expect {
+                        Expectation::Decision(keys) => ("expect", Value::Object(keys.clone())),
+                        Expectation::Error(text) => ("expectError", Value::String(text.clone())),
+                    };
+                    let mut object = Map::new();
+                    object.insert("name".into(), Value::String(case.name.clone()));
+                    object.insert(request_key.into(), request);
+                    object.insert(expect_key.into(), expect);
+                    Value::Object(object)
                 })
                 .collect(),
         ),
@@ -273,14 +259,20 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CorpusError> {
     Ok(())
 }
 
-fn read_file(path: &Path) -> Result<File, CorpusError> {
+fn read_file(path: &Path) -> Result<TestFile, CorpusError> {
     let text = std::fs::read_to_string(path).map_err(|source| CorpusError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let file: File = serde_norway::from_str(&text).map_err(|e| CorpusError::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string(),
+    let file = test_file::parse(&text).map_err(|error| match error {
+        TestFileError::Syntax(message) => CorpusError::Parse {
+            path: path.to_path_buf(),
+            message,
+        },
+        TestFileError::Rule(message) => CorpusError::Malformed {
+            path: path.to_path_buf(),
+            message,
+        },
     })?;
     check_file(&file).map_err(|message| CorpusError::Malformed {
         path: path.to_path_buf(),
@@ -289,43 +281,28 @@ fn read_file(path: &Path) -> Result<File, CorpusError> {
     Ok(file)
 }
 
-/// The corpus rules a parsed file must follow.
-fn check_file(file: &File) -> Result<(), String> {
-    if file.description.trim().is_empty() {
+/// The corpus's own rules, on top of the format's (which [`test_file::parse`] checks).
+fn check_file(file: &TestFile) -> Result<(), String> {
+    if file
+        .description
+        .as_deref()
+        .is_none_or(|d| d.trim().is_empty())
+    {
         return Err("empty `description`".into());
     }
     if !file.document.is_object() {
         return Err("`document` is not a mapping".into());
     }
     match (&file.expect_errors, file.cases.is_empty()) {
-        (Some(_), false) => return Err("has both `cases` and `expectErrors`".into()),
         (None, true) => return Err("has neither `cases` nor `expectErrors`".into()),
-        (Some(errors), true) if errors.is_empty() => {
+        (Some(errors), _) if errors.is_empty() => {
             return Err("`expectErrors` is empty (a valid document needs cases)".into());
         }
         _ => {}
     }
-    let mut names = std::collections::BTreeSet::new();
     for case in &file.cases {
-        if !names.insert(case.name.as_str()) {
-            return Err(format!("duplicate case name `{}`", case.name));
-        }
-        if !case.request.is_object() {
-            return Err(format!("case `{}`: `request` is not a mapping", case.name));
-        }
-        if let Some(key) = case
-            .expect
-            .keys()
-            .find(|k| !DECISION_KEYS.contains(&k.as_str()))
-        {
-            return Err(format!(
-                "case `{}`: `expect` has `{key}`, not a decision key",
-                case.name
-            ));
-        }
-        if let Some(key) = REQUIRED_KEYS
-            .iter()
-            .find(|k| !case.expect.contains_key(**k))
+        if let Expectation::Decision(expect) = &case.expect
+            && let Some(key) = REQUIRED_KEYS.iter().find(|k| !expect.contains_key(**k))
         {
             return Err(format!("case `{}`: `expect` lacks `{key}`", case.name));
         }
@@ -336,16 +313,10 @@ fn check_file(file: &File) -> Result<(), String> {
 /// What went wrong in one case.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
-    /// A decision key differs (`actual` is `None` when the decision lacks the key).
-    Differs {
-        /// The decision key.
-        key: String,
-        /// What the corpus expects.
-        expected: Value,
-        /// What the backend returned.
-        actual: Option<Value>,
-    },
-    /// The backend could not decide the request.
+    /// The runtime's answer is not what the case expects (a decision key differs, a refusal where a
+    /// decision was expected, or the other way round).
+    Mismatch(Mismatch),
+    /// The backend failed to answer (not a refusal of the request).
     DecideFailed(String),
     /// The document of a decision file did not load.
     LoadFailed(Vec<(String, String)>),
@@ -421,19 +392,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "FAIL {} / {}: ", self.file, self.case)?;
         match &self.problem {
-            Problem::Differs {
-                key,
-                expected,
-                actual,
-            } => {
-                let actual = actual
-                    .as_ref()
-                    .map_or_else(|| "(missing)".to_owned(), Value::to_string);
-                write!(
-                    f,
-                    "`{key}` differs\n    expected: {expected}\n    actual:   {actual}"
-                )
-            }
+            Problem::Mismatch(mismatch) => write!(f, "{mismatch}"),
             Problem::DecideFailed(message) => write!(f, "decide failed: {message}"),
             Problem::LoadFailed(errors) => {
                 write!(f, "the document did not load:")?;
@@ -468,7 +427,7 @@ pub fn run_corpus(backend: &mut dyn Backend) -> Report {
 }
 
 /// Runs one file on `backend`, adding its results to `report`. `name` labels the failures.
-pub fn run_file(backend: &mut dyn Backend, name: &str, file: &File, report: &mut Report) {
+pub fn run_file(backend: &mut dyn Backend, name: &str, file: &TestFile, report: &mut Report) {
     let loaded = backend.load(&file.document);
     if let Some(expected) = &file.expect_errors {
         let problems = match loaded {
@@ -489,43 +448,23 @@ pub fn run_file(backend: &mut dyn Backend, name: &str, file: &File, report: &mut
         return;
     }
     for case in &file.cases {
-        let problems = match backend.decide(&case.request) {
-            Ok(decision) => compare_decision(&case.expect, &decision),
-            Err(message) => vec![Problem::DecideFailed(message)],
+        let problems = match backend.decide(&case.request.json()) {
+            Ok(decision) => mismatches(case.check(Ok(&decision))),
+            Err(NoDecision::Refused(message)) => mismatches(case.check(Err(&message))),
+            Err(NoDecision::Failed(message)) => vec![Problem::DecideFailed(message)],
         };
         report.record(name, &case.name, problems);
     }
 }
 
-/// Every expected key whose value differs from the decision's, in `expect` order.
-pub fn compare_decision(expect: &Map<String, Value>, decision: &Value) -> Vec<Problem> {
-    expect
-        .iter()
-        .filter_map(|(key, expected)| {
-            let actual = decision.get(key);
-            (actual != Some(expected)).then(|| Problem::Differs {
-                key: key.clone(),
-                expected: expected.clone(),
-                actual: actual.cloned(),
-            })
-        })
-        .collect()
-}
-
-/// Whether reported validation errors match the expected ones: same number, same order, each path
-/// equal and each message containing the expected text (ASCII case ignored).
-pub fn errors_match(expected: &[ExpectedError], actual: &[(String, String)]) -> bool {
-    expected.len() == actual.len()
-        && expected.iter().zip(actual).all(|(e, (path, message))| {
-            *path == e.path
-                && message
-                    .to_ascii_lowercase()
-                    .contains(&e.message.to_ascii_lowercase())
-        })
+fn mismatches(found: Vec<Mismatch>) -> Vec<Problem> {
+    found.into_iter().map(Problem::Mismatch).collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use tollgate_engine::test_file::compare_decision;
+
     use super::*;
 
     #[test]
@@ -557,6 +496,77 @@ mod tests {
     }
 
     #[test]
+    fn json_form_keeps_raw_requests_and_refusals_as_written() {
+        let files = corpus_files();
+        let json = corpus_json();
+        let mut raw = 0;
+        for ((_, file), object) in files.iter().zip(json.as_array().expect("an array")) {
+            for (case, value) in file
+                .cases
+                .iter()
+                .zip(object["cases"].as_array().expect("cases"))
+            {
+                assert_eq!(value["name"], case.name.as_str());
+                match (&case.request, &case.expect) {
+                    (CaseRequest::Json(text), Expectation::Error(message)) => {
+                        raw += 1;
+                        assert_eq!(value["requestJson"], text.as_str());
+                        assert_eq!(value["expectError"], message.as_str());
+                        assert!(value.get("request").is_none() && value.get("expect").is_none());
+                    }
+                    (CaseRequest::Value(request), Expectation::Decision(expect)) => {
+                        assert_eq!(&value["request"], request);
+                        assert_eq!(value["expect"].as_object(), Some(expect));
+                    }
+                    (CaseRequest::Json(text), Expectation::Decision(_)) => {
+                        assert_eq!(value["requestJson"], text.as_str());
+                    }
+                    (CaseRequest::Value(_), Expectation::Error(message)) => {
+                        assert_eq!(value["expectError"], message.as_str());
+                    }
+                }
+            }
+        }
+        assert!(raw > 0, "the corpus has no raw-text refusal case");
+    }
+
+    #[test]
+    fn corpus_rules_come_on_top_of_the_formats() {
+        let file = |text: &str| {
+            let file = test_file::parse(text).expect("a policy test file");
+            check_file(&file)
+        };
+        let case = "{ name: a, request: { grantType: client_credentials }, expect: { permitted: true, granted: [], matched: [] } }";
+        assert_eq!(
+            file(&format!(
+                "description: d\ndocument: {{}}\ncases: [ {case} ]"
+            )),
+            Ok(())
+        );
+        for (text, rule) in [
+            (format!("document: {{}}\ncases: [ {case} ]"), "empty `description`"),
+            (
+                format!("description: ' '\ndocument: {{}}\ncases: [ {case} ]"),
+                "empty `description`",
+            ),
+            (format!("description: d\ndocument: 1\ncases: [ {case} ]"), "not a mapping"),
+            ("description: d\ndocument: {}".to_owned(), "neither"),
+            ("description: d\ndocument: {}\nexpectErrors: []".to_owned(), "is empty"),
+            (
+                "description: d\ndocument: {}\ncases: [ { name: a, request: {}, expect: { permitted: true } } ]"
+                    .to_owned(),
+                "lacks `granted`",
+            ),
+        ] {
+            let error = file(&text).expect_err(&text);
+            assert!(error.contains(rule), "{text}: {error}");
+        }
+        // A refusal expects no decision keys.
+        let refused = "description: d\ndocument: {}\ncases: [ { name: a, requestJson: '{}', expectError: x } ]";
+        assert_eq!(file(refused), Ok(()));
+    }
+
+    #[test]
     fn comparison_checks_only_given_keys() {
         let expect: Map<String, Value> =
             serde_json::from_str(r#"{"permitted": true, "granted": ["a"]}"#).expect("json");
@@ -578,5 +588,49 @@ mod tests {
         assert!(!errors_match(&expected, &wrong_path));
         let extra = vec![ok[0].clone(), ok[0].clone()];
         assert!(!errors_match(&expected, &extra));
+    }
+
+    /// A backend that answers from a script, to check how answers are judged.
+    struct Scripted(Result<Value, NoDecision>);
+
+    impl Backend for Scripted {
+        fn load(&mut self, _: &Value) -> Result<(), Vec<(String, String)>> {
+            Ok(())
+        }
+        fn decide(&mut self, _: &str) -> Result<Value, NoDecision> {
+            self.0.clone()
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_an_answer_and_a_backend_failure_never_is() {
+        let file = test_file::parse(
+            "description: d\ndocument: {}\ncases: [ { name: twice, requestJson: '{}', expectError: duplicate key `api` } ]",
+        )
+        .expect("a file");
+        let run = |answer| {
+            let mut report = Report::default();
+            run_file(&mut Scripted(answer), "f.yaml", &file, &mut report);
+            report
+        };
+        let refused = run(Err(NoDecision::Refused(
+            "invalid request: client.allowedScopes: Duplicate key `api` at line 1".into(),
+        )));
+        assert!(refused.is_success(), "{refused}");
+        // The same words from a failing backend (a trap, say) do not pass the case.
+        let failed = run(Err(NoDecision::Failed("trap: duplicate key `api`".into())));
+        assert_eq!(failed.failed, 1);
+        assert!(matches!(
+            failed.failures.as_slice(),
+            [Failure {
+                problem: Problem::DecideFailed(_),
+                ..
+            }]
+        ));
+        let decided = run(Ok(serde_json::json!({ "permitted": true })));
+        assert_eq!(
+            decided.failures.first().map(|f| &f.problem),
+            Some(&Problem::Mismatch(Mismatch::Decided))
+        );
     }
 }

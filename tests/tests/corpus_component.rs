@@ -1,5 +1,12 @@
 //! The decision corpus through the engine component, run by the server's own wasmtime runtime.
 //! Every decision must be exactly the native one (the corpus expectations are the native ones).
+//!
+//! The component's WIT interface takes typed records, not JSON text: the server reads a request's
+//! JSON with the engine's `parse_request` and hands the result to the component (`tollgate decide
+//! --engine component`, the admin API). This backend does the same with each case's text, so a
+//! request with a key written twice is refused by that reader, before it crosses. The component's
+//! own refusal of a target listed twice in the WIT list, or of claims text naming a key twice, is
+//! tested in `host/src/runtime/convert.rs` (`the_guest_refuses_a_key_given_twice_as_the_engine_does`).
 
 #![allow(
     clippy::expect_used,
@@ -10,7 +17,7 @@
 
 use serde_json::Value;
 use tollgate::runtime::{ComponentEngine, Limits, LoadedSet, RuntimeError};
-use tollgate_tests::corpus::{Backend, case_count, corpus_files, run_corpus};
+use tollgate_tests::corpus::{Backend, NoDecision, case_count, corpus_files, run_corpus};
 
 struct Component {
     engine: ComponentEngine,
@@ -32,12 +39,19 @@ impl Backend for Component {
         }
     }
 
-    fn decide(&mut self, request: &Value) -> Result<Value, String> {
-        let set = self.set.as_mut().ok_or("no document loaded")?;
-        let request =
-            tollgate_engine::parse_request(&request.to_string()).map_err(|e| e.to_string())?;
-        let decision = set.decide(&request).map_err(|e| e.to_string())?;
-        serde_json::to_value(decision).map_err(|e| e.to_string())
+    fn decide(&mut self, request: &str) -> Result<Value, NoDecision> {
+        let set = self
+            .set
+            .as_mut()
+            .ok_or_else(|| NoDecision::Failed("no document loaded".into()))?;
+        let request = tollgate_engine::parse_request(request)
+            .map_err(|e| NoDecision::Refused(e.to_string()))?;
+        let decision = set.decide(&request).map_err(|e| match e {
+            // The guest could not read what crossed (a time out of range, claims it refuses).
+            RuntimeError::Request(message) => NoDecision::Refused(message),
+            other => NoDecision::Failed(other.to_string()),
+        })?;
+        serde_json::to_value(decision).map_err(|e| NoDecision::Failed(e.to_string()))
     }
 }
 

@@ -2,10 +2,12 @@
 
 use serde_json::Value;
 use tollgate_engine::PolicySet;
-use tollgate_tests::corpus::{Backend, case_count, corpus_files, run_corpus};
+use tollgate_tests::corpus::{
+    Backend, NoDecision, case_count, corpus_files, relative_name, run_corpus,
+};
 
-/// The engine as a library: load through `PolicySet::from_value`, decide through the same request
-/// parsing every shim uses.
+/// The engine as a library: load through `PolicySet::from_value`, read each request's text with
+/// the engine's own reader (`parse_request`, the one every JSON entry point uses).
 #[derive(Debug, Default)]
 struct Native {
     set: Option<PolicySet>,
@@ -25,11 +27,14 @@ impl Backend for Native {
         Ok(())
     }
 
-    fn decide(&mut self, request: &Value) -> Result<Value, String> {
-        let set = self.set.as_ref().ok_or("no document loaded")?;
-        let request =
-            tollgate_engine::parse_request(&request.to_string()).map_err(|e| e.to_string())?;
-        serde_json::to_value(set.decide(&request)).map_err(|e| e.to_string())
+    fn decide(&mut self, request: &str) -> Result<Value, NoDecision> {
+        let set = self
+            .set
+            .as_ref()
+            .ok_or_else(|| NoDecision::Failed("no document loaded".into()))?;
+        let request = tollgate_engine::parse_request(request)
+            .map_err(|e| NoDecision::Refused(e.to_string()))?;
+        serde_json::to_value(set.decide(&request)).map_err(|e| NoDecision::Failed(e.to_string()))
     }
 }
 
@@ -55,4 +60,20 @@ fn native_engine_passes_the_corpus() {
         report.failed,
         cases
     );
+}
+
+/// `tollgate policy test` decides natively too, through its own runner over the engine's reader of
+/// the format: every corpus file is a valid policy test file and passes there as well.
+#[test]
+fn policy_test_passes_the_corpus() {
+    let files = corpus_files();
+    let mut report = tollgate::policy_test::Report::default();
+    for (path, _) in &files {
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        report.run_file(&relative_name(path), &text);
+    }
+    println!("policy test: {} cases", report.outcomes.len());
+    assert_eq!(report.outcomes.len(), case_count(&files));
+    assert_eq!(report.failed(), 0, "{}", report.table());
 }
