@@ -272,7 +272,7 @@ pub fn write_new_key(path: &Path) -> Result<VaultKey, VaultError> {
 }
 
 /// What a credential is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretKind {
     /// A provider refresh token (kind `oauth`).
@@ -394,7 +394,7 @@ pub struct Opened {
 }
 
 /// A credential as listed (never the secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialInfo {
     /// The connection.
