@@ -332,11 +332,6 @@ impl Auditor {
         }
     }
 
-    /// Records an event and waits until it is stored.
-    pub async fn record_now(&self, event: Event) {
-        self.persist(now(), &event).await;
-    }
-
     /// Records an event that happened at `at` (unix seconds) and waits until it is stored (admin
     /// changes, which carry their request's time).
     pub async fn record_at(&self, at: i64, event: Event) {
