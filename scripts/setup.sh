@@ -41,6 +41,8 @@ CARGO_TOOLS=(
 
 # PyPI packages, as name==version.
 PIP_PACKAGES=(
+    # tests/e2e/admin-openapi.sh: the admin API against its OpenAPI document.
+    "schemathesis==4.32.5"
 )
 
 # Folders with a package.json and a committed package-lock.json: `npm ci` runs there when
@@ -185,7 +187,8 @@ pip_packages() {
     for spec in "${PIP_PACKAGES[@]}"; do
         name="${spec%%==*}"
         version="${spec#*==}"
-        python3 -m pip show "$name" 2>/dev/null | grep -qxF "Version: $version" ||
+        # grep without -q reads all of pip's output, so pip never dies of SIGPIPE (pipefail).
+        python3 -m pip show "$name" 2>/dev/null | grep -xF "Version: $version" >/dev/null ||
             missing+=("$spec")
     done
     if [[ ${#missing[@]} -eq 0 ]]; then

@@ -13,16 +13,19 @@ pub type Name<'set> = Cow<'set, str>;
 ///
 /// The names in it borrow from the [`PolicySet`](crate::PolicySet) that made it, so a decision
 /// costs no copy of them; [`Decision::into_owned`] detaches it from the set.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision<'set> {
     /// Whether a token (or credential) may be issued at all.
     pub permitted: bool,
     /// The granted scopes, in the order of [`Decision::scopes`].
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<String>))]
     pub granted: Vec<Name<'set>>,
     /// One entry per requested scope (or per allowed scope when none were requested).
     pub scopes: Vec<ScopeDecision<'set>>,
     /// The enforce-mode policies that matched, in document order.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<String>))]
     pub matched: Vec<Name<'set>>,
     /// The dry-run policies that would have matched and what they would have added.
     pub dry_run: Vec<DryRun<'set>>,
@@ -32,14 +35,17 @@ pub struct Decision<'set> {
 }
 
 /// The verdict on one scope.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScopeDecision<'set> {
     /// The scope.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
     pub scope: Name<'set>,
     /// Whether it is granted.
     pub granted: bool,
     /// The matched policies that give this scope, in document order.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<String>))]
     pub by: Vec<Name<'set>>,
     /// Why it was not granted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,6 +53,7 @@ pub struct ScopeDecision<'set> {
 }
 
 /// Why a scope was not granted: the first check it failed.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
@@ -76,24 +83,30 @@ impl Reason {
 }
 
 /// A dry-run policy that would have matched.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DryRun<'set> {
     /// The policy id.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
     pub policy: Name<'set>,
     /// Scopes it would add to `granted`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<String>))]
     pub would_add: Vec<Name<'set>>,
     /// Whether it would turn a refusal into a permitted decision.
     pub would_permit: bool,
 }
 
 /// A candidate policy that did not match.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotMatched<'set> {
     /// The policy id.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
     pub policy: Name<'set>,
     /// The first failing check, e.g. `condition 0: user.roles contains admin`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
     pub failed: Name<'set>,
 }
 

@@ -19,6 +19,7 @@ use crate::error::RequestError;
 use crate::path::Path;
 
 /// The grant a token request uses. A refresh is evaluated under the grant that started the session.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", expecting = "a grant type name")]
 pub enum GrantType {
@@ -95,6 +96,7 @@ impl std::fmt::Display for GrantType {
 
 /// A decision request: who asks (client, user, claims, actor), for what (target and scopes), and
 /// in which context (address and time). The caller supplies time; the engine reads no clock.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     rename_all = "camelCase",
@@ -145,6 +147,7 @@ fn default_explain() -> bool {
 }
 
 /// The OAuth client, as far as policy is concerned.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(
     rename_all = "camelCase",
@@ -181,6 +184,7 @@ pub struct Client {
 }
 
 /// The user behind the request.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(
     rename_all = "camelCase",
@@ -203,6 +207,7 @@ pub struct User {
 }
 
 /// The acting party of a token exchange (the `act` claim).
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(
     rename_all = "camelCase",
@@ -219,6 +224,7 @@ pub struct Actor {
 }
 
 /// The subject token of a token exchange, as far as policy is concerned.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(
     rename_all = "camelCase",
@@ -235,6 +241,7 @@ pub struct Subject {
 }
 
 /// What is asked for: a resource or a connection, by id.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(
     rename_all = "camelCase",
@@ -267,6 +274,7 @@ impl std::fmt::Display for Target {
 }
 
 /// The request's context.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(
     rename_all = "camelCase",
@@ -275,6 +283,7 @@ impl std::fmt::Display for Target {
 )]
 pub struct Context {
     /// `request.ip`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = "ip"))]
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -282,6 +291,7 @@ pub struct Context {
     )]
     pub ip: Option<IpAddr>,
     /// `request.time`, an RFC 3339 instant.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

@@ -148,6 +148,13 @@ pub enum Event {
         /// The jti, or the refresh family (a hash).
         id: String,
     },
+    /// The admin API rotated the signing key.
+    KeyRotation {
+        /// The new active key.
+        kid: String,
+        /// Its algorithm.
+        algorithm: &'static str,
+    },
     /// The admin API changed an entity.
     AdminChange {
         /// `create`, `update` or `delete`.
@@ -177,6 +184,7 @@ impl Event {
             Event::Consent { .. } => "consent",
             Event::ClientRegistration { .. } => "client_registration",
             Event::AdminChange { .. } => "admin_change",
+            Event::KeyRotation { .. } => "key_rotation",
         }
     }
 }
@@ -324,9 +332,10 @@ impl Auditor {
         }
     }
 
-    /// Records an event and waits until it is stored (admin changes).
-    pub async fn record_now(&self, event: Event) {
-        self.persist(now(), &event).await;
+    /// Records an event that happened at `at` (unix seconds) and waits until it is stored (admin
+    /// changes, which carry their request's time).
+    pub async fn record_at(&self, at: i64, event: Event) {
+        self.persist(at, &event).await;
     }
 
     /// Each event is serialized once: the same JSON text goes to the store and into the line.

@@ -1,6 +1,7 @@
 //! Tollgate: the OAuth authorization server and command-line tool around the policy engine.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod audit;
 pub mod cli;
 pub mod clock;

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tollgate_engine::ValidationError;
+use utoipa::ToSchema;
 
 /// How a client authenticates at the token endpoint (RFC 7591 `token_endpoint_auth_method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", expecting = "a token endpoint auth method")]
 pub enum TokenEndpointAuthMethod {
     /// A secret in the `Authorization: Basic` header (RFC 6749 §2.3.1).
@@ -22,7 +24,7 @@ pub enum TokenEndpointAuthMethod {
 }
 
 /// How a client came to be known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase", expecting = "a registration type")]
 pub enum RegistrationType {
     /// Declared by an administrator (configuration file or admin API).
@@ -35,7 +37,7 @@ pub enum RegistrationType {
 }
 
 /// Whether an administrator vouches for a client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase", expecting = "a client status")]
 pub enum ClientStatus {
     /// Vouched for.
@@ -47,7 +49,9 @@ pub enum ClientStatus {
 
 /// A grant type a client may be allowed, by its short name (the policy document's names, plus
 /// `refresh_token`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case", expecting = "a grant type")]
 pub enum GrantTypeName {
     /// RFC 6749 §4.4.
@@ -63,7 +67,7 @@ pub enum GrantTypeName {
 }
 
 /// The algorithm this server signs its tokens with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
 #[serde(expecting = "a signing algorithm")]
 pub enum SigningAlgorithm {
     /// ECDSA on P-256 with SHA-256 (the default: small keys, fast signing).
@@ -133,7 +137,7 @@ impl GrantTypeName {
 }
 
 /// An OAuth client as configured.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(
     rename_all = "camelCase",
     deny_unknown_fields,
@@ -141,12 +145,14 @@ impl GrantTypeName {
 )]
 pub struct ClientConfig {
     /// The client id.
+    #[schema(min_length = 1)]
     pub client_id: String,
     /// Display name (`client.name`).
     #[serde(default)]
     pub name: Option<String>,
     /// The secret: a literal (development) or `env:VAR`. Stored hashed; never returned.
     #[serde(default, skip_serializing)]
+    #[schema(write_only)]
     pub secret: Option<String>,
     /// How it authenticates at the token endpoint.
     #[serde(default)]
@@ -203,16 +209,22 @@ impl ClientConfig {
     }
 
     /// Every problem with this client, each with its path below `path` (`clients[2]`).
-    pub fn problems(&self, path: &str) -> Vec<String> {
+    pub fn problems(&self, path: &str) -> Vec<ValidationError> {
         let mut problems = Vec::new();
         if self.client_id.is_empty() {
-            problems.push(format!("{path}.clientId: must not be empty"));
+            problems.push(ValidationError {
+                path: format!("{path}.clientId"),
+                message: "must not be empty".into(),
+            });
         }
         for (i, grant) in self.grant_types.iter().enumerate() {
             if self.is_public() && !PUBLIC_CLIENT_GRANTS.contains(grant) {
-                problems.push(format!(
-                    "{path}.grantTypes[{i}]: a public client (`tokenEndpointAuthMethod: none`) may use only authorization_code and refresh_token, not `{grant}`"
-                ));
+                problems.push(ValidationError {
+                    path: format!("{path}.grantTypes[{i}]"),
+                    message: format!(
+                        "a public client (`tokenEndpointAuthMethod: none`) may use only authorization_code and refresh_token, not `{grant}`"
+                    ),
+                });
             }
         }
         problems
@@ -220,7 +232,7 @@ impl ClientConfig {
 }
 
 /// A user as configured.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(
     rename_all = "camelCase",
     deny_unknown_fields,
@@ -228,12 +240,14 @@ impl ClientConfig {
 )]
 pub struct UserConfig {
     /// Subject identifier.
+    #[schema(min_length = 1)]
     pub sub: String,
     /// Login name.
     #[serde(default)]
     pub username: Option<String>,
     /// Password: a literal (development) or `env:VAR`. Stored hashed; never returned.
     #[serde(default, skip_serializing)]
+    #[schema(write_only)]
     pub password: Option<String>,
     /// `user.roles`.
     #[serde(default)]
@@ -246,5 +260,6 @@ pub struct UserConfig {
     pub permissions: Vec<String>,
     /// Extra claims for `jwtClaims.*`.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub claims: serde_json::Map<String, Value>,
 }

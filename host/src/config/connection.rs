@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// An OAuth connection's provider: where Tollgate refreshes the vaulted tokens and where users
 /// connect their accounts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(
     rename_all = "camelCase",
     deny_unknown_fields,
@@ -29,6 +30,7 @@ pub struct ProviderConfig {
     /// Tollgate's client secret at the provider: a literal (development) or `env:VAR`. Sealed in
     /// the vault; never returned.
     #[serde(default, skip_serializing)]
+    #[schema(write_only)]
     pub client_secret: Option<String>,
     /// How Tollgate authenticates at the provider.
     #[serde(default)]
@@ -42,7 +44,7 @@ pub struct ProviderConfig {
 }
 
 /// How Tollgate authenticates at a provider's token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", expecting = "a provider auth method")]
 pub enum ProviderAuthMethod {
     /// The secret in the `Authorization: Basic` header.

@@ -293,6 +293,7 @@ pub async fn register(
     ip: Option<std::net::IpAddr>,
     now: i64,
 ) -> Result<Value, RegistrationError> {
+    let _guard = core.admin_lock.lock().await;
     admit(core, bearer, ip, now)?;
     let m = parse_metadata(body)?;
     refuse_impostor_name(core, m.name.as_deref())?;
@@ -404,6 +405,7 @@ pub async fn update(
     bearer: Option<&str>,
     body: &Value,
 ) -> Result<Value, RegistrationError> {
+    let _guard = core.admin_lock.lock().await;
     let current = authorized(core, client_id, bearer).await?;
     if body.get("client_id").and_then(Value::as_str) != Some(client_id) {
         return Err(RegistrationError::metadata(
@@ -473,6 +475,7 @@ pub async fn delete(
     client_id: &str,
     bearer: Option<&str>,
 ) -> Result<(), RegistrationError> {
+    let _guard = core.admin_lock.lock().await;
     authorized(core, client_id, bearer).await?;
     core.store
         .delete_entity(Kind::Client, client_id)

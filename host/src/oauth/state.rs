@@ -8,7 +8,7 @@ use super::cimd::MetadataDocuments;
 use super::connections::pending::PendingConnect;
 use super::token_cache::{Revoked, VerifiedTokens};
 use crate::audit::Auditor;
-use crate::config::{RegistrationSettings, TrustedIssuer};
+use crate::config::{RegistrationSettings, SigningAlgorithm, TrustedIssuer};
 use crate::directory::{Directory, SecretVerifier};
 use crate::keys::KeyRing;
 use crate::policy::PolicyEngine;
@@ -64,6 +64,11 @@ pub struct Core {
     pub verified_tokens: VerifiedTokens,
     /// Revoked token ids, as in the store.
     pub revoked: Revoked,
+    /// Serializes changes to the entities and keys (admin API, client registration): each checks
+    /// the document, writes the store and swaps the directory as one step.
+    pub admin_lock: tokio::sync::Mutex<()>,
+    /// The algorithm of new signing keys (`tokens.signingAlgorithm`).
+    pub signing_algorithm: SigningAlgorithm,
 }
 
 impl Core {

@@ -100,7 +100,6 @@ async fn register(
         Err(e) => return registration_error(&e),
     };
     let bearer = bearer(&headers);
-    let _guard = state.admin_lock.lock().await;
     registration_answer(
         StatusCode::CREATED,
         registration::register(
@@ -143,7 +142,6 @@ async fn update_registration(
         Ok(body) => body,
         Err(e) => return registration_error(&e),
     };
-    let _guard = state.admin_lock.lock().await;
     registration_answer(
         StatusCode::OK,
         registration::update(&state.core, &client_id, bearer(&headers).as_deref(), &body).await,
@@ -159,7 +157,6 @@ async fn delete_registration(
     if !state.core.registration.dynamic {
         return registration_off();
     }
-    let _guard = state.admin_lock.lock().await;
     match registration::delete(&state.core, &client_id, bearer(&headers).as_deref()).await {
         Ok(()) => no_store(StatusCode::NO_CONTENT.into_response()),
         Err(e) => registration_error(&e),

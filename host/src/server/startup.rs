@@ -69,7 +69,12 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         .collect();
     let mut client_problems = Vec::new();
     for (i, client) in config.clients.iter().enumerate() {
-        client_problems.extend(client.problems(&format!("clients[{i}]")));
+        client_problems.extend(
+            client
+                .problems(&format!("clients[{i}]"))
+                .iter()
+                .map(ToString::to_string),
+        );
         for (j, served) in client.serves.iter().enumerate() {
             if !resource_ids.contains(&served.as_str()) {
                 client_problems.push(format!(
@@ -182,6 +187,8 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         ),
         verified_tokens: Default::default(),
         revoked,
+        admin_lock: Default::default(),
+        signing_algorithm: config.tokens.signing_algorithm,
     }))
 }
 
@@ -390,7 +397,6 @@ pub async fn serve(config_path: &Path, engine: EngineChoice) -> Result<(), Start
     let state = AppState {
         core: Arc::clone(&core),
         admin_token,
-        admin_lock: Arc::default(),
         metrics,
         publish_bundle: config.publish_policy_bundle,
     };

@@ -13,8 +13,6 @@ pub struct AppState {
     pub core: Arc<Core>,
     /// The admin bearer token; `None` turns the admin API off.
     pub admin_token: Option<Arc<str>>,
-    /// Serializes admin writes (document validation + store write + swap).
-    pub admin_lock: Arc<tokio::sync::Mutex<()>>,
     /// Prometheus rendering.
     pub metrics: Option<PrometheusHandle>,
     /// Whether `GET /policies/bundle` serves the policy document.

@@ -34,7 +34,7 @@ impl Kind {
 }
 
 /// Who declared an entity or credential: the configuration file owns what it declares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// The configuration file.
@@ -136,7 +136,7 @@ pub struct TokenRecord {
 }
 
 /// An audit event as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     /// Sequence number.
     pub seq: i64,

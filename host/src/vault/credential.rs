@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 use crate::store::Source;
 
 /// What a credential is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretKind {
     /// A provider refresh token (kind `oauth`).
@@ -128,7 +128,7 @@ pub struct Opened {
 }
 
 /// A credential as listed (never the secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialInfo {
     /// The connection.

@@ -94,7 +94,6 @@ pub async fn start_in(
     let state = AppState {
         core: Arc::clone(&core),
         admin_token: admin_token.map(Arc::from),
-        admin_lock: Arc::default(),
         metrics: None,
         publish_bundle: config.publish_policy_bundle,
     };

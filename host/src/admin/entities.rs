@@ -1,0 +1,248 @@
+//! Listing, reading, creating, replacing and deleting entities of every kind. A change is checked
+//! against the whole policy document before anything is stored: a change that would make it
+//! invalid is refused with every error and changes nothing; an accepted change applies to the
+//! next decision. Entities the configuration file declares are the file's, read-only here.
+
+use std::sync::{Arc, PoisonError};
+
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::error::AdminError;
+use crate::audit::Event;
+use crate::directory::{Directory, connection_document, hash_secret};
+use crate::oauth::state::Core;
+use crate::store::{Kind, Source, StoreError};
+use crate::vault::{Credential, Owner, SecretKind};
+
+/// An entity as the admin API stores it: checked by its kind's module ([`super::clients`], …),
+/// with its secret (a client's `secret`, a user's `password`, a connection provider's
+/// `clientSecret`) split off. The secret is stored hashed or sealed, and never returned.
+#[derive(Debug)]
+pub struct Entity {
+    /// What kind of entity.
+    pub kind: Kind,
+    /// Its id (`clientId`, `sub` or `id`).
+    pub id: String,
+    /// The body as stored and returned.
+    pub body: Value,
+    /// The secret, when the body carried one.
+    pub secret: Option<Zeroizing<String>>,
+}
+
+/// The field that holds an entity's id in its body.
+pub fn id_field(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Client => "clientId",
+        Kind::User => "sub",
+        _ => "id",
+    }
+}
+
+/// An entity's body as stored: its typed form, serialized.
+pub fn to_body<T: serde::Serialize>(entity: &T) -> Result<Value, AdminError> {
+    serde_json::to_value(entity).map_err(|e| AdminError::invalid("body", e.to_string()))
+}
+
+/// Every entity of a kind, as stored.
+pub async fn list(core: &Core, kind: Kind) -> Result<Vec<Value>, AdminError> {
+    Ok(core
+        .store
+        .list_entities(kind)
+        .await?
+        .into_iter()
+        .map(|(_, body, _)| body)
+        .collect())
+}
+
+/// One entity, as stored.
+pub async fn read(core: &Core, kind: Kind, id: &str) -> Result<Value, AdminError> {
+    match core.store.get_entity(kind, id).await? {
+        Some((body, _)) => Ok(body),
+        None => Err(AdminError::NotFound {
+            kind: kind.as_str(),
+            id: id.to_owned(),
+        }),
+    }
+}
+
+/// Creates an entity; refused when one of its kind has its id already.
+pub async fn create(core: &Core, entity: Entity, now: i64) -> Result<Value, AdminError> {
+    let (kind, id) = (entity.kind, entity.id.clone());
+    write(core, kind, &id, Change::Create(entity), now)
+        .await
+        .map(|body| body.unwrap_or_default())
+}
+
+/// Replaces entity `id`, which must exist and be the admin API's; the body must carry the same id.
+pub async fn replace(core: &Core, id: &str, entity: Entity, now: i64) -> Result<Value, AdminError> {
+    write(core, entity.kind, id, Change::Replace(entity), now)
+        .await
+        .map(|body| body.unwrap_or_default())
+}
+
+/// Deletes entity `id`, which must exist and be the admin API's.
+pub async fn delete(core: &Core, kind: Kind, id: &str, now: i64) -> Result<(), AdminError> {
+    write(core, kind, id, Change::Delete, now).await.map(drop)
+}
+
+enum Change {
+    Create(Entity),
+    Replace(Entity),
+    Delete,
+}
+
+impl Change {
+    fn action(&self) -> &'static str {
+        match self {
+            Change::Create(_) => "create",
+            Change::Replace(_) => "update",
+            Change::Delete => "delete",
+        }
+    }
+}
+
+/// Applies one change under the admin lock: the document after it must load, then the store is
+/// written and the directory swapped; on a store failure the engine goes back to the stored
+/// document. Returns the stored body (none for a deletion).
+async fn write(
+    core: &Core,
+    kind: Kind,
+    id: &str,
+    change: Change,
+    now: i64,
+) -> Result<Option<Value>, AdminError> {
+    let _guard = core.admin_lock.lock().await;
+    let existing = core.store.get_entity(kind, id).await?;
+    let (noun, owned_id) = (kind.as_str(), id.to_owned());
+    match (&existing, &change) {
+        (Some((_, Source::Config)), _) => {
+            return Err(AdminError::Declared {
+                kind: noun,
+                id: owned_id,
+            });
+        }
+        (Some(_), Change::Create(_)) => {
+            return Err(AdminError::Exists {
+                kind: noun,
+                id: owned_id,
+            });
+        }
+        (None, Change::Replace(_) | Change::Delete) => {
+            return Err(AdminError::NotFound {
+                kind: noun,
+                id: owned_id,
+            });
+        }
+        _ => {}
+    }
+    if let Change::Replace(e) = &change
+        && e.id != id
+    {
+        return Err(AdminError::invalid(
+            format!("body.{}", id_field(kind)),
+            format!("must be `{id}`, the id in the path"),
+        ));
+    }
+    let action = change.action();
+    let entity = match change {
+        Change::Create(e) | Change::Replace(e) => Some(e),
+        Change::Delete => None,
+    };
+    if kind == Kind::Connection
+        && entity.as_ref().is_some_and(|e| e.secret.is_some())
+        && core.vault.is_none()
+    {
+        return Err(AdminError::invalid(
+            "body.provider.clientSecret",
+            "a provider client secret needs the vault: start the server with a vault key",
+        ));
+    }
+
+    // The document after the change must load; otherwise nothing changes.
+    let directory = core.directory();
+    let mut document = directory.document.clone();
+    if let Some(section) = section(kind)
+        && let Some(Value::Array(items)) = document.get_mut(section)
+    {
+        items.retain(|item| item.get("id").and_then(Value::as_str) != Some(id));
+        if let Some(e) = &entity {
+            items.push(connection_document(e.body.clone()).0);
+        }
+    }
+    let version = core
+        .policy
+        .replace(&document.to_string())
+        .map_err(AdminError::Document)?;
+    let fresh = match store(core, kind, id, entity.as_ref(), now).await {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            // Put the engine back on the stored document.
+            let _ = core.policy.replace(&directory.document.to_string());
+            return Err(e);
+        }
+    };
+    *core
+        .directory
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
+    core.audit
+        .record_at(
+            now,
+            Event::AdminChange {
+                action,
+                kind: kind.as_str().to_owned(),
+                id: id.to_owned(),
+                policy_version: version,
+            },
+        )
+        .await;
+    Ok(entity.map(|e| e.body))
+}
+
+/// The policy document's section of a kind; clients and users are not in the document.
+fn section(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Resource => Some("resources"),
+        Kind::Connection => Some("connections"),
+        Kind::Policy => Some("policies"),
+        Kind::Client | Kind::User => None,
+    }
+}
+
+/// Writes the change and its secret, and reads the directory back.
+async fn store(
+    core: &Core,
+    kind: Kind,
+    id: &str,
+    entity: Option<&Entity>,
+    now: i64,
+) -> Result<Directory, AdminError> {
+    match entity {
+        Some(entity) => {
+            core.store
+                .put_entity(kind, id, &entity.body, Source::Admin)
+                .await?;
+            match (&entity.secret, &core.vault) {
+                (Some(secret), Some(vault)) if kind == Kind::Connection => {
+                    let credential = Credential {
+                        kind: SecretKind::ClientSecret,
+                        secret,
+                        scope: None,
+                        source: Source::Admin,
+                    };
+                    vault.put(id, &Owner::Provider, credential, now).await?;
+                }
+                (Some(secret), _) => {
+                    let hash = hash_secret(secret).map_err(StoreError::Value)?;
+                    core.store.put_secret(kind, id, &hash).await?;
+                }
+                (None, _) => {}
+            }
+        }
+        None => {
+            core.store.delete_entity(kind, id).await?;
+        }
+    }
+    Ok(Directory::load(core.store.as_ref()).await?)
+}

@@ -1,0 +1,122 @@
+//! The admin API's operations that are not collections: simulating a decision, reading the audit
+//! trail and rotating the signing key. The handlers parse and render; the work is in
+//! [`crate::admin`].
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use utoipa::IntoParams;
+
+use super::extract::{AdminJson, JsonBytes};
+use super::responses::{BadRequest, BodyRefused, Unauthorized, Unavailable};
+use crate::admin::error::AdminError;
+use crate::admin::keys::{RotateKeys, RotatedKey};
+use crate::admin::simulate::{self, Simulated};
+use crate::clock::now;
+use crate::server::state::AppState;
+use crate::store::AuditRecord;
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/decide", post(decide))
+        .route("/admin/audit", get(audit))
+        .route("/admin/keys/rotate", post(rotate_keys))
+}
+
+fn render<T: serde::Serialize>(result: Result<T, AdminError>) -> Response {
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Simulate a decision on the current policy set, with its explanation.
+///
+/// The body is a decision request as every runtime reads it (the engine's rules: a repeated
+/// key is refused).
+#[utoipa::path(
+    post, path = "/admin/decide", tag = "decisions", operation_id = "decide",
+    request_body = tollgate_engine::Request,
+    responses(
+        (status = 200, description = "the decision and the policy-set version", body = Simulated),
+        BadRequest, Unauthorized, BodyRefused, Unavailable,
+    ),
+)]
+pub async fn decide(State(state): State<AppState>, JsonBytes(body): JsonBytes) -> Response {
+    let request = std::str::from_utf8(&body)
+        .map_err(|_| AdminError::invalid("body", "the body is not UTF-8"))
+        .and_then(|text| {
+            tollgate_engine::parse_request(text)
+                .map_err(|e| AdminError::invalid("body", e.to_string()))
+        });
+    render(request.and_then(|r| simulate::decide(&state.core, &r)))
+}
+
+/// Which audit events to read.
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Events after this sequence number (default 0: from the first).
+    pub after: Option<i64>,
+    /// At most this many (default 100; clamped to 1..=1000).
+    pub limit: Option<i64>,
+}
+
+impl AuditQuery {
+    /// Reads `after` and `limit` from a query string; other parameters are ignored.
+    fn parse(query: Option<&str>) -> Result<AuditQuery, AdminError> {
+        let mut out = AuditQuery::default();
+        for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            let slot = match name.as_ref() {
+                "after" => &mut out.after,
+                "limit" => &mut out.limit,
+                _ => continue,
+            };
+            *slot = Some(value.parse().map_err(|_| {
+                AdminError::invalid(name.as_ref(), format!("`{value}` is not an integer"))
+            })?);
+        }
+        Ok(out)
+    }
+}
+
+/// Read audit events after a sequence number, oldest first.
+#[utoipa::path(
+    get, path = "/admin/audit", tag = "audit", operation_id = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "the events, oldest first", body = Vec<AuditRecord>),
+        BadRequest, Unauthorized, Unavailable,
+    ),
+)]
+pub async fn audit(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let events = match AuditQuery::parse(query.as_deref()) {
+        Ok(q) => simulate::audit(&state.core, q.after.unwrap_or(0), q.limit.unwrap_or(100)).await,
+        Err(e) => Err(e),
+    };
+    render(events)
+}
+
+/// Rotate the signing key.
+///
+/// A new active key (of the configured algorithm unless the body names one) signs from now on
+/// and is published in the JWK Set at once; the old key stays published until every token it
+/// signed has expired.
+#[utoipa::path(
+    post, path = "/admin/keys/rotate", tag = "keys", operation_id = "rotate_keys",
+    request_body(content = Option<RotateKeys>, description = "optional: `{}` or `null` rotate to the configured algorithm"),
+    responses(
+        (status = 200, description = "the new active key", body = RotatedKey),
+        BadRequest, Unauthorized, BodyRefused, Unavailable,
+    ),
+)]
+pub async fn rotate_keys(
+    State(state): State<AppState>,
+    body: Option<AdminJson<Option<RotateKeys>>>,
+) -> Response {
+    let request = body.and_then(|AdminJson(r)| r).unwrap_or_default();
+    render(crate::admin::keys::rotate(&state.core, request, now()).await)
+}
