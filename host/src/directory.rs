@@ -217,12 +217,11 @@ pub fn document(resources: Vec<Value>, connections: Vec<Value>, policies: Vec<Va
 }
 
 /// Hashes a secret or password with argon2id (a PHC string with its own salt).
-pub fn hash_secret(secret: &str) -> Result<String, String> {
+pub fn hash_secret(secret: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
     argon2::Argon2::default()
         .hash_password(secret.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
 }
 
 /// Whether `secret` matches an argon2id PHC string, paying the full argon2 cost.

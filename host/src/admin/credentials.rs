@@ -111,7 +111,8 @@ pub async fn put(
         scope: body.scope,
         certificate_file: None,
     };
-    check_credential(&credential, &kind).map_err(|why| AdminError::invalid("body", why))?;
+    check_credential(&credential, &kind)
+        .map_err(|why| AdminError::invalid("body", why.to_string()))?;
     let (secret_kind, secret) = credential
         .secret_field()
         .ok_or_else(|| AdminError::invalid("body", "the body holds no secret"))?;

@@ -234,7 +234,7 @@ async fn store(
                     vault.put(id, &Owner::Provider, credential, now).await?;
                 }
                 (Some(secret), _) => {
-                    let hash = hash_secret(secret).map_err(StoreError::Value)?;
+                    let hash = hash_secret(secret).map_err(|e| StoreError::Value(e.to_string()))?;
                     core.store.put_secret(kind, id, &hash).await?;
                 }
                 (None, _) => {}

@@ -192,10 +192,10 @@ pub fn stored_connection(
 }
 
 /// Checks one credential against its connection's kind.
-pub fn check_credential(c: &CredentialConfig, kind: &str) -> Result<(), String> {
+pub fn check_credential(c: &CredentialConfig, kind: &str) -> Result<(), CredentialError> {
     match (&c.user, &c.tenant) {
         (Some(_), None) | (None, Some(_)) => {}
-        _ => return Err("name exactly one owner: `user` or `tenant`".into()),
+        _ => return Err(CredentialError::Owner),
     }
     let given: Vec<&str> = [
         ("apiKey", c.api_key.is_some()),
@@ -206,24 +206,45 @@ pub fn check_credential(c: &CredentialConfig, kind: &str) -> Result<(), String> 
     .into_iter()
     .filter_map(|(name, present)| present.then_some(name))
     .collect();
-    let expected: &[&str] = match kind {
+    let expected: &'static [&'static str] = match kind {
         "api_key" => &["apiKey"],
         "certificate" => &["certificate", "certificateFile"],
         "oauth" => &["refreshToken"],
-        _ => return Err(format!("a `{kind}` connection cannot hold credentials")),
+        _ => return Err(CredentialError::NoCredentials(kind.to_owned())),
     };
     match given.as_slice() {
-        [one] if expected.contains(one) => Ok(()),
-        _ => Err(format!(
-            "a `{kind}` connection's credential is one of: {}",
-            expected.join(", ")
-        )),
-    }
-    .and_then(|()| {
-        if c.scope.is_some() && kind != "oauth" {
-            Err("`scope` belongs to `oauth` credentials only".into())
-        } else {
-            Ok(())
+        [one] if expected.contains(one) => {}
+        _ => {
+            return Err(CredentialError::Secret {
+                kind: kind.to_owned(),
+                expected,
+            });
         }
-    })
+    }
+    if c.scope.is_some() && kind != "oauth" {
+        return Err(CredentialError::Scope);
+    }
+    Ok(())
+}
+
+/// Why a credential does not fit its connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    /// Neither or both of `user` and `tenant`.
+    #[error("name exactly one owner: `user` or `tenant`")]
+    Owner,
+    /// A connection kind that holds no credentials.
+    #[error("a `{0}` connection cannot hold credentials")]
+    NoCredentials(String),
+    /// Not exactly one secret field, or one of another kind.
+    #[error("a `{kind}` connection's credential is one of: {}", expected.join(", "))]
+    Secret {
+        /// The connection's kind.
+        kind: String,
+        /// The secret fields that kind takes.
+        expected: &'static [&'static str],
+    },
+    /// `scope` on a credential other than `oauth`.
+    #[error("`scope` belongs to `oauth` credentials only")]
+    Scope,
 }

@@ -17,8 +17,8 @@ pub use client::{
     SigningAlgorithm, TokenEndpointAuthMethod, UserConfig,
 };
 pub use connection::{
-    ConnectionVault, CredentialConfig, ProviderAuthMethod, ProviderConfig, check_credential,
-    split_connection, stored_connection,
+    ConnectionVault, CredentialConfig, CredentialError, ProviderAuthMethod, ProviderConfig,
+    check_credential, split_connection, stored_connection,
 };
 
 /// Why the configuration could not be used.

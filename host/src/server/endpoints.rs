@@ -65,23 +65,6 @@ async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Response {
     response
 }
 
-fn error_response(e: &OAuthError) -> Response {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut response = (status, Json(e)).into_response();
-    if e.challenge_basic {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"tollgate\""),
-        );
-    }
-    if let Some(seconds) = e.retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    no_store(response)
-}
-
 /// Parses the form request every OAuth endpoint takes.
 fn params(
     headers: &HeaderMap,
@@ -140,10 +123,9 @@ where
     // Admission: while the audit queue is near full, refuse rather than accept work whose
     // events might not be recorded.
     if state.core.audit.saturated() {
-        let response = error_response(&OAuthError::busy(
-            "the server is catching up on its audit trail; try again",
-            1,
-        ));
+        let response =
+            OAuthError::busy("the server is catching up on its audit trail; try again", 1)
+                .into_response();
         measure(endpoint, started, response.status());
         return response;
     }
@@ -153,7 +135,7 @@ where
     };
     let response = match result {
         Ok(answer) => no_store(render(answer)),
-        Err(e) => error_response(&e),
+        Err(e) => e.into_response(),
     };
     measure(endpoint, started, response.status());
     response

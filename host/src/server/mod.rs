@@ -11,6 +11,7 @@ mod endpoints;
 mod html;
 pub mod http;
 pub mod listen;
+mod oauth_error;
 mod pages;
 mod registration;
 mod routes;

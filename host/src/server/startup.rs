@@ -321,7 +321,8 @@ async fn sync_config(store: &dyn Store, config: &ServerConfig) -> Result<(), Sta
         {
             return Ok(());
         }
-        let hash = hash_secret(secret).map_err(StartError::Other)?;
+        let hash = hash_secret(secret)
+            .map_err(|e| StartError::Other(format!("cannot hash a secret: {e}")))?;
         store.put_secret(kind, id, &hash).await?;
         Ok(())
     }
