@@ -45,9 +45,21 @@ static CLIENT_KEYS: LazyLock<Client> = LazyLock::new(|| {
 fn check_assertion(assertion: &str) {
     let keys = &*CLIENT_KEYS;
     if let Ok(claims) = verify_with_jwks(assertion, &keys.jwks, &[AUDIENCE], Some(CLIENT), NOW) {
+        // Verified: for this server, from this client, not expired, not before its time.
+        let leeway = tollgate::oauth::client_auth::LEEWAY;
+        let aud = &claims["aud"];
+        assert!(aud == AUDIENCE || aud.as_array().is_some_and(|a| a.iter().any(|v| v == AUDIENCE)));
+        assert_eq!(claims["iss"], CLIENT);
+        let exp = claims["exp"].as_f64().expect("`exp` is required");
+        assert!(exp >= (NOW - leeway) as f64);
         if let Ok(until) = assertion_window(&claims, NOW, 300) {
-            // A jti is remembered at most for the longest lifetime plus the leeway.
-            assert!(until <= NOW + 300 + tollgate::oauth::client_auth::LEEWAY);
+            // A bounded lifetime, issued in the past, and its jti remembered at most for the
+            // longest lifetime plus the leeway.
+            assert!(exp <= (NOW + 300) as f64);
+            if let Some(iat) = claims.get("iat").and_then(Value::as_f64) {
+                assert!(iat <= (NOW + leeway) as f64);
+            }
+            assert!(until <= NOW + 300 + leeway);
         }
     }
 }
