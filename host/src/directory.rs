@@ -117,15 +117,22 @@ impl Directory {
     /// Reads every entity from the store.
     pub async fn load(store: &dyn Store) -> Result<Directory, StoreError> {
         let mut d = Directory::default();
+        let unreadable = |kind, id: &str, e: serde_json::Error| StoreError::Entity {
+            kind,
+            id: id.to_owned(),
+            why: e.to_string(),
+        };
         for (id, body, _) in store.list_entities(Kind::Client).await? {
-            let client: ClientConfig = serde_json::from_value(body)?;
+            let client: ClientConfig =
+                serde_json::from_value(body).map_err(|e| unreadable("client", &id, e))?;
             if let Some(hash) = store.get_secret(Kind::Client, &id).await? {
                 d.client_secrets.insert(id.clone(), hash);
             }
             d.clients.insert(id, client);
         }
         for (id, body, _) in store.list_entities(Kind::User).await? {
-            d.users.insert(id, serde_json::from_value(body)?);
+            let user = serde_json::from_value(body).map_err(|e| unreadable("user", &id, e))?;
+            d.users.insert(id, user);
         }
         let resources: Vec<Value> = store
             .list_entities(Kind::Resource)
@@ -152,7 +159,14 @@ impl Directory {
         }
         let mut connections = Vec::new();
         for (id, body, _) in store.list_entities(Kind::Connection).await? {
+            let declared = body.get("provider").is_some_and(|p| !p.is_null());
             let (document, provider) = connection_document(body);
+            if declared && provider.is_none() {
+                tracing::warn!(
+                    connection = %id,
+                    "the stored provider of this connection cannot be read: the connection has no provider (no connect flow, no refresh) until it is replaced through the admin API"
+                );
+            }
             d.connections.insert(
                 id.clone(),
                 ConnectionInfo {
@@ -338,3 +352,36 @@ impl SecretVerifier {
 
 /// Shared, swappable directory.
 pub type SharedDirectory = Arc<std::sync::RwLock<Arc<Directory>>>;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, reason = "test code")]
+
+    use super::*;
+    use crate::store::{Source, SqliteStore};
+
+    /// An entity an older version stored but this one cannot read stops the load with its kind,
+    /// id and what is wrong, instead of serde's bare message.
+    #[tokio::test]
+    async fn an_unreadable_stored_client_is_named() {
+        let dir = std::env::temp_dir().join(format!("tollgate-directory-{}", std::process::id()));
+        let store = SqliteStore::open(&format!("sqlite://{}/t.db", dir.display()))
+            .await
+            .expect("store");
+        let client = serde_json::json!({ "clientId": "old", "status": "suspended" });
+        store
+            .put_entity(Kind::Client, "old", &client, Source::Admin)
+            .await
+            .expect("stored");
+        let message = Directory::load(&store)
+            .await
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            message.starts_with("the stored client `old` cannot be read"),
+            "{message}"
+        );
+        assert!(message.contains("`suspended`"), "{message}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

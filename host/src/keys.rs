@@ -92,7 +92,13 @@ pub async fn rotate(
     vault_key: Option<&VaultKey>,
     now: i64,
 ) -> Result<String, KeyError> {
-    let key = generate_stored(alg, now, vault_key)?;
+    // An RSA key takes a good part of a second to generate: not on an async worker.
+    let mut key = tokio::task::spawn_blocking(move || generate(alg, now))
+        .await
+        .map_err(|e| KeyError::Material(format!("key generation did not finish: {e}")))??;
+    if let Some(vault_key) = vault_key {
+        key.private_pem = crate::vault::seal_signing_key(vault_key, &key.kid, &key.private_pem)?;
+    }
     let kid = key.kid.clone();
     store.rotate_in(key).await?;
     Ok(kid)

@@ -802,6 +802,16 @@ async fn the_admin_api_and_metrics_authenticate_before_they_parse_anything() {
         (reqwest::Method::POST, "/admin/clients", "{not json"),
         (reqwest::Method::PUT, "/admin/nonsense/x", "[]"),
         (reqwest::Method::GET, "/admin/audit?limit=notanumber", ""),
+        (
+            reqwest::Method::POST,
+            "/admin/keys/rotate",
+            "{\"algorithm\": 7}",
+        ),
+        (
+            reqwest::Method::PUT,
+            "/admin/connections/x/credentials/user:alice",
+            "{not json",
+        ),
         (reqwest::Method::GET, "/metrics", ""),
     ] {
         let response = http

@@ -46,15 +46,8 @@ pub async fn rotate(core: &Core, request: RotateKeys, now: i64) -> Result<Rotate
     // One rotation at a time, and not in the middle of an entity change.
     let _guard = core.admin_lock.lock().await;
     let kid = crate::keys::rotate(core.store.as_ref(), algorithm, vault_key, now).await?;
-    let ring = KeyRing::load(
-        core.store.as_ref(),
-        core.signing_algorithm,
-        now,
-        core.access_ttl,
-        vault_key,
-    )
-    .await?;
-    *core.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ring);
+    // Recorded as soon as the new key is stored: it becomes active here or at the next reload
+    // even when loading it below fails.
     core.audit
         .record_at(
             now,
@@ -64,5 +57,14 @@ pub async fn rotate(core: &Core, request: RotateKeys, now: i64) -> Result<Rotate
             },
         )
         .await;
+    let ring = KeyRing::load(
+        core.store.as_ref(),
+        core.signing_algorithm,
+        now,
+        core.access_ttl,
+        vault_key,
+    )
+    .await?;
+    *core.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ring);
     Ok(RotatedKey { kid, algorithm })
 }

@@ -246,6 +246,12 @@ fn admit(
             ),
         });
     }
+    room_for_one_more(core)
+}
+
+/// The cap on unverified registrations: checked on admission, and again under the admin lock
+/// just before the client is written, so that concurrent registrations cannot pass it together.
+fn room_for_one_more(core: &Core) -> Result<(), RegistrationError> {
     let unverified = core
         .directory()
         .clients
@@ -254,7 +260,7 @@ fn admit(
             c.registration_type == RegistrationType::Dcr && c.status == ClientStatus::Unverified
         })
         .count();
-    if unverified >= settings.max_unverified {
+    if unverified >= core.registration.max_unverified {
         return Err(RegistrationError {
             status: 403,
             error: "access_denied",
@@ -293,10 +299,10 @@ pub async fn register(
     ip: Option<std::net::IpAddr>,
     now: i64,
 ) -> Result<Value, RegistrationError> {
-    let _guard = core.admin_lock.lock().await;
+    // Everything a caller can make slow (the argon2 hash) or that needs no consistent view
+    // happens before the admin lock, which admin changes and key rotation wait for.
     admit(core, bearer, ip, now)?;
     let m = parse_metadata(body)?;
-    refuse_impostor_name(core, m.name.as_deref())?;
     let client_id = uuid::Uuid::new_v4().to_string();
     let client = ClientConfig {
         client_id: client_id.clone(),
@@ -316,23 +322,31 @@ pub async fn register(
     let secret = (!client.is_public()).then(random_id);
     let registration_token = random_id();
     let entity = serde_json::to_value(&client).map_err(store_failed)?;
+    let hash = match &secret {
+        Some(secret) => {
+            // argon2 off the async workers.
+            let plain = zeroize::Zeroizing::new(secret.clone());
+            Some(
+                tokio::task::spawn_blocking(move || hash_secret(&plain))
+                    .await
+                    .map_err(|e| store_failed(e.to_string()))?
+                    .map_err(store_failed)?,
+            )
+        }
+        None => None,
+    };
+    let _guard = core.admin_lock.lock().await;
+    room_for_one_more(core)?;
+    refuse_impostor_name(core, client.name.as_deref())?;
     core.store
         .put_entity(Kind::Client, &client_id, &entity, Source::Admin)
         .await
         .map_err(store_failed)?;
-    let mut hash = None;
-    if let Some(secret) = &secret {
-        // argon2 off the async workers.
-        let plain = zeroize::Zeroizing::new(secret.clone());
-        let hashed = tokio::task::spawn_blocking(move || hash_secret(&plain))
-            .await
-            .map_err(|e| store_failed(e.to_string()))?
-            .map_err(store_failed)?;
+    if let Some(hashed) = &hash {
         core.store
-            .put_secret(Kind::Client, &client_id, &hashed)
+            .put_secret(Kind::Client, &client_id, hashed)
             .await
             .map_err(store_failed)?;
-        hash = Some(hashed);
     }
     core.store
         .put_meta(&token_key(&client_id), &digest(&registration_token))
@@ -405,8 +419,9 @@ pub async fn update(
     bearer: Option<&str>,
     body: &Value,
 ) -> Result<Value, RegistrationError> {
-    let _guard = core.admin_lock.lock().await;
-    let current = authorized(core, client_id, bearer).await?;
+    // The checks a caller can make slow (the argon2 check of `client_secret`) come before the
+    // admin lock; under it the registration is read again.
+    authorized(core, client_id, bearer).await?;
     if body.get("client_id").and_then(Value::as_str) != Some(client_id) {
         return Err(RegistrationError::metadata(
             "the body's `client_id` must be the client's",
@@ -437,6 +452,8 @@ pub async fn update(
         }
     }
     let m = parse_metadata(body)?;
+    let _guard = core.admin_lock.lock().await;
+    let current = authorized(core, client_id, bearer).await?;
     refuse_impostor_name(core, m.name.as_deref())?;
     if m.method != current.token_endpoint_auth_method {
         return Err(RegistrationError::metadata(format!(

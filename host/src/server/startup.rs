@@ -423,6 +423,9 @@ fn spawn_key_reload(core: Arc<Core>, alg: SigningAlgorithm) {
         loop {
             tick.tick().await;
             let vault_key = core.vault.as_ref().map(Vault::key);
+            // Not in the middle of a rotation through the admin API, whose fresh ring a load
+            // begun before it would otherwise replace with the old one.
+            let _guard = core.admin_lock.lock().await;
             match KeyRing::load(core.store.as_ref(), alg, now(), core.access_ttl, vault_key).await {
                 Ok(keys) => {
                     *core.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys)

@@ -26,6 +26,18 @@ pub enum StoreError {
     /// A stored JSON value does not read back.
     #[error("a stored value is not valid JSON")]
     Json(#[from] serde_json::Error),
+    /// A stored entity is JSON but not of its kind's shape (a value an older version accepted).
+    #[error(
+        "the stored {kind} `{id}` cannot be read ({why}); fix or remove it through the admin API"
+    )]
+    Entity {
+        /// `client` or `user`.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+        /// What is wrong, with its path.
+        why: String,
+    },
     /// A value could not be prepared for storing (a secret that cannot be hashed, a credential
     /// that cannot be sealed).
     #[error("{0}")]
