@@ -26,6 +26,8 @@ TOKEN="e2e-admin-token-$$"
 
 say() { printf 'e2e/admin-openapi: %s\n' "$*"; }
 die() { printf 'e2e/admin-openapi: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=tests/e2e/lib/server.sh
+source tests/e2e/lib/server.sh
 
 [[ -n "$SCHEMATHESIS_VERSION" ]] || die 'cannot read the schemathesis pin from scripts/setup.sh'
 
@@ -38,29 +40,8 @@ schemathesis=(python3 -m schemathesis.cli)
 "${schemathesis[@]}" --version >/dev/null 2>&1 || schemathesis=(schemathesis)
 say "$("${schemathesis[@]}" --version)"
 
-say "cargo build -p tollgate --bin tollgate"
-cargo build --quiet -p tollgate --bin tollgate
-target_dir="$(cargo metadata --no-deps --format-version 1 |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-tollgate="${target_dir:-target}/debug/tollgate"
-[[ -x "$tollgate" ]] || die "no binary at $tollgate"
-
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-e2e-admin.XXXXXX")"
-server_pid=""
-cleanup() {
-    local status=$?
-    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    if [[ "${TOLLGATE_E2E_KEEP:-0}" == 1 || $status -ne 0 ]]; then
-        say "kept $tmp (config, server.log, junit.xml)"
-    else
-        rm -rf "$tmp"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+build_tollgate
+temp_dir_until_exit admin "config, server.log, junit.xml"
 
 # A free loopback port: bind port 0, read what the kernel chose, release it.
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

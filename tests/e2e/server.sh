@@ -17,6 +17,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 SUITE=tests/e2e/server
 say() { printf 'e2e/server: %s\n' "$*"; }
 die() { printf 'e2e/server: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=tests/e2e/lib/server.sh
+source tests/e2e/lib/server.sh
 
 command -v node >/dev/null || die "node not found (run scripts/setup.sh)"
 if [[ ! -d "$SUITE/node_modules/openid-client" ]]; then
@@ -24,29 +26,8 @@ if [[ ! -d "$SUITE/node_modules/openid-client" ]]; then
     (cd "$SUITE" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
 fi
 
-say "cargo build -p tollgate --bin tollgate"
-cargo build --quiet -p tollgate --bin tollgate
-target_dir="$(cargo metadata --no-deps --format-version 1 |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-tollgate="${target_dir:-target}/debug/tollgate"
-[[ -x "$tollgate" ]] || die "no binary at $tollgate"
-
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-e2e-server.XXXXXX")"
-server_pid=""
-cleanup() {
-    local status=$?
-    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    if [[ "${TOLLGATE_E2E_KEEP:-0}" == 1 || $status -ne 0 ]]; then
-        say "kept $tmp (config, server.log, audit.jsonl)"
-    else
-        rm -rf "$tmp"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+build_tollgate
+temp_dir_until_exit server "config, server.log, audit.jsonl"
 
 # A free loopback port: bind port 0, read what the kernel chose, release it.
 port="$(node -e '
