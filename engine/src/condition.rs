@@ -191,6 +191,11 @@ pub(crate) const OPS: [(&str, Op); 9] = [
     ("between", Op::Between),
 ];
 
+/// The operator names a policy document may use, in the order the engine lists them.
+pub fn operator_names() -> impl Iterator<Item = &'static str> {
+    OPS.iter().map(|(name, _)| *name)
+}
+
 /// A condition's operand, compiled.
 #[derive(Debug, Clone)]
 pub(crate) enum Operand {

@@ -16,6 +16,7 @@ mod token;
 
 pub use call::{decide_json, decide_many_json, parse_claims, parse_request};
 pub use compile::PolicySet;
+pub use condition::operator_names;
 pub use decision::{Decision, DryRun, Name, NotMatched, Reason, ScopeDecision};
 pub use error::{LoadError, RequestError, ValidationError};
 pub use request::{Actor, Client, Context, GrantType, Request, Subject, Target, User};

@@ -93,12 +93,10 @@ pub async fn rotate(
     now: i64,
 ) -> Result<String, KeyError> {
     // An RSA key takes a good part of a second to generate: not on an async worker.
-    let mut key = tokio::task::spawn_blocking(move || generate(alg, now))
+    let key = tokio::task::spawn_blocking(move || generate(alg, now))
         .await
         .map_err(|e| KeyError::Material(format!("key generation did not finish: {e}")))??;
-    if let Some(vault_key) = vault_key {
-        key.private_pem = crate::vault::seal_signing_key(vault_key, &key.kid, &key.private_pem)?;
-    }
+    let key = as_stored(key, vault_key)?;
     let kid = key.kid.clone();
     store.rotate_in(key).await?;
     Ok(kid)
@@ -110,7 +108,11 @@ pub fn generate_stored(
     now: i64,
     vault_key: Option<&VaultKey>,
 ) -> Result<StoredKey, KeyError> {
-    let mut key = generate(alg, now)?;
+    as_stored(generate(alg, now)?, vault_key)
+}
+
+/// A generated key as it is stored: its private key sealed with the vault key when there is one.
+fn as_stored(mut key: StoredKey, vault_key: Option<&VaultKey>) -> Result<StoredKey, KeyError> {
     if let Some(vault_key) = vault_key {
         key.private_pem = crate::vault::seal_signing_key(vault_key, &key.kid, &key.private_pem)?;
     }

@@ -49,27 +49,12 @@ async fn token(s: &common::Server) -> String {
     body["access_token"].as_str().expect("token").to_owned()
 }
 
-async fn jwks_kids(s: &common::Server) -> Vec<String> {
-    let jwks: Value = reqwest::get(format!("{}/jwks", s.base))
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("JSON");
-    jwks["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .map(|k| k["kid"].as_str().expect("kid").to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_rotated_key_signs_the_next_token_and_is_published_with_the_old_one() {
     let s = start("admin-rotate", &quickstart(), Some("admin-secret")).await;
     let before = token(&s).await;
     let old = kid(&before);
-    assert_eq!(jwks_kids(&s).await, vec![old.clone()]);
+    assert_eq!(common::published_kids(&s).await, vec![old.clone()]);
 
     // Without a body: the configured algorithm (ES256 in the quickstart).
     let (status, body) = admin(&s, reqwest::Method::POST, "/admin/keys/rotate", None).await;
@@ -83,7 +68,7 @@ async fn a_rotated_key_signs_the_next_token_and_is_published_with_the_old_one() 
         new,
         "the server signs with the new key at once"
     );
-    let published = jwks_kids(&s).await;
+    let published = common::published_kids(&s).await;
     assert!(
         published.contains(&old) && published.contains(&new),
         "{published:?}"

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{Server, TempDir, admin, claims, post, start, start_in};
+use common::{Server, TempDir, admin, claims, post, published_kids, start, start_in};
 use serde_json::{Value, json};
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -612,22 +612,6 @@ async fn the_data_directory_database_and_audit_log_are_owner_only() {
     for file in ["tollgate.db", "tollgate.db-wal", "audit.jsonl", "vault.key"] {
         assert_eq!(mode(file), 0o600, "{file}");
     }
-}
-
-/// The kids a server publishes.
-async fn published_kids(s: &Server) -> Vec<String> {
-    let jwks: Value = reqwest::get(format!("{}/jwks", s.base))
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
-    jwks["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .map(|k| k["kid"].as_str().expect("kid").to_owned())
-        .collect()
 }
 
 /// Whether any of the database's files holds a PEM private key in clear.

@@ -155,3 +155,55 @@ pub fn entity(policy: PolicyBody) -> Result<Entity, AdminError> {
         secret: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, reason = "test code")]
+
+    use super::*;
+
+    /// The admin API's operator enum is a copy of the engine's names for the OpenAPI schema: it
+    /// must name exactly the operators the engine takes, so that the API refuses none it accepts.
+    #[test]
+    fn the_condition_operators_are_the_engines() {
+        let ops = [
+            ConditionOp::Equal,
+            ConditionOp::NotEqual,
+            ConditionOp::In,
+            ConditionOp::NotIn,
+            ConditionOp::Contains,
+            ConditionOp::Exists,
+            ConditionOp::NotExists,
+            ConditionOp::InCidr,
+            ConditionOp::Between,
+        ];
+        // Every variant is listed above: adding one fails to compile here until it is.
+        for op in ops {
+            match op {
+                ConditionOp::Equal
+                | ConditionOp::NotEqual
+                | ConditionOp::In
+                | ConditionOp::NotIn
+                | ConditionOp::Contains
+                | ConditionOp::Exists
+                | ConditionOp::NotExists
+                | ConditionOp::InCidr
+                | ConditionOp::Between => {}
+            }
+        }
+        let names: Vec<String> = ops
+            .iter()
+            .map(|op| {
+                serde_json::to_value(op)
+                    .expect("serializes")
+                    .as_str()
+                    .expect("a name")
+                    .to_owned()
+            })
+            .collect();
+        let engine: Vec<String> = tollgate_engine::operator_names()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(names, engine);
+    }
+}

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use super::http::{Peer, no_store};
+use super::http::{Peer, media_type, no_store};
 use super::state::AppState;
 use crate::clock::now;
 use crate::oauth::{self, OAuthError, Params};
@@ -71,12 +71,7 @@ fn params(
     peer: Option<SocketAddr>,
     body: &Bytes,
 ) -> Result<Params, OAuthError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let mime = content_type.split(';').next().unwrap_or_default().trim();
-    if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+    if !media_type(headers).eq_ignore_ascii_case("application/x-www-form-urlencoded") {
         return Err(OAuthError::invalid_request(
             "the request body must be `application/x-www-form-urlencoded`",
         ));

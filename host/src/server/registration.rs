@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::http::{Peer, no_store};
+use super::http::{Peer, media_type, no_store};
 use super::state::AppState;
 use crate::clock::now;
 use crate::oauth::registration::{self, RegistrationError};
@@ -41,13 +41,7 @@ fn registration_error(e: &RegistrationError) -> Response {
 }
 
 fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, RegistrationError> {
-    let mime = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::trim)
-        .unwrap_or_default();
-    if !mime.eq_ignore_ascii_case("application/json") {
+    if !media_type(headers).eq_ignore_ascii_case("application/json") {
         return Err(RegistrationError {
             status: 400,
             error: "invalid_client_metadata",

@@ -7,6 +7,7 @@ use axum::response::Response;
 use subtle::ConstantTimeEq as _;
 
 use super::html::{expired, message_page};
+use super::http::media_type;
 use super::state::AppState;
 use crate::oauth::browser::Session;
 use crate::oauth::state::Core;
@@ -98,13 +99,8 @@ pub(super) struct Form(Vec<(String, String)>);
 
 impl Form {
     pub(super) fn parse(headers: &HeaderMap, body: &Bytes) -> Option<Form> {
-        let mime = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(str::trim)
-            .unwrap_or_default();
-        mime.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        media_type(headers)
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
             .then(|| Form(form_urlencoded::parse(body).into_owned().collect()))
     }
     pub(super) fn one(&self, key: &str) -> Option<&str> {

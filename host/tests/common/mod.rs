@@ -164,3 +164,19 @@ pub async fn admin(
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
 }
+
+/// The key ids a server publishes in its JWK Set.
+pub async fn published_kids(s: &Server) -> Vec<String> {
+    let jwks: Value = reqwest::get(format!("{}/jwks", s.base))
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("JSON");
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_owned())
+        .collect()
+}

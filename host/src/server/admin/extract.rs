@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::admin::error::AdminError;
+use crate::server::http::media_type;
 
 /// A JSON body of type `T`. The content type must be `application/json` (or `…+json`); a body that
 /// does not parse is refused with the path of what is wrong (`body.grantTypes[0]`).
@@ -20,16 +21,8 @@ pub struct AdminJson<T>(pub T);
 pub struct JsonBytes(pub Bytes);
 
 fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|mime| {
-            let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json"
-                || (mime.starts_with("application/") && mime.ends_with("+json"))
-        })
-        .unwrap_or(false)
+    let mime = media_type(headers).to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
 async fn read<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, AdminError> {
