@@ -714,6 +714,25 @@ async fn bounded_input_gets_the_protocols_error_never_a_500() {
         (400, Some("invalid_request")),
         "{body}"
     );
+    // A body over the server's limit is the OAuth error (413, JSON), not a plain-text rejection;
+    // the token endpoint, introspection and revocation alike.
+    for endpoint in ["token", "introspect", "revoke"] {
+        let response = reqwest::Client::new()
+            .post(format!("{}/{endpoint}", s.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("grant_type={}", "g".repeat(3 << 20)))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), 413, "{endpoint}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{endpoint}"
+        );
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(body["error"], "invalid_request", "{endpoint}: {body}");
+    }
     // Repeated scopes count once.
     let (status, _, body) = post(
         &url,
@@ -1086,20 +1105,41 @@ resources:
 async fn a_registered_client_cannot_take_a_configured_clients_name() {
     let s = start("sec-impostor", IMPOSTOR, None).await;
     let http = client_from([127, 0, 0, 70]);
-    // L7: the configured client's name, in any case, is refused.
-    let (status, answer) = register(
-        &http,
-        &s,
-        json!({ "redirect_uris": ["http://127.0.0.1:9/evil"], "token_endpoint_auth_method": "none",
-                "client_name": "calendar DESKTOP assistant" }),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, answer["error"].as_str()),
-        (400, Some("invalid_client_metadata")),
-        "{answer}"
-    );
+    // L7: the configured client's name, in any case, is refused; so is the same name with other
+    // or more spaces or with characters that show nothing, and the configured client's id.
+    for name in [
+        "calendar DESKTOP assistant",
+        "Calendar\u{a0}desktop assistant",
+        "Calendar desktop assistant\u{200b}",
+        "Calendar\u{200d}desktop\u{feff} assistant",
+        " calendar  desktop   assistant ",
+        "calendar-desktop",
+    ] {
+        let (status, answer) = register(
+            &http,
+            &s,
+            json!({ "redirect_uris": ["http://127.0.0.1:9/evil"], "token_endpoint_auth_method": "none",
+                    "client_name": name }),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (400, Some("invalid_client_metadata")),
+            "{name:?}: {answer}"
+        );
+    }
+    // A registration body over the server's limit is the registration error (413, JSON).
+    let response = http
+        .post(format!("{}/register", s.base))
+        .header("content-type", "application/json")
+        .body(format!("{{\"client_name\": \"{}\"}}", "n".repeat(3 << 20)))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 413);
+    let answer: Value = response.json().await.expect("JSON");
+    assert_eq!(answer["error"], "invalid_client_metadata", "{answer}");
     let (status, _) = register(
         &http,
         &s,

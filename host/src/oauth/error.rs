@@ -82,6 +82,14 @@ impl OAuthError {
             )
         }
     }
+    /// `invalid_request` (413): the body is larger than the server reads.
+    pub fn too_large() -> OAuthError {
+        OAuthError::new(
+            413,
+            "invalid_request",
+            "the request body is larger than the server accepts",
+        )
+    }
     /// `server_error`: something on our side failed (the details are logged, not returned).
     pub fn server_error() -> OAuthError {
         OAuthError::new(

@@ -270,17 +270,18 @@ fn room_for_one_more(core: &Core) -> Result<(), RegistrationError> {
     Ok(())
 }
 
-/// A registered client may not take the name of a client the administrator configured: on the
-/// consent page the two would look the same.
+/// A registered client may not take the name, or the id, of a client the administrator
+/// configured: on the consent page the two would look the same. Names are compared as they look
+/// ([`look_alike`]), so spaces and invisible characters do not make another name.
 fn refuse_impostor_name(core: &Core, name: Option<&str>) -> Result<(), RegistrationError> {
     let Some(name) = name else {
         return Ok(());
     };
+    let looks = look_alike(name);
     let taken = core.directory().clients.values().any(|c| {
         c.registration_type == RegistrationType::Static
-            && c.name
-                .as_deref()
-                .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+            && (look_alike(&c.client_id) == looks
+                || c.name.as_deref().is_some_and(|n| look_alike(n) == looks))
     });
     if taken {
         return Err(RegistrationError::metadata(format!(
@@ -289,6 +290,24 @@ fn refuse_impostor_name(core: &Core, name: Option<&str>) -> Result<(), Registrat
         )));
     }
     Ok(())
+}
+
+/// A name as a reader sees it: lowercase, without white space (any, the no-break space included)
+/// and without the characters that show nothing (zero-width and joiner characters, direction
+/// marks and overrides, soft hyphen, variation selectors, tag characters). Letters from other
+/// scripts that look like Latin ones (Cyrillic `а`) are not folded.
+fn look_alike(name: &str) -> String {
+    let invisible = |c: char| {
+        matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+            | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{E0000}'..='\u{E007F}')
+    };
+    name.chars()
+        .filter(|&c| !c.is_whitespace() && !c.is_control() && !invisible(c))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// RFC 7591 §3: registers a client; answers 201 with its credentials.

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -65,6 +66,16 @@ async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Response {
     response
 }
 
+/// A body the server would not read (too large, or cut off) as the OAuth error it is, not
+/// axum's plain-text rejection.
+fn unreadable_body(e: &BytesRejection) -> OAuthError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        OAuthError::too_large()
+    } else {
+        OAuthError::invalid_request("the request body could not be read")
+    }
+}
+
 /// Parses the form request every OAuth endpoint takes.
 fn params(
     headers: &HeaderMap,
@@ -106,7 +117,7 @@ async fn form_endpoint<T, F, Fut>(
     state: AppState,
     peer: Option<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
     run: F,
     render: fn(T) -> Response,
 ) -> Response
@@ -124,7 +135,10 @@ where
         measure(endpoint, started, response.status());
         return response;
     }
-    let result = match params(&headers, peer, &body) {
+    let result = match body
+        .map_err(|e| unreadable_body(&e))
+        .and_then(|body| params(&headers, peer, &body))
+    {
         Ok(p) => run(std::sync::Arc::clone(&state.core), p).await,
         Err(e) => Err(e),
     };
@@ -140,7 +154,7 @@ async fn token(
     State(state): State<AppState>,
     Peer(peer): Peer,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     form_endpoint(
         "token",
@@ -158,7 +172,7 @@ async fn introspect(
     State(state): State<AppState>,
     Peer(peer): Peer,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     form_endpoint(
         "introspect",
@@ -176,7 +190,7 @@ async fn revoke(
     State(state): State<AppState>,
     Peer(peer): Peer,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     form_endpoint(
         "revoke",

@@ -3,6 +3,7 @@
 //! token reads, updates and deletes. Off (404) unless dynamic registration is enabled.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +41,28 @@ fn registration_error(e: &RegistrationError) -> Response {
     no_store(response)
 }
 
-fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, RegistrationError> {
+fn json_body(
+    headers: &HeaderMap,
+    body: &Result<Bytes, BytesRejection>,
+) -> Result<Value, RegistrationError> {
+    let body = match body {
+        Ok(body) => body,
+        // Not axum's plain-text rejection: the registration error JSON.
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(RegistrationError {
+                status: 413,
+                error: "invalid_client_metadata",
+                description: "the body is larger than the server accepts".into(),
+            });
+        }
+        Err(_) => {
+            return Err(RegistrationError {
+                status: 400,
+                error: "invalid_client_metadata",
+                description: "the body could not be read".into(),
+            });
+        }
+    };
     if !media_type(headers).eq_ignore_ascii_case("application/json") {
         return Err(RegistrationError {
             status: 400,
@@ -84,7 +106,7 @@ async fn register(
     State(state): State<AppState>,
     Peer(peer): Peer,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if !state.core.registration.dynamic {
         return registration_off();
@@ -127,7 +149,7 @@ async fn update_registration(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(client_id): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if !state.core.registration.dynamic {
         return registration_off();
