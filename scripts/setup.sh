@@ -18,7 +18,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 APT_PACKAGES=(
     build-essential
     chromium
+    # tests/e2e/replicas.sh and examples/replicas: the load balancer in front of the replicas
+    # (started by the test on 127.0.0.1 with its own configuration, never as the system service).
+    nginx
     pkg-config
+    # The PostgreSQL store's tests start throwaway clusters with its initdb and pg_ctl.
+    postgresql
     shellcheck
 )
 
@@ -51,6 +56,7 @@ NPM_DIRS=(
     examples/mcp-server
     js
     tests/e2e/mcp
+    tests/e2e/replicas
     tests/e2e/server
     tests/e2e/vault
 )

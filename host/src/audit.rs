@@ -344,8 +344,15 @@ impl Auditor {
             .iter()
             .map(|(at, e)| (*at, e.name(), body(e)))
             .collect();
-        if let Err(e) = self.store.append_audit_batch(&rows).await {
-            tracing::error!(error = %e, events = rows.len(), "cannot store audit events");
+        // Never dropped: while the store cannot take them, the batch is tried again (with a
+        // growing pause), the queue fills up behind it, and once it passes its high-water mark
+        // the endpoints refuse new requests (503) instead of doing work that would go unaudited.
+        let mut pause = std::time::Duration::from_millis(50);
+        while let Err(e) = self.store.append_audit_batch(&rows).await {
+            tracing::error!(error = %e, events = rows.len(), "cannot store audit events; trying again");
+            metrics::counter!("tollgate_audit_store_failures_total").increment(1);
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(5));
         }
         if let Ok(mut sink) = self.sink.lock()
             && let Some(w) = sink.as_mut()
@@ -360,7 +367,10 @@ impl Auditor {
     async fn persist(&self, at: i64, event: &Event) {
         let body = body(event);
         if let Err(e) = self.store.append_audit(at, event.name(), &body).await {
-            tracing::error!(error = %e, "cannot store an audit event");
+            // The writer task keeps trying until the store takes it.
+            tracing::error!(error = %e, "cannot store an audit event; queued to try again");
+            let _ = self.tx.send(Message::Event(at, event.clone())).await;
+            return;
         }
         if let Ok(mut sink) = self.sink.lock()
             && let Some(w) = sink.as_mut()

@@ -14,7 +14,7 @@ use crate::config::{ClientConfig, ProviderConfig, UserConfig};
 use crate::store::{Kind, Store, StoreError};
 
 /// A resource as the token endpoint needs it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ResourceInfo {
     /// Its id (the engine target).
     pub id: String,

@@ -57,22 +57,34 @@ impl PolicyEngine {
         result
     }
 
-    /// Replaces the policy document; an invalid one changes nothing and returns every error.
-    pub fn replace(&self, document: &str) -> Result<u64, Vec<ValidationError>> {
+    /// Replaces the policy document, reporting `label` (the store-wide version) as its version;
+    /// an invalid one changes nothing and returns every error.
+    pub fn replace(&self, document: &str, label: u64) -> Result<u64, Vec<ValidationError>> {
         match self {
-            PolicyEngine::Component(runtime) => runtime.replace(document).map_err(|e| match e {
-                RuntimeError::Invalid(errors) => errors,
-                other => vec![ValidationError {
-                    path: String::new(),
-                    message: other.to_string(),
-                }],
-            }),
+            PolicyEngine::Component(runtime) => {
+                runtime.replace_as(document, label).map_err(|e| match e {
+                    RuntimeError::Invalid(errors) => errors,
+                    other => vec![ValidationError {
+                        path: String::new(),
+                        message: other.to_string(),
+                    }],
+                })
+            }
             PolicyEngine::Native(current) => {
                 let set = PolicySet::load(document).map_err(|e| e.errors())?;
-                let mut guard = current.write().unwrap_or_else(PoisonError::into_inner);
-                guard.0 += 1;
-                guard.1 = Arc::new(set);
-                Ok(guard.0)
+                *current.write().unwrap_or_else(PoisonError::into_inner) = (label, Arc::new(set));
+                Ok(label)
+            }
+        }
+    }
+
+    /// Reports `label` as the current policy set's version from now on (the store-wide version
+    /// moved on, the policies did not change).
+    pub fn relabel(&self, label: u64) {
+        match self {
+            PolicyEngine::Component(runtime) => runtime.relabel(label),
+            PolicyEngine::Native(current) => {
+                current.write().unwrap_or_else(PoisonError::into_inner).0 = label;
             }
         }
     }

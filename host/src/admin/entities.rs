@@ -12,7 +12,7 @@ use super::error::AdminError;
 use crate::audit::Event;
 use crate::directory::{Directory, connection_document, hash_secret};
 use crate::oauth::state::Core;
-use crate::store::{Kind, Source, StoreError};
+use crate::store::{Kind, Source, StoreError, Versions};
 use crate::vault::{Credential, Owner, SecretKind};
 
 /// An entity as the admin API stores it: checked by its kind's module ([`super::clients`], …),
@@ -170,22 +170,29 @@ async fn write(
             items.push(connection_document(e.body.clone()).0);
         }
     }
-    let version = core
-        .policy
-        .replace(&document.to_string())
+    let before = core.policy.version();
+    core.policy
+        .replace(&document.to_string(), before)
         .map_err(AdminError::Document)?;
-    let fresh = match store(core, kind, id, entity.as_ref(), now).await {
+    let (fresh, versions) = match store(core, kind, id, entity.as_ref(), now).await {
         Ok(fresh) => fresh,
         Err(e) => {
             // Put the engine back on the stored document.
-            let _ = core.policy.replace(&directory.document.to_string());
+            let _ = core.policy.replace(&directory.document.to_string(), before);
             return Err(e);
         }
     };
+    // The store-wide version of the entities is the policy-set version every server reports.
+    let version = u64::try_from(versions.entities).unwrap_or_default();
+    core.policy.relabel(version);
     *core
         .directory
         .write()
         .unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
+    core.loaded
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entities = versions.entities;
     core.audit
         .record_at(
             now,
@@ -217,7 +224,7 @@ async fn store(
     id: &str,
     entity: Option<&Entity>,
     now: i64,
-) -> Result<Directory, AdminError> {
+) -> Result<(Directory, Versions), AdminError> {
     match entity {
         Some(entity) => {
             core.store
@@ -244,5 +251,7 @@ async fn store(
             core.store.delete_entity(kind, id).await?;
         }
     }
-    Ok(Directory::load(core.store.as_ref()).await?)
+    // The versions first: what is read after them is at least as new.
+    let versions = core.store.versions().await?;
+    Ok((Directory::load(core.store.as_ref()).await?, versions))
 }

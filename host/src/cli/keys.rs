@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::clock::now;
 use crate::config::{ServerConfig, SigningAlgorithm};
 use crate::server::StartError;
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 use crate::vault::Vault;
 
 /// `tollgate vault rotate-key`: re-encrypts every credential with the key in `new_key_file`
@@ -18,7 +18,7 @@ pub async fn rotate_vault_key(
     new_key_file: &Path,
 ) -> Result<(usize, String), StartError> {
     let config = ServerConfig::from_file(config_path)?;
-    let store = SqliteStore::open(&config.store).await?;
+    let store = crate::store::open(&config.store).await?;
     let old =
         crate::vault::load_key(config.vault.key_file.as_deref(), false)?.ok_or_else(|| {
             StartError::Other(format!(
@@ -40,7 +40,7 @@ pub async fn rotate_vault_key(
             "the new key is the current key; nothing to do".into(),
         ));
     }
-    let n = crate::vault::rotate(&old, &new, &store).await?;
+    let n = crate::vault::rotate(&old, &new, store.as_ref()).await?;
     Ok((n, new.id().to_owned()))
 }
 
@@ -50,7 +50,7 @@ pub async fn rotate_keys(
     alg: Option<SigningAlgorithm>,
 ) -> Result<String, StartError> {
     let config = ServerConfig::from_file(config_path)?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store).await?);
+    let store: Arc<dyn Store> = crate::store::open(&config.store).await?;
     let alg = alg.unwrap_or(config.tokens.signing_algorithm);
     // The new key is sealed with the vault key, once that is known to be the store's.
     let vault = match crate::vault::load_key(config.vault.key_file.as_deref(), false)? {

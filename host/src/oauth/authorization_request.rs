@@ -4,7 +4,7 @@ use crate::config::ClientConfig;
 use crate::directory::ResourceInfo;
 
 /// An authorization request whose client and redirect URI are known, and the rest checked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Validated {
     /// The client.
     pub client: ClientConfig,

@@ -1,73 +1,70 @@
 //! Browser sessions and the authorization requests under way in them.
 //!
-//! They live in this process's memory: a restart signs users out and drops unfinished requests
-//! (the client simply starts again).
+//! They live in the store, so a restart signs nobody out and any server sharing the store can
+//! take the next step of a flow another began. A session is stored under the SHA-256 of its
+//! cookie, never the cookie; a request under its random id, with the digest of the session it
+//! belongs to as its owner.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use super::authorization_request::Validated;
 use super::secrets::{random_id, token_hash};
+use crate::store::{FlowKind, FlowRecord, Store, StoreError};
 
 /// How long a user has to log in and consent (seconds).
 const REQUEST_TTL: i64 = 600;
-/// Sessions and requests kept at most (signed-in sessions excepted); beyond this, expired ones
-/// go first, then the oldest requests and anonymous sessions.
-pub(crate) const MAX_PENDING: usize = 10_000;
+/// Sessions, and requests, kept at most (signed-in sessions excepted); beyond this, expired ones
+/// go first, then the requests and anonymous sessions closest to expiry.
+pub(crate) const MAX_PENDING: i64 = 10_000;
 
 /// A browser session: anonymous until its user logs in. Its CSRF token goes into every form.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
     /// The signed-in user.
     pub sub: Option<String>,
     /// The form token.
     pub csrf: String,
     /// Unix seconds.
+    #[serde(skip)]
     pub expires_at: i64,
 }
 
-/// A validated authorization request waiting for its user, in one browser session.
-#[derive(Debug)]
-struct Pending {
-    /// The request (for a metadata document client, its document as it was at the time).
-    request: Validated,
-    /// The session it belongs to (digest of the session id).
-    session: String,
-    /// Unix seconds.
-    expires_at: i64,
-}
-
-/// Sessions and requests under way.
+/// Sessions and requests under way, in the store.
 #[derive(Debug)]
 pub struct Browser {
-    sessions: Mutex<HashMap<String, Session>>,
-    pending: Mutex<HashMap<String, Pending>>,
+    store: Arc<dyn Store>,
     session_ttl: i64,
 }
 
 impl Browser {
-    /// Empty, with sessions lasting `session_ttl` seconds.
-    pub fn new(session_ttl: i64) -> Browser {
-        Browser {
-            sessions: Mutex::new(HashMap::new()),
-            pending: Mutex::new(HashMap::new()),
-            session_ttl,
-        }
+    /// Sessions lasting `session_ttl` seconds, kept in `store`.
+    pub fn new(store: Arc<dyn Store>, session_ttl: i64) -> Browser {
+        Browser { store, session_ttl }
     }
 
     /// The session behind a cookie value, while it lasts.
-    pub fn session(&self, cookie: &str, now: i64) -> Option<Session> {
-        self.sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&token_hash(cookie))
-            .filter(|s| s.expires_at > now)
-            .cloned()
+    pub async fn session(&self, cookie: &str, now: i64) -> Result<Option<Session>, StoreError> {
+        let Some(flow) = self
+            .store
+            .get_flow(FlowKind::Session, &token_hash(cookie), now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut session: Session = serde_json::from_str(&flow.body)?;
+        session.expires_at = flow.expires_at;
+        Ok(Some(session))
     }
 
     /// Starts a session; returns the cookie value and the session. A login starts a new one, so
     /// an id planted before the login is worth nothing after it.
-    pub fn start(&self, sub: Option<String>, now: i64) -> (String, Session) {
+    pub async fn start(
+        &self,
+        sub: Option<String>,
+        now: i64,
+    ) -> Result<(String, Session), StoreError> {
         let cookie = random_id();
         let ttl = if sub.is_some() {
             self.session_ttl
@@ -79,107 +76,119 @@ impl Browser {
             csrf: random_id(),
             expires_at: now.saturating_add(ttl),
         };
-        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        if sessions.len() >= MAX_PENDING {
-            sessions.retain(|_, s| s.expires_at > now);
-        }
-        // Still full (a flood of new visitors): the anonymous session closest to expiry goes;
-        // signed-in users keep theirs.
-        if sessions.len() >= MAX_PENDING
-            && let Some(oldest) = sessions
-                .iter()
-                .filter(|(_, s)| s.sub.is_none())
-                .min_by_key(|(_, s)| s.expires_at)
-                .map(|(k, _)| k.clone())
-        {
-            sessions.remove(&oldest);
-        }
-        sessions.insert(token_hash(&cookie), session.clone());
-        (cookie, session)
+        let flow = FlowRecord {
+            kind: FlowKind::Session,
+            id: token_hash(&cookie),
+            owner: None,
+            body: serde_json::to_string(&session)?,
+            // A flood of new visitors cannot sign anyone out.
+            evictable: session.sub.is_none(),
+            expires_at: session.expires_at,
+        };
+        self.store.put_flow(&flow, MAX_PENDING, now).await?;
+        Ok((cookie, session))
     }
 
     /// Ends a session.
-    pub fn end(&self, cookie: &str) {
-        self.sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&token_hash(cookie));
+    pub async fn end(&self, cookie: &str) -> Result<(), StoreError> {
+        self.store
+            .delete_flow(FlowKind::Session, &token_hash(cookie))
+            .await?;
+        Ok(())
     }
 
     /// Keeps a validated request for the session behind `cookie`; returns its id.
-    pub fn begin(&self, request: Validated, cookie: &str, now: i64) -> String {
+    pub async fn begin(
+        &self,
+        request: &Validated,
+        cookie: &str,
+        now: i64,
+    ) -> Result<String, StoreError> {
         let id = random_id();
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if pending.len() >= MAX_PENDING {
-            pending.retain(|_, p| p.expires_at > now);
-        }
-        if pending.len() >= MAX_PENDING
-            && let Some(oldest) = pending
-                .iter()
-                .min_by_key(|(_, p)| p.expires_at)
-                .map(|(k, _)| k.clone())
-        {
-            pending.remove(&oldest);
-        }
-        pending.insert(
-            id.clone(),
-            Pending {
-                request,
-                session: token_hash(cookie),
-                expires_at: now + REQUEST_TTL,
-            },
-        );
-        id
+        self.put_request(&id, request, cookie, now.saturating_add(REQUEST_TTL), now)
+            .await?;
+        Ok(id)
+    }
+
+    async fn put_request(
+        &self,
+        id: &str,
+        request: &Validated,
+        cookie: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let flow = FlowRecord {
+            kind: FlowKind::Request,
+            id: id.to_owned(),
+            owner: Some(token_hash(cookie)),
+            body: serde_json::to_string(request)?,
+            evictable: true,
+            expires_at,
+        };
+        self.store.put_flow(&flow, MAX_PENDING, now).await
     }
 
     /// The request `id`, if it belongs to the session behind `cookie` and has not expired.
-    pub fn pending(&self, id: &str, cookie: &str, now: i64) -> Option<Validated> {
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(id)
-            .filter(|p| p.expires_at > now && p.session == token_hash(cookie))
-            .map(|p| p.request.clone())
-    }
-
-    /// Moves the request `id` to the session behind `cookie` (after a login renewed it).
-    pub fn rebind(&self, id: &str, cookie: &str) {
-        if let Some(p) = self
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_mut(id)
-        {
-            p.session = token_hash(cookie);
+    pub async fn pending(
+        &self,
+        id: &str,
+        cookie: &str,
+        now: i64,
+    ) -> Result<Option<Validated>, StoreError> {
+        let Some(flow) = self.store.get_flow(FlowKind::Request, id, now).await? else {
+            return Ok(None);
+        };
+        if !same_session(flow.owner.as_deref(), cookie) {
+            return Ok(None);
         }
+        Ok(Some(serde_json::from_str(&flow.body)?))
     }
 
-    /// Takes the request `id` away: a request is answered once.
-    pub fn finish(&self, id: &str) {
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(id);
+    /// Moves the request `id` of the session `from` to the session `to` (after a login renewed
+    /// it).
+    pub async fn rebind(&self, id: &str, from: &str, to: &str, now: i64) -> Result<(), StoreError> {
+        let Some(flow) = self.store.get_flow(FlowKind::Request, id, now).await? else {
+            return Ok(());
+        };
+        if !same_session(flow.owner.as_deref(), from) {
+            return Ok(());
+        }
+        let request: Validated = serde_json::from_str(&flow.body)?;
+        self.put_request(id, &request, to, flow.expires_at, now)
+            .await
+    }
+
+    /// Takes the request `id` of the session behind `cookie` away, as one step: a request is
+    /// answered once, whichever server the answers reach.
+    pub async fn answer(
+        &self,
+        id: &str,
+        cookie: &str,
+        now: i64,
+    ) -> Result<Option<Validated>, StoreError> {
+        let taken = self
+            .store
+            .take_flow(FlowKind::Request, id, &token_hash(cookie), now)
+            .await?;
+        taken
+            .map(|flow| serde_json::from_str(&flow.body).map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// Drops the request `id` (refused before the user could answer).
+    pub async fn finish(&self, id: &str) -> Result<(), StoreError> {
+        self.store.delete_flow(FlowKind::Request, id).await?;
+        Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{Browser, MAX_PENDING};
-
-    #[test]
-    fn a_flood_of_visitors_cannot_grow_the_sessions_or_sign_anyone_out() {
-        let browser = Browser::new(3600);
-        let (user, _) = browser.start(Some("u-1".into()), 0);
-        for _ in 0..MAX_PENDING + 50 {
-            browser.start(None, 1);
-        }
-        let count = browser
-            .sessions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len();
-        assert!(count <= MAX_PENDING, "{count} sessions");
-        assert!(browser.session(&user, 2).is_some_and(|s| s.sub.is_some()));
-    }
+/// Whether a request's owner is the session behind `cookie` (compared in constant time).
+fn same_session(owner: Option<&str>, cookie: &str) -> bool {
+    owner.is_some_and(|owner| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            owner.as_bytes(),
+            token_hash(cookie).as_bytes(),
+        ))
+    })
 }

@@ -356,7 +356,7 @@ pub(super) async fn first_use(
     core.store
         .use_assertion_id(issuer, jti, exp, now)
         .await
-        .map_err(|_| OAuthError::server_error())
+        .map_err(OAuthError::from)
 }
 
 /// Verifies a JWT against a JWK Set: signature by the key its `kid` names (or the only key), `exp`

@@ -99,3 +99,32 @@ impl OAuthError {
         )
     }
 }
+
+impl From<crate::store::StoreError> for OAuthError {
+    /// A store failure: 503 `temporarily_unavailable` with `Retry-After` when the database could
+    /// not be reached in time (the request may succeed in a moment), `server_error` otherwise.
+    /// The details are logged, not returned.
+    fn from(e: crate::store::StoreError) -> OAuthError {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "the store is unavailable");
+            OAuthError::busy("the server cannot reach its database; try again", 2)
+        } else {
+            tracing::error!(error = %e, "the store failed");
+            OAuthError::server_error()
+        }
+    }
+}
+
+impl From<crate::vault::VaultError> for OAuthError {
+    /// A vault failure: as a store failure when the store failed underneath, `server_error`
+    /// otherwise (logged).
+    fn from(e: crate::vault::VaultError) -> OAuthError {
+        match e {
+            crate::vault::VaultError::Store(e) => OAuthError::from(e),
+            other => {
+                tracing::error!(error = %other, "the vault failed");
+                OAuthError::server_error()
+            }
+        }
+    }
+}

@@ -37,7 +37,7 @@ pub async fn introspect(core: &Core, params: &Params) -> Result<Value, OAuthErro
         .store
         .get_token(&token_hash(token))
         .await
-        .map_err(|_| OAuthError::server_error())?;
+        .map_err(OAuthError::from)?;
     Ok(match record {
         Some(r)
             if r.kind == "refresh"

@@ -164,10 +164,10 @@ pub async fn issue(
             used: false,
             revoked: false,
         };
-        core.store.insert_token(&record).await.map_err(|e| {
-            tracing::error!(error = %e, "storing a refresh token failed");
-            OAuthError::server_error()
-        })?;
+        core.store
+            .insert_token(&record)
+            .await
+            .map_err(OAuthError::from)?;
         // The access token joins the family, so revoking the family revokes it too.
         let access = TokenRecord {
             id: jti.clone(),
@@ -179,7 +179,7 @@ pub async fn issue(
         core.store
             .insert_token(&access)
             .await
-            .map_err(|_| OAuthError::server_error())?;
+            .map_err(OAuthError::from)?;
         refresh_token = Some(token);
     } else if let Some(family) = code_family {
         // No refresh token, but the access token still joins the family of the code that
@@ -202,7 +202,7 @@ pub async fn issue(
         core.store
             .insert_token(&access)
             .await
-            .map_err(|_| OAuthError::server_error())?;
+            .map_err(OAuthError::from)?;
     }
     core.audit.record(Event::TokenIssued {
         client_id: i.client.config.client_id.clone(),

@@ -36,8 +36,7 @@ pub mod urn;
 
 pub use client_auth::AuthenticatedClient;
 pub use connections::{
-    ConnectError, ConnectFlow, PendingConnect, connect_callback, connect_confirm, connect_flow,
-    connect_start,
+    ConnectError, ConnectFlow, connect_callback, connect_confirm, connect_flow, connect_start,
 };
 pub use error::OAuthError;
 pub use grants::token;

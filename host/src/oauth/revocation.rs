@@ -16,7 +16,6 @@ pub async fn revoke(core: &Core, params: &Params) -> Result<(), OAuthError> {
     let client = client_auth::authenticate(core, params).await?;
     let token = params.require("token")?;
     // RFC 7009 §2.1: a hint that does not help is ignored; both kinds are looked up anyway.
-    let store_error = |_| OAuthError::server_error();
     if let Ok(claims) = verify_own_token(core, token, params.now).await {
         if claims.get("client_id").and_then(Value::as_str) != Some(client.config.client_id.as_str())
         {
@@ -30,9 +29,12 @@ pub async fn revoke(core: &Core, params: &Params) -> Result<(), OAuthError> {
             .get("exp")
             .and_then(Value::as_i64)
             .unwrap_or(params.now);
-        match core.store.get_token(jti).await.map_err(store_error)? {
+        match core.store.get_token(jti).await.map_err(OAuthError::from)? {
             Some(_) => {
-                core.store.revoke_token(jti).await.map_err(store_error)?;
+                core.store
+                    .revoke_token(jti)
+                    .await
+                    .map_err(OAuthError::from)?;
             }
             None => {
                 let record = crate::store::TokenRecord {
@@ -60,7 +62,7 @@ pub async fn revoke(core: &Core, params: &Params) -> Result<(), OAuthError> {
                 core.store
                     .insert_token(&record)
                     .await
-                    .map_err(store_error)?;
+                    .map_err(OAuthError::from)?;
             }
         }
         core.revoked.add([(jti.to_owned(), exp)], params.now);
@@ -72,13 +74,13 @@ pub async fn revoke(core: &Core, params: &Params) -> Result<(), OAuthError> {
         return Ok(());
     }
     let id = token_hash(token);
-    if let Some(record) = core.store.get_token(&id).await.map_err(store_error)?
+    if let Some(record) = core.store.get_token(&id).await.map_err(OAuthError::from)?
         && record.kind == "refresh"
         && record.client_id == client.config.client_id
     {
         core.revoke_family(&record.family, params.now)
             .await
-            .map_err(store_error)?;
+            .map_err(OAuthError::from)?;
         core.audit.record(Event::TokenRevoked {
             client_id: client.config.client_id.clone(),
             kind: "refresh",

@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use super::browser::Browser;
 use super::cimd::MetadataDocuments;
-use super::connections::pending::PendingConnect;
 use super::token_cache::{Revoked, VerifiedTokens};
 use crate::audit::Auditor;
 use crate::config::{RegistrationSettings, SigningAlgorithm, TrustedIssuer};
@@ -50,8 +49,6 @@ pub struct Core {
     pub vault: Option<Vault>,
     /// The HTTP client for connection providers.
     pub http: reqwest::Client,
-    /// Connect flows under way, by `state`.
-    pub connects: Mutex<HashMap<String, PendingConnect>>,
     /// One provider refresh at a time per credential (providers rotate refresh tokens).
     pub refresh_locks: Mutex<RefreshLocks>,
     /// Client registration settings.
@@ -64,9 +61,12 @@ pub struct Core {
     pub verified_tokens: VerifiedTokens,
     /// Revoked token ids, as in the store.
     pub revoked: Revoked,
-    /// Serializes changes to the entities and keys (admin API, client registration): each checks
-    /// the document, writes the store and swaps the directory as one step.
+    /// Serializes changes to the entities and keys (admin API, client registration, and
+    /// reloading what other servers changed): each checks the document, writes the store and
+    /// swaps the directory as one step.
     pub admin_lock: tokio::sync::Mutex<()>,
+    /// The store versions this server's directory, keys and revoked set reflect.
+    pub loaded: Mutex<crate::store::Versions>,
     /// The algorithm of new signing keys (`tokens.signingAlgorithm`).
     pub signing_algorithm: SigningAlgorithm,
 }

@@ -267,10 +267,13 @@ impl LoadedSet {
     }
 }
 
-/// A policy document version: what the instances in the pool have loaded.
+/// A policy document version: what the instances in the pool have loaded. `number` counts this
+/// runtime's loads; `label` is the version decisions report (the store-wide version when the
+/// server sets it, the same number otherwise).
 #[derive(Debug)]
 struct Version {
     number: u64,
+    label: u64,
     document: Arc<str>,
 }
 
@@ -294,6 +297,7 @@ impl PolicyRuntime {
             engine,
             current: RwLock::new(Arc::new(Version {
                 number: 1,
+                label: 1,
                 document: document.into(),
             })),
             pool: Mutex::new(vec![(1, loaded)]),
@@ -301,27 +305,50 @@ impl PolicyRuntime {
         })
     }
 
-    /// The current policy-set version (1 for the first document, then one more per replacement).
+    /// The current policy-set version (1 for the first document, then one more per replacement,
+    /// unless labelled otherwise).
     pub fn version(&self) -> u64 {
         self.current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .number
+            .label
     }
 
     /// Replaces the policy document. It is loaded first: an invalid document changes nothing.
     /// Returns the new version.
     pub fn replace(&self, document: &str) -> Result<u64, RuntimeError> {
+        self.replace_labelled(document, None)
+    }
+
+    /// Replaces the policy document, reporting `label` as its version.
+    pub fn replace_as(&self, document: &str, label: u64) -> Result<u64, RuntimeError> {
+        self.replace_labelled(document, Some(label))
+    }
+
+    /// Reports `label` as the current policy set's version from now on (the store-wide version
+    /// moved on, the policies did not change).
+    pub fn relabel(&self, label: u64) {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        *current = Arc::new(Version {
+            number: current.number,
+            label,
+            document: Arc::clone(&current.document),
+        });
+    }
+
+    fn replace_labelled(&self, document: &str, label: Option<u64>) -> Result<u64, RuntimeError> {
         let loaded = self.engine.load(document)?;
         let number = self.next_version.fetch_add(1, Ordering::Relaxed);
+        let label = label.unwrap_or(number);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(Version {
             number,
+            label,
             document: document.into(),
         });
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
         pool.retain(|(v, _)| *v == number);
         pool.push((number, loaded));
-        Ok(number)
+        Ok(label)
     }
 
     /// Decides one request on the current policy set; returns the decision and the version that
@@ -367,7 +394,7 @@ impl PolicyRuntime {
                 if latest == version.number {
                     pool.push((version.number, set));
                 }
-                other.map(|t| (t, version.number))
+                other.map(|t| (t, version.label))
             }
         }
     }

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 
-use super::html::{bad_form, login_refused, message_page, page, see_other};
+use super::html::{bad_form, login_refused, message_page, page, see_other, store_failed};
 use super::http::Peer;
 use super::session::{Form, browser_session, checked_session, set_cookie};
 use super::state::AppState;
@@ -109,18 +109,24 @@ async fn start_page(
     let core = &state.core;
     let now = now();
     let flow = query.get("flow").map(String::as_str).unwrap_or_default();
-    let f = match oauth::connect_flow(core, flow, now) {
+    let f = match oauth::connect_flow(core, flow, now).await {
         Ok(f) => f,
         Err(e) => return refused(&e),
     };
-    let existing = browser_session(core, &headers, now);
+    let existing = match browser_session(core, &headers, now).await {
+        Ok(existing) => existing,
+        Err(page) => return page,
+    };
     match existing {
         Some((_, session)) if session.sub.as_deref() == Some(f.sub.as_str()) => {
             confirm_page(&state, flow, &f, &session.csrf)
         }
         Some((_, session)) => sign_in_page(flow, &f, &session.csrf, None),
         None => {
-            let (cookie, session) = core.browser.start(None, now);
+            let (cookie, session) = match core.browser.start(None, now).await {
+                Ok(started) => started,
+                Err(e) => return store_failed(&e),
+            };
             let mut response = sign_in_page(flow, &f, &session.csrf, None);
             set_cookie(&state, &mut response, &cookie, session.expires_at - now);
             response
@@ -141,12 +147,12 @@ async fn start_form(
     let Some(form) = Form::parse(&headers, &body) else {
         return bad_form();
     };
-    let (cookie, session) = match checked_session(&state, &headers, &form, now) {
+    let (cookie, session) = match checked_session(&state, &headers, &form, now).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let flow = form.one("flow").unwrap_or_default();
-    let f = match oauth::connect_flow(core, flow, now) {
+    let f = match oauth::connect_flow(core, flow, now).await {
         Ok(f) => f,
         Err(e) => return refused(&e),
     };
@@ -169,8 +175,14 @@ async fn start_form(
                 );
             }
             // A new session id for the signed-in user (no fixation).
-            core.browser.end(&cookie);
-            let (new_cookie, new_session) = core.browser.start(Some(sub), now);
+            let renewed = async {
+                core.browser.end(&cookie).await?;
+                core.browser.start(Some(sub), now).await
+            };
+            let (new_cookie, new_session) = match renewed.await {
+                Ok(renewed) => renewed,
+                Err(e) => return store_failed(&e),
+            };
             let mut response = confirm_page(&state, flow, &f, &new_session.csrf);
             set_cookie(
                 &state,
@@ -181,7 +193,7 @@ async fn start_form(
             response
         }
         Some("continue") => {
-            match oauth::connect_confirm(core, flow, &cookie, session.sub.as_deref(), now) {
+            match oauth::connect_confirm(core, flow, &cookie, session.sub.as_deref(), now).await {
                 Ok(url) => see_other(&url),
                 Err(e) => refused(&e),
             }
@@ -199,7 +211,10 @@ async fn callback(
 ) -> Response {
     let core = &state.core;
     let now = now();
-    let session = browser_session(core, &headers, now);
+    let session = match browser_session(core, &headers, now).await {
+        Ok(session) => session,
+        Err(page) => return page,
+    };
     let session_view = session
         .as_ref()
         .map(|(cookie, s)| (cookie.as_str(), s.sub.as_deref()));

@@ -88,6 +88,30 @@ pub(super) fn expired() -> Response {
     )
 }
 
+/// The store failed: 503 with `Retry-After` when it could not be reached in time (the step may
+/// succeed in a moment), 500 otherwise. The details are logged, not shown.
+pub(super) fn store_failed(e: &crate::store::StoreError) -> Response {
+    if e.is_unavailable() {
+        tracing::warn!(error = %e, "the store is unavailable");
+        let mut response = message_page(
+            503,
+            "Temporarily unavailable",
+            "The server cannot complete this step right now. Try again in a moment.",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        response
+    } else {
+        tracing::error!(error = %e, "the store failed");
+        message_page(
+            500,
+            "Something went wrong",
+            "The server could not complete this step.",
+        )
+    }
+}
+
 /// `303 See Other` to `location`, never cached.
 pub(super) fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();

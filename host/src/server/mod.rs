@@ -18,6 +18,7 @@ mod routes;
 mod session;
 pub mod startup;
 pub mod state;
+pub mod sync;
 
 pub use routes::app;
 pub use startup::{EngineChoice, StartError, prepare, serve};

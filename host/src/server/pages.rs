@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use super::html::{bad_form, expired, login_refused, message_page, page, see_other};
+use super::html::{bad_form, expired, login_refused, message_page, page, see_other, store_failed};
 use super::http::Peer;
 use super::session::{Form, browser_session, checked_session, set_cookie};
 use super::state::AppState;
@@ -169,29 +169,35 @@ async fn authorize_page(
             Ok(v) => v,
             Err(e) => return stopped(e),
         };
-    let existing = browser_session(core, &headers, now);
+    let existing = match browser_session(core, &headers, now).await {
+        Ok(existing) => existing,
+        Err(page) => return page,
+    };
     let (cookie, session, fresh) = match existing {
         Some((c, s)) => (c, s, false),
-        None => {
-            let (c, s) = core.browser.start(None, now);
-            (c, s, true)
-        }
+        None => match core.browser.start(None, now).await {
+            Ok((c, s)) => (c, s, true),
+            Err(e) => return store_failed(&e),
+        },
     };
-    let id = core.browser.begin(validated, &cookie, now);
-    let Some(pending) = core.browser.pending(&id, &cookie, now) else {
-        return expired();
+    let id = match core.browser.begin(&validated, &cookie, now).await {
+        Ok(id) => id,
+        Err(e) => return store_failed(&e),
     };
     let mut response = match &session.sub {
-        Some(sub) => show_consent(
-            &state,
-            &id,
-            &session,
-            sub,
-            &pending,
-            peer.map(|p| p.ip()),
-            now,
-        ),
-        None => login_page(&pending, &id, &session.csrf, None),
+        Some(sub) => {
+            show_consent(
+                &state,
+                &id,
+                &session,
+                sub,
+                &validated,
+                peer.map(|p| p.ip()),
+                now,
+            )
+            .await
+        }
+        None => login_page(&validated, &id, &session.csrf, None),
     };
     if fresh {
         set_cookie(&state, &mut response, &cookie, session.expires_at - now);
@@ -199,7 +205,7 @@ async fn authorize_page(
     response
 }
 
-fn show_consent(
+async fn show_consent(
     state: &AppState,
     id: &str,
     session: &Session,
@@ -219,7 +225,9 @@ fn show_consent(
             consent_html(pending, id, session, &user, &offer)
         }
         Err(e) => {
-            state.core.browser.finish(id);
+            if let Err(failed) = state.core.browser.finish(id).await {
+                return store_failed(&failed);
+            }
             stopped(e)
         }
     }
@@ -237,13 +245,15 @@ async fn login(
     let Some(form) = Form::parse(&headers, &body) else {
         return bad_form();
     };
-    let (cookie, session) = match checked_session(&state, &headers, &form, now) {
+    let (cookie, session) = match checked_session(&state, &headers, &form, now).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let request = form.one("request").unwrap_or_default();
-    let Some(pending) = core.browser.pending(request, &cookie, now) else {
-        return expired();
+    let pending = match core.browser.pending(request, &cookie, now).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => return expired(),
+        Err(e) => return store_failed(&e),
     };
     let username = form.one("username").unwrap_or_default();
     let password = form.one("password").unwrap_or_default();
@@ -259,9 +269,18 @@ async fn login(
         }
     };
     // A new session id for the signed-in user (no fixation), with the request moved over.
-    core.browser.end(&cookie);
-    let (new_cookie, new_session) = core.browser.start(Some(sub), now);
-    core.browser.rebind(request, &new_cookie);
+    let renewed = async {
+        core.browser.end(&cookie).await?;
+        let (new_cookie, new_session) = core.browser.start(Some(sub), now).await?;
+        core.browser
+            .rebind(request, &cookie, &new_cookie, now)
+            .await?;
+        Ok::<_, crate::store::StoreError>((new_cookie, new_session))
+    };
+    let (new_cookie, new_session) = match renewed.await {
+        Ok(renewed) => renewed,
+        Err(e) => return store_failed(&e),
+    };
     let mut response = see_other(&format!(
         "/consent?request={}",
         form_urlencoded::byte_serialize(request.as_bytes()).collect::<String>()
@@ -288,13 +307,16 @@ async fn consent_page(
         .find(|(k, _)| k == "request")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    let Some((cookie, session)) = browser_session(core, &headers, now) else {
-        return expired();
+    let (cookie, session) = match browser_session(core, &headers, now).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return expired(),
+        Err(page) => return page,
     };
-    let (Some(sub), Some(pending)) = (
-        session.sub.clone(),
-        core.browser.pending(&request, &cookie, now),
-    ) else {
+    let pending = match core.browser.pending(&request, &cookie, now).await {
+        Ok(pending) => pending,
+        Err(e) => return store_failed(&e),
+    };
+    let (Some(sub), Some(pending)) = (session.sub.clone(), pending) else {
         return expired();
     };
     show_consent(
@@ -306,6 +328,7 @@ async fn consent_page(
         peer.map(|p| p.ip()),
         now,
     )
+    .await
 }
 
 /// `POST /consent`: the user's answer; the browser goes back to the client.
@@ -320,23 +343,25 @@ async fn consent(
     let Some(form) = Form::parse(&headers, &body) else {
         return bad_form();
     };
-    let (cookie, session) = match checked_session(&state, &headers, &form, now) {
+    let (cookie, session) = match checked_session(&state, &headers, &form, now).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let request = form.one("request").unwrap_or_default().to_owned();
-    let (Some(sub), Some(pending)) = (
-        session.sub.clone(),
-        core.browser.pending(&request, &cookie, now),
-    ) else {
-        return expired();
-    };
     let allow = match form.one("decision") {
         Some("allow") => true,
         Some("deny") => false,
         _ => return bad_form(),
     };
-    core.browser.finish(&request);
+    let Some(sub) = session.sub.clone() else {
+        return expired();
+    };
+    // Taken away as it is read: of two answers (a double click, two servers), one goes on.
+    let pending = match core.browser.answer(&request, &cookie, now).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => return expired(),
+        Err(e) => return store_failed(&e),
+    };
     let answer = authorize::consent(
         core,
         &pending,

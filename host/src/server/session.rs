@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use subtle::ConstantTimeEq as _;
 
-use super::html::{expired, message_page};
+use super::html::{expired, message_page, store_failed};
 use super::http::media_type;
 use super::state::AppState;
 use crate::oauth::browser::Session;
@@ -27,13 +27,24 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// The browser's session (its cookie value and the session), while it lasts.
-pub(super) fn browser_session(
+/// The browser's session (its cookie value and the session), while it lasts; the error page when
+/// the store cannot say.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP response itself, built only on the failure path"
+)]
+pub(super) async fn browser_session(
     core: &Core,
     headers: &HeaderMap,
     now: i64,
-) -> Option<(String, Session)> {
-    cookie_value(headers).and_then(|c| core.browser.session(&c, now).map(|s| (c, s)))
+) -> Result<Option<(String, Session)>, Response> {
+    let Some(cookie) = cookie_value(headers) else {
+        return Ok(None);
+    };
+    match core.browser.session(&cookie, now).await {
+        Ok(session) => Ok(session.map(|s| (cookie, s))),
+        Err(e) => Err(store_failed(&e)),
+    }
 }
 
 pub(super) fn set_cookie(state: &AppState, response: &mut Response, value: &str, max_age: i64) {
@@ -62,7 +73,7 @@ fn issuer_origin(issuer: &str) -> String {
     clippy::result_large_err,
     reason = "the error is the HTTP response itself, built only on the rejection path"
 )]
-pub(super) fn checked_session(
+pub(super) async fn checked_session(
     state: &AppState,
     headers: &HeaderMap,
     form: &Form,
@@ -82,6 +93,8 @@ pub(super) fn checked_session(
         .core
         .browser
         .session(&cookie, now)
+        .await
+        .map_err(|e| store_failed(&e))?
         .ok_or_else(expired)?;
     let sent = form.one("csrf").unwrap_or_default();
     if !bool::from(sent.as_bytes().ct_eq(session.csrf.as_bytes())) {

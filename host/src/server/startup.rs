@@ -2,7 +2,7 @@
 //! and keys loaded, then the listener.
 
 use std::path::Path;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
@@ -14,13 +14,13 @@ use super::routes::app;
 use super::state::AppState;
 use crate::audit::{Auditor, Sink};
 use crate::clock::now;
-use crate::config::{ConnectionVault, ServerConfig, SigningAlgorithm, resolve_secret};
+use crate::config::{ConnectionVault, ServerConfig, resolve_secret};
 use crate::directory::{Directory, SecretVerifier, hash_secret};
 use crate::keys::KeyRing;
 use crate::oauth::state::Core;
 use crate::policy::PolicyEngine;
 use crate::runtime::{ComponentEngine, Limits};
-use crate::store::{Kind, Source, SqliteStore, Store};
+use crate::store::{Kind, Source, Store};
 use crate::vault::{Credential, Owner, SecretKind, Vault};
 
 /// Why the server could not start.
@@ -105,13 +105,15 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
                 .join("\n")
         ))
     })?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store).await?);
+    let store = crate::store::open(&config.store).await?;
     // The vault key is checked before anything is written: a wrong key changes nothing.
     let vault = open_vault(config, &vaults, &store).await?;
     sync_config(store.as_ref(), config).await?;
     if let Some(vault) = &vault {
         sync_vault(store.as_ref(), vault, &vaults).await?;
     }
+    // The versions first: what is read after them is at least as new.
+    let versions = store.versions().await?;
     let directory = Directory::load(store.as_ref()).await?;
     let document = directory.document.to_string();
     let policy = match engine {
@@ -129,6 +131,8 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         crate::runtime::RuntimeError::Invalid(errors) => StartError::Policies(errors),
         other => StartError::Engine(other),
     })?;
+    // Decisions report the store-wide version, the same on every server.
+    policy.relabel(u64::try_from(versions.entities).unwrap_or_default());
     let ttl = i64::try_from(config.tokens.access_token_ttl).unwrap_or(i64::MAX);
     let vault_key = vault.as_ref().map(Vault::key);
     if vault_key.is_none() {
@@ -157,7 +161,7 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         .map_err(|e| StartError::Other(format!("cannot open the audit log: {e}")))?;
     Ok(Arc::new(Core {
         issuer: config.issuer.trim_end_matches('/').to_owned(),
-        store,
+        store: Arc::clone(&store),
         directory: RwLock::new(Arc::new(directory)),
         keys: RwLock::new(Arc::new(keys)),
         policy,
@@ -173,7 +177,6 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         audit,
         vault,
         http: provider_client()?,
-        connects: Default::default(),
         refresh_locks: Default::default(),
         registration: config.registration.clone(),
         metadata_documents: crate::oauth::cimd::MetadataDocuments::new(config.registration.clone())
@@ -183,11 +186,13 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
                 ))
             })?,
         browser: crate::oauth::browser::Browser::new(
+            Arc::clone(&store),
             i64::try_from(config.login.session_ttl).unwrap_or(i64::MAX),
         ),
         verified_tokens: Default::default(),
         revoked,
         admin_lock: Default::default(),
+        loaded: std::sync::Mutex::new(versions),
         signing_algorithm: config.tokens.signing_algorithm,
     }))
 }
@@ -401,7 +406,7 @@ pub async fn serve(config_path: &Path, engine: EngineChoice) -> Result<(), Start
         metrics,
         publish_bundle: config.publish_policy_bundle,
     };
-    spawn_key_reload(Arc::clone(&core), config.tokens.signing_algorithm);
+    super::sync::spawn(Arc::clone(&core), config.tokens.signing_algorithm);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| StartError::Other(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -411,29 +416,16 @@ pub async fn serve(config_path: &Path, engine: EngineChoice) -> Result<(), Start
     tracing::info!(%addr, issuer = %core.issuer, "tollgate is serving");
     println!("tollgate: serving {} on http://{addr}", core.issuer);
     listen::serve(listener, app(state), shutdown()).await;
-    // Nothing recorded before the shutdown is lost.
-    core.audit.flush().await;
+    // Nothing recorded before the shutdown is lost, unless the store stays out of reach.
+    if tokio::time::timeout(Duration::from_secs(30), core.audit.flush())
+        .await
+        .is_err()
+    {
+        tracing::error!(
+            "the store did not take the last audit events within 30 s; they were not stored"
+        );
+    }
     Ok(())
-}
-
-/// Picks up keys rotated by `tollgate keys rotate` while the server runs.
-fn spawn_key_reload(core: Arc<Core>, alg: SigningAlgorithm) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(10));
-        loop {
-            tick.tick().await;
-            let vault_key = core.vault.as_ref().map(Vault::key);
-            // Not in the middle of a rotation through the admin API, whose fresh ring a load
-            // begun before it would otherwise replace with the old one.
-            let _guard = core.admin_lock.lock().await;
-            match KeyRing::load(core.store.as_ref(), alg, now(), core.access_ttl, vault_key).await {
-                Ok(keys) => {
-                    *core.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys)
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot reload the signing keys"),
-            }
-        }
-    });
 }
 
 async fn shutdown() {

@@ -6,8 +6,17 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum StoreError {
     /// The store's location is not one this server can use.
-    #[error("unsupported store `{0}`; use `sqlite://path`")]
+    #[error("unsupported store `{0}`; use `sqlite://path` or `postgres://user@host/database`")]
     Unsupported(String),
+    /// The database could not be reached when the server started.
+    #[error("cannot connect to the database at {location}")]
+    Unreachable {
+        /// The database URL, without its password.
+        location: String,
+        /// Why.
+        #[source]
+        source: sqlx::Error,
+    },
     /// A file or directory of the store could not be created or restricted.
     #[error("cannot prepare `{path}`")]
     Files {
@@ -42,4 +51,39 @@ pub enum StoreError {
     /// that cannot be sealed).
     #[error("{0}")]
     Value(String),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached or did not answer in time (connection refused or
+    /// lost, no connection free within the bound, a statement or lock past its timeout, the server
+    /// shutting down): the request may succeed later, and is answered 503, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unreachable { .. } => true,
+            StoreError::Database(e) => unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08: connection exception; 57P01–57P03: the server is shutting down or
+            // starting; 57014: a statement timed out; 55P03: a lock was not available in time;
+            // 40001/40P01: serialization failure or deadlock (try again). SQLITE_BUSY (5) and
+            // SQLITE_LOCKED (6): the file stayed locked past the busy timeout.
+            code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "57014" | "55P03" | "40001" | "40P01" | "5" | "6"
+                )
+        }),
+        _ => false,
+    }
 }

@@ -6,12 +6,20 @@ use std::pin::Pin;
 use serde_json::Value;
 
 use super::error::StoreError;
-use super::records::{AuditRecord, CredentialRecord, Kind, Source, StoredKey, TokenRecord};
+use super::records::{
+    AuditRecord, CredentialRecord, FlowKind, FlowRecord, Kind, Source, StoredKey, TokenRecord,
+    Versions,
+};
 
 /// A boxed future of a store result (keeps the trait object-safe).
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// The operations the server needs from its store.
+///
+/// Every change that affects a decision or a token check (entities and their secrets, signing
+/// keys, revocations, vault credentials) bumps its topic's version in the same transaction, so
+/// that every server sharing the store can tell what to read again ([`Store::versions`],
+/// [`Store::wait_for_change`]).
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Creates or replaces an entity.
     fn put_entity<'a>(
@@ -108,4 +116,48 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn get_meta<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>>;
     /// Writes a meta value.
     fn put_meta<'a>(&'a self, key: &'a str, value: &'a str) -> StoreFuture<'a, ()>;
+
+    /// The store-wide version of each topic.
+    fn versions(&self) -> StoreFuture<'_, Versions>;
+    /// Waits until the versions differ from `seen` (a change announced by another server, or by
+    /// this one) or `within` has passed, and returns them as they are then.
+    fn wait_for_change<'a>(
+        &'a self,
+        seen: Versions,
+        within: std::time::Duration,
+    ) -> StoreFuture<'a, Versions>;
+    /// The ids and expiry times of tokens revoked after the revocations version `after` that
+    /// have not expired yet.
+    fn revoked_since(&self, after: i64, now: i64) -> StoreFuture<'_, Vec<(String, i64)>>;
+
+    /// Creates or replaces a flow. When its kind then holds more than `cap` flows, expired ones
+    /// are deleted, then the evictable ones closest to expiry.
+    fn put_flow<'a>(&'a self, flow: &'a FlowRecord, cap: i64, now: i64) -> StoreFuture<'a, ()>;
+    /// Reads a flow that has not expired.
+    fn get_flow<'a>(
+        &'a self,
+        kind: FlowKind,
+        id: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, Option<FlowRecord>>;
+    /// Reads and deletes a flow of `owner` that has not expired, as one step: of two servers
+    /// taking the same flow, one gets it.
+    fn take_flow<'a>(
+        &'a self,
+        kind: FlowKind,
+        id: &'a str,
+        owner: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, Option<FlowRecord>>;
+    /// Deletes a flow; whether it existed.
+    fn delete_flow<'a>(&'a self, kind: FlowKind, id: &'a str) -> StoreFuture<'a, bool>;
+    /// How many flows of a kind (of one owner, when given) have not expired.
+    fn count_flows<'a>(
+        &'a self,
+        kind: FlowKind,
+        owner: Option<&'a str>,
+        now: i64,
+    ) -> StoreFuture<'a, i64>;
+    /// Deletes expired flows and assertion ids; how many flows went.
+    fn purge_expired(&self, now: i64) -> StoreFuture<'_, u64>;
 }

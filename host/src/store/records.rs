@@ -147,3 +147,94 @@ pub struct AuditRecord {
     /// The event (JSON).
     pub body: Value,
 }
+
+/// What a change touched. Each topic has a store-wide version, bumped in the change's own
+/// transaction, that replicas compare to know what to read again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// Clients, users, resources, connections, policies and their secrets.
+    Entities,
+    /// Signing keys.
+    Keys,
+    /// Revoked tokens.
+    Revocations,
+    /// Vault credentials.
+    Credentials,
+}
+
+impl Topic {
+    /// The topic's name in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Entities => "entities",
+            Topic::Keys => "keys",
+            Topic::Revocations => "revocations",
+            Topic::Credentials => "credentials",
+        }
+    }
+}
+
+/// The store-wide version of each topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Versions {
+    /// Entities (the policy-set version in decisions and audit events).
+    pub entities: i64,
+    /// Signing keys.
+    pub keys: i64,
+    /// Revocations.
+    pub revocations: i64,
+    /// Vault credentials.
+    pub credentials: i64,
+}
+
+impl Versions {
+    /// Sets a topic's version read from the store (unknown topics are ignored).
+    pub(crate) fn set(&mut self, topic: &str, version: i64) {
+        match topic {
+            "entities" => self.entities = version,
+            "keys" => self.keys = version,
+            "revocations" => self.revocations = version,
+            "credentials" => self.credentials = version,
+            _ => {}
+        }
+    }
+}
+
+/// What kind of flow under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowKind {
+    /// A browser session (by the SHA-256 of its cookie).
+    Session,
+    /// An authorization request waiting for its user.
+    Request,
+    /// A connect flow waiting for the user's browser.
+    Connect,
+}
+
+impl FlowKind {
+    /// The kind's name in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowKind::Session => "session",
+            FlowKind::Request => "request",
+            FlowKind::Connect => "connect",
+        }
+    }
+}
+
+/// A browser session, authorization request or connect flow under way, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowRecord {
+    /// What it is.
+    pub kind: FlowKind,
+    /// A session: the SHA-256 of its cookie; otherwise its random id.
+    pub id: String,
+    /// The user it is bounded for (connect flows).
+    pub owner: Option<String>,
+    /// The flow (JSON text; secrets in it sealed).
+    pub body: String,
+    /// Whether it may give way when its kind is full (anonymous sessions, requests).
+    pub evictable: bool,
+    /// Unix seconds.
+    pub expires_at: i64,
+}

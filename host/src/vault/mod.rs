@@ -25,7 +25,9 @@ use crate::store::{CredentialRecord, Store};
 use credential::aad;
 pub use credential::{Credential, CredentialInfo, Opened, Owner, SecretKind};
 pub use key::{KEY_ENV, VaultError, VaultKey, load_key, write_new_key};
-pub use signing_keys::{is_sealed, open_signing_key, seal_signing_key, seal_signing_keys};
+pub use signing_keys::{
+    is_sealed, open_signing_key, open_text, seal_signing_key, seal_signing_keys, seal_text,
+};
 
 const CHECK_PLAINTEXT: &[u8] = b"tollgate vault check v1";
 const META_KEY_ID: &str = "vault_key_id";

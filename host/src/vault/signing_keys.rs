@@ -8,28 +8,51 @@ use zeroize::Zeroizing;
 use super::key::{VaultError, VaultKey};
 use crate::store::Store;
 
-/// How a sealed signing key starts in the store; a PEM starts with `-----BEGIN`.
-const SEALED_SIGNING_KEY: &str = "vault:v1:";
+/// How a sealed value starts in the store; a PEM starts with `-----BEGIN`.
+const SEALED: &str = "vault:v1:";
 
-fn signing_key_aad(kid: &str) -> Vec<u8> {
-    format!("tollgate-vault/v1\0signing-key\0{kid}").into_bytes()
+/// `label` says what is sealed and `id` which one: a sealed value opens only as what it was sealed
+/// as.
+fn aad(label: &str, id: &str) -> Vec<u8> {
+    format!("tollgate-vault/v1\0{label}\0{id}").into_bytes()
 }
 
 /// Whether a stored private signing key is sealed with a vault key.
 pub fn is_sealed(stored: &str) -> bool {
-    stored.starts_with(SEALED_SIGNING_KEY)
+    stored.starts_with(SEALED)
 }
 
-/// Seals a private signing key (PEM) with the vault key, bound to its `kid`, as it is stored:
-/// `vault:v1:<key id>:<base64 of nonce and ciphertext>`.
-pub fn seal_signing_key(key: &VaultKey, kid: &str, pem: &str) -> Result<String, VaultError> {
-    let (mut raw, ciphertext) = key.seal(&signing_key_aad(kid), pem.as_bytes())?;
+/// Seals a text with the vault key, bound to what it is (`label`) and which one (`id`), as it is
+/// stored: `vault:v1:<key id>:<base64 of nonce and ciphertext>`.
+pub fn seal_text(key: &VaultKey, label: &str, id: &str, text: &str) -> Result<String, VaultError> {
+    let (mut raw, ciphertext) = key.seal(&aad(label, id), text.as_bytes())?;
     raw.extend_from_slice(&ciphertext);
-    Ok(format!(
-        "{SEALED_SIGNING_KEY}{}:{}",
-        key.id(),
-        B64.encode(raw)
-    ))
+    Ok(format!("{SEALED}{}:{}", key.id(), B64.encode(raw)))
+}
+
+/// Opens a text sealed by [`seal_text`] with the same `label` and `id`; `None` when it is not
+/// sealed so, or not with this key. Returns the id of the key it names, for messages.
+pub fn open_text<'s>(
+    key: &VaultKey,
+    label: &str,
+    id: &str,
+    stored: &'s str,
+) -> Result<Zeroizing<String>, &'s str> {
+    let sealed = stored.strip_prefix(SEALED).unwrap_or_default();
+    let (sealed_with, body) = sealed.split_once(':').unwrap_or(("(unknown)", ""));
+    let raw = B64.decode(body).map_err(|_| sealed_with)?;
+    let (nonce, ciphertext) = raw.split_at(raw.len().min(12));
+    let plain = key
+        .open(&aad(label, id), nonce, ciphertext)
+        .ok_or(sealed_with)?;
+    String::from_utf8(plain.to_vec())
+        .map(Zeroizing::new)
+        .map_err(|_| sealed_with)
+}
+
+/// Seals a private signing key (PEM) with the vault key, bound to its `kid`.
+pub fn seal_signing_key(key: &VaultKey, kid: &str, pem: &str) -> Result<String, VaultError> {
+    seal_text(key, "signing-key", kid, pem)
 }
 
 /// Opens a stored private signing key: a PEM as it is, a sealed one with the vault key.
@@ -38,28 +61,25 @@ pub fn open_signing_key(
     kid: &str,
     stored: &str,
 ) -> Result<Zeroizing<String>, VaultError> {
-    let Some(sealed) = stored.strip_prefix(SEALED_SIGNING_KEY) else {
+    if !is_sealed(stored) {
         return Ok(Zeroizing::new(stored.to_owned()));
-    };
-    let (sealed_with, body) = sealed.split_once(':').unwrap_or(("(unknown)", ""));
+    }
     let Some(key) = key else {
+        let sealed_with = stored
+            .strip_prefix(SEALED)
+            .and_then(|s| s.split_once(':'))
+            .map_or("(unknown)", |(id, _)| id);
         return Err(VaultError::SealedSigningKey {
             kid: kid.to_owned(),
             key_id: sealed_with.to_owned(),
         });
     };
-    let unopened = || VaultError::SigningKeyDoesNotOpen {
-        kid: kid.to_owned(),
-        key_id: sealed_with.to_owned(),
-    };
-    let raw = B64.decode(body).map_err(|_| unopened())?;
-    let (nonce, ciphertext) = raw.split_at(raw.len().min(12));
-    let plain = key
-        .open(&signing_key_aad(kid), nonce, ciphertext)
-        .ok_or_else(unopened)?;
-    String::from_utf8(plain.to_vec())
-        .map(Zeroizing::new)
-        .map_err(|_| unopened())
+    open_text(key, "signing-key", kid, stored).map_err(|sealed_with| {
+        VaultError::SigningKeyDoesNotOpen {
+            kid: kid.to_owned(),
+            key_id: sealed_with.to_owned(),
+        }
+    })
 }
 
 /// Seals every signing key still stored as plain PEM (stored before a vault key was

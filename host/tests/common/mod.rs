@@ -9,6 +9,8 @@
     reason = "test code shared by several test crates, each using part of it"
 )]
 
+pub mod postgres;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

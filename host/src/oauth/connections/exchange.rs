@@ -175,7 +175,7 @@ async fn release(
         .await
         .map_err(|e| {
             tracing::error!(error = %e, connection = %connection.id, "cannot open a vaulted credential");
-            OAuthError::server_error()
+            OAuthError::from(e)
         })?
         .filter(|c| c.kind == secret_kind)
         .ok_or_else(|| {
@@ -260,7 +260,7 @@ async fn release(
                     .await
                     .map_err(|e| {
                         tracing::error!(error = %e, "cannot store a rotated provider refresh token");
-                        OAuthError::server_error()
+                        OAuthError::from(e)
                     })?;
             }
             Ok(TokenResponse {

@@ -2,7 +2,6 @@
 //! of the user who started it.
 
 use std::collections::HashMap;
-use std::sync::PoisonError;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -11,13 +10,15 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use super::pending::{CONNECT_TTL, MAX_CONNECTS, MAX_CONNECTS_PER_USER, PendingConnect};
+use super::pending::{
+    CONNECT_TTL, MAX_CONNECTS, MAX_CONNECTS_PER_USER, PendingConnect, VERIFIER_LABEL,
+};
 use super::provider::provider_token;
 use crate::audit::Event;
 use crate::oauth::own_tokens::verify_own_token;
 use crate::oauth::secrets::{random_id, token_hash};
 use crate::oauth::state::Core;
-use crate::store::Source;
+use crate::store::{FlowKind, FlowRecord, Source, StoreError};
 use crate::vault::{Credential, Owner, SecretKind};
 
 /// Why a connect flow could not start or finish. `status` is the HTTP status to answer with.
@@ -40,6 +41,31 @@ impl ConnectError {
             message: message.into(),
         }
     }
+}
+
+impl From<StoreError> for ConnectError {
+    fn from(e: StoreError) -> ConnectError {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "the store is unavailable");
+            ConnectError::new(
+                503,
+                "temporarily_unavailable",
+                "the server cannot complete this step right now; try again in a moment",
+            )
+        } else {
+            tracing::error!(error = %e, "the store failed");
+            ConnectError::new(
+                500,
+                "server_error",
+                "the server could not complete this step",
+            )
+        }
+    }
+}
+
+/// A stored flow that does not read back (a value of another version): as if it were gone.
+fn read_flow(flow: &FlowRecord) -> Result<PendingConnect, ConnectError> {
+    serde_json::from_str(&flow.body).map_err(|_| unknown_flow())
 }
 
 /// Starts linking the bearer's account at an `oauth` connection's provider: returns the URL to
@@ -79,13 +105,13 @@ pub async fn connect_start(
             "connecting an account needs a user's token, not a client's",
         ));
     }
-    if core.vault.is_none() {
+    let Some(vault) = core.vault.as_ref() else {
         return Err(ConnectError::new(
             503,
             "vault_unavailable",
             "this server has no vault key, so it cannot keep connected accounts",
         ));
-    }
+    };
     let directory = core.directory();
     let connection = directory.connections.get(connection_id).ok_or_else(|| {
         ConnectError::new(
@@ -119,29 +145,31 @@ pub async fn connect_start(
         .map(String::as_str)
         .collect::<Vec<_>>()
         .join(" ");
-    let redirect_uri = core.connect_redirect_uri();
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    query.extend_pairs([
-        ("response_type", "code"),
-        ("client_id", provider.client_id.as_str()),
-        ("redirect_uri", redirect_uri.as_str()),
-        ("scope", scope.as_str()),
-        ("state", state.as_str()),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ]);
-    query.extend_pairs(
-        provider
-            .authorization_params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str())),
-    );
-    let separator = if authorize.contains('?') { '&' } else { '?' };
-    let provider_url = format!("{authorize}{separator}{}", query.finish());
-    let mut pending = core.connects.lock().unwrap_or_else(PoisonError::into_inner);
-    pending.retain(|_, p| p.expires_at > now);
-    if pending.len() >= MAX_CONNECTS
-        || pending.values().filter(|p| p.sub == sub).count() >= MAX_CONNECTS_PER_USER
+    // Built in a block: the serializer is not `Send` and must be gone before the next await.
+    let provider_url = {
+        let redirect_uri = core.connect_redirect_uri();
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs([
+            ("response_type", "code"),
+            ("client_id", provider.client_id.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("scope", scope.as_str()),
+            ("state", state.as_str()),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ]);
+        query.extend_pairs(
+            provider
+                .authorization_params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let separator = if authorize.contains('?') { '&' } else { '?' };
+        format!("{authorize}{separator}{}", query.finish())
+    };
+    let store = core.store.as_ref();
+    if store.count_flows(FlowKind::Connect, None, now).await? >= MAX_CONNECTS
+        || store.count_flows(FlowKind::Connect, Some(sub), now).await? >= MAX_CONNECTS_PER_USER
     {
         return Err(ConnectError::new(
             429,
@@ -154,18 +182,33 @@ pub async fn connect_start(
         core.issuer.trim_end_matches('/'),
         form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
     );
-    pending.insert(
-        state,
-        PendingConnect {
-            connection: connection_id.to_owned(),
-            sub: sub.to_owned(),
-            verifier,
-            scope,
-            expires_at: now + CONNECT_TTL,
-            provider_url,
-            bound_to: None,
-        },
-    );
+    let sealed =
+        crate::vault::seal_text(vault.key(), VERIFIER_LABEL, &state, &verifier).map_err(|e| {
+            tracing::error!(error = %e, "cannot seal a connect flow's verifier");
+            ConnectError::new(500, "server_error", "the connect flow could not be started")
+        })?;
+    let pending = PendingConnect {
+        connection: connection_id.to_owned(),
+        sub: sub.to_owned(),
+        verifier: sealed,
+        scope,
+        provider_url,
+        bound_to: None,
+    };
+    store
+        .put_flow(
+            &FlowRecord {
+                kind: FlowKind::Connect,
+                id: state,
+                owner: Some(sub.to_owned()),
+                body: serde_json::to_string(&pending).map_err(StoreError::from)?,
+                evictable: false,
+                expires_at: now + CONNECT_TTL,
+            },
+            MAX_CONNECTS,
+            now,
+        )
+        .await?;
     Ok(start_url)
 }
 
@@ -187,33 +230,34 @@ fn unknown_flow() -> ConnectError {
 }
 
 /// The flow behind a start link.
-pub fn connect_flow(core: &Core, flow: &str, now: i64) -> Result<ConnectFlow, ConnectError> {
-    core.connects
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(flow)
-        .filter(|p| p.expires_at > now)
-        .map(|p| ConnectFlow {
-            connection: p.connection.clone(),
-            sub: p.sub.clone(),
-        })
-        .ok_or_else(unknown_flow)
+pub async fn connect_flow(core: &Core, flow: &str, now: i64) -> Result<ConnectFlow, ConnectError> {
+    let stored = core
+        .store
+        .get_flow(FlowKind::Connect, flow, now)
+        .await?
+        .ok_or_else(unknown_flow)?;
+    let p = read_flow(&stored)?;
+    Ok(ConnectFlow {
+        connection: p.connection,
+        sub: p.sub,
+    })
 }
 
 /// Binds a flow to the browser session that confirmed it (its cookie and signed-in user, which
 /// must be the user who started the flow) and returns the provider URL to send it to.
-pub fn connect_confirm(
+pub async fn connect_confirm(
     core: &Core,
     flow: &str,
     session_cookie: &str,
     session_sub: Option<&str>,
     now: i64,
 ) -> Result<String, ConnectError> {
-    let mut pending = core.connects.lock().unwrap_or_else(PoisonError::into_inner);
-    let p = pending
-        .get_mut(flow)
-        .filter(|p| p.expires_at > now)
+    let mut stored = core
+        .store
+        .get_flow(FlowKind::Connect, flow, now)
+        .await?
         .ok_or_else(unknown_flow)?;
+    let mut p = read_flow(&stored)?;
     if session_sub != Some(p.sub.as_str()) {
         return Err(ConnectError::new(
             403,
@@ -222,7 +266,9 @@ pub fn connect_confirm(
         ));
     }
     p.bound_to = Some(token_hash(session_cookie));
-    Ok(p.provider_url.clone())
+    stored.body = serde_json::to_string(&p).map_err(StoreError::from)?;
+    core.store.put_flow(&stored, MAX_CONNECTS, now).await?;
+    Ok(p.provider_url)
 }
 
 /// Finishes a connect flow at the redirect URI: exchanges the code at the provider (with the PKCE
@@ -241,30 +287,40 @@ pub async fn connect_callback(
         .ok_or_else(|| {
             ConnectError::new(400, "invalid_request", "the `state` parameter is missing")
         })?;
-    let pending = {
-        let mut flows = core.connects.lock().unwrap_or_else(PoisonError::into_inner);
-        let p = flows
-            .get(state)
-            .filter(|p| p.expires_at > now)
-            .ok_or_else(unknown_flow)?;
-        let bound = match (&p.bound_to, session) {
-            (Some(bound), Some((cookie, sub))) => {
-                bool::from(subtle::ConstantTimeEq::ct_eq(
-                    bound.as_bytes(),
-                    token_hash(cookie).as_bytes(),
-                )) && sub == Some(p.sub.as_str())
-            }
-            _ => false,
-        };
-        if !bound {
-            return Err(ConnectError::new(
-                403,
-                "access_denied",
-                "this connect flow was started in another browser or for another Tollgate account; nothing was linked",
-            ));
+    let stored = core
+        .store
+        .get_flow(FlowKind::Connect, state, now)
+        .await?
+        .ok_or_else(unknown_flow)?;
+    let p = read_flow(&stored)?;
+    let bound = match (&p.bound_to, session) {
+        (Some(bound), Some((cookie, sub))) => {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                bound.as_bytes(),
+                token_hash(cookie).as_bytes(),
+            )) && sub == Some(p.sub.as_str())
         }
-        flows.remove(state).ok_or_else(unknown_flow)?
+        _ => false,
     };
+    if !bound {
+        return Err(ConnectError::new(
+            403,
+            "access_denied",
+            "this connect flow was started in another browser or for another Tollgate account; nothing was linked",
+        ));
+    }
+    // Taken away as one step: of two callbacks (a replay, two servers), one goes on.
+    let taken = core
+        .store
+        .take_flow(FlowKind::Connect, state, &p.sub, now)
+        .await?
+        .ok_or_else(unknown_flow)?;
+    let pending = read_flow(&taken)?;
+    let vault = core.vault.as_ref().ok_or_else(|| {
+        ConnectError::new(503, "vault_unavailable", "this server has no vault key")
+    })?;
+    let verifier = crate::vault::open_text(vault.key(), VERIFIER_LABEL, state, &pending.verifier)
+        .map_err(|_| unknown_flow())?;
     if let Some(error) = query.get("error") {
         return Err(ConnectError::new(
             400,
@@ -312,7 +368,7 @@ pub async fn connect_callback(
             ("grant_type", "authorization_code".to_owned()),
             ("code", code.clone()),
             ("redirect_uri", core.connect_redirect_uri()),
-            ("code_verifier", pending.verifier.to_string()),
+            ("code_verifier", verifier.to_string()),
         ],
     )
     .await
@@ -326,9 +382,6 @@ pub async fn connect_callback(
     })?;
     let scope = tokens.scope.clone().unwrap_or(pending.scope);
     let owner = Owner::User(pending.sub);
-    let vault = core.vault.as_ref().ok_or_else(|| {
-        ConnectError::new(503, "vault_unavailable", "this server has no vault key")
-    })?;
     vault
         .put(
             &pending.connection,

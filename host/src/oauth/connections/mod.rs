@@ -16,4 +16,3 @@ pub use exchange::{Subject, exchange};
 pub use flow::{
     ConnectError, ConnectFlow, connect_callback, connect_confirm, connect_flow, connect_start,
 };
-pub use pending::PendingConnect;

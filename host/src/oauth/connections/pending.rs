@@ -1,18 +1,24 @@
-//! A connect flow under way, kept in the server's state until the browser comes back.
+//! A connect flow under way, kept in the store until the browser comes back (to this server or
+//! another sharing the store).
 
-use zeroize::Zeroizing;
+use serde::{Deserialize, Serialize};
 
 /// How long a connect flow may take, in seconds.
 pub(super) const CONNECT_TTL: i64 = 600;
 
+/// What the vault seals a flow's PKCE verifier as (bound to the flow's `state`).
+pub(super) const VERIFIER_LABEL: &str = "connect-verifier";
+
 /// A connect flow waiting for the user's browser: first at Tollgate (signed in as `sub`, which
-/// binds the flow to that browser session), then back from the provider.
-pub struct PendingConnect {
+/// binds the flow to that browser session), then back from the provider. Stored under its
+/// `state`, with `sub` as its owner.
+#[derive(Serialize, Deserialize)]
+pub(super) struct PendingConnect {
     pub(super) connection: String,
     pub(super) sub: String,
-    pub(super) verifier: Zeroizing<String>,
+    /// The PKCE verifier, sealed with the vault key.
+    pub(super) verifier: String,
     pub(super) scope: String,
-    pub(super) expires_at: i64,
     /// The provider's authorization URL, handed to the browser once it is bound.
     pub(super) provider_url: String,
     /// The SHA-256 of the Tollgate session cookie of the browser that confirmed the flow; the
@@ -22,9 +28,9 @@ pub struct PendingConnect {
 }
 
 /// Connect flows one user may have under way at once.
-pub(super) const MAX_CONNECTS_PER_USER: usize = 8;
+pub(super) const MAX_CONNECTS_PER_USER: i64 = 8;
 /// Connect flows under way at most.
-pub(super) const MAX_CONNECTS: usize = 10_000;
+pub(super) const MAX_CONNECTS: i64 = 10_000;
 
 impl std::fmt::Debug for PendingConnect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

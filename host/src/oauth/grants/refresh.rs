@@ -37,7 +37,7 @@ pub(super) async fn grant(
         if jti.is_empty() || core.revoked.contains(jti) {
             core.revoke_family(&record.family, params.now)
                 .await
-                .map_err(|_| OAuthError::server_error())?;
+                .map_err(OAuthError::from)?;
             return Err(OAuthError::invalid_grant(
                 "the token this session was exchanged from is revoked; so is the session",
             ));

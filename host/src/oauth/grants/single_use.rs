@@ -38,7 +38,7 @@ pub(super) async fn use_once(
         .store
         .get_token(&id)
         .await
-        .map_err(|_| OAuthError::server_error())?
+        .map_err(OAuthError::from)?
         .filter(|r| r.kind == kind)
         .ok_or_else(invalid)?;
     if record.client_id != client.config.client_id
@@ -47,18 +47,13 @@ pub(super) async fn use_once(
     {
         return Err(invalid());
     }
-    if core
-        .store
-        .use_token(&id)
-        .await
-        .map_err(|_| OAuthError::server_error())?
-    {
+    if core.store.use_token(&id).await.map_err(OAuthError::from)? {
         return Ok(record);
     }
     // Used before: someone holds a copy.
     core.revoke_family(&record.family, params.now)
         .await
-        .map_err(|_| OAuthError::server_error())?;
+        .map_err(OAuthError::from)?;
     let (client_id, family) = (record.client_id, record.family);
     core.audit.record(match what {
         SingleUse::Refresh => Event::RefreshReuse { client_id, family },

@@ -1,0 +1,594 @@
+//! The store suite: the same cases against SQLite and against PostgreSQL (a throwaway cluster the
+//! test starts), each case on a fresh store. What the server relies on across replicas — one
+//! winner when two use the same code, refresh token, assertion id or flow at once; a version bump
+//! with every change that affects a decision or a token check; a change seen by another store
+//! handle — is checked on both.
+
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tollgate::store::{
+    CredentialRecord, FlowKind, FlowRecord, Kind, Source, Store, StoredKey, TokenRecord, Versions,
+};
+
+/// Opens a fresh store, and a second handle on the same data (another server).
+type Open = Box<dyn Fn(&str) -> Pin<Box<dyn Future<Output = (Arc<dyn Store>, Arc<dyn Store>)>>>>;
+
+type Case = fn(Arc<dyn Store>, Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()>>>;
+
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {
+        [$((stringify!($name), (|a, b| Box::pin($name(a, b))) as Case)),*]
+    };
+}
+
+async fn run_suite(backend: &str, open: Open) {
+    let cases = cases![
+        entities_round_trip_and_bump_the_version_only_when_they_change,
+        a_token_is_used_once_even_when_many_use_it_at_once,
+        revocations_bump_their_version_and_are_read_since_a_version,
+        an_assertion_id_is_accepted_once_until_it_expires,
+        the_audit_trail_keeps_its_order,
+        credentials_and_keys_bump_their_topics,
+        flows_are_taken_once_by_their_owner_and_expire,
+        a_full_flow_kind_evicts_only_what_may_give_way,
+        another_handle_sees_a_change,
+    ];
+    for (name, case) in cases {
+        eprintln!("{backend}: {name}");
+        let (a, b) = open(name).await;
+        case(a, b).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_suite_on_sqlite() {
+    let dir = Arc::new(common::TempDir::new("store-suite"));
+    run_suite(
+        "sqlite",
+        Box::new(move |name| {
+            let url = format!("sqlite://{}/{name}.db", dir.0.display());
+            Box::pin(async move {
+                let a = tollgate::store::open(&url).await.expect("opens");
+                let b = tollgate::store::open(&url).await.expect("opens again");
+                (a, b)
+            })
+        }),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_suite_on_postgres() {
+    let pg = Arc::new(common::postgres::Postgres::start("store-suite"));
+    run_suite(
+        "postgres",
+        Box::new(move |name| {
+            let pg = Arc::clone(&pg);
+            let db = name.to_owned();
+            Box::pin(async move {
+                pg.create_database(&db);
+                let url = pg.url(&db);
+                let a = tollgate::store::open(&url).await.expect("opens");
+                let b = tollgate::store::open(&url).await.expect("opens again");
+                (a, b)
+            })
+        }),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_migrate_once() {
+    let pg = common::postgres::Postgres::start("migrate-once");
+    pg.create_database("fresh");
+    let url = pg.url("fresh");
+    let opened = futures_util::future::join_all(
+        (0..4).map(|_| async { tollgate::store::open(&url).await.map(|_| ()) }),
+    )
+    .await;
+    for result in opened {
+        result.expect("every replica opens the store");
+    }
+    let store = tollgate::store::open(&url).await.expect("opens");
+    assert_eq!(store.versions().await.expect("versions").entities, 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_clear_error_that_hides_the_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let url = format!("postgres://tollgate:hunter2@127.0.0.1:{port}/nothing");
+    let started = std::time::Instant::now();
+    let e = tollgate::store::open(&url)
+        .await
+        .expect_err("nothing listens");
+    let message = e.to_string();
+    assert!(message.contains("cannot connect"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(e.is_unavailable());
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+fn token(id: &str, family: &str) -> TokenRecord {
+    TokenRecord {
+        id: id.into(),
+        kind: "refresh".into(),
+        client_id: "c".into(),
+        sub: Some("u".into()),
+        family: family.into(),
+        grant_type: "authorization_code".into(),
+        target: json!({"resource": "r"}),
+        scope: "read".into(),
+        data: json!({"claims": {}}),
+        issued_at: 1,
+        expires_at: i64::MAX / 2,
+        used: false,
+        revoked: false,
+    }
+}
+
+async fn versions(store: &Arc<dyn Store>) -> Versions {
+    store.versions().await.expect("versions")
+}
+
+async fn entities_round_trip_and_bump_the_version_only_when_they_change(
+    store: Arc<dyn Store>,
+    _: Arc<dyn Store>,
+) {
+    let start = versions(&store).await;
+    let body = json!({"clientId": "a", "tags": ["x"]});
+    store
+        .put_entity(Kind::Client, "a", &body, Source::Config)
+        .await
+        .expect("put");
+    let after_put = versions(&store).await;
+    assert_eq!(after_put.entities, start.entities + 1);
+    // The same again (a restart with the same configuration): no change, no bump.
+    store
+        .put_entity(Kind::Client, "a", &body, Source::Config)
+        .await
+        .expect("put again");
+    assert_eq!(versions(&store).await, after_put);
+    let (read, source) = store
+        .get_entity(Kind::Client, "a")
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!((read, source), (body, Source::Config));
+    store
+        .put_secret(Kind::Client, "a", "$argon2id$hash")
+        .await
+        .expect("secret");
+    assert_eq!(versions(&store).await.entities, start.entities + 2);
+    assert_eq!(
+        store
+            .get_secret(Kind::Client, "a")
+            .await
+            .expect("secret")
+            .as_deref(),
+        Some("$argon2id$hash")
+    );
+    assert_eq!(
+        store.prune_config(Kind::Client, &[]).await.expect("prune"),
+        1
+    );
+    assert!(
+        store
+            .get_secret(Kind::Client, "a")
+            .await
+            .expect("secret")
+            .is_none()
+    );
+    assert_eq!(versions(&store).await.entities, start.entities + 3);
+    assert!(
+        !store
+            .delete_entity(Kind::Client, "a")
+            .await
+            .expect("delete")
+    );
+    assert_eq!(versions(&store).await.entities, start.entities + 3);
+    store.put_meta("k", "v").await.expect("meta");
+    assert_eq!(
+        store.get_meta("k").await.expect("meta").as_deref(),
+        Some("v")
+    );
+}
+
+async fn a_token_is_used_once_even_when_many_use_it_at_once(
+    store: Arc<dyn Store>,
+    other: Arc<dyn Store>,
+) {
+    store
+        .insert_token(&token("t1", "f1"))
+        .await
+        .expect("insert");
+    let read = store.get_token("t1").await.expect("get").expect("found");
+    assert_eq!(read.target, json!({"resource": "r"}));
+    assert!(!read.used && !read.revoked);
+    // Ten at once, through two handles (two servers): one wins.
+    let uses = futures_util::future::join_all((0..10).map(|i| {
+        let s = if i % 2 == 0 {
+            Arc::clone(&store)
+        } else {
+            Arc::clone(&other)
+        };
+        async move { s.use_token("t1").await.expect("use") }
+    }))
+    .await;
+    assert_eq!(uses.iter().filter(|won| **won).count(), 1, "{uses:?}");
+    assert!(
+        store
+            .get_token("t1")
+            .await
+            .expect("get")
+            .expect("found")
+            .used
+    );
+}
+
+async fn revocations_bump_their_version_and_are_read_since_a_version(
+    store: Arc<dyn Store>,
+    _: Arc<dyn Store>,
+) {
+    for (id, family) in [("a1", "fa"), ("a2", "fa"), ("b1", "fb")] {
+        store
+            .insert_token(&token(id, family))
+            .await
+            .expect("insert");
+    }
+    let start = versions(&store).await.revocations;
+    assert!(!store.revoke_token("nope").await.expect("revoke"));
+    assert_eq!(
+        versions(&store).await.revocations,
+        start,
+        "nothing revoked, no bump"
+    );
+    assert!(store.revoke_token("b1").await.expect("revoke"));
+    let after_one = versions(&store).await.revocations;
+    assert!(after_one > start);
+    let mut family = store.revoke_family("fa").await.expect("family");
+    family.sort();
+    assert_eq!(
+        family.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        ["a1", "a2"]
+    );
+    let mut since = store.revoked_since(after_one, 0).await.expect("since");
+    since.sort();
+    assert_eq!(
+        since.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        ["a1", "a2"],
+        "only what was revoked after the version"
+    );
+    assert_eq!(store.revoked_since(start, 0).await.expect("since").len(), 3);
+    assert_eq!(store.revoked_tokens(0).await.expect("all").len(), 3);
+    assert!(
+        store
+            .revoke_family("none")
+            .await
+            .expect("family")
+            .is_empty()
+    );
+}
+
+async fn an_assertion_id_is_accepted_once_until_it_expires(
+    store: Arc<dyn Store>,
+    other: Arc<dyn Store>,
+) {
+    let uses = futures_util::future::join_all((0..8).map(|i| {
+        let s = if i % 2 == 0 {
+            Arc::clone(&store)
+        } else {
+            Arc::clone(&other)
+        };
+        async move { s.use_assertion_id("iss", "j1", 100, 10).await.expect("use") }
+    }))
+    .await;
+    assert_eq!(uses.iter().filter(|won| **won).count(), 1, "{uses:?}");
+    assert!(
+        !other
+            .use_assertion_id("iss", "j1", 100, 50)
+            .await
+            .expect("replay")
+    );
+    assert!(
+        other
+            .use_assertion_id("other", "j1", 100, 50)
+            .await
+            .expect("another issuer")
+    );
+    // Once expired it is forgotten (the assertion's own `exp` refuses it by then).
+    assert!(
+        store
+            .use_assertion_id("iss", "j1", 300, 200)
+            .await
+            .expect("after expiry")
+    );
+}
+
+async fn the_audit_trail_keeps_its_order(store: Arc<dyn Store>, _: Arc<dyn Store>) {
+    let first = store
+        .append_audit(1, "one", "{\"n\":1}")
+        .await
+        .expect("append");
+    let batch: Vec<(i64, &str, String)> = (2..=700)
+        .map(|n| (n, "many", format!("{{\"n\":{n}}}")))
+        .collect();
+    store.append_audit_batch(&batch).await.expect("batch");
+    let all = store.audit_since(0, 1000).await.expect("since");
+    assert_eq!(all.len(), 700);
+    assert_eq!(all[0].seq, first);
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(all[699].body, json!({"n": 700}));
+    assert_eq!(
+        store.audit_since(all[10].seq, 5).await.expect("page").len(),
+        5
+    );
+}
+
+async fn credentials_and_keys_bump_their_topics(store: Arc<dyn Store>, _: Arc<dyn Store>) {
+    let start = versions(&store).await;
+    let record = CredentialRecord {
+        connection_id: "gh".into(),
+        owner: "user:u".into(),
+        kind: "refresh_token".into(),
+        key_id: "k1".into(),
+        nonce: vec![1; 12],
+        ciphertext: vec![0, 255, 7],
+        scope: Some("repo".into()),
+        source: Source::Connect,
+        updated_at: 5,
+    };
+    store.put_credential(&record).await.expect("put");
+    let read = store
+        .get_credential("gh", "user:u")
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(read.ciphertext, vec![0, 255, 7]);
+    assert_eq!(store.list_credentials().await.expect("list").len(), 1);
+    assert_eq!(versions(&store).await.credentials, start.credentials + 1);
+    // A connection's credentials go with it.
+    store
+        .put_entity(Kind::Connection, "gh", &json!({"id": "gh"}), Source::Admin)
+        .await
+        .expect("connection");
+    assert!(
+        store
+            .delete_entity(Kind::Connection, "gh")
+            .await
+            .expect("delete")
+    );
+    assert!(
+        store
+            .get_credential("gh", "user:u")
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert_eq!(versions(&store).await.credentials, start.credentials + 2);
+
+    let key = |kid: &str, at: i64| StoredKey {
+        kid: kid.into(),
+        alg: "ES256".into(),
+        private_pem: "sealed".into(),
+        public_jwk: json!({"kid": kid}),
+        created_at: at,
+        retired_at: None,
+    };
+    store.rotate_in(key("k1", 10)).await.expect("k1");
+    store.rotate_in(key("k2", 20)).await.expect("k2");
+    let keys = store.keys().await.expect("keys");
+    assert_eq!(keys[0].kid, "k2");
+    assert_eq!(keys[1].retired_at, Some(20));
+    assert_eq!(versions(&store).await.keys, start.keys + 2);
+    assert_eq!(store.drop_keys_retired_before(21).await.expect("drop"), 1);
+    assert_eq!(store.drop_keys_retired_before(21).await.expect("drop"), 0);
+    assert_eq!(versions(&store).await.keys, start.keys + 3);
+    store
+        .rekey_vault(&[], &[("k2".into(), "resealed".into())], &[("vault", "k9")])
+        .await
+        .expect("rekey");
+    assert_eq!(store.keys().await.expect("keys")[0].private_pem, "resealed");
+    assert_eq!(
+        store.get_meta("vault").await.expect("meta").as_deref(),
+        Some("k9")
+    );
+}
+
+fn flow(kind: FlowKind, id: &str, owner: &str, evictable: bool, expires_at: i64) -> FlowRecord {
+    FlowRecord {
+        kind,
+        id: id.into(),
+        owner: Some(owner.into()),
+        body: format!("{{\"id\":\"{id}\"}}"),
+        evictable,
+        expires_at,
+    }
+}
+
+async fn flows_are_taken_once_by_their_owner_and_expire(
+    store: Arc<dyn Store>,
+    other: Arc<dyn Store>,
+) {
+    let f = flow(FlowKind::Request, "r1", "session-a", true, 100);
+    store.put_flow(&f, 10, 0).await.expect("put");
+    assert_eq!(
+        other
+            .get_flow(FlowKind::Request, "r1", 50)
+            .await
+            .expect("get"),
+        Some(f.clone())
+    );
+    assert!(
+        store
+            .get_flow(FlowKind::Request, "r1", 100)
+            .await
+            .expect("get")
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        store
+            .get_flow(FlowKind::Session, "r1", 50)
+            .await
+            .expect("get")
+            .is_none(),
+        "another kind"
+    );
+    assert!(
+        store
+            .take_flow(FlowKind::Request, "r1", "session-b", 50)
+            .await
+            .expect("take")
+            .is_none(),
+        "another session cannot take it"
+    );
+    let takes = futures_util::future::join_all((0..6).map(|i| {
+        let s = if i % 2 == 0 {
+            Arc::clone(&store)
+        } else {
+            Arc::clone(&other)
+        };
+        async move {
+            s.take_flow(FlowKind::Request, "r1", "session-a", 50)
+                .await
+                .expect("take")
+        }
+    }))
+    .await;
+    assert_eq!(takes.iter().flatten().count(), 1, "taken once");
+
+    for (i, owner) in ["u1", "u1", "u2"].iter().enumerate() {
+        store
+            .put_flow(
+                &flow(FlowKind::Connect, &format!("c{i}"), owner, false, 100),
+                10,
+                0,
+            )
+            .await
+            .expect("put");
+    }
+    assert_eq!(
+        store
+            .count_flows(FlowKind::Connect, None, 0)
+            .await
+            .expect("count"),
+        3
+    );
+    assert_eq!(
+        store
+            .count_flows(FlowKind::Connect, Some("u1"), 0)
+            .await
+            .expect("count"),
+        2
+    );
+    assert_eq!(
+        store
+            .count_flows(FlowKind::Connect, None, 100)
+            .await
+            .expect("count"),
+        0
+    );
+    assert!(
+        store
+            .delete_flow(FlowKind::Connect, "c0")
+            .await
+            .expect("delete")
+    );
+    assert_eq!(store.purge_expired(100).await.expect("purge"), 2);
+}
+
+async fn a_full_flow_kind_evicts_only_what_may_give_way(store: Arc<dyn Store>, _: Arc<dyn Store>) {
+    let cap = 20;
+    let signed_in = flow(FlowKind::Session, "user", "", false, 10_000);
+    store.put_flow(&signed_in, cap, 0).await.expect("put");
+    // A flood of anonymous visitors.
+    for i in 0..cap + 15 {
+        store
+            .put_flow(
+                &flow(FlowKind::Session, &format!("v{i}"), "", true, 600 + i),
+                cap,
+                1,
+            )
+            .await
+            .expect("put");
+    }
+    assert!(
+        store
+            .count_flows(FlowKind::Session, None, 1)
+            .await
+            .expect("count")
+            <= cap
+    );
+    assert!(
+        store
+            .get_flow(FlowKind::Session, "user", 2)
+            .await
+            .expect("get")
+            .is_some(),
+        "the signed-in user keeps the session"
+    );
+    let newest = format!("v{}", cap + 14);
+    assert!(
+        store
+            .get_flow(FlowKind::Session, &newest, 2)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    assert!(
+        store
+            .get_flow(FlowKind::Session, "v0", 2)
+            .await
+            .expect("get")
+            .is_none(),
+        "oldest gone"
+    );
+}
+
+async fn another_handle_sees_a_change(store: Arc<dyn Store>, other: Arc<dyn Store>) {
+    let seen = versions(&store).await;
+    // Unchanged: the wait ends at its bound with the same versions.
+    let unchanged = store
+        .wait_for_change(seen, Duration::from_millis(300))
+        .await
+        .expect("wait");
+    assert_eq!(unchanged, seen);
+    let waiter = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let versions = store
+                .wait_for_change(seen, Duration::from_secs(20))
+                .await
+                .expect("wait");
+            (versions, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    other
+        .put_entity(Kind::Policy, "p", &json!({"id": "p"}), Source::Admin)
+        .await
+        .expect("put");
+    let (versions, waited) = waiter.await.expect("waiter");
+    assert_eq!(versions.entities, seen.entities + 1);
+    assert!(
+        waited < Duration::from_secs(20),
+        "woken by the change, not the bound"
+    );
+}
