@@ -276,6 +276,20 @@ async fn revocations_bump_their_version_and_are_read_since_a_version(
     );
     assert_eq!(store.revoked_since(start, 0).await.expect("since").len(), 3);
     assert_eq!(store.revoked_tokens(0).await.expect("all").len(), 3);
+    // An access token revoked before it had a row: recorded revoked, a revocation like the rest,
+    // and recording it twice (two servers at once) leaves one row.
+    let before = versions(&store).await.revocations;
+    let revoked = TokenRecord {
+        revoked: true,
+        ..token("at1", "at1")
+    };
+    store.insert_token(&revoked).await.expect("insert revoked");
+    store.insert_token(&revoked).await.expect("again");
+    assert!(versions(&store).await.revocations > before);
+    assert_eq!(
+        store.revoked_since(before, 0).await.expect("since"),
+        [("at1".to_owned(), i64::MAX / 2)]
+    );
     assert!(
         store
             .revoke_family("none")

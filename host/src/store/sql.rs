@@ -347,25 +347,46 @@ macro_rules! sql_store {
                 t: &'a $crate::store::TokenRecord,
             ) -> $crate::store::StoreFuture<'a, ()> {
                 Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO tokens (id, kind, client_id, sub, family, grant_type, target, scope, data, issued_at, expires_at, used, revoked) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                    let insert = |conflict: &'static str| {
+                        sqlx::query(if conflict.is_empty() {
+                            "INSERT INTO tokens (id, kind, client_id, sub, family, grant_type, target, scope, data, issued_at, expires_at, used, revoked, revoked_version) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                        } else {
+                            conflict
+                        })
+                        .bind(&t.id)
+                        .bind(&t.kind)
+                        .bind(&t.client_id)
+                        .bind(&t.sub)
+                        .bind(&t.family)
+                        .bind(&t.grant_type)
+                        .bind(t.target.to_string())
+                        .bind(&t.scope)
+                        .bind(t.data.to_string())
+                        .bind(t.issued_at)
+                        .bind(t.expires_at)
+                        .bind(i64::from(t.used))
+                        .bind(i64::from(t.revoked))
+                    };
+                    if !t.revoked {
+                        insert("").bind(None::<i64>).execute(&self.pool).await?;
+                        return Ok(());
+                    }
+                    // A token recorded as revoked (an access token revoked before it had a row)
+                    // is a revocation like any other: its version is bumped and announced. Two
+                    // servers revoking it at once leave one row.
+                    let mut tx = self.pool.begin().await?;
+                    let version =
+                        Self::bump(&mut tx, $crate::store::records::Topic::Revocations).await?;
+                    insert(
+                        "INSERT INTO tokens (id, kind, client_id, sub, family, grant_type, target, scope, data, issued_at, expires_at, used, revoked, revoked_version) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                         ON CONFLICT (id) DO UPDATE SET revoked = 1, revoked_version = excluded.revoked_version",
                     )
-                    .bind(&t.id)
-                    .bind(&t.kind)
-                    .bind(&t.client_id)
-                    .bind(&t.sub)
-                    .bind(&t.family)
-                    .bind(&t.grant_type)
-                    .bind(t.target.to_string())
-                    .bind(&t.scope)
-                    .bind(t.data.to_string())
-                    .bind(t.issued_at)
-                    .bind(t.expires_at)
-                    .bind(i64::from(t.used))
-                    .bind(i64::from(t.revoked))
-                    .execute(&self.pool)
+                    .bind(version)
+                    .execute(&mut *tx)
                     .await?;
+                    tx.commit().await?;
                     Ok(())
                 })
             }
