@@ -47,7 +47,7 @@ trap on_exit EXIT
 
 lint_scripts() {
     shopt -s nullglob
-    local scripts=(scripts/*.sh .ci/run tests/e2e/*.sh fuzz/*.sh)
+    local scripts=(scripts/*.sh .ci/run tests/e2e/*.sh fuzz/*.sh bench/*.sh examples/*/*.sh)
     shopt -u nullglob
     shellcheck -x "${scripts[@]}"
 }

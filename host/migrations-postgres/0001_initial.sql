@@ -85,13 +85,16 @@ CREATE TABLE credentials (
 CREATE TABLE flows (
     kind        TEXT NOT NULL,          -- session | request | connect
     id          TEXT NOT NULL,          -- a session: SHA-256 of its cookie; otherwise its id
-    owner       TEXT,                   -- the user a connect flow is for (bounded per user)
+    owner       TEXT,                   -- whose: a signed-in session's or a connect flow's user, a
+                                        -- request's session digest (each owner's flows are bounded)
     body        TEXT NOT NULL,          -- JSON; a connect flow's PKCE verifier sealed
-    evictable   BIGINT NOT NULL,        -- 1: may give way when its kind is full
+    evictable   BIGINT NOT NULL,        -- 1: may give way when its kind is full (anonymous sessions,
+                                        -- requests); the others are bounded per owner only
     expires_at  BIGINT NOT NULL,
     PRIMARY KEY (kind, id)
 );
-CREATE INDEX flows_expiry ON flows (kind, expires_at);
+CREATE INDEX flows_expiry ON flows (kind, evictable, expires_at);
+CREATE INDEX flows_owner ON flows (kind, owner, expires_at);
 
 -- Each change bumps its topic's version in the change's own transaction and announces it on the
 -- `tollgate_changes` channel; replicas compare versions when a notice may have been missed.

@@ -304,7 +304,11 @@ impl Auditor {
     /// request records; should the queue be full all the same, the event is written by a task of
     /// its own rather than dropped.
     pub fn record(&self, event: Event) {
-        match self.tx.try_send(Message::Event(now(), event)) {
+        self.record_event(now(), event);
+    }
+
+    fn record_event(&self, at: i64, event: Event) {
+        match self.tx.try_send(Message::Event(at, event)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(message)) => {
                 metrics::counter!("tollgate_audit_queue_full_total").increment(1);
@@ -348,11 +352,28 @@ impl Auditor {
         // growing pause), the queue fills up behind it, and once it passes its high-water mark
         // the endpoints refuse new requests (503) instead of doing work that would go unaudited.
         let mut pause = std::time::Duration::from_millis(50);
-        while let Err(e) = self.store.append_audit_batch(&rows).await {
-            tracing::error!(error = %e, events = rows.len(), "cannot store audit events; trying again");
-            metrics::counter!("tollgate_audit_store_failures_total").increment(1);
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(std::time::Duration::from_secs(5));
+        loop {
+            match self.store.append_audit_batch(&rows).await {
+                Ok(()) => break,
+                Err(e) if e.is_unavailable() => {
+                    tracing::error!(error = %e, events = rows.len(), "cannot store audit events; trying again");
+                    metrics::counter!("tollgate_audit_store_failures_total").increment(1);
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(5));
+                }
+                Err(e) => {
+                    // Not the database's absence: one by one, so that one event the store
+                    // refuses cannot hold up the rest. One refused again is logged in full.
+                    tracing::error!(error = %e, events = rows.len(), "an audit batch was refused; storing its events one by one");
+                    for (at, event, body) in &rows {
+                        if let Err(e) = self.store.append_audit(*at, event, body).await {
+                            metrics::counter!("tollgate_audit_events_refused_total").increment(1);
+                            tracing::error!(error = %e, at, event, body, "the store refused an audit event");
+                        }
+                    }
+                    break;
+                }
+            }
         }
         if let Ok(mut sink) = self.sink.lock()
             && let Some(w) = sink.as_mut()
@@ -367,9 +388,9 @@ impl Auditor {
     async fn persist(&self, at: i64, event: &Event) {
         let body = body(event);
         if let Err(e) = self.store.append_audit(at, event.name(), &body).await {
-            // The writer task keeps trying until the store takes it.
+            // The writer task keeps trying until the store takes it (the sink gets it then).
             tracing::error!(error = %e, "cannot store an audit event; queued to try again");
-            let _ = self.tx.send(Message::Event(at, event.clone())).await;
+            self.record_event(at, event.clone());
             return;
         }
         if let Ok(mut sink) = self.sink.lock()

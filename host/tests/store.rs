@@ -44,6 +44,7 @@ async fn run_suite(backend: &str, open: Open) {
         credentials_and_keys_bump_their_topics,
         flows_are_taken_once_by_their_owner_and_expire,
         a_full_flow_kind_evicts_only_what_may_give_way,
+        a_token_never_joins_a_family_revoked_before_it,
         another_handle_sees_a_change,
     ];
     for (name, case) in cases {
@@ -104,6 +105,27 @@ async fn replicas_starting_together_migrate_once() {
     }
     let store = tollgate::store::open(&url).await.expect("opens");
     assert_eq!(store.versions().await.expect("versions").entities, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_to_postgresql_is_encrypted_when_the_url_asks() {
+    // The cluster refuses every TCP connection without TLS.
+    let pg = common::postgres::Postgres::start_tls_only("tls");
+    pg.create_database("tls");
+    let url = pg.url("tls");
+    let plain = tollgate::store::open(&format!("{url}?sslmode=disable"))
+        .await
+        .expect_err("refused without TLS");
+    assert!(plain.to_string().contains("cannot connect"), "{plain}");
+    let store = tollgate::store::open(&format!("{url}?sslmode=require"))
+        .await
+        .expect("connects over TLS");
+    assert_eq!(store.versions().await.expect("versions").entities, 1);
+    // Its certificate is no trusted authority's: a URL that asks to verify it is refused.
+    let unverified = tollgate::store::open(&format!("{url}?sslmode=verify-full"))
+        .await
+        .expect_err("an untrusted certificate");
+    assert!(unverified.is_unavailable(), "{unverified}");
 }
 
 #[tokio::test]
@@ -283,8 +305,8 @@ async fn revocations_bump_their_version_and_are_read_since_a_version(
         revoked: true,
         ..token("at1", "at1")
     };
-    store.insert_token(&revoked).await.expect("insert revoked");
-    store.insert_token(&revoked).await.expect("again");
+    assert!(store.insert_token(&revoked).await.expect("insert revoked"));
+    assert!(store.insert_token(&revoked).await.expect("again"));
     assert!(versions(&store).await.revocations > before);
     assert_eq!(
         store.revoked_since(before, 0).await.expect("since"),
@@ -424,11 +446,17 @@ async fn credentials_and_keys_bump_their_topics(store: Arc<dyn Store>, _: Arc<dy
     );
 }
 
-fn flow(kind: FlowKind, id: &str, owner: &str, evictable: bool, expires_at: i64) -> FlowRecord {
+fn flow(
+    kind: FlowKind,
+    id: &str,
+    owner: Option<&str>,
+    evictable: bool,
+    expires_at: i64,
+) -> FlowRecord {
     FlowRecord {
         kind,
         id: id.into(),
-        owner: Some(owner.into()),
+        owner: owner.map(str::to_owned),
         body: format!("{{\"id\":\"{id}\"}}"),
         evictable,
         expires_at,
@@ -439,8 +467,8 @@ async fn flows_are_taken_once_by_their_owner_and_expire(
     store: Arc<dyn Store>,
     other: Arc<dyn Store>,
 ) {
-    let f = flow(FlowKind::Request, "r1", "session-a", true, 100);
-    store.put_flow(&f, 10, 0).await.expect("put");
+    let f = flow(FlowKind::Request, "r1", Some("session-a"), true, 100);
+    store.put_flow(&f, 10, 10, 0).await.expect("put");
     assert_eq!(
         other
             .get_flow(FlowKind::Request, "r1", 50)
@@ -486,12 +514,60 @@ async fn flows_are_taken_once_by_their_owner_and_expire(
     }))
     .await;
     assert_eq!(takes.iter().flatten().count(), 1, "taken once");
+    // Moving a taken flow to another owner does not bring it back.
+    let moved = FlowRecord {
+        owner: Some("session-c".into()),
+        ..f.clone()
+    };
+    assert!(
+        !store
+            .update_flow(&moved, "session-a", 50)
+            .await
+            .expect("update")
+    );
+    assert!(
+        store
+            .get_flow(FlowKind::Request, "r1", 50)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    // A flow still there moves, once, and only from its owner.
+    store.put_flow(&f, 10, 10, 0).await.expect("put");
+    assert!(
+        !store
+            .update_flow(&moved, "session-b", 50)
+            .await
+            .expect("update")
+    );
+    assert!(
+        store
+            .update_flow(&moved, "session-a", 50)
+            .await
+            .expect("update")
+    );
+    assert!(
+        !store
+            .update_flow(&moved, "session-a", 50)
+            .await
+            .expect("update")
+    );
+    assert_eq!(
+        store
+            .get_flow(FlowKind::Request, "r1", 50)
+            .await
+            .expect("get")
+            .and_then(|f| f.owner)
+            .as_deref(),
+        Some("session-c")
+    );
 
     for (i, owner) in ["u1", "u1", "u2"].iter().enumerate() {
         store
             .put_flow(
-                &flow(FlowKind::Connect, &format!("c{i}"), owner, false, 100),
+                &flow(FlowKind::Connect, &format!("c{i}"), Some(owner), false, 100),
                 10,
+                8,
                 0,
             )
             .await
@@ -524,38 +600,52 @@ async fn flows_are_taken_once_by_their_owner_and_expire(
             .await
             .expect("delete")
     );
-    assert_eq!(store.purge_expired(100).await.expect("purge"), 2);
+    assert_eq!(store.purge_expired(100).await.expect("purge"), 3);
 }
 
 async fn a_full_flow_kind_evicts_only_what_may_give_way(store: Arc<dyn Store>, _: Arc<dyn Store>) {
     let cap = 20;
-    let signed_in = flow(FlowKind::Session, "user", "", false, 10_000);
-    store.put_flow(&signed_in, cap, 0).await.expect("put");
+    // More signed-in users than the cap: they are bounded per user, never by the others.
+    for u in 0..cap + 5 {
+        let signed_in = flow(
+            FlowKind::Session,
+            &format!("user-{u}"),
+            Some(&format!("u{u}")),
+            false,
+            10_000,
+        );
+        store.put_flow(&signed_in, cap, 4, 0).await.expect("put");
+    }
     // A flood of anonymous visitors.
     for i in 0..cap + 15 {
         store
             .put_flow(
-                &flow(FlowKind::Session, &format!("v{i}"), "", true, 600 + i),
+                &flow(FlowKind::Session, &format!("v{i}"), None, true, 600 + i),
                 cap,
+                4,
                 1,
             )
             .await
             .expect("put");
     }
-    assert!(
-        store
-            .count_flows(FlowKind::Session, None, 1)
-            .await
-            .expect("count")
-            <= cap
-    );
-    assert!(
-        store
-            .get_flow(FlowKind::Session, "user", 2)
-            .await
-            .expect("get")
-            .is_some(),
-        "the signed-in user keeps the session"
+    for u in 0..cap + 5 {
+        assert!(
+            store
+                .get_flow(FlowKind::Session, &format!("user-{u}"), 2)
+                .await
+                .expect("get")
+                .is_some(),
+            "signed-in user {u} keeps the session"
+        );
+    }
+    let total = store
+        .count_flows(FlowKind::Session, None, 1)
+        .await
+        .expect("count");
+    assert_eq!(
+        total,
+        cap + 5 + cap,
+        "the anonymous ones are kept to the cap, no fewer"
     );
     let newest = format!("v{}", cap + 14);
     assert!(
@@ -573,6 +663,108 @@ async fn a_full_flow_kind_evicts_only_what_may_give_way(store: Arc<dyn Store>, _
             .is_none(),
         "oldest gone"
     );
+
+    // One user signing in again and again keeps the newest few sessions, and no one else loses one.
+    for n in 0..10 {
+        store
+            .put_flow(
+                &flow(
+                    FlowKind::Session,
+                    &format!("again-{n}"),
+                    Some("u0"),
+                    false,
+                    20_000 + n,
+                ),
+                cap,
+                4,
+                1,
+            )
+            .await
+            .expect("put");
+    }
+    assert_eq!(
+        store
+            .count_flows(FlowKind::Session, Some("u0"), 1)
+            .await
+            .expect("count"),
+        4
+    );
+    assert!(
+        store
+            .get_flow(FlowKind::Session, "again-9", 2)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    assert!(
+        store
+            .get_flow(FlowKind::Session, "user-0", 2)
+            .await
+            .expect("get")
+            .is_none(),
+        "u0's oldest"
+    );
+    assert!(
+        store
+            .get_flow(FlowKind::Session, "user-1", 2)
+            .await
+            .expect("get")
+            .is_some()
+    );
+}
+
+async fn a_token_never_joins_a_family_revoked_before_it(
+    store: Arc<dyn Store>,
+    other: Arc<dyn Store>,
+) {
+    assert!(
+        store
+            .insert_token(&token("code", "fam"))
+            .await
+            .expect("code")
+    );
+    assert!(store.use_token("code").await.expect("use"));
+    // The replay is noticed at another server, which revokes the family ...
+    assert_eq!(other.revoke_family("fam").await.expect("revoke").len(), 1);
+    // ... before the first server records what it issued: refused, not recorded.
+    assert!(
+        !store
+            .insert_token(&token("child", "fam"))
+            .await
+            .expect("insert")
+    );
+    assert!(store.get_token("child").await.expect("get").is_none());
+    // Revoking again changes nothing and announces nothing.
+    let version = versions(&store).await.revocations;
+    assert!(other.revoke_family("fam").await.expect("again").is_empty());
+    assert!(!other.revoke_token("code").await.expect("again"));
+    assert_eq!(versions(&store).await.revocations, version);
+    // A family not revoked takes new members.
+    assert!(store.insert_token(&token("r1", "fam2")).await.expect("r1"));
+    assert!(store.insert_token(&token("r2", "fam2")).await.expect("r2"));
+    // Racing: members joining while the family is revoked are either refused or revoked by it.
+    let joins = futures_util::future::join_all((0..8).map(|i| {
+        let s = if i % 2 == 0 {
+            Arc::clone(&store)
+        } else {
+            Arc::clone(&other)
+        };
+        async move {
+            s.insert_token(&token(&format!("late-{i}"), "fam2"))
+                .await
+                .expect("insert")
+        }
+    }));
+    let (joined, revoked) = tokio::join!(joins, other.revoke_family("fam2"));
+    assert!(!revoked.expect("revoke").is_empty());
+    for (i, recorded) in joined.iter().enumerate() {
+        let row = store.get_token(&format!("late-{i}")).await.expect("get");
+        assert_eq!(row.is_some(), *recorded, "late-{i}");
+        assert!(
+            row.is_none_or(|r| r.revoked),
+            "late-{i} was recorded and is live"
+        );
+    }
 }
 
 async fn another_handle_sees_a_change(store: Arc<dyn Store>, other: Arc<dyn Store>) {

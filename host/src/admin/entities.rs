@@ -112,7 +112,7 @@ async fn write(
     change: Change,
     now: i64,
 ) -> Result<Option<Value>, AdminError> {
-    let _guard = core.admin_lock.lock().await;
+    let _changing = core.changing().await?;
     let existing = core.store.get_entity(kind, id).await?;
     let (noun, owned_id) = (kind.as_str(), id.to_owned());
     match (&existing, &change) {

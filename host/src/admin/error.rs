@@ -149,3 +149,12 @@ impl From<KeyError> for AdminError {
         }
     }
 }
+
+impl From<crate::oauth::replica::SyncError> for AdminError {
+    fn from(e: crate::oauth::replica::SyncError) -> AdminError {
+        match e {
+            crate::oauth::replica::SyncError::Store(e) => AdminError::Store(e),
+            crate::oauth::replica::SyncError::Keys(e) => AdminError::from(e),
+        }
+    }
+}

@@ -2,15 +2,12 @@
 //! there is one, published at once; the old key stays published (and accepted for this server's
 //! own tokens) until every token it signed has expired.
 
-use std::sync::{Arc, PoisonError};
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::AdminError;
 use crate::audit::Event;
 use crate::config::SigningAlgorithm;
-use crate::keys::KeyRing;
 use crate::oauth::state::Core;
 use crate::vault::Vault;
 
@@ -39,12 +36,13 @@ pub struct RotatedKey {
 
 /// Rotates to a new signing key ([`crate::keys::rotate`], as `tollgate keys rotate` does), then
 /// loads the key ring again so this server signs with the new key and publishes it right away.
-/// Other servers on the same store pick it up at their next key reload.
+/// Other servers on the same store hear of it and load it too.
 pub async fn rotate(core: &Core, request: RotateKeys, now: i64) -> Result<RotatedKey, AdminError> {
     let algorithm = request.algorithm.unwrap_or(core.signing_algorithm);
     let vault_key = core.vault.as_ref().map(Vault::key);
-    // One rotation at a time, and not in the middle of an entity change.
-    let _guard = core.admin_lock.lock().await;
+    // One rotation at a time, and not in the middle of an entity change, here or at another
+    // server sharing the store.
+    let _changing = core.changing().await?;
     let kid = crate::keys::rotate(core.store.as_ref(), algorithm, vault_key, now).await?;
     // Recorded as soon as the new key is stored: it becomes active here or at the next reload
     // even when loading it below fails.
@@ -57,14 +55,6 @@ pub async fn rotate(core: &Core, request: RotateKeys, now: i64) -> Result<Rotate
             },
         )
         .await;
-    let ring = KeyRing::load(
-        core.store.as_ref(),
-        core.signing_algorithm,
-        now,
-        core.access_ttl,
-        vault_key,
-    )
-    .await?;
-    *core.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ring);
+    core.reload_keys_locked(now).await?;
     Ok(RotatedKey { kid, algorithm })
 }

@@ -63,7 +63,8 @@ pub struct ServerConfig {
     /// Where to listen.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// The store: `sqlite://path` (created on first start).
+    /// The store: `sqlite://path` (created on first start), or `postgres://user@host/database`
+    /// for several servers sharing one database (its schema is migrated at start).
     #[serde(default = "default_store")]
     pub store: String,
     /// Token lifetimes and signing.

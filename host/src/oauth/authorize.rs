@@ -255,6 +255,9 @@ pub enum LoginRefused {
     Wrong,
     /// Too many failures from this address: try again after this many seconds.
     Throttled(i64),
+    /// The password could not be checked: the store is out of reach (nothing is counted
+    /// against the user).
+    Unavailable,
 }
 
 /// Signs a user in by user name (or `sub`) and password, throttled per user name and address
@@ -282,7 +285,13 @@ pub async fn login(
         .or_else(|| directory.users.get(username))
         .map(|u| u.sub.clone());
     let hash = match &sub {
-        Some(sub) => core.store.get_secret(Kind::User, sub).await.ok().flatten(),
+        Some(sub) => match core.store.get_secret(Kind::User, sub).await {
+            Ok(hash) => hash,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read a user's password hash");
+                return Err(LoginRefused::Unavailable);
+            }
+        },
         None => None,
     };
     // Passwords are checked with argon2 every time (no digest cache as for client secrets), so
@@ -460,12 +469,18 @@ pub async fn consent(
         used: false,
         revoked: false,
     };
-    core.store.insert_token(&record).await.map_err(|e| {
+    // A new family of its own: always recorded.
+    let _recorded = core.store.insert_token(&record).await.map_err(|e| {
+        let unavailable = e.is_unavailable();
         tracing::error!(error = %e, "storing an authorization code failed");
         AuthorizeError::Page {
-            status: 500,
-            title: "Something went wrong",
-            message: "The server could not complete the request. Try again later.".into(),
+            status: if unavailable { 503 } else { 500 },
+            title: if unavailable {
+                "Temporarily unavailable"
+            } else {
+                "Something went wrong"
+            },
+            message: "The server could not complete the request. Try again in a moment.".into(),
         }
     })?;
     let mut params = vec![("code", code.as_str())];

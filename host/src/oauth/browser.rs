@@ -15,9 +15,14 @@ use crate::store::{FlowKind, FlowRecord, Store, StoreError};
 
 /// How long a user has to log in and consent (seconds).
 const REQUEST_TTL: i64 = 600;
-/// Sessions, and requests, kept at most (signed-in sessions excepted); beyond this, expired ones
-/// go first, then the requests and anonymous sessions closest to expiry.
+/// Anonymous sessions, and requests, kept at most across every server sharing the store; beyond
+/// this, expired ones go first, then those closest to expiry. Signed-in sessions never give way
+/// to them.
 pub(crate) const MAX_PENDING: i64 = 10_000;
+/// Signed-in sessions one user keeps at most (signing in again elsewhere ends the oldest).
+pub(crate) const SESSIONS_PER_USER: i64 = 32;
+/// Requests one browser session keeps under way at most (a new one ends the oldest).
+pub(crate) const REQUESTS_PER_SESSION: i64 = 16;
 
 /// A browser session: anonymous until its user logs in. Its CSRF token goes into every form.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,9 +58,13 @@ impl Browser {
         else {
             return Ok(None);
         };
-        let mut session: Session = serde_json::from_str(&flow.body)?;
-        session.expires_at = flow.expires_at;
-        Ok(Some(session))
+        // One that does not read back (stored by another version) is as good as gone.
+        Ok(serde_json::from_str::<Session>(&flow.body)
+            .ok()
+            .map(|session| Session {
+                expires_at: flow.expires_at,
+                ..session
+            }))
     }
 
     /// Starts a session; returns the cookie value and the session. A login starts a new one, so
@@ -79,13 +88,15 @@ impl Browser {
         let flow = FlowRecord {
             kind: FlowKind::Session,
             id: token_hash(&cookie),
-            owner: None,
+            owner: session.sub.clone(),
             body: serde_json::to_string(&session)?,
             // A flood of new visitors cannot sign anyone out.
             evictable: session.sub.is_none(),
             expires_at: session.expires_at,
         };
-        self.store.put_flow(&flow, MAX_PENDING, now).await?;
+        self.store
+            .put_flow(&flow, MAX_PENDING, SESSIONS_PER_USER, now)
+            .await?;
         Ok((cookie, session))
     }
 
@@ -126,7 +137,9 @@ impl Browser {
             evictable: true,
             expires_at,
         };
-        self.store.put_flow(&flow, MAX_PENDING, now).await
+        self.store
+            .put_flow(&flow, MAX_PENDING, REQUESTS_PER_SESSION, now)
+            .await
     }
 
     /// The request `id`, if it belongs to the session behind `cookie` and has not expired.
@@ -142,7 +155,7 @@ impl Browser {
         if !same_session(flow.owner.as_deref(), cookie) {
             return Ok(None);
         }
-        Ok(Some(serde_json::from_str(&flow.body)?))
+        Ok(serde_json::from_str(&flow.body).ok())
     }
 
     /// Moves the request `id` of the session `from` to the session `to` (after a login renewed
@@ -154,9 +167,16 @@ impl Browser {
         if !same_session(flow.owner.as_deref(), from) {
             return Ok(());
         }
-        let request: Validated = serde_json::from_str(&flow.body)?;
-        self.put_request(id, &request, to, flow.expires_at, now)
-            .await
+        // Only if it is still there and still `from`'s: a request answered meanwhile (at
+        // another server) stays answered.
+        let moved = FlowRecord {
+            owner: Some(token_hash(to)),
+            ..flow
+        };
+        self.store
+            .update_flow(&moved, &token_hash(from), now)
+            .await?;
+        Ok(())
     }
 
     /// Takes the request `id` of the session behind `cookie` away, as one step: a request is
@@ -171,9 +191,7 @@ impl Browser {
             .store
             .take_flow(FlowKind::Request, id, &token_hash(cookie), now)
             .await?;
-        taken
-            .map(|flow| serde_json::from_str(&flow.body).map_err(StoreError::from))
-            .transpose()
+        Ok(taken.and_then(|flow| serde_json::from_str(&flow.body).ok()))
     }
 
     /// Drops the request `id` (refused before the user could answer).

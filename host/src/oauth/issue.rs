@@ -164,10 +164,7 @@ pub async fn issue(
             used: false,
             revoked: false,
         };
-        core.store
-            .insert_token(&record)
-            .await
-            .map_err(OAuthError::from)?;
+        record_token(core, &record).await?;
         // The access token joins the family, so revoking the family revokes it too.
         let access = TokenRecord {
             id: jti.clone(),
@@ -176,10 +173,7 @@ pub async fn issue(
             data: Value::Null,
             ..record
         };
-        core.store
-            .insert_token(&access)
-            .await
-            .map_err(OAuthError::from)?;
+        record_token(core, &access).await?;
         refresh_token = Some(token);
     } else if let Some(family) = code_family {
         // No refresh token, but the access token still joins the family of the code that
@@ -199,10 +193,7 @@ pub async fn issue(
             used: false,
             revoked: false,
         };
-        core.store
-            .insert_token(&access)
-            .await
-            .map_err(OAuthError::from)?;
+        record_token(core, &access).await?;
     }
     core.audit.record(Event::TokenIssued {
         client_id: i.client.config.client_id.clone(),
@@ -220,4 +211,16 @@ pub async fn issue(
         issued_token_type: i.issued_token_type,
         refresh_token,
     })
+}
+
+/// Records an issued token. A token whose family was revoked first (the code or refresh token it
+/// comes from was replayed meanwhile, perhaps at another server) is not issued.
+async fn record_token(core: &Core, token: &TokenRecord) -> Result<(), OAuthError> {
+    if core.store.insert_token(token).await? {
+        Ok(())
+    } else {
+        Err(OAuthError::invalid_grant(
+            "the grant was used again while this request was answered; everything it issued is revoked",
+        ))
+    }
 }

@@ -26,6 +26,7 @@ pub mod params;
 pub mod policy_input;
 pub mod redirect_uri;
 pub mod registration;
+pub mod replica;
 pub mod revocation;
 pub mod secrets;
 pub mod state;

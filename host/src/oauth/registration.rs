@@ -71,6 +71,32 @@ fn store_failed(e: impl std::fmt::Display) -> RegistrationError {
     RegistrationError::server()
 }
 
+impl From<crate::store::StoreError> for RegistrationError {
+    /// 503 `temporarily_unavailable` when the database could not be reached in time, 500
+    /// otherwise (logged, not returned).
+    fn from(e: crate::store::StoreError) -> RegistrationError {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "client registration: the store is unavailable");
+            RegistrationError {
+                status: 503,
+                error: "temporarily_unavailable",
+                description: "the server cannot reach its database; try again".into(),
+            }
+        } else {
+            store_failed(e)
+        }
+    }
+}
+
+impl From<crate::oauth::replica::SyncError> for RegistrationError {
+    fn from(e: crate::oauth::replica::SyncError) -> RegistrationError {
+        match e {
+            crate::oauth::replica::SyncError::Store(e) => RegistrationError::from(e),
+            other => store_failed(other),
+        }
+    }
+}
+
 /// The metadata this server keeps from a registration request.
 struct Metadata {
     redirect_uris: Vec<String>,
@@ -354,23 +380,23 @@ pub async fn register(
         }
         None => None,
     };
-    let _guard = core.admin_lock.lock().await;
+    let _changing = core.changing().await.map_err(RegistrationError::from)?;
     room_for_one_more(core)?;
     refuse_impostor_name(core, client.name.as_deref())?;
     core.store
         .put_entity(Kind::Client, &client_id, &entity, Source::Admin)
         .await
-        .map_err(store_failed)?;
+        .map_err(RegistrationError::from)?;
     if let Some(hashed) = &hash {
         core.store
             .put_secret(Kind::Client, &client_id, hashed)
             .await
-            .map_err(store_failed)?;
+            .map_err(RegistrationError::from)?;
     }
     core.store
         .put_meta(&token_key(&client_id), &digest(&registration_token))
         .await
-        .map_err(store_failed)?;
+        .map_err(RegistrationError::from)?;
     // The snapshot gains this one client: the cost does not grow with the number of clients
     // registered before (beyond copying the in-memory maps).
     let updated = core.directory().with_client(client.clone(), hash);
@@ -406,7 +432,7 @@ async fn authorized(
         .store
         .get_meta(&token_key(client_id))
         .await
-        .map_err(store_failed)?
+        .map_err(RegistrationError::from)?
         .filter(|d| !d.is_empty())
         .ok_or_else(RegistrationError::token)?;
     if !bool::from(digest(bearer).as_bytes().ct_eq(stored.as_bytes())) {
@@ -471,7 +497,7 @@ pub async fn update(
         }
     }
     let m = parse_metadata(body)?;
-    let _guard = core.admin_lock.lock().await;
+    let _changing = core.changing().await.map_err(RegistrationError::from)?;
     let current = authorized(core, client_id, bearer).await?;
     refuse_impostor_name(core, m.name.as_deref())?;
     if m.method != current.token_endpoint_auth_method {
@@ -496,8 +522,10 @@ pub async fn update(
     core.store
         .put_entity(Kind::Client, client_id, &entity, Source::Admin)
         .await
-        .map_err(store_failed)?;
-    core.reload_directory().await.map_err(store_failed)?;
+        .map_err(RegistrationError::from)?;
+    core.reload_directory()
+        .await
+        .map_err(RegistrationError::from)?;
     core.audit.record(Event::ClientRegistration {
         action: "update",
         client_id: client_id.to_owned(),
@@ -511,17 +539,19 @@ pub async fn delete(
     client_id: &str,
     bearer: Option<&str>,
 ) -> Result<(), RegistrationError> {
-    let _guard = core.admin_lock.lock().await;
+    let _changing = core.changing().await.map_err(RegistrationError::from)?;
     authorized(core, client_id, bearer).await?;
     core.store
         .delete_entity(Kind::Client, client_id)
         .await
-        .map_err(store_failed)?;
+        .map_err(RegistrationError::from)?;
     core.store
         .put_meta(&token_key(client_id), "")
         .await
-        .map_err(store_failed)?;
-    core.reload_directory().await.map_err(store_failed)?;
+        .map_err(RegistrationError::from)?;
+    core.reload_directory()
+        .await
+        .map_err(RegistrationError::from)?;
     core.audit.record(Event::ClientRegistration {
         action: "delete",
         client_id: client_id.to_owned(),

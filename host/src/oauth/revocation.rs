@@ -59,7 +59,9 @@ pub async fn revoke(core: &Core, params: &Params) -> Result<(), OAuthError> {
                     used: false,
                     revoked: true,
                 };
-                core.store
+                // Recorded revoked: always recorded (a revocation, whatever its family).
+                let _recorded = core
+                    .store
                     .insert_token(&record)
                     .await
                     .map_err(OAuthError::from)?;

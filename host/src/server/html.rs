@@ -130,6 +130,9 @@ pub(super) fn bad_form() -> Response {
 pub(super) fn login_refused(refused: authorize::LoginRefused) -> String {
     match refused {
         authorize::LoginRefused::Wrong => "The user name or password is not correct.".to_owned(),
+        authorize::LoginRefused::Unavailable => {
+            "The server cannot check your password right now. Try again in a moment.".to_owned()
+        }
         authorize::LoginRefused::Throttled(seconds) => {
             format!("Too many failed sign-ins from this address. Try again in {seconds} seconds.")
         }

@@ -29,10 +29,6 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
 
 /// The browser's session (its cookie value and the session), while it lasts; the error page when
 /// the store cannot say.
-#[expect(
-    clippy::result_large_err,
-    reason = "the error is the HTTP response itself, built only on the failure path"
-)]
 pub(super) async fn browser_session(
     core: &Core,
     headers: &HeaderMap,
@@ -69,10 +65,6 @@ fn issuer_origin(issuer: &str) -> String {
 
 /// A posted form's session, checked: the cookie's session exists, the form's CSRF token is the
 /// session's, and the `Origin` header (when sent) is this server.
-#[expect(
-    clippy::result_large_err,
-    reason = "the error is the HTTP response itself, built only on the rejection path"
-)]
 pub(super) async fn checked_session(
     state: &AppState,
     headers: &HeaderMap,

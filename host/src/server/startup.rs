@@ -108,9 +108,14 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
     let store = crate::store::open(&config.store).await?;
     // The vault key is checked before anything is written: a wrong key changes nothing.
     let vault = open_vault(config, &vaults, &store).await?;
-    sync_config(store.as_ref(), config).await?;
-    if let Some(vault) = &vault {
-        sync_vault(store.as_ref(), vault, &vaults).await?;
+    {
+        // Replicas starting together write the configuration one at a time, and not in the middle
+        // of an admin change at a running one.
+        let _changing = store.lock(crate::store::CHANGES).await?;
+        sync_config(store.as_ref(), config).await?;
+        if let Some(vault) = &vault {
+            sync_vault(store.as_ref(), vault, &vaults).await?;
+        }
     }
     // The versions first: what is read after them is at least as new.
     let versions = store.versions().await?;
@@ -406,7 +411,7 @@ pub async fn serve(config_path: &Path, engine: EngineChoice) -> Result<(), Start
         metrics,
         publish_bundle: config.publish_policy_bundle,
     };
-    super::sync::spawn(Arc::clone(&core), config.tokens.signing_algorithm);
+    super::sync::spawn(Arc::clone(&core));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| StartError::Other(format!("cannot listen on {}: {e}", config.listen)))?;

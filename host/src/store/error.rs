@@ -29,6 +29,9 @@ pub enum StoreError {
     /// The database failed (unreachable, a constraint, a broken file).
     #[error("the database failed")]
     Database(#[from] sqlx::Error),
+    /// An operation did not finish within [`crate::store::OPERATION_TIMEOUT`].
+    #[error("the database did not answer in time")]
+    TimedOut,
     /// The embedded migrations could not be applied.
     #[error("the database schema could not be migrated")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -59,7 +62,7 @@ impl StoreError {
     /// shutting down): the request may succeed later, and is answered 503, not 500.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Unreachable { .. } => true,
+            StoreError::Unreachable { .. } | StoreError::TimedOut => true,
             StoreError::Database(e) => unavailable(e),
             _ => false,
         }
@@ -70,20 +73,31 @@ fn unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // Class 08: connection exception; 57P01–57P03: the server is shutting down or
-            // starting; 57014: a statement timed out; 55P03: a lock was not available in time;
-            // 40001/40P01: serialization failure or deadlock (try again). SQLITE_BUSY (5) and
-            // SQLITE_LOCKED (6): the file stayed locked past the busy timeout.
-            code.starts_with("08")
-                || matches!(
-                    code.as_ref(),
-                    "57P01" | "57P02" | "57P03" | "57014" | "55P03" | "40001" | "40P01" | "5" | "6"
-                )
-        }),
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::BeginFailed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
         _ => false,
     }
+}
+
+/// PostgreSQL SQLSTATEs and SQLite result codes that mean "not now" rather than "never".
+fn unavailable_code(code: &str) -> bool {
+    // SQLite reports extended codes: the primary code is the low byte. SQLITE_BUSY (5) and
+    // SQLITE_LOCKED (6): the file stayed locked past the busy timeout.
+    if let Ok(sqlite) = code.parse::<i64>() {
+        return matches!(sqlite & 0xff, 5 | 6);
+    }
+    // PostgreSQL. Class 08: connection exception; 53: insufficient resources (too many
+    // connections); 57P01-57P03: the server is shutting down or starting; 57014: a statement
+    // timed out; 55P03: a lock was not available in time; 40001/40P01: serialization failure or
+    // deadlock (try again); 25006: a read-only transaction (a standby during failover).
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "57014" | "55P03" | "40001" | "40P01" | "25006"
+        )
 }

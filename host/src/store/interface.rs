@@ -11,6 +11,12 @@ use super::records::{
     Versions,
 };
 
+/// Holds a store-wide lock ([`Store::lock`]) until dropped.
+pub type ChangeLock = Box<dyn Send>;
+
+/// The lock changes to entities and keys are made under.
+pub const CHANGES: &str = "changes";
+
 /// A boxed future of a store result (keeps the trait object-safe).
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
@@ -54,15 +60,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Deletes keys retired before `before` (their tokens have expired).
     fn drop_keys_retired_before(&self, before: i64) -> StoreFuture<'_, u64>;
 
-    /// Records an issued token.
-    fn insert_token<'a>(&'a self, token: &'a TokenRecord) -> StoreFuture<'a, ()>;
+    /// Records an issued token; false when its family was revoked first (the grant it came from
+    /// was replayed meanwhile, perhaps at another server), when it is not recorded. A token
+    /// recorded revoked is a revocation.
+    fn insert_token<'a>(&'a self, token: &'a TokenRecord) -> StoreFuture<'a, bool>;
     /// Reads a token record.
     fn get_token<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<TokenRecord>>;
     /// Marks a refresh token used; false when it already was (a replay).
     fn use_token<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
-    /// Revokes one token; whether it existed.
+    /// Revokes one token; whether it was revoked now (false: unknown, or revoked before).
     fn revoke_token<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
-    /// Revokes every token of a refresh family; returns their ids and expiry times.
+    /// Revokes every token of a refresh family not revoked yet; returns their ids and expiry
+    /// times.
     fn revoke_family<'a>(&'a self, family: &'a str) -> StoreFuture<'a, Vec<(String, i64)>>;
     /// The ids and expiry times of revoked tokens that have not expired yet.
     fn revoked_tokens(&self, now: i64) -> StoreFuture<'_, Vec<(String, i64)>>;
@@ -117,6 +126,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Writes a meta value.
     fn put_meta<'a>(&'a self, key: &'a str, value: &'a str) -> StoreFuture<'a, ()>;
 
+    /// Takes the store-wide lock `name`, held until the returned guard is dropped, by one server
+    /// at a time across every server sharing the store: [`CHANGES`] for changes to entities and
+    /// keys (each is checked against what the others stored before), one per vaulted provider
+    /// credential for its refresh (providers rotate refresh tokens: two refreshes at once would
+    /// spend the same one twice). Waiting for it is bounded like any operation.
+    fn lock<'a>(&'a self, name: &'a str) -> StoreFuture<'a, ChangeLock>;
     /// The store-wide version of each topic.
     fn versions(&self) -> StoreFuture<'_, Versions>;
     /// Waits until the versions differ from `seen` (a change announced by another server, or by
@@ -130,9 +145,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// have not expired yet.
     fn revoked_since(&self, after: i64, now: i64) -> StoreFuture<'_, Vec<(String, i64)>>;
 
-    /// Creates or replaces a flow. When its kind then holds more than `cap` flows, expired ones
-    /// are deleted, then the evictable ones closest to expiry.
-    fn put_flow<'a>(&'a self, flow: &'a FlowRecord, cap: i64, now: i64) -> StoreFuture<'a, ()>;
+    /// Creates or replaces a flow. Its owner keeps at most `owner_cap` flows of the kind (its
+    /// oldest go); an evictable flow's kind keeps at most `cap` evictable flows (expired ones go,
+    /// then those closest to expiry).
+    fn put_flow<'a>(
+        &'a self,
+        flow: &'a FlowRecord,
+        cap: i64,
+        owner_cap: i64,
+        now: i64,
+    ) -> StoreFuture<'a, ()>;
+    /// Replaces a flow's owner and body, if it is still there, unexpired and `owner`'s; whether
+    /// it was.
+    fn update_flow<'a>(
+        &'a self,
+        flow: &'a FlowRecord,
+        owner: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, bool>;
     /// Reads a flow that has not expired.
     fn get_flow<'a>(
         &'a self,

@@ -68,6 +68,19 @@ impl PostgresStore {
         })
     }
 
+    /// A transaction-level advisory lock on the family: tokens joining it and its revocation
+    /// take turns.
+    async fn lock_family(
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        family: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(family)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     async fn announce(
         tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
         topic: Topic,
@@ -88,6 +101,19 @@ impl PostgresStore {
     )]
     async fn after_rekey(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// A session-level advisory lock on a connection of its own, closed when the guard is dropped:
+    /// closing the session releases the lock, which must never go back to the pool still held.
+    /// Waiting for it is bounded by the statement timeout.
+    async fn named_lock(&self, name: &str) -> Result<super::interface::ChangeLock, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        connection.close_on_drop();
+        sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+            .bind(format!("tollgate:{name}"))
+            .execute(&mut *connection)
+            .await?;
+        Ok(Box::new(connection))
     }
 
     fn watch(&self, seen: Versions, within: Duration) -> StoreFuture<'_, Versions> {

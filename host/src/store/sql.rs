@@ -5,9 +5,11 @@
 //! - `announce(tx, topic, version)`: tell other servers of a change, in its transaction
 //!   (PostgreSQL: `pg_notify`; SQLite: nothing, its one server applies its changes itself);
 //! - `after_rekey()`: clean up after the vault key replaced sealed values (SQLite rewrites its WAL);
-//! - `watch(seen, within)`: wait for a change ([`Store::wait_for_change`]).
+//! - `watch(seen, within)`: wait for a change ([`Store::wait_for_change`]);
+//! - `named_lock(name)`: a store-wide lock ([`Store::lock`]).
 //!
 //! [`Store::wait_for_change`]: super::Store::wait_for_change
+//! [`Store::lock`]: super::Store::lock
 
 /// Implements [`super::Store`] for a backend: its type, its `sqlx` database, its row type and the
 /// SQL expression of the current time in unix seconds.
@@ -29,14 +31,27 @@ macro_rules! sql_store {
                 Ok(version)
             }
 
-            async fn count_kind(
+            async fn count_evictable(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 kind: &str,
             ) -> Result<i64, sqlx::Error> {
-                sqlx::query_scalar("SELECT count(*) FROM flows WHERE kind = $1")
+                sqlx::query_scalar("SELECT count(*) FROM flows WHERE kind = $1 AND evictable = 1")
                     .bind(kind)
                     .fetch_one(&mut **tx)
                     .await
+            }
+
+            /// Bounds an operation in time, whatever the database does: a connection that stops
+            /// answering without closing (a partition, a failover dropping packets) fails the
+            /// operation after [`$crate::store::OPERATION_TIMEOUT`] instead of holding it.
+            fn bounded<'a, T: Send + 'a>(
+                operation: impl std::future::Future<Output = Result<T, $crate::store::StoreError>> + Send + 'a,
+            ) -> $crate::store::StoreFuture<'a, T> {
+                Box::pin(async move {
+                    tokio::time::timeout($crate::store::OPERATION_TIMEOUT, operation)
+                        .await
+                        .unwrap_or(Err($crate::store::StoreError::TimedOut))
+                })
             }
 
             fn token_row(
@@ -109,7 +124,7 @@ macro_rules! sql_store {
                 body: &'a serde_json::Value,
                 source: $crate::store::Source,
             ) -> $crate::store::StoreFuture<'a, ()> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     // Writing what is there already changes nothing (a restart with the same
                     // configuration), and bumps no version.
@@ -138,7 +153,7 @@ macro_rules! sql_store {
                 kind: $crate::store::Kind,
                 id: &'a str,
             ) -> $crate::store::StoreFuture<'a, Option<(serde_json::Value, $crate::store::Source)>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     use sqlx::Row as _;
                     let row = sqlx::query("SELECT body, source FROM entities WHERE kind = $1 AND id = $2")
                         .bind(kind.as_str())
@@ -159,7 +174,7 @@ macro_rules! sql_store {
                 &self,
                 kind: $crate::store::Kind,
             ) -> $crate::store::StoreFuture<'_, Vec<(String, serde_json::Value, $crate::store::Source)>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
                         "SELECT id, body, source FROM entities WHERE kind = $1 ORDER BY id",
@@ -184,7 +199,7 @@ macro_rules! sql_store {
                 kind: $crate::store::Kind,
                 id: &'a str,
             ) -> $crate::store::StoreFuture<'a, bool> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     let done = sqlx::query("DELETE FROM entities WHERE kind = $1 AND id = $2")
                         .bind(kind.as_str())
@@ -220,7 +235,7 @@ macro_rules! sql_store {
                 kind: $crate::store::Kind,
                 keep: &'a [String],
             ) -> $crate::store::StoreFuture<'a, u64> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
                         "SELECT id FROM entities WHERE kind = $1 AND source = 'config'",
@@ -245,7 +260,7 @@ macro_rules! sql_store {
                 id: &'a str,
                 hash: &'a str,
             ) -> $crate::store::StoreFuture<'a, ()> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     let done = sqlx::query(
                         "INSERT INTO secrets (kind, id, hash) VALUES ($1, $2, $3) \
@@ -269,7 +284,7 @@ macro_rules! sql_store {
                 kind: $crate::store::Kind,
                 id: &'a str,
             ) -> $crate::store::StoreFuture<'a, Option<String>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let hash = sqlx::query_scalar("SELECT hash FROM secrets WHERE kind = $1 AND id = $2")
                         .bind(kind.as_str())
                         .bind(id)
@@ -280,7 +295,7 @@ macro_rules! sql_store {
             }
 
             fn keys(&self) -> $crate::store::StoreFuture<'_, Vec<$crate::store::StoredKey>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
                         "SELECT kid, alg, private_pem, public_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid",
@@ -303,7 +318,7 @@ macro_rules! sql_store {
             }
 
             fn rotate_in(&self, key: $crate::store::StoredKey) -> $crate::store::StoreFuture<'_, ()> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
                         .bind(key.created_at)
@@ -326,7 +341,7 @@ macro_rules! sql_store {
             }
 
             fn drop_keys_retired_before(&self, before: i64) -> $crate::store::StoreFuture<'_, u64> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     let done = sqlx::query(
                         "DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1",
@@ -345,49 +360,45 @@ macro_rules! sql_store {
             fn insert_token<'a>(
                 &'a self,
                 t: &'a $crate::store::TokenRecord,
-            ) -> $crate::store::StoreFuture<'a, ()> {
-                Box::pin(async move {
-                    let insert = |conflict: &'static str| {
-                        sqlx::query(if conflict.is_empty() {
-                            "INSERT INTO tokens (id, kind, client_id, sub, family, grant_type, target, scope, data, issued_at, expires_at, used, revoked, revoked_version) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-                        } else {
-                            conflict
-                        })
-                        .bind(&t.id)
-                        .bind(&t.kind)
-                        .bind(&t.client_id)
-                        .bind(&t.sub)
-                        .bind(&t.family)
-                        .bind(&t.grant_type)
-                        .bind(t.target.to_string())
-                        .bind(&t.scope)
-                        .bind(t.data.to_string())
-                        .bind(t.issued_at)
-                        .bind(t.expires_at)
-                        .bind(i64::from(t.used))
-                        .bind(i64::from(t.revoked))
-                    };
-                    if !t.revoked {
-                        insert("").bind(None::<i64>).execute(&self.pool).await?;
-                        return Ok(());
-                    }
-                    // A token recorded as revoked (an access token revoked before it had a row)
-                    // is a revocation like any other: its version is bumped and announced. Two
-                    // servers revoking it at once leave one row.
+            ) -> $crate::store::StoreFuture<'a, bool> {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
-                    let version =
-                        Self::bump(&mut tx, $crate::store::records::Topic::Revocations).await?;
-                    insert(
+                    // Under the family's lock: a token joining a family whose revocation (a
+                    // replayed code or refresh token, at another server) committed first is
+                    // refused; a revocation that comes after finds it.
+                    Self::lock_family(&mut tx, &t.family).await?;
+                    let revoked_version = if t.revoked {
+                        // A token recorded as revoked (an access token revoked before it had a
+                        // row) is a revocation like any other: bumped and announced.
+                        Some(Self::bump(&mut tx, $crate::store::records::Topic::Revocations).await?)
+                    } else {
+                        None
+                    };
+                    let done = sqlx::query(
                         "INSERT INTO tokens (id, kind, client_id, sub, family, grant_type, target, scope, data, issued_at, expires_at, used, revoked, revoked_version) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-                         ON CONFLICT (id) DO UPDATE SET revoked = 1, revoked_version = excluded.revoked_version",
+                         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+                         WHERE $13 = 1 OR NOT EXISTS (SELECT 1 FROM tokens WHERE family = $5 AND revoked = 1) \
+                         ON CONFLICT (id) DO UPDATE SET revoked = 1, revoked_version = excluded.revoked_version \
+                         WHERE excluded.revoked = 1",
                     )
-                    .bind(version)
+                    .bind(&t.id)
+                    .bind(&t.kind)
+                    .bind(&t.client_id)
+                    .bind(&t.sub)
+                    .bind(&t.family)
+                    .bind(&t.grant_type)
+                    .bind(t.target.to_string())
+                    .bind(&t.scope)
+                    .bind(t.data.to_string())
+                    .bind(t.issued_at)
+                    .bind(t.expires_at)
+                    .bind(i64::from(t.used))
+                    .bind(i64::from(t.revoked))
+                    .bind(revoked_version)
                     .execute(&mut *tx)
                     .await?;
                     tx.commit().await?;
-                    Ok(())
+                    Ok(t.revoked || done.rows_affected() == 1)
                 })
             }
 
@@ -395,7 +406,7 @@ macro_rules! sql_store {
                 &'a self,
                 id: &'a str,
             ) -> $crate::store::StoreFuture<'a, Option<$crate::store::TokenRecord>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let row = sqlx::query(
                         "SELECT id, kind, client_id, sub, family, grant_type, target, scope, data, issued_at, expires_at, used, revoked \
                          FROM tokens WHERE id = $1",
@@ -408,7 +419,7 @@ macro_rules! sql_store {
             }
 
             fn use_token<'a>(&'a self, id: &'a str) -> $crate::store::StoreFuture<'a, bool> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     // One statement: of two servers using the same token at once, one changes
                     // the row and the other finds it used.
                     let done = sqlx::query("UPDATE tokens SET used = 1 WHERE id = $1 AND used = 0")
@@ -420,18 +431,18 @@ macro_rules! sql_store {
             }
 
             fn revoke_token<'a>(&'a self, id: &'a str) -> $crate::store::StoreFuture<'a, bool> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     let version = Self::bump(&mut tx, $crate::store::records::Topic::Revocations).await?;
                     let done = sqlx::query(
-                        "UPDATE tokens SET revoked = 1, revoked_version = $2 WHERE id = $1",
+                        "UPDATE tokens SET revoked = 1, revoked_version = $2 WHERE id = $1 AND revoked = 0",
                     )
                     .bind(id)
                     .bind(version)
                     .execute(&mut *tx)
                     .await?;
                     if done.rows_affected() == 0 {
-                        // Unknown: nothing changed, nothing to announce.
+                        // Unknown or revoked already: nothing changed, nothing to announce.
                         return Ok(false);
                     }
                     tx.commit().await?;
@@ -443,11 +454,12 @@ macro_rules! sql_store {
                 &'a self,
                 family: &'a str,
             ) -> $crate::store::StoreFuture<'a, Vec<(String, i64)>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
+                    Self::lock_family(&mut tx, family).await?;
                     let version = Self::bump(&mut tx, $crate::store::records::Topic::Revocations).await?;
                     let rows = sqlx::query(
-                        "UPDATE tokens SET revoked = 1, revoked_version = $2 WHERE family = $1 RETURNING id, expires_at",
+                        "UPDATE tokens SET revoked = 1, revoked_version = $2 WHERE family = $1 AND revoked = 0 RETURNING id, expires_at",
                     )
                     .bind(family)
                     .bind(version)
@@ -463,7 +475,7 @@ macro_rules! sql_store {
             }
 
             fn revoked_tokens(&self, now: i64) -> $crate::store::StoreFuture<'_, Vec<(String, i64)>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let rows = sqlx::query(
                         "SELECT id, expires_at FROM tokens WHERE revoked = 1 AND expires_at > $1",
                     )
@@ -479,7 +491,7 @@ macro_rules! sql_store {
                 after: i64,
                 now: i64,
             ) -> $crate::store::StoreFuture<'_, Vec<(String, i64)>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let rows = sqlx::query(
                         "SELECT id, expires_at FROM tokens WHERE revoked_version > $1 AND expires_at > $2",
                     )
@@ -498,7 +510,7 @@ macro_rules! sql_store {
                 expires_at: i64,
                 now: i64,
             ) -> $crate::store::StoreFuture<'a, bool> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     sqlx::query("DELETE FROM assertion_ids WHERE issuer = $1 AND jti = $2 AND expires_at < $3")
                         .bind(issuer)
@@ -526,7 +538,7 @@ macro_rules! sql_store {
                 event: &'a str,
                 body: &'a str,
             ) -> $crate::store::StoreFuture<'a, i64> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let seq = sqlx::query_scalar(
                         "INSERT INTO audit (at, event, body) VALUES ($1, $2, $3) RETURNING seq",
                     )
@@ -546,7 +558,7 @@ macro_rules! sql_store {
                 // One multi-row INSERT per chunk: each statement is a round trip (to SQLite's
                 // worker thread, or to the database server), so one per event would cost one
                 // each. 3 × 300 bound values stay far below either database's limit.
-                Box::pin(async move {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     for chunk in events.chunks(300) {
                         let mut insert =
@@ -568,7 +580,7 @@ macro_rules! sql_store {
                 after: i64,
                 limit: i64,
             ) -> $crate::store::StoreFuture<'_, Vec<$crate::store::AuditRecord>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
                         "SELECT seq, at, event, body FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
@@ -594,7 +606,7 @@ macro_rules! sql_store {
                 &'a self,
                 r: &'a $crate::store::CredentialRecord,
             ) -> $crate::store::StoreFuture<'a, ()> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     sqlx::query(
                         "INSERT INTO credentials (connection_id, owner, kind, key_id, nonce, ciphertext, scope, source, updated_at) \
@@ -625,7 +637,7 @@ macro_rules! sql_store {
                 connection: &'a str,
                 owner: &'a str,
             ) -> $crate::store::StoreFuture<'a, Option<$crate::store::CredentialRecord>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let row = sqlx::query(
                         "SELECT connection_id, owner, kind, key_id, nonce, ciphertext, scope, source, updated_at \
                          FROM credentials WHERE connection_id = $1 AND owner = $2",
@@ -641,7 +653,7 @@ macro_rules! sql_store {
             fn list_credentials(
                 &self,
             ) -> $crate::store::StoreFuture<'_, Vec<$crate::store::CredentialRecord>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let rows = sqlx::query(
                         "SELECT connection_id, owner, kind, key_id, nonce, ciphertext, scope, source, updated_at \
                          FROM credentials ORDER BY connection_id, owner",
@@ -657,7 +669,7 @@ macro_rules! sql_store {
                 connection: &'a str,
                 owner: &'a str,
             ) -> $crate::store::StoreFuture<'a, bool> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     let done = sqlx::query("DELETE FROM credentials WHERE connection_id = $1 AND owner = $2")
                         .bind(connection)
@@ -679,7 +691,7 @@ macro_rules! sql_store {
                 keys: &'a [(String, String)],
                 meta: &'a [(&'a str, &'a str)],
             ) -> $crate::store::StoreFuture<'a, ()> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     for r in records {
                         sqlx::query(
@@ -719,7 +731,7 @@ macro_rules! sql_store {
             }
 
             fn get_meta<'a>(&'a self, key: &'a str) -> $crate::store::StoreFuture<'a, Option<String>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let value = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
                         .bind(key)
                         .fetch_optional(&self.pool)
@@ -729,7 +741,7 @@ macro_rules! sql_store {
             }
 
             fn put_meta<'a>(&'a self, key: &'a str, value: &'a str) -> $crate::store::StoreFuture<'a, ()> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                         .bind(key)
                         .bind(value)
@@ -739,8 +751,12 @@ macro_rules! sql_store {
                 })
             }
 
+            fn lock<'a>(&'a self, name: &'a str) -> $crate::store::StoreFuture<'a, $crate::store::ChangeLock> {
+                Self::bounded(self.named_lock(name))
+            }
+
             fn versions(&self) -> $crate::store::StoreFuture<'_, $crate::store::Versions> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let rows: Vec<(String, i64)> =
                         sqlx::query_as("SELECT topic, version FROM versions")
                             .fetch_all(&self.pool)
@@ -765,9 +781,10 @@ macro_rules! sql_store {
                 &'a self,
                 flow: &'a $crate::store::FlowRecord,
                 cap: i64,
+                owner_cap: i64,
                 now: i64,
             ) -> $crate::store::StoreFuture<'a, ()> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let kind = flow.kind.as_str();
                     let mut tx = self.pool.begin().await?;
                     sqlx::query(
@@ -783,16 +800,33 @@ macro_rules! sql_store {
                     .bind(flow.expires_at)
                     .execute(&mut *tx)
                     .await?;
-                    if Self::count_kind(&mut tx, kind).await? > cap {
-                        sqlx::query("DELETE FROM flows WHERE kind = $1 AND expires_at <= $2")
+                    // One owner's flows beyond its cap: its own oldest go (a user signing in again
+                    // and again, one browser opening request after request).
+                    if let Some(owner) = &flow.owner {
+                        sqlx::query(
+                            "DELETE FROM flows WHERE kind = $1 AND id IN \
+                             (SELECT id FROM flows WHERE kind = $1 AND owner = $2 AND id <> $3 \
+                              ORDER BY expires_at DESC LIMIT $5 OFFSET $4)",
+                        )
+                        .bind(kind)
+                        .bind(owner)
+                        .bind(&flow.id)
+                        .bind(owner_cap - 1)
+                        .bind(i64::MAX)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    // The kind full of flows that may give way (a flood of new visitors): expired
+                    // ones go, then those closest to expiry, as many as it is over. Signed-in
+                    // sessions and connect flows never give way; they are bounded per owner.
+                    if flow.evictable && Self::count_evictable(&mut tx, kind).await? > cap {
+                        sqlx::query("DELETE FROM flows WHERE kind = $1 AND evictable = 1 AND expires_at <= $2")
                             .bind(kind)
                             .bind(now)
                             .execute(&mut *tx)
                             .await?;
-                        let over = Self::count_kind(&mut tx, kind).await? - cap;
+                        let over = Self::count_evictable(&mut tx, kind).await? - cap;
                         if over > 0 {
-                            // Still full (a flood of new visitors): those closest to expiry
-                            // that may give way go; signed-in sessions stay.
                             sqlx::query(
                                 "DELETE FROM flows WHERE kind = $1 AND id IN \
                                  (SELECT id FROM flows WHERE kind = $1 AND evictable = 1 AND id <> $2 ORDER BY expires_at LIMIT $3)",
@@ -809,13 +843,37 @@ macro_rules! sql_store {
                 })
             }
 
+            fn update_flow<'a>(
+                &'a self,
+                flow: &'a $crate::store::FlowRecord,
+                owner: &'a str,
+                now: i64,
+            ) -> $crate::store::StoreFuture<'a, bool> {
+                Self::bounded(async move {
+                    // Only a flow still there, still the same owner's: one taken in between by
+                    // another server stays taken.
+                    let done = sqlx::query(
+                        "UPDATE flows SET owner = $4, body = $5 WHERE kind = $1 AND id = $2 AND owner = $3 AND expires_at > $6",
+                    )
+                    .bind(flow.kind.as_str())
+                    .bind(&flow.id)
+                    .bind(owner)
+                    .bind(&flow.owner)
+                    .bind(&flow.body)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                })
+            }
+
             fn get_flow<'a>(
                 &'a self,
                 kind: $crate::store::FlowKind,
                 id: &'a str,
                 now: i64,
             ) -> $crate::store::StoreFuture<'a, Option<$crate::store::FlowRecord>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let row = sqlx::query(
                         "SELECT id, owner, body, evictable, expires_at FROM flows WHERE kind = $1 AND id = $2 AND expires_at > $3",
                     )
@@ -835,7 +893,7 @@ macro_rules! sql_store {
                 owner: &'a str,
                 now: i64,
             ) -> $crate::store::StoreFuture<'a, Option<$crate::store::FlowRecord>> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let row = sqlx::query(
                         "DELETE FROM flows WHERE kind = $1 AND id = $2 AND owner = $3 RETURNING id, owner, body, evictable, expires_at",
                     )
@@ -854,7 +912,7 @@ macro_rules! sql_store {
                 kind: $crate::store::FlowKind,
                 id: &'a str,
             ) -> $crate::store::StoreFuture<'a, bool> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let done = sqlx::query("DELETE FROM flows WHERE kind = $1 AND id = $2")
                         .bind(kind.as_str())
                         .bind(id)
@@ -870,7 +928,7 @@ macro_rules! sql_store {
                 owner: Option<&'a str>,
                 now: i64,
             ) -> $crate::store::StoreFuture<'a, i64> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let count = sqlx::query_scalar(
                         "SELECT count(*) FROM flows WHERE kind = $1 AND expires_at > $2 AND ($3 IS NULL OR owner = $3)",
                     )
@@ -884,7 +942,7 @@ macro_rules! sql_store {
             }
 
             fn purge_expired(&self, now: i64) -> $crate::store::StoreFuture<'_, u64> {
-                Box::pin(async move {
+                Self::bounded(async move {
                     let flows = sqlx::query("DELETE FROM flows WHERE expires_at <= $1")
                         .bind(now)
                         .execute(&self.pool)

@@ -70,6 +70,14 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    /// SQLite takes one writer at a time: a family's changes are serialized already.
+    async fn lock_family(
+        _tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        _family: &str,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// SQLite's one server applies its own changes; nothing to announce.
     async fn announce(
         _tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
@@ -86,6 +94,15 @@ impl SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// One server uses the file; its own locks serialize what it does.
+    #[expect(
+        clippy::unused_async,
+        reason = "the same hook as PostgreSQL's, which awaits"
+    )]
+    async fn named_lock(&self, _name: &str) -> Result<super::interface::ChangeLock, StoreError> {
+        Ok(Box::new(()))
     }
 
     /// Changes come from this server, or from a command (`tollgate keys rotate`) writing the

@@ -18,6 +18,7 @@ pub struct Postgres {
     dir: PathBuf,
     bin: PathBuf,
     port: u16,
+    tls: bool,
 }
 
 /// The directory of PostgreSQL's server programs (`TOLLGATE_PG_BIN`, or Debian's newest).
@@ -73,6 +74,16 @@ fn free_port() -> u16 {
 impl Postgres {
     /// Creates and starts a cluster.
     pub fn start(name: &str) -> Postgres {
+        Postgres::create(name, false)
+    }
+
+    /// Creates and starts a cluster that accepts only TLS connections over TCP, with a
+    /// self-signed certificate for 127.0.0.1 (made with `openssl`).
+    pub fn start_tls_only(name: &str) -> Postgres {
+        Postgres::create(name, true)
+    }
+
+    fn create(name: &str, tls: bool) -> Postgres {
         let dir = std::env::temp_dir().join(format!("tollgate-pg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("cluster dir");
@@ -94,10 +105,35 @@ impl Postgres {
             .args(["-U", "tollgate", "-A", "trust", "-E", "UTF8", "--no-sync"])
             .env("LC_ALL", "C");
         run(initdb, "initdb");
+        if tls {
+            let data = dir.join("data");
+            let mut openssl = as_postgres(Path::new("openssl"));
+            openssl
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                ])
+                .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+                .arg("-keyout")
+                .arg(data.join("server.key"))
+                .arg("-out")
+                .arg(data.join("server.crt"));
+            run(openssl, "openssl req");
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            )
+            .expect("pg_hba.conf");
+        }
         let cluster = Postgres {
             dir,
             bin,
             port: free_port(),
+            tls,
         };
         cluster.resume();
         cluster
@@ -113,9 +149,10 @@ impl Postgres {
             .arg(self.dir.join("log"))
             .arg("-o")
             .arg(format!(
-                "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=200",
+                "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=200{}",
                 self.port,
-                self.dir.display()
+                self.dir.display(),
+                if self.tls { " -c ssl=on" } else { "" }
             ))
             .args(["-w", "-t", "60", "start"]);
         run(pg_ctl, "pg_ctl start");
@@ -159,12 +196,12 @@ impl Postgres {
         format!("postgres://tollgate@127.0.0.1:{}/{db}", self.port)
     }
 
-    /// Creates a database.
+    /// Creates a database (over the cluster's socket, which takes no TLS).
     pub fn create_database(&self, db: &str) {
-        let mut createdb = Command::new(self.bin.join("createdb"));
+        let mut createdb = as_postgres(&self.bin.join("createdb"));
         createdb.args([
             "-h",
-            "127.0.0.1",
+            &self.dir.display().to_string(),
             "-p",
             &self.port.to_string(),
             "-U",

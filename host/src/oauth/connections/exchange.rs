@@ -170,6 +170,17 @@ async fn release(
     *owner_out = Some(owner.clone());
     let lock = refresh_lock(core, &connection.id, &owner);
     let _guard = lock.lock().await;
+    // A refresh at the provider spends the stored refresh token (providers rotate them): one
+    // server at a time, across every server sharing the store.
+    let _everywhere = if secret_kind == SecretKind::RefreshToken {
+        Some(
+            core.store
+                .lock(&format!("credential {} {owner}", connection.id))
+                .await?,
+        )
+    } else {
+        None
+    };
     let credential = vault
         .get(&connection.id, &owner)
         .await

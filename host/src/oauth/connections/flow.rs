@@ -206,6 +206,7 @@ pub async fn connect_start(
                 expires_at: now + CONNECT_TTL,
             },
             MAX_CONNECTS,
+            MAX_CONNECTS_PER_USER,
             now,
         )
         .await?;
@@ -267,7 +268,10 @@ pub async fn connect_confirm(
     }
     p.bound_to = Some(token_hash(session_cookie));
     stored.body = serde_json::to_string(&p).map_err(StoreError::from)?;
-    core.store.put_flow(&stored, MAX_CONNECTS, now).await?;
+    // Only if it is still there: a flow finished meanwhile (at another server) stays finished.
+    if !core.store.update_flow(&stored, &p.sub, now).await? {
+        return Err(unknown_flow());
+    }
     Ok(p.provider_url)
 }
 
@@ -287,13 +291,9 @@ pub async fn connect_callback(
         .ok_or_else(|| {
             ConnectError::new(400, "invalid_request", "the `state` parameter is missing")
         })?;
-    let stored = core
-        .store
-        .get_flow(FlowKind::Connect, state, now)
-        .await?
-        .ok_or_else(unknown_flow)?;
-    let p = read_flow(&stored)?;
-    let bound = match (&p.bound_to, session) {
+    // Checked on a read, then taken, and the binding checked again on what was taken: the flow
+    // may have been confirmed again (by the same user, in another browser) in between.
+    let bound = |p: &PendingConnect| match (&p.bound_to, session) {
         (Some(bound), Some((cookie, sub))) => {
             bool::from(subtle::ConstantTimeEq::ct_eq(
                 bound.as_bytes(),
@@ -302,12 +302,21 @@ pub async fn connect_callback(
         }
         _ => false,
     };
-    if !bound {
-        return Err(ConnectError::new(
+    let elsewhere = || {
+        ConnectError::new(
             403,
             "access_denied",
             "this connect flow was started in another browser or for another Tollgate account; nothing was linked",
-        ));
+        )
+    };
+    let stored = core
+        .store
+        .get_flow(FlowKind::Connect, state, now)
+        .await?
+        .ok_or_else(unknown_flow)?;
+    let p = read_flow(&stored)?;
+    if !bound(&p) {
+        return Err(elsewhere());
     }
     // Taken away as one step: of two callbacks (a replay, two servers), one goes on.
     let taken = core
@@ -316,6 +325,9 @@ pub async fn connect_callback(
         .await?
         .ok_or_else(unknown_flow)?;
     let pending = read_flow(&taken)?;
+    if !bound(&pending) {
+        return Err(elsewhere());
+    }
     let vault = core.vault.as_ref().ok_or_else(|| {
         ConnectError::new(503, "vault_unavailable", "this server has no vault key")
     })?;

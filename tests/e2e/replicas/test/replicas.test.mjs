@@ -118,7 +118,7 @@ test('a token revoked at A is inactive at B and refused by C\'s token exchange',
   console.log(`replicas: revocation at A seen by B's introspection after ${atB} ms, by C's exchange after ${atC} ms`);
 });
 
-test('a code from A\'s consent page is redeemed at B; a code and a refresh token used at A and B at once succeed once each', async () => {
+test('a code from A\'s consent page is redeemed at B; a code and a refresh token used at A and B at once succeed at most once each', async () => {
   // Through A: the browser thinks it talks to the issuer (nginx); the test routes it to A.
   const first = authorizationRequest(issuer, CALLBACK);
   const atA = await pageAt(launched.browser, { issuer, callback: CALLBACK, replica: replicas.a.url });
@@ -136,22 +136,37 @@ test('a code from A\'s consent page is redeemed at B; a code and a refresh token
   await signIn(again.page);
   const code2 = await allow(again.page, again.arrived);
   const both = await Promise.all([replicas.a.url, replicas.b.url].map((base) => redeem(base, code2, second.verifier, CALLBACK)));
-  assert.deepEqual(both.map((r) => r.status).sort(), [200, 400], JSON.stringify(both.map((r) => r.body)));
-  assert.equal(both.find((r) => r.status === 400).body.error, 'invalid_grant');
+  onceAtMost(both);
   await atA.context.close();
   await again.context.close();
 
-  // One refresh token rotated at A and B at once: one successor; the loser's reuse revoked the
-  // family, so the successor is refused too.
+  // One refresh token rotated at A and B at once: used once; the loser's reuse revoked the
+  // family, so a successor, if the winner got one, is refused too.
   const refresh = (base, token) => form(`${base}/token`, { grant_type: 'refresh_token', refresh_token: token },
     ['web', SECRETS.web]);
   const rotated = await Promise.all([replicas.a.url, replicas.b.url].map((base) => refresh(base, redeemed.body.refresh_token)));
-  assert.deepEqual(rotated.map((r) => r.status).sort(), [200, 400], JSON.stringify(rotated.map((r) => r.body)));
-  const successor = rotated.find((r) => r.status === 200).body.refresh_token;
-  const after = await refresh(replicas.c.url, successor);
-  assert.equal(after.status, 400, 'the family was revoked when the rotated token came back');
-  assert.equal(after.body.error, 'invalid_grant');
+  onceAtMost(rotated);
+  const successor = rotated.find((r) => r.status === 200)?.body.refresh_token;
+  if (successor) {
+    const after = await refresh(replicas.c.url, successor);
+    assert.equal(after.status, 400, 'the family was revoked when the rotated token came back');
+    assert.equal(after.body.error, 'invalid_grant');
+  }
 });
+
+/**
+ * Two uses of one code or refresh token at once: the first to mark it used wins and the other's
+ * replay revokes the family. The winner answers 200 when it recorded its tokens before that
+ * revocation (which then revokes them too), 400 when the revocation came first: never two
+ * successes, never a live token after the replay.
+ */
+function onceAtMost(answers) {
+  const bodies = JSON.stringify(answers.map((r) => r.body));
+  assert.ok(answers.every((r) => r.status === 200 || r.status === 400), bodies);
+  assert.ok(answers.filter((r) => r.status === 200).length <= 1, bodies);
+  for (const r of answers.filter((a) => a.status === 400)) assert.equal(r.body.error, 'invalid_grant', bodies);
+  console.log(`replicas: used at A and B at once: ${answers.map((r) => r.status).join(' and ')}`);
+}
 
 test('kill -9 of B under load through nginx: A and C answer everything they receive, and every acknowledged write survives', async () => {
   const upstream = (headers) => headers.get('x-upstream') ?? '';
