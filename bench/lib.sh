@@ -9,7 +9,8 @@ as_postgres() {
     if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# Starts one throwaway cluster for the run (when a store needs it); sets pg_port.
+# Starts one throwaway cluster for the run in `$tmp/pg` (call it with the run's top-level `tmp`);
+# sets pg_port, pg_pid and pg_bin.
 pg_port=""
 start_postgres() {
     [[ -n "$pg_port" ]] && return
@@ -108,3 +109,18 @@ wrk.headers["Authorization"] = "$authorization"
 EOF
 }
 
+# Stops every process in `pids` and the PostgreSQL cluster, by PID (the scripts' EXIT trap).
+stop_all() {
+    local pid
+    for pid in "${pids[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    if [[ -n "${pg_pid:-}" ]] && kill -0 "$pg_pid" 2>/dev/null; then
+        # Fast shutdown; wait until the postmaster is gone.
+        kill -INT "$pg_pid" 2>/dev/null || true
+        for _ in $(seq 1 200); do kill -0 "$pg_pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+}

@@ -84,18 +84,7 @@ fi
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-bench.XXXXXX")"
 pids=()
 cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-    if [[ -n "${pg_pid:-}" ]] && kill -0 "$pg_pid" 2>/dev/null; then
-        # Fast shutdown by PID; wait until the postmaster is gone.
-        kill -INT "$pg_pid" 2>/dev/null || true
-        for _ in $(seq 1 200); do kill -0 "$pg_pid" 2>/dev/null || break; sleep 0.1; done
-    fi
+    stop_all
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -304,6 +293,14 @@ for target in cc te tx; do
 done
 for pid in "${run_pids[@]}"; do stop "$pid"; done
 }
+
+# One cluster for the whole run, in the run's own directory.
+for store in "${stores[@]}"; do
+    if [[ "$store" != sqlite ]]; then
+        start_postgres
+        break
+    fi
+done
 
 for round in $(seq 1 "$ROUNDS"); do
     for entry in "${binaries[@]}"; do

@@ -128,6 +128,60 @@ async fn the_connection_to_postgresql_is_encrypted_when_the_url_asks() {
     assert!(unverified.is_unavailable(), "{unverified}");
 }
 
+/// The two schemas are written by hand, one per database: the same tables with the same columns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_schemas_have_the_same_tables_and_columns() {
+    use sqlx::Row as _;
+    let dir = common::TempDir::new("schemas");
+    let sqlite_url = format!("sqlite://{}/schema.db", dir.0.display());
+    drop(tollgate::store::open(&sqlite_url).await.expect("sqlite"));
+    let pg = common::postgres::Postgres::start("schemas");
+    pg.create_database("schema");
+    drop(
+        tollgate::store::open(&pg.url("schema"))
+            .await
+            .expect("postgres"),
+    );
+
+    let sqlite = sqlx::SqlitePool::connect(&sqlite_url)
+        .await
+        .expect("sqlite pool");
+    let mut in_sqlite = Vec::new();
+    for table in sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'")
+        .fetch_all(&sqlite)
+        .await
+        .expect("tables")
+    {
+        let table: String = table.get(0);
+        for column in sqlx::query("SELECT name FROM pragma_table_info($1)")
+            .bind(&table)
+            .fetch_all(&sqlite)
+            .await
+            .expect("columns")
+        {
+            in_sqlite.push(format!("{table}.{}", column.get::<String, _>(0)));
+        }
+    }
+    let postgres = sqlx::PgPool::connect(&pg.url("schema"))
+        .await
+        .expect("pg pool");
+    let mut in_postgres: Vec<String> = sqlx::query(
+        "SELECT table_name || '.' || column_name FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&postgres)
+    .await
+    .expect("columns")
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    in_sqlite.sort();
+    in_postgres.sort();
+    assert_eq!(in_sqlite, in_postgres);
+    assert!(in_sqlite.len() > 40, "{in_sqlite:?}");
+    postgres.close().await;
+}
+
 #[tokio::test]
 async fn an_unreachable_database_is_a_clear_error_that_hides_the_password() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -30,16 +30,15 @@ fi
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || [[ -n "${TOLLGATE_PG_BIN:-}" ]] ||
     die "no PostgreSQL under /usr/lib/postgresql (scripts/setup.sh installs it)"
 
+# shellcheck source=tests/e2e/lib/server.sh
+source tests/e2e/lib/server.sh
 if [[ -n "${TOLLGATE_BIN:-}" ]]; then
     tollgate="$TOLLGATE_BIN"
+    [[ -x "$tollgate" ]] || die "no binary at $tollgate"
 else
-    say "cargo build -p tollgate --bin tollgate"
-    cargo build --quiet -p tollgate --bin tollgate
-    target_dir="$(cargo metadata --no-deps --format-version 1 |
-        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-    tollgate="$(cd "${target_dir:-target}" && pwd)/debug/tollgate"
+    build_tollgate
 fi
-[[ -x "$tollgate" ]] || die "no binary at $tollgate"
+tollgate="$(cd "$(dirname "$tollgate")" && pwd)/$(basename "$tollgate")"
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-e2e-replicas.XXXXXX")"
 # PostgreSQL runs as `postgres` when we are root: it must be able to reach its directory.

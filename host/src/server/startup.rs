@@ -398,6 +398,17 @@ pub async fn serve(config_path: &Path, engine: EngineChoice) -> Result<(), Start
     }
     let core = prepare(&config, engine).await?;
     let metrics = PrometheusBuilder::new().install_recorder().ok();
+    if let Some(handle) = metrics.clone() {
+        // Histograms keep every sample until upkeep drains them into their summaries: without
+        // it, a server nobody scrapes grows by every request's samples (found by bench/soak.sh).
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                handle.run_upkeep();
+            }
+        });
+    }
     let admin_token = std::env::var("TOLLGATE_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.is_empty())

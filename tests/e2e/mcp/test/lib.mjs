@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { launchChromium } from '../../lib/chromium.mjs';
 
 export const BIN = process.env.TOLLGATE_BIN;
 export const DIR = process.env.TOLLGATE_E2E_DIR;
@@ -226,29 +227,8 @@ export async function startMcpServer(run) {
   return { ...server, url: run.mcpUrl };
 }
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
-
-/** Headless Chromium (apt), for `browserLogin`. `close()` also kills it by PID. */
-export async function launchBrowser() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
-  const pid = browser.process?.()?.pid;
-  return {
-    browser,
-    async close() {
-      await browser.close().catch(() => {});
-      if (pid) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch { /* already gone */ }
-      }
-    },
-  };
-}
+/** Headless Chromium (apt); `close()` also kills it by PID. */
+export const launchBrowser = () => launchChromium(chromium);
 
 /**
  * Goes through an authorization request as a person in a browser would: opens

@@ -13,6 +13,7 @@ import { chownSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { launchChromium } from '../../lib/chromium.mjs';
 
 export const BIN = process.env.TOLLGATE_BIN;
 export const DIR = process.env.TOLLGATE_E2E_DIR;
@@ -297,29 +298,8 @@ export function authorizationRequest(issuer, callback) {
   return { url: url.href, verifier };
 }
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
-
-/** Headless Chromium; `close()` also kills it by PID. */
-export async function launchBrowser() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
-  const pid = browser.process?.()?.pid;
-  return {
-    browser,
-    async close() {
-      await browser.close().catch(() => {});
-      if (pid) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch { /* gone */ }
-      }
-    },
-  };
-}
+/** Headless Chromium (apt); `close()` also kills it by PID. */
+export const launchBrowser = () => launchChromium(chromium);
 
 /**
  * A page in a fresh browser context whose requests to `issuer` are served by `replica` (the
