@@ -29,7 +29,7 @@ pub enum StoreError {
     /// The database failed (unreachable, a constraint, a broken file).
     #[error("the database failed")]
     Database(#[from] sqlx::Error),
-    /// An operation did not finish within [`crate::store::OPERATION_TIMEOUT`].
+    /// An operation did not finish within [`super::interface::OPERATION_TIMEOUT`].
     #[error("the database did not answer in time")]
     TimedOut,
     /// The embedded migrations could not be applied.

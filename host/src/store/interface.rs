@@ -14,6 +14,10 @@ use super::records::{
 /// Holds a store-wide lock ([`Store::lock`]) until dropped.
 pub type ChangeLock = Box<dyn Send>;
 
+/// The longest any store operation may take, whatever the database does (a statement is cut
+/// off by the database after 5 s; this also bounds a connection that stops answering).
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The lock changes to entities and keys are made under.
 pub const CHANGES: &str = "changes";
 

@@ -10,20 +10,15 @@ mod sql;
 mod sqlite;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 pub use error::StoreError;
-pub use interface::{CHANGES, ChangeLock, Store, StoreFuture};
+pub use interface::{CHANGES, ChangeLock, OPERATION_TIMEOUT, Store, StoreFuture};
 pub use postgres::PostgresStore;
 pub use records::{
     AuditRecord, CredentialRecord, FlowKind, FlowRecord, Kind, Source, StoredKey, TokenRecord,
     Topic, Versions,
 };
 pub use sqlite::SqliteStore;
-
-/// The longest any store operation may take, whatever the database does (a statement is cut
-/// off by the database after 5 s; this also bounds a connection that stops answering).
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Opens the store at `location`: `sqlite://path` or `postgres://…` (`postgresql://…`).
 pub async fn open(location: &str) -> Result<Arc<dyn Store>, StoreError> {

@@ -31,7 +31,7 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The longest one statement, or one wait for a lock, may take.
 const STATEMENT_TIMEOUT: &str = "5s";
 
-/// The PostgreSQL implementation of [`super::Store`].
+/// The PostgreSQL implementation of [`super::interface::Store`].
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
@@ -123,12 +123,12 @@ impl PostgresStore {
         Box::pin(async move {
             // Subscribed before the versions are read: a notice in between is not missed.
             let mut notices = self.changes.subscribe();
-            let versions = super::Store::versions(self).await?;
+            let versions = super::interface::Store::versions(self).await?;
             if versions != seen {
                 return Ok(versions);
             }
             let _ = tokio::time::timeout(within, notices.changed()).await;
-            super::Store::versions(self).await
+            super::interface::Store::versions(self).await
         })
     }
 }

@@ -20,7 +20,7 @@ macro_rules! sql_store {
             async fn bump(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 topic: $crate::store::records::Topic,
-            ) -> Result<i64, $crate::store::StoreError> {
+            ) -> Result<i64, $crate::store::error::StoreError> {
                 let version: i64 = sqlx::query_scalar(
                     "UPDATE versions SET version = version + 1 WHERE topic = $1 RETURNING version",
                 )
@@ -43,20 +43,20 @@ macro_rules! sql_store {
 
             /// Bounds an operation in time, whatever the database does: a connection that stops
             /// answering without closing (a partition, a failover dropping packets) fails the
-            /// operation after [`$crate::store::OPERATION_TIMEOUT`] instead of holding it.
+            /// operation after `OPERATION_TIMEOUT` instead of holding it.
             fn bounded<'a, T: Send + 'a>(
-                operation: impl std::future::Future<Output = Result<T, $crate::store::StoreError>> + Send + 'a,
-            ) -> $crate::store::StoreFuture<'a, T> {
+                operation: impl std::future::Future<Output = Result<T, $crate::store::error::StoreError>> + Send + 'a,
+            ) -> $crate::store::interface::StoreFuture<'a, T> {
                 Box::pin(async move {
-                    tokio::time::timeout($crate::store::OPERATION_TIMEOUT, operation)
+                    tokio::time::timeout($crate::store::interface::OPERATION_TIMEOUT, operation)
                         .await
-                        .unwrap_or(Err($crate::store::StoreError::TimedOut))
+                        .unwrap_or(Err($crate::store::error::StoreError::TimedOut))
                 })
             }
 
             fn token_row(
                 row: &$row,
-            ) -> Result<$crate::store::records::TokenRecord, $crate::store::StoreError> {
+            ) -> Result<$crate::store::records::TokenRecord, $crate::store::error::StoreError> {
                 use sqlx::Row as _;
                 Ok($crate::store::records::TokenRecord {
                     id: row.try_get("id")?,
@@ -77,7 +77,7 @@ macro_rules! sql_store {
 
             fn credential_row(
                 r: &$row,
-            ) -> Result<$crate::store::records::CredentialRecord, $crate::store::StoreError> {
+            ) -> Result<$crate::store::records::CredentialRecord, $crate::store::error::StoreError> {
                 use sqlx::Row as _;
                 Ok($crate::store::records::CredentialRecord {
                     connection_id: r.try_get("connection_id")?,
@@ -95,7 +95,7 @@ macro_rules! sql_store {
             fn flow_row(
                 kind: $crate::store::records::FlowKind,
                 r: &$row,
-            ) -> Result<$crate::store::records::FlowRecord, $crate::store::StoreError> {
+            ) -> Result<$crate::store::records::FlowRecord, $crate::store::error::StoreError> {
                 use sqlx::Row as _;
                 Ok($crate::store::records::FlowRecord {
                     kind,
@@ -108,7 +108,7 @@ macro_rules! sql_store {
             }
 
             /// `(id, expires_at)` of token rows.
-            fn ids_and_expiry(rows: &[$row]) -> Result<Vec<(String, i64)>, $crate::store::StoreError> {
+            fn ids_and_expiry(rows: &[$row]) -> Result<Vec<(String, i64)>, $crate::store::error::StoreError> {
                 use sqlx::Row as _;
                 rows.iter()
                     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -116,14 +116,14 @@ macro_rules! sql_store {
             }
         }
 
-        impl $crate::store::Store for $store {
+        impl $crate::store::interface::Store for $store {
             fn put_entity<'a>(
                 &'a self,
-                kind: $crate::store::Kind,
+                kind: $crate::store::records::Kind,
                 id: &'a str,
                 body: &'a serde_json::Value,
-                source: $crate::store::Source,
-            ) -> $crate::store::StoreFuture<'a, ()> {
+                source: $crate::store::records::Source,
+            ) -> $crate::store::interface::StoreFuture<'a, ()> {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     // Writing what is there already changes nothing (a restart with the same
@@ -150,9 +150,9 @@ macro_rules! sql_store {
 
             fn get_entity<'a>(
                 &'a self,
-                kind: $crate::store::Kind,
+                kind: $crate::store::records::Kind,
                 id: &'a str,
-            ) -> $crate::store::StoreFuture<'a, Option<(serde_json::Value, $crate::store::Source)>> {
+            ) -> $crate::store::interface::StoreFuture<'a, Option<(serde_json::Value, $crate::store::records::Source)>> {
                 Self::bounded(async move {
                     use sqlx::Row as _;
                     let row = sqlx::query("SELECT body, source FROM entities WHERE kind = $1 AND id = $2")
@@ -163,7 +163,7 @@ macro_rules! sql_store {
                     row.map(|r| {
                         Ok((
                             serde_json::from_str(r.try_get::<&str, _>("body")?)?,
-                            $crate::store::Source::from_name(r.try_get::<&str, _>("source")?),
+                            $crate::store::records::Source::from_name(r.try_get::<&str, _>("source")?),
                         ))
                     })
                     .transpose()
@@ -172,8 +172,8 @@ macro_rules! sql_store {
 
             fn list_entities(
                 &self,
-                kind: $crate::store::Kind,
-            ) -> $crate::store::StoreFuture<'_, Vec<(String, serde_json::Value, $crate::store::Source)>> {
+                kind: $crate::store::records::Kind,
+            ) -> $crate::store::interface::StoreFuture<'_, Vec<(String, serde_json::Value, $crate::store::records::Source)>> {
                 Self::bounded(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
@@ -187,7 +187,7 @@ macro_rules! sql_store {
                             Ok((
                                 r.try_get("id")?,
                                 serde_json::from_str(r.try_get::<&str, _>("body")?)?,
-                                $crate::store::Source::from_name(r.try_get::<&str, _>("source")?),
+                                $crate::store::records::Source::from_name(r.try_get::<&str, _>("source")?),
                             ))
                         })
                         .collect()
@@ -196,9 +196,9 @@ macro_rules! sql_store {
 
             fn delete_entity<'a>(
                 &'a self,
-                kind: $crate::store::Kind,
+                kind: $crate::store::records::Kind,
                 id: &'a str,
-            ) -> $crate::store::StoreFuture<'a, bool> {
+            ) -> $crate::store::interface::StoreFuture<'a, bool> {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     let done = sqlx::query("DELETE FROM entities WHERE kind = $1 AND id = $2")
@@ -211,7 +211,7 @@ macro_rules! sql_store {
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
-                    if kind == $crate::store::Kind::Connection {
+                    if kind == $crate::store::records::Kind::Connection {
                         // A connection's credentials go with it.
                         let gone = sqlx::query("DELETE FROM credentials WHERE connection_id = $1")
                             .bind(id)
@@ -232,9 +232,9 @@ macro_rules! sql_store {
 
             fn prune_config<'a>(
                 &'a self,
-                kind: $crate::store::Kind,
+                kind: $crate::store::records::Kind,
                 keep: &'a [String],
-            ) -> $crate::store::StoreFuture<'a, u64> {
+            ) -> $crate::store::interface::StoreFuture<'a, u64> {
                 Self::bounded(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
@@ -256,10 +256,10 @@ macro_rules! sql_store {
 
             fn put_secret<'a>(
                 &'a self,
-                kind: $crate::store::Kind,
+                kind: $crate::store::records::Kind,
                 id: &'a str,
                 hash: &'a str,
-            ) -> $crate::store::StoreFuture<'a, ()> {
+            ) -> $crate::store::interface::StoreFuture<'a, ()> {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     let done = sqlx::query(
@@ -281,9 +281,9 @@ macro_rules! sql_store {
 
             fn get_secret<'a>(
                 &'a self,
-                kind: $crate::store::Kind,
+                kind: $crate::store::records::Kind,
                 id: &'a str,
-            ) -> $crate::store::StoreFuture<'a, Option<String>> {
+            ) -> $crate::store::interface::StoreFuture<'a, Option<String>> {
                 Self::bounded(async move {
                     let hash = sqlx::query_scalar("SELECT hash FROM secrets WHERE kind = $1 AND id = $2")
                         .bind(kind.as_str())
@@ -294,7 +294,7 @@ macro_rules! sql_store {
                 })
             }
 
-            fn keys(&self) -> $crate::store::StoreFuture<'_, Vec<$crate::store::StoredKey>> {
+            fn keys(&self) -> $crate::store::interface::StoreFuture<'_, Vec<$crate::store::records::StoredKey>> {
                 Self::bounded(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
@@ -304,7 +304,7 @@ macro_rules! sql_store {
                     .await?;
                     rows.iter()
                         .map(|r| {
-                            Ok($crate::store::StoredKey {
+                            Ok($crate::store::records::StoredKey {
                                 kid: r.try_get("kid")?,
                                 alg: r.try_get("alg")?,
                                 private_pem: r.try_get("private_pem")?,
@@ -317,7 +317,7 @@ macro_rules! sql_store {
                 })
             }
 
-            fn rotate_in(&self, key: $crate::store::StoredKey) -> $crate::store::StoreFuture<'_, ()> {
+            fn rotate_in(&self, key: $crate::store::records::StoredKey) -> $crate::store::interface::StoreFuture<'_, ()> {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
@@ -340,7 +340,7 @@ macro_rules! sql_store {
                 })
             }
 
-            fn drop_keys_retired_before(&self, before: i64) -> $crate::store::StoreFuture<'_, u64> {
+            fn drop_keys_retired_before(&self, before: i64) -> $crate::store::interface::StoreFuture<'_, u64> {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     let done = sqlx::query(
@@ -359,8 +359,8 @@ macro_rules! sql_store {
 
             fn insert_token<'a>(
                 &'a self,
-                t: &'a $crate::store::TokenRecord,
-            ) -> $crate::store::StoreFuture<'a, bool> {
+                t: &'a $crate::store::records::TokenRecord,
+            ) -> $crate::store::interface::StoreFuture<'a, bool> {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     // Under the family's lock: a token joining a family whose revocation (a
@@ -405,7 +405,7 @@ macro_rules! sql_store {
             fn get_token<'a>(
                 &'a self,
                 id: &'a str,
-            ) -> $crate::store::StoreFuture<'a, Option<$crate::store::TokenRecord>> {
+            ) -> $crate::store::interface::StoreFuture<'a, Option<$crate::store::records::TokenRecord>> {
                 Self::bounded(async move {
                     let row = sqlx::query(
                         "SELECT id, kind, client_id, sub, family, grant_type, target, scope, data, issued_at, expires_at, used, revoked \
@@ -418,7 +418,7 @@ macro_rules! sql_store {
                 })
             }
 
-            fn use_token<'a>(&'a self, id: &'a str) -> $crate::store::StoreFuture<'a, bool> {
+            fn use_token<'a>(&'a self, id: &'a str) -> $crate::store::interface::StoreFuture<'a, bool> {
                 Self::bounded(async move {
                     // One statement: of two servers using the same token at once, one changes
                     // the row and the other finds it used.
@@ -430,7 +430,7 @@ macro_rules! sql_store {
                 })
             }
 
-            fn revoke_token<'a>(&'a self, id: &'a str) -> $crate::store::StoreFuture<'a, bool> {
+            fn revoke_token<'a>(&'a self, id: &'a str) -> $crate::store::interface::StoreFuture<'a, bool> {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     let version = Self::bump(&mut tx, $crate::store::records::Topic::Revocations).await?;
@@ -453,7 +453,7 @@ macro_rules! sql_store {
             fn revoke_family<'a>(
                 &'a self,
                 family: &'a str,
-            ) -> $crate::store::StoreFuture<'a, Vec<(String, i64)>> {
+            ) -> $crate::store::interface::StoreFuture<'a, Vec<(String, i64)>> {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     Self::lock_family(&mut tx, family).await?;
@@ -474,7 +474,7 @@ macro_rules! sql_store {
                 })
             }
 
-            fn revoked_tokens(&self, now: i64) -> $crate::store::StoreFuture<'_, Vec<(String, i64)>> {
+            fn revoked_tokens(&self, now: i64) -> $crate::store::interface::StoreFuture<'_, Vec<(String, i64)>> {
                 Self::bounded(async move {
                     let rows = sqlx::query(
                         "SELECT id, expires_at FROM tokens WHERE revoked = 1 AND expires_at > $1",
@@ -490,7 +490,7 @@ macro_rules! sql_store {
                 &self,
                 after: i64,
                 now: i64,
-            ) -> $crate::store::StoreFuture<'_, Vec<(String, i64)>> {
+            ) -> $crate::store::interface::StoreFuture<'_, Vec<(String, i64)>> {
                 Self::bounded(async move {
                     let rows = sqlx::query(
                         "SELECT id, expires_at FROM tokens WHERE revoked_version > $1 AND expires_at > $2",
@@ -509,7 +509,7 @@ macro_rules! sql_store {
                 jti: &'a str,
                 expires_at: i64,
                 now: i64,
-            ) -> $crate::store::StoreFuture<'a, bool> {
+            ) -> $crate::store::interface::StoreFuture<'a, bool> {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     sqlx::query("DELETE FROM assertion_ids WHERE issuer = $1 AND jti = $2 AND expires_at < $3")
@@ -537,7 +537,7 @@ macro_rules! sql_store {
                 at: i64,
                 event: &'a str,
                 body: &'a str,
-            ) -> $crate::store::StoreFuture<'a, i64> {
+            ) -> $crate::store::interface::StoreFuture<'a, i64> {
                 Self::bounded(async move {
                     let seq = sqlx::query_scalar(
                         "INSERT INTO audit (at, event, body) VALUES ($1, $2, $3) RETURNING seq",
@@ -554,7 +554,7 @@ macro_rules! sql_store {
             fn append_audit_batch<'a>(
                 &'a self,
                 events: &'a [(i64, &'a str, String)],
-            ) -> $crate::store::StoreFuture<'a, ()> {
+            ) -> $crate::store::interface::StoreFuture<'a, ()> {
                 // One multi-row INSERT per chunk: each statement is a round trip (to SQLite's
                 // worker thread, or to the database server), so one per event would cost one
                 // each. 3 × 300 bound values stay far below either database's limit.
@@ -579,7 +579,7 @@ macro_rules! sql_store {
                 &self,
                 after: i64,
                 limit: i64,
-            ) -> $crate::store::StoreFuture<'_, Vec<$crate::store::AuditRecord>> {
+            ) -> $crate::store::interface::StoreFuture<'_, Vec<$crate::store::records::AuditRecord>> {
                 Self::bounded(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
@@ -591,7 +591,7 @@ macro_rules! sql_store {
                     .await?;
                     rows.iter()
                         .map(|r| {
-                            Ok($crate::store::AuditRecord {
+                            Ok($crate::store::records::AuditRecord {
                                 seq: r.try_get("seq")?,
                                 at: r.try_get("at")?,
                                 event: r.try_get("event")?,
@@ -604,8 +604,8 @@ macro_rules! sql_store {
 
             fn put_credential<'a>(
                 &'a self,
-                r: &'a $crate::store::CredentialRecord,
-            ) -> $crate::store::StoreFuture<'a, ()> {
+                r: &'a $crate::store::records::CredentialRecord,
+            ) -> $crate::store::interface::StoreFuture<'a, ()> {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     sqlx::query(
@@ -636,7 +636,7 @@ macro_rules! sql_store {
                 &'a self,
                 connection: &'a str,
                 owner: &'a str,
-            ) -> $crate::store::StoreFuture<'a, Option<$crate::store::CredentialRecord>> {
+            ) -> $crate::store::interface::StoreFuture<'a, Option<$crate::store::records::CredentialRecord>> {
                 Self::bounded(async move {
                     let row = sqlx::query(
                         "SELECT connection_id, owner, kind, key_id, nonce, ciphertext, scope, source, updated_at \
@@ -652,7 +652,7 @@ macro_rules! sql_store {
 
             fn list_credentials(
                 &self,
-            ) -> $crate::store::StoreFuture<'_, Vec<$crate::store::CredentialRecord>> {
+            ) -> $crate::store::interface::StoreFuture<'_, Vec<$crate::store::records::CredentialRecord>> {
                 Self::bounded(async move {
                     let rows = sqlx::query(
                         "SELECT connection_id, owner, kind, key_id, nonce, ciphertext, scope, source, updated_at \
@@ -668,7 +668,7 @@ macro_rules! sql_store {
                 &'a self,
                 connection: &'a str,
                 owner: &'a str,
-            ) -> $crate::store::StoreFuture<'a, bool> {
+            ) -> $crate::store::interface::StoreFuture<'a, bool> {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     let done = sqlx::query("DELETE FROM credentials WHERE connection_id = $1 AND owner = $2")
@@ -687,10 +687,10 @@ macro_rules! sql_store {
 
             fn rekey_vault<'a>(
                 &'a self,
-                records: &'a [$crate::store::CredentialRecord],
+                records: &'a [$crate::store::records::CredentialRecord],
                 keys: &'a [(String, String)],
                 meta: &'a [(&'a str, &'a str)],
-            ) -> $crate::store::StoreFuture<'a, ()> {
+            ) -> $crate::store::interface::StoreFuture<'a, ()> {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     for r in records {
@@ -730,7 +730,7 @@ macro_rules! sql_store {
                 })
             }
 
-            fn get_meta<'a>(&'a self, key: &'a str) -> $crate::store::StoreFuture<'a, Option<String>> {
+            fn get_meta<'a>(&'a self, key: &'a str) -> $crate::store::interface::StoreFuture<'a, Option<String>> {
                 Self::bounded(async move {
                     let value = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
                         .bind(key)
@@ -740,7 +740,7 @@ macro_rules! sql_store {
                 })
             }
 
-            fn put_meta<'a>(&'a self, key: &'a str, value: &'a str) -> $crate::store::StoreFuture<'a, ()> {
+            fn put_meta<'a>(&'a self, key: &'a str, value: &'a str) -> $crate::store::interface::StoreFuture<'a, ()> {
                 Self::bounded(async move {
                     sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                         .bind(key)
@@ -751,17 +751,17 @@ macro_rules! sql_store {
                 })
             }
 
-            fn lock<'a>(&'a self, name: &'a str) -> $crate::store::StoreFuture<'a, $crate::store::ChangeLock> {
+            fn lock<'a>(&'a self, name: &'a str) -> $crate::store::interface::StoreFuture<'a, $crate::store::interface::ChangeLock> {
                 Self::bounded(self.named_lock(name))
             }
 
-            fn versions(&self) -> $crate::store::StoreFuture<'_, $crate::store::Versions> {
+            fn versions(&self) -> $crate::store::interface::StoreFuture<'_, $crate::store::records::Versions> {
                 Self::bounded(async move {
                     let rows: Vec<(String, i64)> =
                         sqlx::query_as("SELECT topic, version FROM versions")
                             .fetch_all(&self.pool)
                             .await?;
-                    let mut versions = $crate::store::Versions::default();
+                    let mut versions = $crate::store::records::Versions::default();
                     for (topic, version) in rows {
                         versions.set(&topic, version);
                     }
@@ -771,19 +771,19 @@ macro_rules! sql_store {
 
             fn wait_for_change<'a>(
                 &'a self,
-                seen: $crate::store::Versions,
+                seen: $crate::store::records::Versions,
                 within: std::time::Duration,
-            ) -> $crate::store::StoreFuture<'a, $crate::store::Versions> {
+            ) -> $crate::store::interface::StoreFuture<'a, $crate::store::records::Versions> {
                 self.watch(seen, within)
             }
 
             fn put_flow<'a>(
                 &'a self,
-                flow: &'a $crate::store::FlowRecord,
+                flow: &'a $crate::store::records::FlowRecord,
                 cap: i64,
                 owner_cap: i64,
                 now: i64,
-            ) -> $crate::store::StoreFuture<'a, ()> {
+            ) -> $crate::store::interface::StoreFuture<'a, ()> {
                 Self::bounded(async move {
                     let kind = flow.kind.as_str();
                     let mut tx = self.pool.begin().await?;
@@ -845,10 +845,10 @@ macro_rules! sql_store {
 
             fn update_flow<'a>(
                 &'a self,
-                flow: &'a $crate::store::FlowRecord,
+                flow: &'a $crate::store::records::FlowRecord,
                 owner: &'a str,
                 now: i64,
-            ) -> $crate::store::StoreFuture<'a, bool> {
+            ) -> $crate::store::interface::StoreFuture<'a, bool> {
                 Self::bounded(async move {
                     // Only a flow still there, still the same owner's: one taken in between by
                     // another server stays taken.
@@ -869,10 +869,10 @@ macro_rules! sql_store {
 
             fn get_flow<'a>(
                 &'a self,
-                kind: $crate::store::FlowKind,
+                kind: $crate::store::records::FlowKind,
                 id: &'a str,
                 now: i64,
-            ) -> $crate::store::StoreFuture<'a, Option<$crate::store::FlowRecord>> {
+            ) -> $crate::store::interface::StoreFuture<'a, Option<$crate::store::records::FlowRecord>> {
                 Self::bounded(async move {
                     let row = sqlx::query(
                         "SELECT id, owner, body, evictable, expires_at FROM flows WHERE kind = $1 AND id = $2 AND expires_at > $3",
@@ -888,11 +888,11 @@ macro_rules! sql_store {
 
             fn take_flow<'a>(
                 &'a self,
-                kind: $crate::store::FlowKind,
+                kind: $crate::store::records::FlowKind,
                 id: &'a str,
                 owner: &'a str,
                 now: i64,
-            ) -> $crate::store::StoreFuture<'a, Option<$crate::store::FlowRecord>> {
+            ) -> $crate::store::interface::StoreFuture<'a, Option<$crate::store::records::FlowRecord>> {
                 Self::bounded(async move {
                     let row = sqlx::query(
                         "DELETE FROM flows WHERE kind = $1 AND id = $2 AND owner = $3 RETURNING id, owner, body, evictable, expires_at",
@@ -909,9 +909,9 @@ macro_rules! sql_store {
 
             fn delete_flow<'a>(
                 &'a self,
-                kind: $crate::store::FlowKind,
+                kind: $crate::store::records::FlowKind,
                 id: &'a str,
-            ) -> $crate::store::StoreFuture<'a, bool> {
+            ) -> $crate::store::interface::StoreFuture<'a, bool> {
                 Self::bounded(async move {
                     let done = sqlx::query("DELETE FROM flows WHERE kind = $1 AND id = $2")
                         .bind(kind.as_str())
@@ -924,10 +924,10 @@ macro_rules! sql_store {
 
             fn count_flows<'a>(
                 &'a self,
-                kind: $crate::store::FlowKind,
+                kind: $crate::store::records::FlowKind,
                 owner: Option<&'a str>,
                 now: i64,
-            ) -> $crate::store::StoreFuture<'a, i64> {
+            ) -> $crate::store::interface::StoreFuture<'a, i64> {
                 Self::bounded(async move {
                     let count = sqlx::query_scalar(
                         "SELECT count(*) FROM flows WHERE kind = $1 AND expires_at > $2 AND ($3 IS NULL OR owner = $3)",
@@ -941,7 +941,7 @@ macro_rules! sql_store {
                 })
             }
 
-            fn purge_expired(&self, now: i64) -> $crate::store::StoreFuture<'_, u64> {
+            fn purge_expired(&self, now: i64) -> $crate::store::interface::StoreFuture<'_, u64> {
                 Self::bounded(async move {
                     let flows = sqlx::query("DELETE FROM flows WHERE expires_at <= $1")
                         .bind(now)

@@ -111,7 +111,7 @@ impl SqliteStore {
         Box::pin(async move {
             let deadline = tokio::time::Instant::now() + within;
             loop {
-                let versions = super::Store::versions(self).await?;
+                let versions = super::interface::Store::versions(self).await?;
                 let now = tokio::time::Instant::now();
                 if versions != seen || now >= deadline {
                     return Ok(versions);
