@@ -497,7 +497,7 @@ pub async fn update(
         }
     }
     let m = parse_metadata(body)?;
-    let _changing = core.changing().await.map_err(RegistrationError::from)?;
+    let mut changing = core.changing().await.map_err(RegistrationError::from)?;
     let current = authorized(core, client_id, bearer).await?;
     refuse_impostor_name(core, m.name.as_deref())?;
     if m.method != current.token_endpoint_auth_method {
@@ -523,7 +523,7 @@ pub async fn update(
         .put_entity(Kind::Client, client_id, &entity, Source::Admin)
         .await
         .map_err(RegistrationError::from)?;
-    core.reload_directory()
+    core.catch_up_with(&mut changing)
         .await
         .map_err(RegistrationError::from)?;
     core.audit.record(Event::ClientRegistration {
@@ -539,7 +539,7 @@ pub async fn delete(
     client_id: &str,
     bearer: Option<&str>,
 ) -> Result<(), RegistrationError> {
-    let _changing = core.changing().await.map_err(RegistrationError::from)?;
+    let mut changing = core.changing().await.map_err(RegistrationError::from)?;
     authorized(core, client_id, bearer).await?;
     core.store
         .delete_entity(Kind::Client, client_id)
@@ -549,7 +549,7 @@ pub async fn delete(
         .put_meta(&token_key(client_id), "")
         .await
         .map_err(RegistrationError::from)?;
-    core.reload_directory()
+    core.catch_up_with(&mut changing)
         .await
         .map_err(RegistrationError::from)?;
     core.audit.record(Event::ClientRegistration {

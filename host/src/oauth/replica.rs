@@ -62,6 +62,13 @@ impl Core {
         })
     }
 
+    /// Reads again what moved, a change just written to the store by the holder of `changing`
+    /// included (a client registration), and records it as loaded.
+    pub async fn catch_up_with(&self, _changing: &mut Changing<'_>) -> Result<(), SyncError> {
+        let versions = self.store.versions().await?;
+        self.catch_up_locked(versions).await
+    }
+
     /// Reads again each topic whose version is past what this server has loaded.
     pub async fn catch_up(&self, versions: Versions) -> Result<(), SyncError> {
         let _guard = self.admin_lock.lock().await;

@@ -92,16 +92,6 @@ impl Core {
         format!("{}/token", self.issuer.trim_end_matches('/'))
     }
 
-    /// Reads the entities again after a change made outside the admin API (client registration).
-    pub async fn reload_directory(&self) -> Result<(), crate::store::StoreError> {
-        let fresh = Directory::load(self.store.as_ref()).await?;
-        *self
-            .directory
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
-        Ok(())
-    }
-
     /// Revokes every token of a family (a refresh session, or what an authorization code issued),
     /// in the store and then in memory.
     pub async fn revoke_family(

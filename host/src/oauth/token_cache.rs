@@ -20,8 +20,8 @@ type Verified = (i64, std::sync::Arc<Value>);
 /// The ids of revoked tokens until they expire, kept beside the store so that checking a token
 /// costs no store round trip. Every revocation goes through the revocation endpoint and
 /// [`Core::revoke_family`], which write the store first and then this set; it is loaded from the
-/// store at start. (Several servers sharing one database would need to hear of each other's
-/// revocations; the SQLite store is one process's.)
+/// store at start, and other servers' revocations are added as they are announced
+/// ([`crate::oauth::replica`]).
 #[derive(Debug, Default)]
 pub struct Revoked {
     ids: std::sync::RwLock<std::collections::HashMap<String, i64>>,
