@@ -1,6 +1,7 @@
-//! One decision through the engine component (wasmtime, as the server runs it) against the native
-//! engine, at 10, 1,000 and 100,000 policies; `decide-many` for 100 requests; and instantiating
-//! the component with 1,000 policies loaded.
+//! One decision through the engine component (wasmtime, as the server runs it: `decide-compact`)
+//! against the native engine, at 10, 1,000 and 100,000 policies; the same through the typed
+//! records (`decide`, what a host built from the WIT alone may use); `decide-many` for 100
+//! requests; and instantiating the component with 1,000 policies loaded.
 //!
 //! `cargo bench -p tollgate-bench --bench component`
 //!
@@ -60,6 +61,11 @@ fn benches(c: &mut Criterion) {
                 native.decide(r),
                 "component and native disagree"
             );
+            assert_eq!(
+                component.decide_typed(r).expect("decides"),
+                native.decide(r),
+                "the typed form and native disagree"
+            );
         }
         let time = |f: &mut dyn FnMut(&Request)| {
             let mut samples: Vec<Duration> = Vec::with_capacity(reqs.len() * 10);
@@ -79,13 +85,16 @@ fn benches(c: &mut Criterion) {
         let (cp50, cp99) = time(&mut |r| {
             black_box(component.decide(black_box(r)).expect("decides"));
         });
+        let (tp50, _) = time(&mut |r| {
+            black_box(component.decide_typed(black_box(r)).expect("decides"));
+        });
         let batch: Vec<Request> = reqs.iter().take(100).cloned().collect();
         let t = Instant::now();
         for _ in 0..20 {
             black_box(component.decide_many(&batch).expect("decides many"));
         }
         let many = t.elapsed() / 20;
-        table.push((n, np50, np99, cp50, cp99, many));
+        table.push((n, np50, np99, cp50, cp99, tp50, many));
 
         let mut group = c.benchmark_group("decide");
         group.sample_size(30);
@@ -100,6 +109,12 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 i = (i + 1) % reqs.len();
                 black_box(component.decide(&reqs[i]).expect("decides"))
+            })
+        });
+        group.bench_function(BenchmarkId::new("component typed", n), |b| {
+            b.iter(|| {
+                i = (i + 1) % reqs.len();
+                black_box(component.decide_typed(&reqs[i]).expect("decides"))
             })
         });
         group.bench_function(BenchmarkId::new("component decide-many x100", n), |b| {
@@ -123,17 +138,18 @@ fn benches(c: &mut Criterion) {
     });
 
     println!(
-        "\n| N | native p50 | native p99 | component p50 | component p99 | component − native (p50) | decide-many ×100 (per request) |"
+        "\n| N | native p50 | native p99 | component p50 | component p99 | component − native (p50) | typed records p50 | decide-many ×100, typed (per request) |"
     );
-    println!("|--:|--:|--:|--:|--:|--:|--:|");
-    for (n, np50, np99, cp50, cp99, many) in table {
+    println!("|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for (n, np50, np99, cp50, cp99, tp50, many) in table {
         println!(
-            "| {n} | {:.2} µs | {:.2} µs | {:.2} µs | {:.2} µs | {:+.2} µs | {:.1} µs ({:.2} µs) |",
+            "| {n} | {:.2} µs | {:.2} µs | {:.2} µs | {:.2} µs | {:+.2} µs | {:.2} µs | {:.1} µs ({:.2} µs) |",
             us(np50),
             us(np99),
             us(cp50),
             us(cp99),
             us(cp50) - us(np50),
+            us(tp50),
             us(many),
             us(many) / 100.0
         );

@@ -15,7 +15,9 @@
 //! `AB_ROUNDS` (7), `AB_MODE` `decide` or `load`, `AB_SKIP_CHECK=1` to measure builds that do not
 //! decide (for example a guest that returns an empty decision, to time the boundary alone),
 //! `AB_CONTEXT=1` to give every request a context (an address and a time), as the server does,
-//! or `AB_CONTEXT=both` to time each build on the requests without and with one.
+//! or `AB_CONTEXT=both` to time each build on the requests without and with one; `AB_FORM=typed`
+//! to decide through the typed records (`decide`) instead of the compact form the server uses
+//! (`decide-compact`); `AB_CLAIMS=none` to take the claims out of every request.
 //! Prints each file's compile time, then the median, fastest and slowest round per build. With
 //! `TOLLGATE_PERFMAP=1` the host writes a perf map, so `perf record` names the guest's functions
 //! (build the guest unstripped).
@@ -80,12 +82,19 @@ fn main() {
     let doc = translate::document(&w);
     let native = PolicySet::load(&doc).expect("loads natively");
     let context = std::env::var("AB_CONTEXT").unwrap_or_default();
+    let typed = std::env::var("AB_FORM").is_ok_and(|f| f == "typed");
+    let no_claims = std::env::var("AB_CLAIMS").is_ok_and(|c| c == "none");
     let plain: Vec<Request> = w
         .requests(7, 1_000)
         .iter()
         .map(|r| {
-            serde_json::from_value(translate::request_json(&w, r, false))
-                .expect("the generator makes valid requests")
+            let mut request: Request =
+                serde_json::from_value(translate::request_json(&w, r, false))
+                    .expect("the generator makes valid requests");
+            if no_claims {
+                request.claims = None;
+            }
+            request
         })
         .collect();
     // What the server passes with every decision: the caller's address and the time.
@@ -147,7 +156,13 @@ fn main() {
                 for (k, set) in sets.iter_mut().enumerate() {
                     let t = Instant::now();
                     for i in 0..iters {
-                        black_box(set.decide(&reqs[i % reqs.len()]).expect("decides"));
+                        let r = &reqs[i % reqs.len()];
+                        let answer = if typed {
+                            set.decide_typed(r)
+                        } else {
+                            set.decide(r)
+                        };
+                        black_box(answer.expect("decides"));
                     }
                     rounds_of[l * columns + k].push(t.elapsed().as_secs_f64() * 1e6 / iters as f64);
                 }

@@ -15,6 +15,7 @@
 //! ```
 
 mod arena;
+mod compact;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -81,6 +82,11 @@ impl wit::GuestPolicySet for PolicySet {
     fn decide_many(&self, requests: Vec<wit::Request>) -> Vec<Result<wit::Decision, String>> {
         requests.into_iter().map(|r| self.decide(r)).collect()
     }
+
+    fn decide_compact(&self, request: wit::Compact) -> Result<wit::Compact, String> {
+        let request = compact::request_from_compact(&request).map_err(|e| e.to_string())?;
+        Ok(compact::decision_to_compact(&self.0.decide(&request)))
+    }
 }
 
 /// The WIT request as the engine's request. The claims, which the WIT carries as JSON text, go
@@ -88,12 +94,7 @@ impl wit::GuestPolicySet for PolicySet {
 /// requests.
 fn request_from_wit(request: wit::Request) -> Result<engine::Request, engine::RequestError> {
     Ok(engine::Request {
-        grant_type: match request.grant_type {
-            wit::GrantType::ClientCredentials => engine::GrantType::ClientCredentials,
-            wit::GrantType::AuthorizationCode => engine::GrantType::AuthorizationCode,
-            wit::GrantType::TokenExchange => engine::GrantType::TokenExchange,
-            wit::GrantType::JwtBearer => engine::GrantType::JwtBearer,
-        },
+        grant_type: grant_type_from_wit(request.grant_type),
         client: request.client.map(client_from_wit).transpose()?,
         user: request.user.map(|u| engine::User {
             sub: u.sub,
@@ -123,6 +124,25 @@ fn request_from_wit(request: wit::Request) -> Result<engine::Request, engine::Re
         context: request.context.map(context_from_wit).transpose()?,
         explain: request.explain,
     })
+}
+
+fn grant_type_from_wit(grant_type: wit::GrantType) -> engine::GrantType {
+    match grant_type {
+        wit::GrantType::ClientCredentials => engine::GrantType::ClientCredentials,
+        wit::GrantType::AuthorizationCode => engine::GrantType::AuthorizationCode,
+        wit::GrantType::TokenExchange => engine::GrantType::TokenExchange,
+        wit::GrantType::JwtBearer => engine::GrantType::JwtBearer,
+    }
+}
+
+fn reason_to_wit(reason: engine::Reason) -> wit::Reason {
+    match reason {
+        engine::Reason::UnknownTarget => wit::Reason::UnknownTarget,
+        engine::Reason::UnknownScope => wit::Reason::UnknownScope,
+        engine::Reason::NotAllowed => wit::Reason::NotAllowed,
+        engine::Reason::ClientConfig => wit::Reason::ClientConfig,
+        engine::Reason::NotConsented => wit::Reason::NotConsented,
+    }
 }
 
 fn client_from_wit(client: wit::Client) -> Result<engine::Client, engine::RequestError> {
@@ -188,13 +208,7 @@ fn decision_to_wit(decision: engine::Decision<'_>) -> wit::Decision {
                 scope: s.scope.into_owned(),
                 granted: s.granted,
                 by: names(s.by),
-                reason: s.reason.map(|r| match r {
-                    engine::Reason::UnknownTarget => wit::Reason::UnknownTarget,
-                    engine::Reason::UnknownScope => wit::Reason::UnknownScope,
-                    engine::Reason::NotAllowed => wit::Reason::NotAllowed,
-                    engine::Reason::ClientConfig => wit::Reason::ClientConfig,
-                    engine::Reason::NotConsented => wit::Reason::NotConsented,
-                }),
+                reason: s.reason.map(reason_to_wit),
             })
             .collect(),
         matched: names(decision.matched),

@@ -50,6 +50,7 @@ fn decisions_match_the_native_engine() {
     for explain in [false, true] {
         let r = request(explain);
         assert_eq!(set.decide(&r).expect("decides"), native.decide(&r));
+        assert_eq!(set.decide_typed(&r).expect("decides"), native.decide(&r));
     }
 }
 
@@ -113,6 +114,11 @@ policies:
             let want = native.decide(&r);
             permitted += usize::from(want.permitted);
             assert_eq!(set.decide(&r).expect("decides"), want, "{ip} at {time}");
+            assert_eq!(
+                set.decide_typed(&r).expect("decides"),
+                want,
+                "{ip} at {time}"
+            );
         }
     }
     // The table exercises both outcomes of each policy, not only refusals.
@@ -135,11 +141,12 @@ fn answers_larger_than_the_guest_arena_and_many_calls_stay_exact() {
     );
     for round in 0..200 {
         let r = request(round % 10 == 0);
-        assert_eq!(
-            set.decide(&r).expect("decides"),
-            native.decide(&r),
-            "round {round}"
-        );
+        let answer = if round % 2 == 0 {
+            set.decide(&r)
+        } else {
+            set.decide_typed(&r)
+        };
+        assert_eq!(answer.expect("decides"), native.decide(&r), "round {round}");
     }
     let batch: Vec<Request> = (0..40).map(|i| request(i % 20 == 0)).collect();
     let answers = set.decide_many(&batch).expect("decides many");

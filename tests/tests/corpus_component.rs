@@ -19,9 +19,19 @@ use serde_json::Value;
 use tollgate::runtime::{ComponentEngine, Limits, LoadedSet, RuntimeError};
 use tollgate_tests::corpus::{Backend, NoDecision, case_count, corpus_files, run_corpus};
 
+/// Which of the component's two forms of a decision the backend uses.
+#[derive(Clone, Copy)]
+enum Form {
+    /// `decide-compact`, what the server uses.
+    Compact,
+    /// `decide`, the typed records a host built from the WIT alone would use.
+    Typed,
+}
+
 struct Component {
     engine: ComponentEngine,
     set: Option<LoadedSet>,
+    form: Form,
 }
 
 impl Backend for Component {
@@ -46,7 +56,11 @@ impl Backend for Component {
             .ok_or_else(|| NoDecision::Failed("no document loaded".into()))?;
         let request = tollgate_engine::parse_request(request)
             .map_err(|e| NoDecision::Refused(e.to_string()))?;
-        let decision = set.decide(&request).map_err(|e| match e {
+        let decision = match self.form {
+            Form::Compact => set.decide(&request),
+            Form::Typed => set.decide_typed(&request),
+        };
+        let decision = decision.map_err(|e| match e {
             // The guest could not read what crossed (a time out of range, claims it refuses).
             RuntimeError::Request(message) => NoDecision::Refused(message),
             other => NoDecision::Failed(other.to_string()),
@@ -55,13 +69,13 @@ impl Backend for Component {
     }
 }
 
-#[test]
-fn component_passes_the_corpus() {
+fn passes_the_corpus(form: Form) {
     let cases = case_count(&corpus_files());
     let mut backend = Component {
         engine: ComponentEngine::embedded(Limits::default())
             .expect("the embedded component compiles"),
         set: None,
+        form,
     };
     let report = run_corpus(&mut backend);
     println!("{}", report.summary());
@@ -75,4 +89,14 @@ fn component_passes_the_corpus() {
         "{} of {cases} corpus cases failed through the component:\n{report}",
         report.failed
     );
+}
+
+#[test]
+fn component_passes_the_corpus_in_compact_form() {
+    passes_the_corpus(Form::Compact);
+}
+
+#[test]
+fn component_passes_the_corpus_in_typed_form() {
+    passes_the_corpus(Form::Typed);
 }

@@ -5,9 +5,10 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "policy-engine",
-    // Requests are lowered straight from the caller's strings: no owned copy on the host.
+    // Requests are lowered straight from the caller's strings: no owned copy on the host. The
+    // compact record, both a parameter and a result, comes in both forms.
     ownership: Borrowing {
-        duplicate_if_necessary: false
+        duplicate_if_necessary: true
     },
 });
 

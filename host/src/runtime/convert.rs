@@ -121,12 +121,7 @@ impl<'r> Staged<'r> {
             explain,
         } = self.request;
         wit::Request {
-            grant_type: match grant_type {
-                engine::GrantType::ClientCredentials => wit::GrantType::ClientCredentials,
-                engine::GrantType::AuthorizationCode => wit::GrantType::AuthorizationCode,
-                engine::GrantType::TokenExchange => wit::GrantType::TokenExchange,
-                engine::GrantType::JwtBearer => wit::GrantType::JwtBearer,
-            },
+            grant_type: grant_type_to_wit(*grant_type),
             client: client.as_ref().map(
                 |engine::Client {
                      client_id,
@@ -192,6 +187,359 @@ impl<'r> Staged<'r> {
     }
 }
 
+/// The word for an absent string or list in the compact form.
+const ABSENT: u32 = u32::MAX;
+
+/// Request flags of the compact form (its second word).
+mod flag {
+    pub(super) const CLIENT: u32 = 1;
+    pub(super) const USER: u32 = 2;
+    pub(super) const ACTOR: u32 = 4;
+    pub(super) const SUBJECT: u32 = 8;
+    pub(super) const EXPLAIN: u32 = 16;
+    pub(super) const CONNECTION: u32 = 32;
+    pub(super) const ADDRESS: u32 = 64;
+    pub(super) const TIME: u32 = 128;
+}
+
+/// The most a compact request's text may hold: its offsets are 32-bit, and 0xffffffff means
+/// absent.
+const TEXT_LIMIT: usize = (u32::MAX - 1) as usize;
+
+/// Packs requests into the compact form of `decide-compact` (the `compact` record of
+/// wit/tollgate.wit): every string appended to one text, every field a word. The buffers are kept
+/// and reused, so a decision lowers two blocks into the guest and allocates nothing on the host
+/// once they have grown to the size of the requests seen.
+#[derive(Debug, Default)]
+pub(super) struct Packer {
+    text: String,
+    words: Vec<u32>,
+}
+
+impl Packer {
+    // Offsets and lengths are cast to u32 as they are written; `pack` refuses a text longer than
+    // TEXT_LIMIT before anything crosses, so none of them was truncated.
+    fn str(&mut self, name: &str) {
+        self.words.push(self.text.len() as u32);
+        self.words.push(name.len() as u32);
+        self.text.push_str(name);
+    }
+
+    fn opt_str(&mut self, name: Option<&String>) {
+        match name {
+            Some(name) => self.str(name),
+            None => self.words.extend([ABSENT, 0]),
+        }
+    }
+
+    fn list(&mut self, names: &[String]) {
+        self.words.push(names.len() as u32);
+        for name in names {
+            self.str(name);
+        }
+    }
+
+    fn opt_list(&mut self, names: Option<&Vec<String>>) {
+        match names {
+            Some(names) => self.list(names),
+            None => self.words.push(ABSENT),
+        }
+    }
+
+    /// The request in compact form, borrowing this packer's buffers.
+    ///
+    /// Every engine request type is destructured without `..`, as in [`Staged`]: a field added to
+    /// the engine's request fails to compile until it is carried across.
+    pub(super) fn pack(
+        &mut self,
+        request: &engine::Request,
+    ) -> Result<wit::CompactParam<'_>, String> {
+        use std::fmt::Write as _;
+
+        self.text.clear();
+        self.words.clear();
+        let engine::Request {
+            grant_type,
+            client,
+            user,
+            claims,
+            actor,
+            subject,
+            target,
+            requested_scopes,
+            consented_scopes,
+            context,
+            explain,
+        } = request;
+        self.words.push(match grant_type {
+            engine::GrantType::ClientCredentials => 0,
+            engine::GrantType::AuthorizationCode => 1,
+            engine::GrantType::TokenExchange => 2,
+            engine::GrantType::JwtBearer => 3,
+        });
+        let (ip, time) = match context {
+            Some(engine::Context { ip, time }) => (*ip, *time),
+            None => (None, None),
+        };
+        let flags = [
+            (client.is_some(), flag::CLIENT),
+            (user.is_some(), flag::USER),
+            (actor.is_some(), flag::ACTOR),
+            (subject.is_some(), flag::SUBJECT),
+            (*explain, flag::EXPLAIN),
+            (
+                matches!(target, engine::Target::Connection(_)),
+                flag::CONNECTION,
+            ),
+            (ip.is_some(), flag::ADDRESS),
+            (time.is_some(), flag::TIME),
+        ]
+        .into_iter()
+        .filter(|(set, _)| *set)
+        .fold(0, |flags, (_, bit)| flags | bit);
+        self.words.push(flags);
+        if let Some(engine::Client {
+            client_id,
+            name,
+            tags,
+            registration_type,
+            status,
+            allowed_scopes,
+            tenant_id,
+        }) = client
+        {
+            self.opt_str(client_id.as_ref());
+            self.opt_str(name.as_ref());
+            self.opt_list(tags.as_ref());
+            self.opt_str(registration_type.as_ref());
+            self.opt_str(status.as_ref());
+            match allowed_scopes {
+                Some(map) => {
+                    self.words.push(map.len() as u32);
+                    for (target, scopes) in map {
+                        self.str(target);
+                        self.list(scopes);
+                    }
+                }
+                None => self.words.push(ABSENT),
+            }
+            self.opt_str(tenant_id.as_ref());
+        }
+        if let Some(engine::User {
+            sub,
+            roles,
+            tenant_ids,
+            permissions,
+        }) = user
+        {
+            self.opt_str(sub.as_ref());
+            self.opt_list(roles.as_ref());
+            self.opt_list(tenant_ids.as_ref());
+            self.opt_list(permissions.as_ref());
+        }
+        match claims {
+            Some(claims) => {
+                let start = self.text.len();
+                // Straight into the text: `Value`'s `Display` writes compact JSON.
+                write!(self.text, "{claims}")
+                    .map_err(|e| format!("claims: cannot write them as JSON: {e}"))?;
+                self.words
+                    .extend([start as u32, (self.text.len() - start) as u32]);
+            }
+            None => self.words.extend([ABSENT, 0]),
+        }
+        if let Some(engine::Actor { client_id, sub }) = actor {
+            self.opt_str(client_id.as_ref());
+            self.opt_str(sub.as_ref());
+        }
+        if let Some(engine::Subject {
+            client_id,
+            audience,
+        }) = subject
+        {
+            self.opt_str(client_id.as_ref());
+            self.opt_str(audience.as_ref());
+        }
+        match target {
+            engine::Target::Resource(id) | engine::Target::Connection(id) => self.str(id),
+        }
+        self.opt_list(requested_scopes.as_ref());
+        self.opt_list(consented_scopes.as_ref());
+        match ip {
+            Some(IpAddr::V4(v4)) => self.words.extend([4, v4.to_bits()]),
+            Some(IpAddr::V6(v6)) => {
+                let bits = v6.to_bits();
+                self.words.push(6);
+                for shift in [96, 64, 32, 0] {
+                    self.words.push((bits >> shift) as u32);
+                }
+            }
+            None => {}
+        }
+        if let Some(time) = time {
+            let instant = instant_to_wit(time);
+            let seconds = u64::from_ne_bytes(instant.seconds.to_ne_bytes());
+            self.words
+                .extend([seconds as u32, (seconds >> 32) as u32, instant.nanoseconds]);
+        }
+        if self.text.len() > TEXT_LIMIT {
+            return Err(format!(
+                "the request's {} bytes of names cannot cross into the engine (at most {TEXT_LIMIT})",
+                self.text.len()
+            ));
+        }
+        Ok(wit::CompactParam {
+            text: &self.text,
+            words: &self.words,
+        })
+    }
+}
+
+fn grant_type_to_wit(grant_type: engine::GrantType) -> wit::GrantType {
+    match grant_type {
+        engine::GrantType::ClientCredentials => wit::GrantType::ClientCredentials,
+        engine::GrantType::AuthorizationCode => wit::GrantType::AuthorizationCode,
+        engine::GrantType::TokenExchange => wit::GrantType::TokenExchange,
+        engine::GrantType::JwtBearer => wit::GrantType::JwtBearer,
+    }
+}
+
+fn reason_from_wit(reason: wit::Reason) -> engine::Reason {
+    match reason {
+        wit::Reason::UnknownTarget => engine::Reason::UnknownTarget,
+        wit::Reason::UnknownScope => engine::Reason::UnknownScope,
+        wit::Reason::NotAllowed => engine::Reason::NotAllowed,
+        wit::Reason::ClientConfig => engine::Reason::ClientConfig,
+        wit::Reason::NotConsented => engine::Reason::NotConsented,
+    }
+}
+
+/// Reads a compact decision. Anything that does not read is the guest's fault, not the
+/// request's: the caller discards the instance.
+struct Unpacker<'d> {
+    text: &'d str,
+    words: std::slice::Iter<'d, u32>,
+}
+
+impl Unpacker<'_> {
+    fn word(&mut self) -> Result<u32, String> {
+        self.words
+            .next()
+            .copied()
+            .ok_or_else(|| "the engine component's compact decision ends too soon".to_owned())
+    }
+
+    fn flag(&mut self) -> Result<bool, String> {
+        match self.word()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(format!(
+                "the engine component's compact decision has {other} where 0 or 1 belongs"
+            )),
+        }
+    }
+
+    fn name(&mut self) -> Result<engine::Name<'static>, String> {
+        let offset = self.word()?;
+        let length = self.word()?;
+        let start = offset as usize;
+        start
+            .checked_add(length as usize)
+            .and_then(|end| self.text.get(start..end))
+            .map(|name| engine::Name::Owned(name.to_owned()))
+            .ok_or_else(|| {
+                format!(
+                    "the engine component answered with {length} bytes at {offset}, outside its \
+                     compact decision's text of {} bytes",
+                    self.text.len()
+                )
+            })
+    }
+
+    /// A count of entries that take at least two words each.
+    fn count(&mut self) -> Result<usize, String> {
+        let n = self.word()? as usize;
+        if n > self.words.len() / 2 {
+            return Err(format!(
+                "the engine component's compact decision counts {n} entries in {} words",
+                self.words.len()
+            ));
+        }
+        Ok(n)
+    }
+
+    fn names(&mut self) -> Result<Vec<engine::Name<'static>>, String> {
+        let n = self.count()?;
+        (0..n).map(|_| self.name()).collect()
+    }
+}
+
+/// The engine's decision from its compact form. The error says how the guest's answer is broken.
+pub(super) fn decision_from_compact(
+    d: &wit::CompactResult,
+) -> Result<engine::Decision<'static>, String> {
+    let mut u = Unpacker {
+        text: &d.text,
+        words: d.words.iter(),
+    };
+    let permitted = u.flag()?;
+    let granted = u.names()?;
+    let scopes = (0..u.count()?)
+        .map(|_| {
+            Ok(engine::ScopeDecision {
+                scope: u.name()?,
+                granted: u.flag()?,
+                reason: match u.word()? {
+                    0 => None,
+                    1 => Some(engine::Reason::UnknownTarget),
+                    2 => Some(engine::Reason::UnknownScope),
+                    3 => Some(engine::Reason::NotAllowed),
+                    4 => Some(engine::Reason::ClientConfig),
+                    5 => Some(engine::Reason::NotConsented),
+                    other => {
+                        return Err(format!(
+                            "the engine component's compact decision has no reason {other}"
+                        ));
+                    }
+                },
+                by: u.names()?,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    let matched = u.names()?;
+    let dry_run = (0..u.count()?)
+        .map(|_| {
+            Ok(engine::DryRun {
+                policy: u.name()?,
+                would_add: u.names()?,
+                would_permit: u.flag()?,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    let not_matched = (0..u.count()?)
+        .map(|_| {
+            Ok(engine::NotMatched {
+                policy: u.name()?,
+                failed: u.name()?,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    if u.words.len() != 0 {
+        return Err(format!(
+            "the engine component's compact decision has words left over: {}",
+            u.words.len()
+        ));
+    }
+    Ok(engine::Decision {
+        permitted,
+        granted,
+        scopes,
+        matched,
+        dry_run,
+        not_matched,
+    })
+}
+
 fn ip_to_wit(ip: IpAddr) -> wit::IpAddress {
     match ip {
         IpAddr::V4(v4) => {
@@ -235,13 +583,7 @@ pub(super) fn decision_from_wit(d: wit::Decision) -> engine::Decision<'static> {
                 scope: s.scope.into(),
                 granted: s.granted,
                 by: names(s.by),
-                reason: s.reason.map(|r| match r {
-                    wit::Reason::UnknownTarget => engine::Reason::UnknownTarget,
-                    wit::Reason::UnknownScope => engine::Reason::UnknownScope,
-                    wit::Reason::NotAllowed => engine::Reason::NotAllowed,
-                    wit::Reason::ClientConfig => engine::Reason::ClientConfig,
-                    wit::Reason::NotConsented => engine::Reason::NotConsented,
-                }),
+                reason: s.reason.map(reason_from_wit),
             })
             .collect(),
         matched: names(d.matched),
@@ -302,6 +644,100 @@ mod tests {
             mapped,
             wit::IpAddress::Ipv6((0, 0, 0, 0, 0, 0xffff, 0x0a01, 0x0203))
         ));
+    }
+
+    /// A compact decision that does not read is the guest's fault: the host refuses it (the
+    /// runtime then discards the instance) instead of panicking or guessing.
+    #[test]
+    fn a_compact_decision_that_does_not_read_is_refused() {
+        let decision = |words: &[u32]| wit::CompactResult {
+            text: "readwritep".into(),
+            words: words.to_vec(),
+        };
+        // permitted; granted [read, write]; one scope `write` granted by [p]; matched [p]; no
+        // dry run, nothing unmatched.
+        let good = [1, 2, 0, 4, 4, 5, 1, 4, 5, 1, 0, 1, 9, 1, 1, 9, 1, 0, 0];
+        let read = decision_from_compact(&decision(&good)).expect("reads");
+        assert_eq!(read.granted, ["read", "write"]);
+        assert_eq!(read.scopes[0].scope, "write");
+        assert_eq!(read.scopes[0].by, ["p"]);
+        assert_eq!(read.matched, ["p"]);
+        let broken: [(&str, Vec<u32>); 6] = [
+            ("ends too soon", good[..good.len() - 1].to_vec()),
+            ("left over", [&good[..], &[0]].concat()),
+            ("outside its", [&[1, 1, 8, 5], &good[6..]].concat()),
+            (
+                "outside its",
+                [&[1, 1, u32::MAX, u32::MAX], &good[6..]].concat(),
+            ),
+            ("where 0 or 1 belongs", [&[2], &good[1..]].concat()),
+            ("counts", [&[1, u32::MAX], &good[2..]].concat()),
+        ];
+        for (expected, words) in broken {
+            let error = decision_from_compact(&decision(&words)).expect_err("refused");
+            assert!(error.contains(expected), "{expected}: {error}");
+        }
+    }
+
+    /// A request packs into one text and words in the documented order, which the guest reads
+    /// back into the same request.
+    #[test]
+    fn a_request_packs_into_the_documented_words() {
+        let request = engine::parse_request(
+            r#"{"grantType": "token_exchange",
+                "client": {"clientId": "app", "tags": ["ß"], "allowedScopes": {"api": ["read"]}},
+                "user": {"sub": "alice", "roles": ["admin"]},
+                "claims": {"dept": "ops"},
+                "subject": {"audience": "aud"},
+                "target": {"connection": "gh"},
+                "requestedScopes": ["read"],
+                "context": {"ip": "10.1.2.3", "time": "1969-12-31T23:59:59.5Z"},
+                "explain": false}"#,
+        )
+        .expect("a request");
+        let mut packer = Packer::default();
+        let packed = packer.pack(&request).expect("packs");
+        assert_eq!(
+            packed.text,
+            r#"appßapireadaliceadmin{"dept":"ops"}audghread"#
+        );
+        let absent = [ABSENT, 0];
+        let words: Vec<u32> = [
+            &[
+                2,
+                flag::CLIENT
+                    | flag::USER
+                    | flag::SUBJECT
+                    | flag::CONNECTION
+                    | flag::ADDRESS
+                    | flag::TIME,
+            ][..],
+            // client: id, name, tags, registration type, status, allowed scopes, tenant
+            &[0, 3],
+            &absent,
+            &[1, 3, 2],
+            &absent,
+            &absent,
+            &[1, 5, 3, 1, 8, 4],
+            &absent,
+            // user: sub, roles, tenant ids, permissions
+            &[12, 5],
+            &[1, 17, 5],
+            &[ABSENT],
+            &[ABSENT],
+            // claims, subject (client id, audience), target, requested, consented
+            &[22, 14],
+            &absent,
+            &[36, 3],
+            &[39, 2],
+            &[1, 41, 4],
+            &[ABSENT],
+            // 10.1.2.3; -1 s (low, high) and half a second
+            &[4, 0x0a01_0203],
+            &[u32::MAX, u32::MAX, 500_000_000],
+        ]
+        .concat();
+        assert_eq!(packed.words, words);
     }
 
     /// The guest receives `allowedScopes` as a WIT list, which can name a target twice, and its

@@ -176,6 +176,7 @@ impl ComponentEngine {
                 instance,
                 set,
                 decide_deadline: ticks(self.limits.decide_deadline),
+                packer: convert::Packer::default(),
             }),
             Err(errors) => Err(RuntimeError::Invalid(
                 errors
@@ -212,6 +213,8 @@ pub struct LoadedSet {
     instance: bindings::PolicyEngine,
     set: ResourceAny,
     decide_deadline: u64,
+    /// The compact request's buffers, reused by every decision on this instance.
+    packer: convert::Packer,
 }
 
 impl std::fmt::Debug for LoadedSet {
@@ -221,8 +224,34 @@ impl std::fmt::Debug for LoadedSet {
 }
 
 impl LoadedSet {
-    /// Decides one request. After an `Err(RuntimeError::Trap)` the instance must not be used again.
+    /// Decides one request, through the compact form of the request and the decision
+    /// (`decide-compact`): three blocks lowered into the guest, not one per string and list.
+    /// After an `Err(RuntimeError::Trap)` the instance must not be used again.
     pub fn decide(&mut self, request: &Request) -> Result<Decision<'static>, RuntimeError> {
+        let LoadedSet {
+            store,
+            instance,
+            set,
+            decide_deadline,
+            packer,
+        } = self;
+        let compact = packer.pack(request).map_err(RuntimeError::Request)?;
+        store.set_epoch_deadline(*decide_deadline);
+        let answer = instance
+            .tollgate_policy_engine()
+            .policy_set()
+            .call_decide_compact(&mut *store, *set, compact)
+            .map_err(|e| RuntimeError::Trap(format!("{e:#}")))?;
+        match answer {
+            Ok(decision) => convert::decision_from_compact(&decision).map_err(RuntimeError::Trap),
+            Err(message) => Err(RuntimeError::Request(message)),
+        }
+    }
+
+    /// Decides one request through the typed records (`decide`), as a host built from the WIT
+    /// alone would. The same decision as [`LoadedSet::decide`]; kept for the tests and the
+    /// benchmark that compare the two forms.
+    pub fn decide_typed(&mut self, request: &Request) -> Result<Decision<'static>, RuntimeError> {
         let staged = convert::Staged::new(request);
         let allowed = staged.allowed();
         let request = staged.request(allowed.as_deref());
