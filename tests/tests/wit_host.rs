@@ -346,7 +346,10 @@ fn compact_requests_that_do_not_read_are_refused_with_their_field() {
             with(last, &[5]),
             "consentedScopes: a count of 5 is more than the words left",
         ),
-        (with(last, &[0]).words_pushed(7), "words left over after the request: 1"),
+        (
+            with(last, &[0]).words_pushed(7),
+            "words left over after the request: 1",
+        ),
         (with(last, &[1]), "consentedScopes"),
     ];
     for (request, expected) in cases {
