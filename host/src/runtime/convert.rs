@@ -384,7 +384,8 @@ impl Packer {
         }
         if self.text.len() > TEXT_LIMIT {
             return Err(format!(
-                "the request's {} bytes of names cannot cross into the engine (at most {TEXT_LIMIT})",
+                "the request's {} bytes of names cannot cross into the engine (at most \
+                 {TEXT_LIMIT})",
                 self.text.len()
             ));
         }
