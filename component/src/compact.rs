@@ -2,7 +2,8 @@
 //! wit/tollgate.wit): every string in one text, every other field a 32-bit word in a fixed order.
 //!
 //! The canonical ABI has checked that the text is UTF-8 when it lowered it; reading a name here is
-//! a bounds check and two character-boundary checks. Whatever reads the request after that is the
+//! a bounds check and two character-boundary checks, then one copy (names still become the engine
+//! request's `String`s; the claims are read in place). Whatever reads the request after that is the
 //! typed path's: the client's `allowedScopes` through
 //! [`engine::Client::allowed_scopes_from_entries`], the claims through [`engine::parse_claims`],
 //! the time through the typed instant's conversion.
@@ -27,10 +28,14 @@ const ADDRESS: u32 = 64;
 const TIME: u32 = 128;
 const KNOWN_FLAGS: u32 = 255;
 
-/// Reads a compact request, word by word.
+/// Reads a compact request, word by word. Strings must lie in `text` one after the other, in the
+/// order the words name them, so reading a request copies at most its text once, whatever the
+/// words say.
 struct Reader<'r> {
     text: &'r str,
     words: std::slice::Iter<'r, u32>,
+    /// Where the next string must start.
+    cursor: usize,
 }
 
 fn invalid(field: &str, what: impl std::fmt::Display) -> engine::RequestError {
@@ -45,9 +50,23 @@ impl<'r> Reader<'r> {
             .ok_or_else(|| invalid(field, "the words end before it"))
     }
 
-    fn at(&self, offset: u32, length: u32, field: &str) -> Result<&'r str, engine::RequestError> {
+    fn at(
+        &mut self,
+        offset: u32,
+        length: u32,
+        field: &str,
+    ) -> Result<&'r str, engine::RequestError> {
         let start = offset as usize;
-        start
+        if start != self.cursor {
+            return Err(invalid(
+                field,
+                format_args!(
+                    "the string starts at {offset}, not where the one before it ended ({})",
+                    self.cursor
+                ),
+            ));
+        }
+        let found = start
             .checked_add(length as usize)
             .and_then(|end| self.text.get(start..end))
             .ok_or_else(|| {
@@ -59,7 +78,9 @@ impl<'r> Reader<'r> {
                         self.text.len()
                     ),
                 )
-            })
+            })?;
+        self.cursor = start + found.len();
+        Ok(found)
     }
 
     fn string(&mut self, field: &str) -> Result<String, engine::RequestError> {
@@ -71,10 +92,11 @@ impl<'r> Reader<'r> {
     fn opt_str(&mut self, field: &str) -> Result<Option<&'r str>, engine::RequestError> {
         let offset = self.word(field)?;
         let length = self.word(field)?;
-        if offset == ABSENT {
-            return Ok(None);
+        match (offset, length) {
+            (ABSENT, 0) => Ok(None),
+            (ABSENT, _) => Err(invalid(field, "an absent string has the length 0")),
+            _ => self.at(offset, length, field).map(Some),
         }
-        self.at(offset, length, field).map(Some)
     }
 
     fn opt_string(&mut self, field: &str) -> Result<Option<String>, engine::RequestError> {
@@ -84,8 +106,7 @@ impl<'r> Reader<'r> {
     fn count(&mut self, field: &str) -> Result<Option<usize>, engine::RequestError> {
         match self.word(field)? {
             ABSENT => Ok(None),
-            // Each entry takes at least two more words: a count beyond them is refused before
-            // anything is reserved for it.
+            // Each entry takes at least two more words: a count beyond them is refused at once.
             n if n as usize > self.words.len() / 2 => Err(invalid(
                 field,
                 format_args!("a count of {n} is more than the words left"),
@@ -117,7 +138,12 @@ impl<'r> Reader<'r> {
                 let entries = (0..n)
                     .map(|_| {
                         let target = self.string("client.allowedScopes")?;
-                        let count = self.count("client.allowedScopes")?.unwrap_or(0);
+                        let count = self.count("client.allowedScopes")?.ok_or_else(|| {
+                            invalid(
+                                "client.allowedScopes",
+                                "a target's scopes are a list, which cannot be absent",
+                            )
+                        })?;
                         Ok((target, self.list(count, "client.allowedScopes")?))
                     })
                     .collect::<Result<Vec<_>, engine::RequestError>>()?;
@@ -183,6 +209,7 @@ pub(crate) fn request_from_compact(
     let mut r = Reader {
         text: &request.text,
         words: request.words.iter(),
+        cursor: 0,
     };
     let grant_type = match r.word("grantType")? {
         0 => engine::GrantType::ClientCredentials,
@@ -254,6 +281,16 @@ pub(crate) fn request_from_compact(
         return Err(invalid(
             "the end",
             format_args!("words left over after the request: {}", r.words.len()),
+        ));
+    }
+    if r.cursor != r.text.len() {
+        return Err(invalid(
+            "the end",
+            format_args!(
+                "the text has {} bytes, its strings end at {}",
+                r.text.len(),
+                r.cursor
+            ),
         ));
     }
     Ok(engine::Request {

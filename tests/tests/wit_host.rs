@@ -334,12 +334,28 @@ fn compact_requests_that_do_not_read_are_refused_with_their_field() {
             .splice(at..at + values.len(), values.iter().copied());
         request
     };
+    // One byte into the two-byte `ä` of `ägent`.
     let middle = u32::try_from(good.text.find('ä').expect("there")).expect("small") + 1;
     let last = good.words.len() - 1;
+    let mut longer = good.clone();
+    longer.text.push('x');
     let cases = [
-        (with(2, &[text_len - 1, 2]), "client.clientid: 2 bytes at"),
-        (with(2, &[u32::MAX - 1, u32::MAX]), "client.clientid"),
-        (with(2, &[middle, 2]), "character boundary"),
+        (with(2, &[0, text_len + 1]), "client.clientid: "),
+        (with(2, &[0, u32::MAX]), "are not within the text"),
+        (with(2, &[0, middle]), "character boundary"),
+        (
+            with(2, &[1, 2]),
+            "client.clientid: the string starts at 1, not where",
+        ),
+        (
+            with(4, &[u32::MAX, 7]),
+            "client.name: an absent string has the length 0",
+        ),
+        // Word 18 is the count of the scopes of the client's one allowed-scopes target.
+        (
+            with(18, &[u32::MAX]),
+            "a target's scopes are a list, which cannot be absent",
+        ),
         (with(0, &[9]), "grantType: no grant type is 9"),
         (with(1, &[1 | 2 | 16 | 512]), "flags: unknown flags 0x200"),
         (
@@ -351,6 +367,7 @@ fn compact_requests_that_do_not_read_are_refused_with_their_field() {
             "words left over after the request: 1",
         ),
         (with(last, &[1]), "consentedScopes"),
+        (longer, "the text has"),
     ];
     for (request, expected) in cases {
         let error = host.decide_compact(&request).expect_err("refused");

@@ -420,6 +420,9 @@ fn reason_from_wit(reason: wit::Reason) -> engine::Reason {
 struct Unpacker<'d> {
     text: &'d str,
     words: std::slice::Iter<'d, u32>,
+    /// Where the next name must start: names lie in the text one after the other, so reading a
+    /// decision copies at most its text once, whatever the words say.
+    cursor: usize,
 }
 
 impl Unpacker<'_> {
@@ -444,17 +447,25 @@ impl Unpacker<'_> {
         let offset = self.word()?;
         let length = self.word()?;
         let start = offset as usize;
-        start
+        if start != self.cursor {
+            return Err(format!(
+                "the engine component answered with a name at {offset}, not where the one \
+                 before it ended ({})",
+                self.cursor
+            ));
+        }
+        let name = start
             .checked_add(length as usize)
             .and_then(|end| self.text.get(start..end))
-            .map(|name| engine::Name::Owned(name.to_owned()))
             .ok_or_else(|| {
                 format!(
                     "the engine component answered with {length} bytes at {offset}, outside its \
-                     compact decision's text of {} bytes",
+                     compact decision's text of {} bytes or off a character boundary",
                     self.text.len()
                 )
-            })
+            })?;
+        self.cursor = start + name.len();
+        Ok(engine::Name::Owned(name.to_owned()))
     }
 
     /// A count of entries that take at least two words each.
@@ -482,6 +493,7 @@ pub(super) fn decision_from_compact(
     let mut u = Unpacker {
         text: &d.text,
         words: d.words.iter(),
+        cursor: 0,
     };
     let permitted = u.flag()?;
     let granted = u.names()?;
@@ -529,6 +541,13 @@ pub(super) fn decision_from_compact(
         return Err(format!(
             "the engine component's compact decision has words left over: {}",
             u.words.len()
+        ));
+    }
+    if u.cursor != u.text.len() {
+        return Err(format!(
+            "the engine component's compact decision has {} bytes of text, its names end at {}",
+            u.text.len(),
+            u.cursor
         ));
     }
     Ok(engine::Decision {
@@ -652,24 +671,30 @@ mod tests {
     #[test]
     fn a_compact_decision_that_does_not_read_is_refused() {
         let decision = |words: &[u32]| wit::CompactResult {
-            text: "readwritep".into(),
+            text: "readwritewritepp".into(),
             words: words.to_vec(),
         };
         // permitted; granted [read, write]; one scope `write` granted by [p]; matched [p]; no
-        // dry run, nothing unmatched.
-        let good = [1, 2, 0, 4, 4, 5, 1, 4, 5, 1, 0, 1, 9, 1, 1, 9, 1, 0, 0];
+        // dry run, nothing unmatched. Names lie in the text one after the other.
+        let good = [1, 2, 0, 4, 4, 5, 1, 9, 5, 1, 0, 1, 14, 1, 1, 15, 1, 0, 0];
         let read = decision_from_compact(&decision(&good)).expect("reads");
         assert_eq!(read.granted, ["read", "write"]);
         assert_eq!(read.scopes[0].scope, "write");
         assert_eq!(read.scopes[0].by, ["p"]);
         assert_eq!(read.matched, ["p"]);
-        let broken: [(&str, Vec<u32>); 6] = [
+        let mut longer = decision(&good);
+        longer.text.push('x');
+        let error = decision_from_compact(&longer).expect_err("refused");
+        assert!(error.contains("its names end at 16"), "{error}");
+        let broken: [(&str, Vec<u32>); 7] = [
             ("ends too soon", good[..good.len() - 1].to_vec()),
             ("left over", [&good[..], &[0]].concat()),
-            ("outside its", [&[1, 1, 8, 5], &good[6..]].concat()),
+            ("outside its", [&[1, 1, 0, 99], &good[6..]].concat()),
+            ("outside its", [&[1, 1, 0, u32::MAX], &good[6..]].concat()),
+            // The same bytes named twice: every name must start where the one before ended.
             (
-                "outside its",
-                [&[1, 1, u32::MAX, u32::MAX], &good[6..]].concat(),
+                "not where the one before it ended",
+                [&[1, 2, 0, 4, 0, 4], &good[6..]].concat(),
             ),
             ("where 0 or 1 belongs", [&[2], &good[1..]].concat()),
             ("counts", [&[1, u32::MAX], &good[2..]].concat()),

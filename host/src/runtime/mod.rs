@@ -225,7 +225,7 @@ impl std::fmt::Debug for LoadedSet {
 
 impl LoadedSet {
     /// Decides one request, through the compact form of the request and the decision
-    /// (`decide-compact`): three blocks lowered into the guest, not one per string and list.
+    /// (`decide-compact`): two blocks lowered into the guest, not one per string and list.
     /// After an `Err(RuntimeError::Trap)` the instance must not be used again.
     pub fn decide(&mut self, request: &Request) -> Result<Decision<'static>, RuntimeError> {
         let LoadedSet {
