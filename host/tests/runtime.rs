@@ -295,3 +295,90 @@ fn swapped_policy_sets_never_mix_within_a_decision() {
     assert!(swaps > 0);
     assert_eq!(runtime.version(), 1 + swaps);
 }
+
+/// The guest remembers the clients of recent compact requests under the exact words and bytes of
+/// their section. Clients that differ in one byte, or only in how the same text splits into
+/// names, more clients than it remembers, and a request that fails after its client section all
+/// still get the native decision.
+#[test]
+fn remembered_clients_never_stand_in_for_another() {
+    let doc = r#"
+version: 1
+resources:
+  - { id: api, audience: "https://api.example.com", kind: api, scopes: [read, write, admin] }
+policies:
+  - { id: tagged, subject: { conditions: [ { key: client.tags, op: contains, value: ab } ] }, targets: [ { resource: api, scopes: [read] } ] }
+  - { id: tenant, subject: { conditions: [ { key: client.tenantId, op: equal, value: t1 } ] }, targets: [ { resource: api, scopes: [write] } ] }
+  - { id: named, subject: { conditions: [ { key: client.name, op: equal, value: Agent } ] }, targets: [ { resource: api, scopes: [admin] } ] }
+"#;
+    let engine = ComponentEngine::embedded(Limits::default()).expect("compiles");
+    let mut set = engine.load(doc).expect("loads");
+    let native = PolicySet::load(doc).expect("loads natively");
+    let client = |id: &str, name: &str, tags: &[&str], tenant: &str, allowed: Option<&[&str]>| {
+        let mut client = serde_json::json!({
+            "clientId": id, "name": name, "tags": tags, "tenantId": tenant
+        });
+        if let Some(scopes) = allowed {
+            client["allowedScopes"] = serde_json::json!({ "api": scopes });
+        }
+        client
+    };
+    let request = |client: serde_json::Value, claims: serde_json::Value| -> Request {
+        serde_json::from_value(serde_json::json!({
+            "grantType": "client_credentials",
+            "client": client,
+            "claims": claims,
+            "target": { "resource": "api" },
+            "explain": true
+        }))
+        .expect("a request")
+    };
+    let mut clients = vec![
+        client("a", "Agent", &["ab", "c"], "t1", None),
+        // The same text, split into other names: `a`+`bc` instead of `ab`+`c`.
+        client("a", "Agent", &["a", "bc"], "t1", None),
+        // One byte off, same lengths.
+        client("a", "Agenu", &["ab", "c"], "t1", None),
+        client("a", "Agent", &["ab", "c"], "t2", None),
+        client("a", "Agent", &["ab", "c"], "t1", Some(&["read"])),
+        client("a", "Agent", &["ab", "c"], "t1", Some(&[])),
+    ];
+    // More clients than the guest remembers (16).
+    clients.extend((0..40).map(|i| client(&format!("c{i}"), "Agent", &["ab"], "t1", None)));
+    let mut decided = 0;
+    for round in 0..3 {
+        for c in &clients {
+            let r = request(c.clone(), serde_json::json!({ "round": round }));
+            assert_eq!(
+                set.decide(&r).expect("decides"),
+                native.decide(&r),
+                "{c} in round {round}"
+            );
+            decided += 1;
+        }
+    }
+    assert_eq!(decided, 3 * clients.len());
+    // The first client once more, then with claims the guest refuses after reading the client
+    // section, then once more: the refusal loses nothing.
+    let first = request(clients[0].clone(), serde_json::Value::Null);
+    assert_eq!(set.decide(&first).expect("decides"), native.decide(&first));
+    let mut refused = first.clone();
+    // Nested deeper than any JSON reader of the engine goes.
+    let deep = (0..200).fold(serde_json::json!(1), |v, _| {
+        serde_json::Value::Array(vec![v])
+    });
+    refused.claims = Some(serde_json::json!({ "deep": deep }));
+    let refusal = set.decide(&refused);
+    assert_eq!(set.decide(&first).expect("decides"), native.decide(&first));
+    // Whatever the guest made of the deep claims, it is what the engine's reader makes of them.
+    match (
+        refusal,
+        tollgate_engine::parse_claims(&refused.claims.as_ref().expect("claims").to_string()),
+    ) {
+        (Err(RuntimeError::Request(message)), Err(expected)) => {
+            assert_eq!(message, expected.to_string())
+        }
+        (Ok(decision), Ok(_)) => assert_eq!(decision, native.decide(&refused)),
+        (got, expected) => panic!("the guest answered {got:?}, the engine's reader {expected:?}"),
+    }
+}
