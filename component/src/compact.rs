@@ -202,138 +202,10 @@ impl<'r> Reader<'r> {
     }
 }
 
-/// The most clients a policy set remembers, and the largest client section it remembers.
-const CLIENTS: usize = 16;
-const CLIENT_WORDS: usize = 256;
-const CLIENT_TEXT: usize = 4096;
-
-/// The clients a policy set has read recently, each under the exact words and text of its section
-/// of a compact request.
-///
-/// A client's attributes do not change from one request to the next, and a server sees the same
-/// few clients again and again; reading one (a `String` per name, the map of `allowedScopes`) was
-/// the larger part of reading a request. A section whose words and bytes are identical to a
-/// remembered one reads as the remembered client: reading is deterministic, so that is exactly what
-/// reading it again would give. The client section is always the first in the text (the grant type
-/// and flags before it carry no string), so its words and bytes are the same wherever else the
-/// request differs. At most [`CLIENTS`] are kept, none larger than [`CLIENT_WORDS`] words and
-/// [`CLIENT_TEXT`] bytes, the oldest replaced first; they live in the system allocator, not the
-/// call arena.
-#[derive(Default)]
-pub(crate) struct Clients {
-    entries: Vec<Remembered>,
-    /// The entry replaced next once all are in use.
-    next: usize,
-}
-
-struct Remembered {
-    words: Vec<u32>,
-    text: String,
-    /// The client, or `None` while a request holds it (and after a request that failed to read
-    /// past it, until the section is read again).
-    client: Option<engine::Client>,
-}
-
-/// Where a request's client came from, to give it back after the decision.
-pub(crate) struct Lent(Option<usize>);
-
-impl Clients {
-    /// Gives the client back to the entry it came from.
-    pub(crate) fn give_back(&mut self, lent: Lent, client: Option<engine::Client>) {
-        if let Some(entry) = lent.0.and_then(|i| self.entries.get_mut(i)) {
-            entry.client = client;
-        }
-    }
-
-    /// The entry of a section, and its client unless a request holds it.
-    fn find(&mut self, words: &[u32], text: &str) -> Option<(usize, Option<engine::Client>)> {
-        self.entries
-            .iter_mut()
-            .enumerate()
-            .find(|(_, e)| e.words.as_slice() == words && e.text == text)
-            .map(|(i, e)| (i, e.client.take()))
-    }
-
-    /// Makes room for a section and returns its entry's index.
-    fn remember(&mut self, words: &[u32], text: &str) -> usize {
-        let _persistent = super::ALLOCATOR.persistent();
-        let entry = Remembered {
-            words: words.to_vec(),
-            text: text.to_owned(),
-            client: None,
-        };
-        if self.entries.len() < CLIENTS {
-            self.entries.push(entry);
-            return self.entries.len() - 1;
-        }
-        let i = self.next % CLIENTS;
-        self.next = (i + 1) % CLIENTS;
-        if let Some(slot) = self.entries.get_mut(i) {
-            *slot = entry;
-        }
-        i
-    }
-}
-
-/// How many words a client section takes, and where its strings end in the text, read from the
-/// words alone (lengths and counts, no string). `None` when the words end first or an offset
-/// overflows: the section is then read the ordinary way, which says what is wrong.
-fn client_extent(words: &[u32]) -> Option<(usize, usize)> {
-    struct Walk<'w> {
-        words: &'w [u32],
-        at: usize,
-        end: usize,
-    }
-    impl Walk<'_> {
-        fn word(&mut self) -> Option<u32> {
-            let w = self.words.get(self.at).copied();
-            self.at += 1;
-            w
-        }
-        fn str(&mut self) -> Option<()> {
-            let offset = self.word()?;
-            let length = self.word()?;
-            if offset != ABSENT {
-                self.end = (offset as usize).checked_add(length as usize)?;
-            }
-            Some(())
-        }
-        fn list(&mut self) -> Option<()> {
-            match self.word()? {
-                ABSENT => Some(()),
-                n if n as usize > self.words.len() => None,
-                n => (0..n).try_for_each(|_| self.str()),
-            }
-        }
-    }
-    let mut w = Walk {
-        words,
-        at: 0,
-        end: 0,
-    };
-    w.str()?; // client id
-    w.str()?; // name
-    w.list()?; // tags
-    w.str()?; // registration type
-    w.str()?; // status
-    match w.word()? {
-        ABSENT => {}
-        n if n as usize > words.len() => return None,
-        n => (0..n).try_for_each(|_| {
-            w.str()?;
-            w.list()
-        })?,
-    }
-    w.str()?; // tenant id
-    (w.at <= words.len()).then_some((w.at, w.end))
-}
-
-/// The compact request as the engine's request, its client from `clients` when remembered. Give
-/// the client back with [`Clients::give_back`] after the decision.
+/// The compact request as the engine's request.
 pub(crate) fn request_from_compact(
     request: &wit::Compact,
-    clients: &mut Clients,
-) -> Result<(engine::Request, Lent), engine::RequestError> {
+) -> Result<engine::Request, engine::RequestError> {
     let mut r = Reader {
         text: &request.text,
         words: request.words.iter(),
@@ -358,39 +230,8 @@ pub(crate) fn request_from_compact(
             format_args!("unknown flags {:#x}", flags & !KNOWN_FLAGS),
         ));
     }
-    let mut lent = Lent(None);
     let client = if flags & CLIENT != 0 {
-        let rest = r.words.as_slice();
-        match client_extent(rest) {
-            Some((n, end)) if n <= CLIENT_WORDS && end <= CLIENT_TEXT && r.cursor == 0 => {
-                let (words, rest_after) = rest.split_at(n);
-                match r.text.get(..end) {
-                    Some(text) => match clients.find(words, text) {
-                        Some((i, Some(client))) => {
-                            r.words = rest_after.iter();
-                            r.cursor = end;
-                            lent = Lent(Some(i));
-                            Some(client)
-                        }
-                        known => {
-                            // Read it into the system allocator, to be remembered once decided.
-                            let client = {
-                                let _persistent = super::ALLOCATOR.persistent();
-                                r.client()?
-                            };
-                            let i = match known {
-                                Some((i, _)) => i,
-                                None => clients.remember(words, text),
-                            };
-                            lent = Lent(Some(i));
-                            Some(client)
-                        }
-                    },
-                    None => Some(r.client()?),
-                }
-            }
-            _ => Some(r.client()?),
-        }
+        Some(r.client()?)
     } else {
         None
     };
@@ -452,22 +293,19 @@ pub(crate) fn request_from_compact(
             ),
         ));
     }
-    Ok((
-        engine::Request {
-            grant_type,
-            client,
-            user,
-            claims,
-            actor,
-            subject,
-            target,
-            requested_scopes,
-            consented_scopes,
-            context: (ip.is_some() || time.is_some()).then_some(engine::Context { ip, time }),
-            explain: flags & EXPLAIN != 0,
-        },
-        lent,
-    ))
+    Ok(engine::Request {
+        grant_type,
+        client,
+        user,
+        claims,
+        actor,
+        subject,
+        target,
+        requested_scopes,
+        consented_scopes,
+        context: (ip.is_some() || time.is_some()).then_some(engine::Context { ip, time }),
+        explain: flags & EXPLAIN != 0,
+    })
 }
 
 /// Writes a decision's names into one text and its fields into words.

@@ -17,7 +17,6 @@
 mod arena;
 mod compact;
 
-use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use tollgate_engine as engine;
@@ -55,16 +54,15 @@ impl wit::Guest for Component {
     type PolicySet = PolicySet;
 }
 
-/// The `policy-set` resource: a compiled engine policy set, and the clients its compact requests
-/// named recently ([`compact::Clients`]).
-struct PolicySet(engine::PolicySet, RefCell<compact::Clients>);
+/// The `policy-set` resource: a compiled engine policy set.
+struct PolicySet(engine::PolicySet);
 
 impl wit::GuestPolicySet for PolicySet {
     fn load(document: String) -> Result<wit::PolicySet, Vec<wit::ValidationError>> {
         // The set outlives this call: none of it may come from the call arena.
         let _persistent = ALLOCATOR.persistent();
         match engine::PolicySet::load(&document) {
-            Ok(set) => Ok(wit::PolicySet::new(PolicySet(set, RefCell::default()))),
+            Ok(set) => Ok(wit::PolicySet::new(PolicySet(set))),
             Err(error) => Err(error
                 .errors()
                 .into_iter()
@@ -86,19 +84,8 @@ impl wit::GuestPolicySet for PolicySet {
     }
 
     fn decide_compact(&self, request: wit::Compact) -> Result<wit::Compact, String> {
-        // The guest is single-threaded and nothing calls back into it during a call: the cell is
-        // never borrowed here already. Were it, the request is read without the remembered clients.
-        let mut spare = compact::Clients::default();
-        let mut remembered = self.1.try_borrow_mut();
-        let clients = match remembered.as_deref_mut() {
-            Ok(clients) => clients,
-            Err(_) => &mut spare,
-        };
-        let (request, lent) =
-            compact::request_from_compact(&request, clients).map_err(|e| e.to_string())?;
-        let decision = compact::decision_to_compact(&self.0.decide(&request));
-        clients.give_back(lent, request.client);
-        Ok(decision)
+        let request = compact::request_from_compact(&request).map_err(|e| e.to_string())?;
+        Ok(compact::decision_to_compact(&self.0.decide(&request)))
     }
 }
 
