@@ -17,7 +17,8 @@
 //! `AB_CONTEXT=1` to give every request a context (an address and a time), as the server does,
 //! or `AB_CONTEXT=both` to time each build on the requests without and with one; `AB_FORM=typed`
 //! to decide through the typed records (`decide`) instead of the compact form the server uses
-//! (`decide-compact`); `AB_CLAIMS=none` to take the claims out of every request.
+//! (`decide-compact`); `AB_CLAIMS=none` to take the claims out of every request; `AB_CLIENTS=one`
+//! to give every request the first request's client (a server's token endpoint under one client).
 //! Prints each file's compile time, then the median, fastest and slowest round per build. With
 //! `TOLLGATE_PERFMAP=1` the host writes a perf map, so `perf record` names the guest's functions
 //! (build the guest unstripped).
@@ -84,6 +85,7 @@ fn main() {
     let context = std::env::var("AB_CONTEXT").unwrap_or_default();
     let typed = std::env::var("AB_FORM").is_ok_and(|f| f == "typed");
     let no_claims = std::env::var("AB_CLAIMS").is_ok_and(|c| c == "none");
+    let one_client = std::env::var("AB_CLIENTS").is_ok_and(|c| c == "one");
     let plain: Vec<Request> = w
         .requests(7, 1_000)
         .iter()
@@ -97,6 +99,18 @@ fn main() {
             request
         })
         .collect();
+    let plain: Vec<Request> = if one_client {
+        let client = plain.iter().find_map(|r| r.client.clone());
+        plain
+            .into_iter()
+            .map(|mut r| {
+                r.client = client.clone();
+                r
+            })
+            .collect()
+    } else {
+        plain
+    };
     // What the server passes with every decision: the caller's address and the time.
     let with_context = |mut request: Request| {
         request.context = Some(Context {
