@@ -1,7 +1,9 @@
-//! The decision corpus through the engine component, run by the server's own wasmtime runtime.
-//! Every decision must be exactly the native one (the corpus expectations are the native ones).
+//! The decision corpus through the engine component, run by the server's own wasmtime runtime, in
+//! both of the WIT interface's forms: the compact form the server uses (`decide-compact`) and the
+//! typed records (`decide`). Every decision must be exactly the native one (the corpus
+//! expectations are the native ones).
 //!
-//! The component's WIT interface takes typed records, not JSON text: the server reads a request's
+//! Neither form is JSON text: the server reads a request's
 //! JSON with the engine's `parse_request` and hands the result to the component (`tollgate decide
 //! --engine component`, the admin API). This backend does the same with each case's text, so a
 //! request with a key written twice is refused by that reader, before it crosses. The component's
