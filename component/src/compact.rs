@@ -11,22 +11,12 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use tollgate_engine as engine;
+use tollgate_engine::compact::flag::{
+    ACTOR, ADDRESS, CLIENT, CONNECTION, EXPLAIN, KNOWN as KNOWN_FLAGS, SUBJECT, TIME, USER,
+};
+use tollgate_engine::compact::{self as codes, ABSENT};
 
 use super::{instant_from_wit, wit};
-
-/// The word for an absent string or list.
-const ABSENT: u32 = u32::MAX;
-
-/// Request flags (word 2 of a request).
-const CLIENT: u32 = 1;
-const USER: u32 = 2;
-const ACTOR: u32 = 4;
-const SUBJECT: u32 = 8;
-const EXPLAIN: u32 = 16;
-const CONNECTION: u32 = 32;
-const ADDRESS: u32 = 64;
-const TIME: u32 = 128;
-const KNOWN_FLAGS: u32 = 255;
 
 /// Reads a compact request, word by word. Strings must lie in `text` one after the other, in the
 /// order the words name them, so reading a request copies at most its text once, whatever the
@@ -211,18 +201,9 @@ pub(crate) fn request_from_compact(
         words: request.words.iter(),
         cursor: 0,
     };
-    let grant_type = match r.word("grantType")? {
-        0 => engine::GrantType::ClientCredentials,
-        1 => engine::GrantType::AuthorizationCode,
-        2 => engine::GrantType::TokenExchange,
-        3 => engine::GrantType::JwtBearer,
-        other => {
-            return Err(invalid(
-                "grantType",
-                format_args!("no grant type is {other}"),
-            ));
-        }
-    };
+    let code = r.word("grantType")?;
+    let grant_type = codes::grant_type_from_code(code)
+        .ok_or_else(|| invalid("grantType", format_args!("no grant type is {code}")))?;
     let flags = r.word("flags")?;
     if flags & !KNOWN_FLAGS != 0 {
         return Err(invalid(
@@ -308,28 +289,6 @@ pub(crate) fn request_from_compact(
     })
 }
 
-/// Writes a decision's names into one text and its fields into words.
-struct Writer {
-    text: String,
-    words: Vec<u32>,
-}
-
-// The guest is 32-bit: a length, an offset or a count in its memory fits in a u32.
-impl Writer {
-    fn str(&mut self, name: &str) {
-        self.words.push(self.text.len() as u32);
-        self.words.push(name.len() as u32);
-        self.text.push_str(name);
-    }
-
-    fn list(&mut self, names: &[engine::Name<'_>]) {
-        self.words.push(names.len() as u32);
-        for name in names {
-            self.str(name);
-        }
-    }
-}
-
 /// The engine's decision in compact form.
 pub(crate) fn decision_to_compact(decision: &engine::Decision<'_>) -> wit::Compact {
     let engine::Decision {
@@ -340,34 +299,28 @@ pub(crate) fn decision_to_compact(decision: &engine::Decision<'_>) -> wit::Compa
         dry_run,
         not_matched,
     } = decision;
-    let mut w = Writer {
+    let mut w = codes::Writer {
         text: String::with_capacity(128),
         words: Vec::with_capacity(32),
     };
-    w.words.push(u32::from(*permitted));
+    // The guest is 32-bit: a count in its memory fits in a u32.
+    w.word(u32::from(*permitted));
     w.list(granted);
-    w.words.push(scopes.len() as u32);
+    w.word(scopes.len() as u32);
     for s in scopes {
         w.str(&s.scope);
-        w.words.push(u32::from(s.granted));
-        w.words.push(match s.reason {
-            None => 0,
-            Some(engine::Reason::UnknownTarget) => 1,
-            Some(engine::Reason::UnknownScope) => 2,
-            Some(engine::Reason::NotAllowed) => 3,
-            Some(engine::Reason::ClientConfig) => 4,
-            Some(engine::Reason::NotConsented) => 5,
-        });
+        w.word(u32::from(s.granted));
+        w.word(codes::reason_code(s.reason));
         w.list(&s.by);
     }
     w.list(matched);
-    w.words.push(dry_run.len() as u32);
+    w.word(dry_run.len() as u32);
     for d in dry_run {
         w.str(&d.policy);
         w.list(&d.would_add);
-        w.words.push(u32::from(d.would_permit));
+        w.word(u32::from(d.would_permit));
     }
-    w.words.push(not_matched.len() as u32);
+    w.word(not_matched.len() as u32);
     for n in not_matched {
         w.str(&n.policy);
         w.str(&n.failed);

@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 mod call;
+pub mod compact;
 mod compile;
 mod condition;
 mod decision;

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use tollgate_engine as engine;
+use tollgate_engine::compact::{self, ABSENT, flag};
 
 use super::bindings::wit;
 
@@ -187,21 +188,6 @@ impl<'r> Staged<'r> {
     }
 }
 
-/// The word for an absent string or list in the compact form.
-const ABSENT: u32 = u32::MAX;
-
-/// Request flags of the compact form (its second word).
-mod flag {
-    pub(super) const CLIENT: u32 = 1;
-    pub(super) const USER: u32 = 2;
-    pub(super) const ACTOR: u32 = 4;
-    pub(super) const SUBJECT: u32 = 8;
-    pub(super) const EXPLAIN: u32 = 16;
-    pub(super) const CONNECTION: u32 = 32;
-    pub(super) const ADDRESS: u32 = 64;
-    pub(super) const TIME: u32 = 128;
-}
-
 /// The most a compact request's text may hold: its offsets are 32-bit, and 0xffffffff means
 /// absent.
 const TEXT_LIMIT: usize = (u32::MAX - 1) as usize;
@@ -211,41 +197,9 @@ const TEXT_LIMIT: usize = (u32::MAX - 1) as usize;
 /// and reused, so a decision lowers two blocks into the guest and allocates nothing on the host
 /// once they have grown to the size of the requests seen.
 #[derive(Debug, Default)]
-pub(super) struct Packer {
-    text: String,
-    words: Vec<u32>,
-}
+pub(super) struct Packer(compact::Writer);
 
 impl Packer {
-    // Offsets and lengths are cast to u32 as they are written; `pack` refuses a text longer than
-    // TEXT_LIMIT before anything crosses, so none of them was truncated.
-    fn str(&mut self, name: &str) {
-        self.words.push(self.text.len() as u32);
-        self.words.push(name.len() as u32);
-        self.text.push_str(name);
-    }
-
-    fn opt_str(&mut self, name: Option<&String>) {
-        match name {
-            Some(name) => self.str(name),
-            None => self.words.extend([ABSENT, 0]),
-        }
-    }
-
-    fn list(&mut self, names: &[String]) {
-        self.words.push(names.len() as u32);
-        for name in names {
-            self.str(name);
-        }
-    }
-
-    fn opt_list(&mut self, names: Option<&Vec<String>>) {
-        match names {
-            Some(names) => self.list(names),
-            None => self.words.push(ABSENT),
-        }
-    }
-
     /// The request in compact form, borrowing this packer's buffers.
     ///
     /// Every engine request type is destructured without `..`, as in [`Staged`]: a field added to
@@ -256,8 +210,8 @@ impl Packer {
     ) -> Result<wit::CompactParam<'_>, String> {
         use std::fmt::Write as _;
 
-        self.text.clear();
-        self.words.clear();
+        let w = &mut self.0;
+        w.clear();
         let engine::Request {
             grant_type,
             client,
@@ -271,12 +225,7 @@ impl Packer {
             context,
             explain,
         } = request;
-        self.words.push(match grant_type {
-            engine::GrantType::ClientCredentials => 0,
-            engine::GrantType::AuthorizationCode => 1,
-            engine::GrantType::TokenExchange => 2,
-            engine::GrantType::JwtBearer => 3,
-        });
+        w.word(compact::grant_type_code(*grant_type));
         let (ip, time) = match context {
             Some(engine::Context { ip, time }) => (*ip, *time),
             None => (None, None),
@@ -297,7 +246,7 @@ impl Packer {
         .into_iter()
         .filter(|(set, _)| *set)
         .fold(0, |flags, (_, bit)| flags | bit);
-        self.words.push(flags);
+        w.word(flags);
         if let Some(engine::Client {
             client_id,
             name,
@@ -308,22 +257,22 @@ impl Packer {
             tenant_id,
         }) = client
         {
-            self.opt_str(client_id.as_ref());
-            self.opt_str(name.as_ref());
-            self.opt_list(tags.as_ref());
-            self.opt_str(registration_type.as_ref());
-            self.opt_str(status.as_ref());
+            w.opt_str(client_id.as_deref());
+            w.opt_str(name.as_deref());
+            w.opt_list(tags.as_deref());
+            w.opt_str(registration_type.as_deref());
+            w.opt_str(status.as_deref());
             match allowed_scopes {
                 Some(map) => {
-                    self.words.push(map.len() as u32);
+                    w.word(map.len() as u32);
                     for (target, scopes) in map {
-                        self.str(target);
-                        self.list(scopes);
+                        w.str(target);
+                        w.list(scopes);
                     }
                 }
-                None => self.words.push(ABSENT),
+                None => w.word(ABSENT),
             }
-            self.opt_str(tenant_id.as_ref());
+            w.opt_str(tenant_id.as_deref());
         }
         if let Some(engine::User {
             sub,
@@ -332,46 +281,46 @@ impl Packer {
             permissions,
         }) = user
         {
-            self.opt_str(sub.as_ref());
-            self.opt_list(roles.as_ref());
-            self.opt_list(tenant_ids.as_ref());
-            self.opt_list(permissions.as_ref());
+            w.opt_str(sub.as_deref());
+            w.opt_list(roles.as_deref());
+            w.opt_list(tenant_ids.as_deref());
+            w.opt_list(permissions.as_deref());
         }
         match claims {
             Some(claims) => {
-                let start = self.text.len();
+                let start = w.text.len();
                 // Straight into the text: `Value`'s `Display` writes compact JSON.
-                write!(self.text, "{claims}")
+                write!(w.text, "{claims}")
                     .map_err(|e| format!("claims: cannot write them as JSON: {e}"))?;
-                self.words
-                    .extend([start as u32, (self.text.len() - start) as u32]);
+                w.words
+                    .extend([start as u32, (w.text.len() - start) as u32]);
             }
-            None => self.words.extend([ABSENT, 0]),
+            None => w.words.extend([ABSENT, 0]),
         }
         if let Some(engine::Actor { client_id, sub }) = actor {
-            self.opt_str(client_id.as_ref());
-            self.opt_str(sub.as_ref());
+            w.opt_str(client_id.as_deref());
+            w.opt_str(sub.as_deref());
         }
         if let Some(engine::Subject {
             client_id,
             audience,
         }) = subject
         {
-            self.opt_str(client_id.as_ref());
-            self.opt_str(audience.as_ref());
+            w.opt_str(client_id.as_deref());
+            w.opt_str(audience.as_deref());
         }
         match target {
-            engine::Target::Resource(id) | engine::Target::Connection(id) => self.str(id),
+            engine::Target::Resource(id) | engine::Target::Connection(id) => w.str(id),
         }
-        self.opt_list(requested_scopes.as_ref());
-        self.opt_list(consented_scopes.as_ref());
+        w.opt_list(requested_scopes.as_deref());
+        w.opt_list(consented_scopes.as_deref());
         match ip {
-            Some(IpAddr::V4(v4)) => self.words.extend([4, v4.to_bits()]),
+            Some(IpAddr::V4(v4)) => w.words.extend([4, v4.to_bits()]),
             Some(IpAddr::V6(v6)) => {
                 let bits = v6.to_bits();
-                self.words.push(6);
+                w.word(6);
                 for shift in [96, 64, 32, 0] {
-                    self.words.push((bits >> shift) as u32);
+                    w.word((bits >> shift) as u32);
                 }
             }
             None => {}
@@ -379,19 +328,19 @@ impl Packer {
         if let Some(time) = time {
             let instant = instant_to_wit(time);
             let seconds = u64::from_ne_bytes(instant.seconds.to_ne_bytes());
-            self.words
+            w.words
                 .extend([seconds as u32, (seconds >> 32) as u32, instant.nanoseconds]);
         }
-        if self.text.len() > TEXT_LIMIT {
+        if w.text.len() > TEXT_LIMIT {
             return Err(format!(
                 "the request's {} bytes of names cannot cross into the engine (at most \
                  {TEXT_LIMIT})",
-                self.text.len()
+                w.text.len()
             ));
         }
         Ok(wit::CompactParam {
-            text: &self.text,
-            words: &self.words,
+            text: &w.text,
+            words: &w.words,
         })
     }
 }
@@ -502,18 +451,11 @@ pub(super) fn decision_from_compact(
             Ok(engine::ScopeDecision {
                 scope: u.name()?,
                 granted: u.flag()?,
-                reason: match u.word()? {
-                    0 => None,
-                    1 => Some(engine::Reason::UnknownTarget),
-                    2 => Some(engine::Reason::UnknownScope),
-                    3 => Some(engine::Reason::NotAllowed),
-                    4 => Some(engine::Reason::ClientConfig),
-                    5 => Some(engine::Reason::NotConsented),
-                    other => {
-                        return Err(format!(
-                            "the engine component's compact decision has no reason {other}"
-                        ));
-                    }
+                reason: {
+                    let code = u.word()?;
+                    compact::reason_from_code(code).ok_or_else(|| {
+                        format!("the engine component's compact decision has no reason {code}")
+                    })?
                 },
                 by: u.names()?,
             })
