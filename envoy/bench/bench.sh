@@ -8,6 +8,8 @@
 #   none              no filter
 #   jwt_authn         envoy.filters.http.jwt_authn (local JWKS) + an RBAC check of the scope claim
 #   tollgate cold     the filter with token_cache_size 0: every request verifies the signature
+#                     (RSA and ECDSA by Envoy's BoringSSL through the filter's `verify_signature`
+#                     call, the default; "checked in the filter": `"signatures": "filter"`)
 #   tollgate warm     the filter with its verified-token cache (default size)
 #   ... + policy      the same with an inline policy document: a live engine decision per request
 #   tollgate no route the filter with a route table that matches nothing: what the plugin costs
@@ -88,10 +90,10 @@ policies = json.load(open(bundle))
 def port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
-def tollgate(name, cache, with_policies, code=wasm, prefix="/"):
+def tollgate(name, cache, with_policies, code=wasm, prefix="/", signatures="proxy"):
     config = {"issuer": issuer, "audiences": [audience], "jwks": json.loads(jwks),
               "routes": [{"prefix": prefix, "resource": "items-api", "scopes": ["items:read"]}],
-              "token_cache_size": cache}
+              "token_cache_size": cache, "signatures": signatures}
     if with_policies:
         config["policies"] = policies
     return [{"name": "envoy.filters.http.wasm", "typed_config": {
@@ -124,6 +126,7 @@ configurations = [
     ("none", []),
     ("jwt_authn", jwt_authn),
     ("tollgate_cold", tollgate("tollgate_cold", 0, False)),
+    ("tollgate_cold_filter", tollgate("tollgate_cold_filter", 0, False, signatures="filter")),
     ("tollgate_warm", tollgate("tollgate_warm", 1024, False)),
     ("tollgate_cold_policy", tollgate("tollgate_cold_policy", 0, True)),
     ("tollgate_warm_policy", tollgate("tollgate_warm_policy", 1024, True)),
@@ -189,13 +192,16 @@ one_round() {
     run "no filter" none
     run "Tollgate, no route matches" tollgate_noroute
     if [[ "$SET" == all ]]; then
-        for alg in RS256 ES256; do
+        for alg in RS256 ES256 EdDSA; do
             run "jwt_authn ($alg) + RBAC scope check" jwt_authn "$alg"
         done
     fi
     for alg in RS256 ES256 EdDSA; do
         if [[ "$SET" == all ]]; then
             run "Tollgate ($alg), cold cache" tollgate_cold "$alg"
+            if [[ "$alg" != EdDSA ]]; then
+                run "Tollgate ($alg), cold cache, checked in the filter" tollgate_cold_filter "$alg"
+            fi
         fi
         run "Tollgate ($alg), warm cache" tollgate_warm "$alg"
         if [[ -n "$BASE_WASM" ]]; then

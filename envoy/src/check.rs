@@ -15,6 +15,7 @@ use crate::identity::Identity;
 use crate::jwk::KeySet;
 use crate::jwt::{self, Expect};
 use crate::live;
+use crate::signature::Host;
 
 /// The parts of a request the filter looks at.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -78,7 +79,8 @@ impl LocalReply {
 }
 
 /// Decides what to do with a request (after the reserved `x-tollgate-*` headers are stripped),
-/// at time `now`. `ip` gives the downstream address; it is asked for only when a live policy
+/// at time `now`, with `signatures` doing the signature arithmetic when it can (the proxy's
+/// library; [`crate::signature`]). `ip` gives the downstream address; it is asked for only when a live policy
 /// check runs. Fails closed: nothing reaches a protected route without a verified token unless
 /// `fail_open` is set and keys or policies are missing, and `fail_open` never lets a bad token
 /// through.
@@ -87,6 +89,7 @@ pub fn check(
     request: &RequestHead<'_>,
     fetched: &Fetched,
     cache: &mut TokenCache,
+    signatures: &dyn Host,
     now: jiff::Timestamp,
     ip: impl FnOnce() -> Option<IpAddr>,
 ) -> Verdict {
@@ -134,7 +137,7 @@ pub fn check(
             audiences: &config.audiences,
             clock_skew_seconds: skew,
         };
-        match jwt::verify(token, keys, &expect, seconds) {
+        match jwt::verify(token, keys, &expect, seconds, signatures) {
             Ok(verified) => {
                 if let Err(entry) = cache.insert(token, Entry::new(verified), seconds, skew) {
                     uncached = Some(entry);
@@ -199,6 +202,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::signature::InFilter;
     use crate::testing::{TestKey, es256};
 
     const METADATA: &str = "https://api.example.com/.well-known/oauth-protected-resource";
@@ -277,9 +281,15 @@ mod tests {
     /// Checks with nothing fetched and a fresh cache.
     fn run(config: &Config, head: &RequestHead<'_>) -> Verdict {
         let mut cache = TokenCache::new(16);
-        check(config, head, &Fetched::default(), &mut cache, now(), || {
-            None
-        })
+        check(
+            config,
+            head,
+            &Fetched::default(),
+            &mut cache,
+            &InFilter,
+            now(),
+            || None,
+        )
     }
 
     fn bearer(token: &str) -> String {
@@ -457,7 +467,15 @@ mod tests {
         let mut cache = TokenCache::new(16);
         let mut fetched = Fetched::default();
         assert_eq!(
-            check(&config, &request, &fetched, &mut cache, now(), || None),
+            check(
+                &config,
+                &request,
+                &fetched,
+                &mut cache,
+                &InFilter,
+                now(),
+                || None
+            ),
             unavailable
         );
         // A missing token is still a missing token.
@@ -467,6 +485,7 @@ mod tests {
                 &head("GET", "/api", &[]),
                 &fetched,
                 &mut cache,
+                &InFilter,
                 now(),
                 || None
             ),
@@ -478,13 +497,29 @@ mod tests {
                 .0,
         );
         assert_eq!(
-            check(&config, &request, &fetched, &mut cache, now(), || None),
+            check(
+                &config,
+                &request,
+                &fetched,
+                &mut cache,
+                &InFilter,
+                now(),
+                || None
+            ),
             unavailable,
             "keys but no policies yet"
         );
         fetched.policies = Some(PolicySet::from_value(policies()).unwrap());
         assert_eq!(
-            check(&config, &request, &fetched, &mut cache, now(), || None),
+            check(
+                &config,
+                &request,
+                &fetched,
+                &mut cache,
+                &InFilter,
+                now(),
+                || None
+            ),
             authorized("items:read items:write")
         );
 
@@ -492,7 +527,15 @@ mod tests {
         let config = parse(&remote);
         let nothing = Fetched::default();
         assert_eq!(
-            check(&config, &request, &nothing, &mut cache, now(), || None),
+            check(
+                &config,
+                &request,
+                &nothing,
+                &mut cache,
+                &InFilter,
+                now(),
+                || None
+            ),
             Verdict::Continue
         );
         // fail_open never lets a bad token through once keys are there.
@@ -507,13 +550,22 @@ mod tests {
                 &head("GET", "/api", &[&bad]),
                 &keys_only,
                 &mut cache,
+                &InFilter,
                 now(),
                 || None
             ),
             reply(401, "Bearer error=\"invalid_token\"")
         );
         assert_eq!(
-            check(&config, &request, &keys_only, &mut cache, now(), || None),
+            check(
+                &config,
+                &request,
+                &keys_only,
+                &mut cache,
+                &InFilter,
+                now(),
+                || None
+            ),
             Verdict::Continue,
             "policies unavailable, fail open"
         );
@@ -528,19 +580,43 @@ mod tests {
         let request = head("GET", "/api/items", &authorization);
         let fetched = Fetched::default();
         assert!(matches!(
-            check(&config, &request, &fetched, &mut cache, now(), || None),
+            check(
+                &config,
+                &request,
+                &fetched,
+                &mut cache,
+                &InFilter,
+                now(),
+                || None
+            ),
             Verdict::Authorized(_)
         ));
         assert_eq!(cache.len(), 1);
         assert!(matches!(
-            check(&config, &request, &fetched, &mut cache, now(), || None),
+            check(
+                &config,
+                &request,
+                &fetched,
+                &mut cache,
+                &InFilter,
+                now(),
+                || None
+            ),
             Verdict::Authorized(_)
         ));
         assert_eq!(cache.len(), 1);
         // Past exp + leeway, the cached entry is dropped and the token refused.
         let later = jiff::Timestamp::from_second(NOW + 10 + 60).unwrap();
         assert_eq!(
-            check(&config, &request, &fetched, &mut cache, later, || None),
+            check(
+                &config,
+                &request,
+                &fetched,
+                &mut cache,
+                &InFilter,
+                later,
+                || None
+            ),
             reply(401, "Bearer error=\"invalid_token\"")
         );
         assert!(cache.is_empty());
@@ -560,6 +636,7 @@ mod tests {
                     &head("GET", "/api", &[&auth]),
                     &Fetched::default(),
                     &mut cache,
+                    &InFilter,
                     now(),
                     || None
                 ),
@@ -579,6 +656,7 @@ mod tests {
             &head("GET", "/api", &[&auth]),
             &Fetched::default(),
             &mut cache,
+            &InFilter,
             now(),
             || panic!("no policy check, no address lookup"),
         );

@@ -3,7 +3,7 @@
 //! and [`crate::sync`], which are tested natively.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
@@ -11,13 +11,14 @@ use std::time::UNIX_EPOCH;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel, MapType};
+use proxy_wasm::types::{Action, ContextType, LogLevel, MapType, MetricType};
 
 use crate::abi_headers::{self, Malformed};
 use crate::cache::TokenCache;
 use crate::check::{self, Fetched, RequestHead, Verdict};
-use crate::config::{Config, Jwks, Policies};
+use crate::config::{Config, Jwks, Policies, Signatures};
 use crate::headers;
+use crate::signature::{self, Host, InFilter};
 use crate::sync::{self, Kind, Loaded, Outcome, Source};
 
 /// What one worker holds besides the configuration, shared by its root context (which refreshes
@@ -27,6 +28,88 @@ use crate::sync::{self, Kind, Loaded, Outcome, Source};
 pub(crate) struct State {
     fetched: Fetched,
     cache: TokenCache,
+    proxy: ProxySignatures,
+}
+
+/// Envoy's `verify_signature` foreign function as the filter's [`Host`] for signatures: RSA and
+/// ECDSA checked by Envoy's BoringSSL ([`crate::signature`]).
+#[derive(Debug)]
+pub(crate) struct ProxySignatures {
+    /// False once the host has answered that it has no such function: the filter then checks
+    /// every signature itself without asking again.
+    available: Cell<bool>,
+    /// Whether a failed call was logged already (one warning per worker, not one per request).
+    warned: Cell<bool>,
+    /// The counter of signatures the proxy checked (`wasmcustom.tollgate_signatures_by_proxy` in
+    /// Envoy's statistics), when the host defined it.
+    counter: Option<u32>,
+}
+
+/// The name of [`ProxySignatures::counter`].
+const SIGNATURES_BY_PROXY: &str = "tollgate_signatures_by_proxy";
+
+impl ProxySignatures {
+    fn new() -> ProxySignatures {
+        ProxySignatures {
+            available: Cell::new(true),
+            warned: Cell::new(false),
+            counter: hostcalls::define_metric(MetricType::Counter, SIGNATURES_BY_PROXY).ok(),
+        }
+    }
+
+    fn warn_once(&self, message: &str) {
+        if !self.warned.replace(true) {
+            log(LogLevel::Warn, message);
+        }
+    }
+}
+
+impl Host for ProxySignatures {
+    fn verify_sha256(&self, request: &signature::Request<'_>) -> Option<bool> {
+        const NOT_FOUND: u32 = 1;
+        if !self.available.get() {
+            return None;
+        }
+        let arguments = signature::encode_arguments(request);
+        match call_foreign_function(signature::FOREIGN_FUNCTION, &arguments) {
+            Ok(answer) => match signature::decode_result(&answer) {
+                Ok((valid, _reason)) => {
+                    if let Some(counter) = self.counter {
+                        let _ = hostcalls::increment_metric(counter, 1);
+                    }
+                    Some(valid)
+                }
+                Err(error) => {
+                    self.warn_once(&format!(
+                        "tollgate: `{}` answered something unreadable ({error}); checking \
+                         signatures in the filter",
+                        signature::FOREIGN_FUNCTION
+                    ));
+                    None
+                }
+            },
+            Err(NOT_FOUND) => {
+                self.available.set(false);
+                log(
+                    LogLevel::Info,
+                    &format!(
+                        "tollgate: the proxy offers no `{}`; RSA and ECDSA signatures are \
+                         checked in the filter",
+                        signature::FOREIGN_FUNCTION
+                    ),
+                );
+                None
+            }
+            Err(status) => {
+                self.warn_once(&format!(
+                    "tollgate: `{}` failed with status {status}; checking signatures in the \
+                     filter",
+                    signature::FOREIGN_FUNCTION
+                ));
+                None
+            }
+        }
+    }
 }
 
 /// A remote source as this worker sees it.
@@ -169,6 +252,7 @@ impl RootContext for Root {
         self.state = Some(Rc::new(RefCell::new(State {
             fetched: Fetched::default(),
             cache: TokenCache::new(config.token_cache_size),
+            proxy: ProxySignatures::new(),
         })));
         self.config = Some(Rc::new(config));
         if !self.sources.is_empty() {
@@ -448,8 +532,18 @@ impl HttpContext for Filter {
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let verdict = {
             let mut state = state.borrow_mut();
-            let State { fetched, cache } = &mut *state;
-            check::check(config, &head, fetched, cache, now, || self.downstream_ip())
+            let State {
+                fetched,
+                cache,
+                proxy,
+            } = &mut *state;
+            let signatures: &dyn Host = match config.signatures {
+                Signatures::Proxy => proxy,
+                Signatures::Filter => &InFilter,
+            };
+            check::check(config, &head, fetched, cache, signatures, now, || {
+                self.downstream_ip()
+            })
         };
 
         match verdict {
@@ -515,6 +609,49 @@ fn request_header_map() -> Result<Vec<u8>, u32> {
     // the SDK's own `get_map_bytes` does.
     unsafe {
         match proxy_get_header_map_pairs(MapType::HttpRequestHeaders, &mut data, &mut size) {
+            OK if data.is_null() => Ok(Vec::new()),
+            OK => Ok(Vec::from_raw_parts(data, size, size)),
+            status => Err(status),
+        }
+    }
+}
+
+/// Calls the host's foreign function `name` with `arguments`: its answer, or the host's status
+/// code when it fails (1, `NotFound`: the host has no such function).
+#[expect(
+    unsafe_code,
+    reason = "the ABI call the SDK makes in call_foreign_function, reading the status as a number"
+)]
+fn call_foreign_function(name: &str, arguments: &[u8]) -> Result<Vec<u8>, u32> {
+    #[link(wasm_import_module = "env")]
+    unsafe extern "C" {
+        // A plain `u32` status, as in `request_header_map`: Envoy answers codes for this call
+        // (`InvalidMemoryAccess`, 6) that the SDK's `Status` has no variant for.
+        fn proxy_call_foreign_function(
+            function_name_data: *const u8,
+            function_name_size: usize,
+            arguments_data: *const u8,
+            arguments_size: usize,
+            results_data: *mut *mut u8,
+            results_size: *mut usize,
+        ) -> u32;
+    }
+    const OK: u32 = 0;
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the name and arguments are valid for reads of their lengths for the whole call; the
+    // host writes a pointer and a size through the two out-pointers, which are valid for writes.
+    // On success the buffer came from this module's allocator export, a `Vec<u8>` of exactly
+    // `size` bytes (see `request_header_map`), so it is owned here as such a `Vec`.
+    unsafe {
+        match proxy_call_foreign_function(
+            name.as_ptr(),
+            name.len(),
+            arguments.as_ptr(),
+            arguments.len(),
+            &mut data,
+            &mut size,
+        ) {
             OK if data.is_null() => Ok(Vec::new()),
             OK => Ok(Vec::from_raw_parts(data, size, size)),
             status => Err(status),

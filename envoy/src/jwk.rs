@@ -11,10 +11,13 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use p256::pkcs8::EncodePublicKey as _;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::Sha256;
 use thiserror::Error;
+
+use crate::signature::{Host, Request};
 
 /// The smallest RSA modulus accepted, in bits (RFC 7518 section 3.3).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -44,28 +47,64 @@ impl Algorithm {
 
 /// A public key, ready to verify signatures of its one algorithm.
 pub(crate) enum Verifier {
-    Es256(p256::ecdsa::VerifyingKey),
-    Rs256(rsa::pkcs1v15::VerifyingKey<Sha256>),
+    Es256 {
+        key: p256::ecdsa::VerifyingKey,
+        /// The key as a DER SubjectPublicKeyInfo, for the proxy's library.
+        spki: Box<[u8]>,
+    },
+    Rs256 {
+        key: rsa::pkcs1v15::VerifyingKey<Sha256>,
+        /// The key as a DER SubjectPublicKeyInfo, for the proxy's library.
+        spki: Box<[u8]>,
+        /// The modulus' length in bytes: every signature's length.
+        size: usize,
+    },
     EdDsa(ed25519_dalek::VerifyingKey),
 }
 
 impl Verifier {
     pub(crate) fn algorithm(&self) -> Algorithm {
         match self {
-            Verifier::Es256(_) => Algorithm::Es256,
-            Verifier::Rs256(_) => Algorithm::Rs256,
+            Verifier::Es256 { .. } => Algorithm::Es256,
+            Verifier::Rs256 { .. } => Algorithm::Rs256,
             Verifier::EdDsa(_) => Algorithm::EdDsa,
         }
     }
 
-    /// Whether `signature` (the JWS form: `r || s` for ECDSA) is this key's over `message`.
-    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+    /// Whether `signature` (the JWS form: `r || s` for ECDSA) is this key's over `message`. The
+    /// signature's form is checked here; the arithmetic is the `host`'s when it offers it
+    /// (see [`crate::signature`]), this crate's own otherwise.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8], host: &dyn Host) -> bool {
         use p256::ecdsa::signature::Verifier as _;
         match self {
-            Verifier::Es256(key) => p256::ecdsa::Signature::from_slice(signature)
-                .is_ok_and(|sig| key.verify(message, &sig).is_ok()),
-            Verifier::Rs256(key) => rsa::pkcs1v15::Signature::try_from(signature)
-                .is_ok_and(|sig| key.verify(message, &sig).is_ok()),
+            Verifier::Es256 { key, spki } => {
+                // `r` and `s` each 32 bytes and in 1..n, or no signature at all.
+                let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else {
+                    return false;
+                };
+                let der = sig.to_der();
+                let request = Request {
+                    key: spki,
+                    signature: der.as_bytes(),
+                    text: message,
+                };
+                host.verify_sha256(&request)
+                    .unwrap_or_else(|| key.verify(message, &sig).is_ok())
+            }
+            Verifier::Rs256 { key, spki, size } => {
+                if signature.len() != *size {
+                    return false;
+                }
+                let request = Request {
+                    key: spki,
+                    signature,
+                    text: message,
+                };
+                host.verify_sha256(&request).unwrap_or_else(|| {
+                    rsa::pkcs1v15::Signature::try_from(signature)
+                        .is_ok_and(|sig| key.verify(message, &sig).is_ok())
+                })
+            }
             Verifier::EdDsa(key) => ed25519_dalek::Signature::from_slice(signature)
                 .is_ok_and(|sig| key.verify_strict(message, &sig).is_ok()),
         }
@@ -209,7 +248,13 @@ impl Key {
                 point.extend_from_slice(&y);
                 let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
                     .map_err(|_| "`x`/`y` is not a point on P-256".to_owned())?;
-                Verifier::Es256(key)
+                let spki = key
+                    .to_public_key_der()
+                    .map_err(|e| format!("the key has no DER form: {e}"))?;
+                Verifier::Es256 {
+                    key,
+                    spki: spki.into_vec().into_boxed_slice(),
+                }
             }
             (Some("RSA"), _) => {
                 let n = member_bytes("n", jwk.n.as_deref(), None)?;
@@ -219,13 +264,21 @@ impl Key {
                     rsa::BigUint::from_bytes_be(&e),
                 )
                 .map_err(|e| format!("not an RSA public key: {e}"))?;
-                let bits = rsa::traits::PublicKeyParts::size(&key) * 8;
+                let size = rsa::traits::PublicKeyParts::size(&key);
+                let bits = size * 8;
                 if bits < MIN_RSA_BITS {
                     return Err(format!(
                         "RSA modulus of {bits} bits (at least {MIN_RSA_BITS})"
                     ));
                 }
-                Verifier::Rs256(rsa::pkcs1v15::VerifyingKey::new(key))
+                let spki = key
+                    .to_public_key_der()
+                    .map_err(|e| format!("the key has no DER form: {e}"))?;
+                Verifier::Rs256 {
+                    key: rsa::pkcs1v15::VerifyingKey::new(key),
+                    spki: spki.into_vec().into_boxed_slice(),
+                    size,
+                }
             }
             (Some("OKP"), Some("Ed25519")) => {
                 let x = member_bytes("x", jwk.x.as_deref(), Some(32))?;

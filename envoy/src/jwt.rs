@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::jwk::{Algorithm, KeySet};
+use crate::signature::Host;
 
 /// What a token must show besides a good signature.
 #[derive(Debug, Clone, Copy)]
@@ -102,14 +103,16 @@ struct Header {
 
 /// Verifies a compact JWS access token: the signature with a key of `keys` (the one named by
 /// `kid`, or any key of the token's algorithm when the token names none), then `iss`, `aud`,
-/// `exp` (required) and `nbf` against `now` (seconds since the epoch) with the leeway.
+/// `exp` (required) and `nbf` against `now` (seconds since the epoch) with the leeway. The
+/// signature's arithmetic is left to `host` when it offers it ([`crate::signature`]).
 pub fn verify(
     token: &str,
     keys: &KeySet,
     expect: &Expect<'_>,
     now: i64,
+    host: &dyn Host,
 ) -> Result<Verified, TokenError> {
-    let payload = verify_signature(token, keys)?;
+    let payload = verify_signature(token, keys, host)?;
     let Ok(Value::Object(claims)) = serde_json::from_slice::<Value>(&payload) else {
         return Err(TokenError::Malformed("payload is not a JSON object"));
     };
@@ -119,7 +122,11 @@ pub fn verify(
 /// The JOSE layer alone: checks a compact JWS's header and signature, and returns its payload
 /// decoded but unread. Crate-internal so that the RFC examples, whose payloads are no access
 /// tokens, test the signature path without the claim checks in the way.
-pub(crate) fn verify_signature(token: &str, keys: &KeySet) -> Result<Vec<u8>, TokenError> {
+pub(crate) fn verify_signature(
+    token: &str,
+    keys: &KeySet,
+    host: &dyn Host,
+) -> Result<Vec<u8>, TokenError> {
     let mut parts = token.split('.');
     let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -153,7 +160,7 @@ pub(crate) fn verify_signature(token: &str, keys: &KeySet) -> Result<Vec<u8>, To
     if candidates.peek().is_none() {
         return Err(TokenError::NoKey(header.kid.clone()));
     }
-    if !candidates.any(|key| key.verify(signed.as_bytes(), &signature)) {
+    if !candidates.any(|key| key.verify(signed.as_bytes(), &signature, host)) {
         return Err(TokenError::Signature);
     }
 
@@ -249,6 +256,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::signature::{InFilter, ReadBack};
     use crate::testing::*;
 
     const NOW: i64 = 1_800_000_000;
@@ -280,7 +288,20 @@ mod tests {
             audiences: &audiences,
             clock_skew_seconds: 60,
         };
-        verify(token, &keys(), &expect, NOW)
+        both(|host| verify(token, &keys(), &expect, NOW, host))
+    }
+
+    /// `f`'s answer with the filter's own verifiers, after checking that the forms a proxy would
+    /// get read back to the same answer.
+    fn both<T: PartialEq + std::fmt::Debug>(f: impl Fn(&dyn Host) -> T) -> T {
+        let read_back = ReadBack::default();
+        let own = f(&InFilter);
+        assert_eq!(f(&read_back), own, "the proxy's forms give another answer");
+        own
+    }
+
+    fn checked_signature(token: &str, keys: &KeySet) -> Result<Vec<u8>, TokenError> {
+        both(|host| verify_signature(token, keys, host))
     }
 
     #[test]
@@ -292,6 +313,54 @@ mod tests {
             assert_eq!(verified.scopes, ["items:read", "items:write"]);
             assert_eq!(verified.scope(), "items:read items:write");
             assert_eq!(verified.exp, NOW + 300);
+        }
+    }
+
+    /// A host that answers every signature the same way.
+    struct Answers(Option<bool>);
+
+    impl Host for Answers {
+        fn verify_sha256(&self, _request: &crate::signature::Request<'_>) -> Option<bool> {
+            self.0
+        }
+    }
+
+    #[test]
+    fn rsa_and_ecdsa_signatures_go_to_the_host() {
+        let audiences = audiences();
+        let expect = Expect {
+            issuer: ISSUER,
+            audiences: &audiences,
+            clock_skew_seconds: 60,
+        };
+        for (key, kid, asked) in [
+            (es256(), "ec-1", 1),
+            (rs256(), "rsa-1", 1),
+            (eddsa(), "ed-1", 0),
+        ] {
+            let token = key.sign(kid, &claims());
+            let host = ReadBack::default();
+            assert!(verify(&token, &keys(), &expect, NOW, &host).is_ok());
+            assert_eq!(host.calls(), asked, "{kid}");
+            // The host's answer is the answer (it is the proxy itself, trusted like the rest of
+            // it); no answer leaves the check to the filter.
+            let refused = verify(&token, &keys(), &expect, NOW, &Answers(Some(false)));
+            assert_eq!(refused.is_err(), asked == 1, "{kid}");
+            assert!(verify(&token, &keys(), &expect, NOW, &Answers(None)).is_ok());
+            let forged = flip(&token, 2, 3);
+            assert_eq!(
+                verify(&forged, &keys(), &expect, NOW, &Answers(None)),
+                Err(TokenError::Signature)
+            );
+            // A signature of the wrong form never reaches the host.
+            let host = ReadBack::default();
+            let (input, _) = token.rsplit_once('.').unwrap();
+            let short = format!("{input}.{}", URL_SAFE_NO_PAD.encode([1u8; 63]));
+            assert_eq!(
+                verify(&short, &keys(), &expect, NOW, &host),
+                Err(TokenError::Signature)
+            );
+            assert_eq!(host.calls(), 0, "{kid}");
         }
     }
 
@@ -509,7 +578,7 @@ mod tests {
         let keys =
             one_key(json!({ "kty": "EC", "crv": "P-256", "x": RFC7515_A3_X, "y": RFC7515_A3_Y }));
         assert_eq!(
-            verify_signature(RFC7515_A3, &keys).unwrap(),
+            checked_signature(RFC7515_A3, &keys).unwrap(),
             b"{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}"
         );
         // The public verifier gets past the signature to the claims: the example has no `aud`.
@@ -520,25 +589,25 @@ mod tests {
             clock_skew_seconds: 0,
         };
         assert_eq!(
-            verify(RFC7515_A3, &keys, &expect, 1_300_819_000),
+            both(|host| verify(RFC7515_A3, &keys, &expect, 1_300_819_000, host)),
             Err(TokenError::Audience)
         );
         // One character off in the signature or the payload, and it no longer verifies.
         for (part, at) in [(2, 0), (2, 42), (2, 85), (1, 0), (1, 50)] {
             assert_eq!(
-                verify_signature(&flip(RFC7515_A3, part, at), &keys),
+                checked_signature(&flip(RFC7515_A3, part, at), &keys),
                 Err(TokenError::Signature),
                 "part {part}, character {at}"
             );
         }
         // Not with another P-256 key, and not named as another algorithm.
         assert_eq!(
-            verify_signature(RFC7515_A3, &one_key(es256().jwk("other"))),
+            checked_signature(RFC7515_A3, &one_key(es256().jwk("other"))),
             Err(TokenError::Signature)
         );
         let relabelled = RFC7515_A3.replacen("eyJhbGciOiJFUzI1NiJ9", "eyJhbGciOiJSUzI1NiJ9", 1);
         assert_eq!(
-            verify_signature(&relabelled, &keys),
+            checked_signature(&relabelled, &keys),
             Err(TokenError::NoKey(None))
         );
     }
@@ -567,7 +636,7 @@ mod tests {
 
         let keys = one_key(json!({ "kty": "OKP", "crv": "Ed25519", "x": RFC8037_X }));
         assert_eq!(
-            verify_signature(RFC8037_A4, &keys).unwrap(),
+            checked_signature(RFC8037_A4, &keys).unwrap(),
             b"Example of Ed25519 signing"
         );
         // The payload is text, not claims: refused after the signature, for the payload.
@@ -577,13 +646,13 @@ mod tests {
         );
         for (part, at) in [(2, 0), (2, 42), (2, 84), (1, 0), (1, 20)] {
             assert_eq!(
-                verify_signature(&flip(RFC8037_A4, part, at), &keys),
+                checked_signature(&flip(RFC8037_A4, part, at), &keys),
                 Err(TokenError::Signature),
                 "part {part}, character {at}"
             );
         }
         assert_eq!(
-            verify_signature(RFC8037_A4, &one_key(eddsa().jwk("other"))),
+            checked_signature(RFC8037_A4, &one_key(eddsa().jwk("other"))),
             Err(TokenError::Signature)
         );
     }
@@ -595,6 +664,6 @@ mod tests {
             audiences: &audiences,
             clock_skew_seconds: 60,
         };
-        verify(token, keys, &expect, NOW)
+        both(|host| verify(token, keys, &expect, NOW, host))
     }
 }

@@ -11,7 +11,8 @@
 //!    answers 401 with an RFC 6750 / RFC 9728 challenge ([`challenge::Challenge`]) when it is
 //!    missing or malformed;
 //! 4. verifies the token ([`jwt::verify`]: ES256, RS256 or EdDSA against the keys of the JWKS,
-//!    [`jwk::KeySet`]; `iss`, `aud`, `exp`, `nbf` with leeway), or finds it in the worker's cache
+//!    [`jwk::KeySet`]; `iss`, `aud`, `exp`, `nbf` with leeway; RSA and ECDSA signatures checked by
+//!    Envoy's own crypto library when it offers it, [`signature`]), or finds it in the worker's cache
 //!    of verified tokens ([`cache::TokenCache`], keyed by the token itself, entries expiring with
 //!    the token); 401 `invalid_token` when it fails;
 //! 5. requires the route's scopes in the token (403 `insufficient_scope` naming them);
@@ -33,8 +34,8 @@
 #![deny(missing_docs)]
 
 // Layers, each importing only modules above it in this list (no cycles):
-//   route, bearer, challenge, abi_headers, jwk   leaves
-//   jwt (jwk) → identity (jwt) → headers, cache (identity, jwt)
+//   route, bearer, challenge, abi_headers, signature   leaves
+//   jwk (signature) → jwt (jwk, signature) → identity (jwt) → headers, cache (identity, jwt)
 //   config (jwk, route) → sync (config, jwk); live (jwt, route)
 //   check (all of the above) → filter (the proxy-wasm glue)
 pub mod abi_headers;
@@ -49,6 +50,7 @@ pub mod jwk;
 pub mod jwt;
 pub mod live;
 pub mod route;
+pub mod signature;
 pub mod sync;
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 //! extended, zero and out-of-range signatures and other keys' signatures must be refused. On every case both
 //! verifiers give an answer, and the answers must agree, with one exception that is asserted as
 //! such: a JWKS holding a small-order ("weak") Ed25519 key, which `jsonwebtoken` trusts and the
-//! filter's strict verification does not.
+//! filter's strict verification does not. Every token is also checked through the forms the
+//! filter hands to Envoy's crypto library for RSA and ECDSA (`signature::ReadBack`), which must
+//! give the filter's own answer; `tests/e2e/envoy.sh` sends the same kinds of signature to a
+//! real Envoy.
 //!
 //! ECDSA signatures are malleable: if `(r, s)` is a valid P-256 signature, so is `(r, n - s)`.
 //! Both verifiers accept either form (RFC 7518 asks for no low-S rule, unlike Bitcoin's
@@ -33,6 +36,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use tollgate_envoy::jwk::KeySet;
 use tollgate_envoy::jwt::{Expect, TokenError, verify};
+use tollgate_envoy::signature::{Host, InFilter, ReadBack};
 
 const ISSUER: &str = "https://auth.example.com";
 const AUDIENCE: &str = "https://api.example.com";
@@ -141,7 +145,8 @@ fn now() -> i64 {
     i64::try_from(since.as_secs()).expect("seconds")
 }
 
-/// The filter's answer.
+/// The filter's answer, checked in its own code; the same token checked through the forms handed
+/// to a proxy's library (`signature::ReadBack`) must get the same answer.
 fn ours(token: &str, keys: &KeySet, now: i64) -> Result<Value, TokenError> {
     let audiences = vec![AUDIENCE.to_owned()];
     let expect = Expect {
@@ -149,7 +154,15 @@ fn ours(token: &str, keys: &KeySet, now: i64) -> Result<Value, TokenError> {
         audiences: &audiences,
         clock_skew_seconds: LEEWAY,
     };
-    verify(token, keys, &expect, now).map(|v| Value::Object(v.claims))
+    let answer =
+        |host: &dyn Host| verify(token, keys, &expect, now, host).map(|v| Value::Object(v.claims));
+    let own = answer(&InFilter);
+    assert_eq!(
+        answer(&ReadBack::default()),
+        own,
+        "the proxy's forms of {token}"
+    );
+    own
 }
 
 /// jsonwebtoken's answer, with the same expectations (it reads the clock itself).

@@ -215,6 +215,31 @@ for alg in es256 rs256 eddsa; do
 done
 request POST "$api/api/items" "$good"
 expect "good token, write route: 200" 200
+
+# every_signature URL: each valid and malformed signature of every algorithm (stub.py
+# edge_signatures: ECDSA's two valid forms, zero, out-of-range and swapped r and s, DER instead
+# of r || s, RSA signatures of the wrong length or at least the modulus, Ed25519's S + L, ...).
+every_signature() {
+    local url="$1" want name token
+    while IFS=$'\t' read -r want name token; do
+        request GET "$url" "$token"
+        expect "  $name" "$want"
+    done < <("$py" -c 'import json, sys
+for name, token, status in json.load(open(sys.argv[1])):
+    print(f"{status}\t{name}\t{token}")' "$stub_dir/signatures.json")
+}
+# by_proxy ADMIN_URL: how many signatures the filter had Envoy's crypto library check.
+by_proxy() {
+    curl -sf "$1/stats?filter=tollgate_signatures_by_proxy" | sed -n 's/^.*tollgate_signatures_by_proxy: //p'
+}
+say "signatures checked by Envoy's own crypto library (\"signatures\": \"proxy\", the default)"
+every_signature "$api/api/items"
+checked="$(by_proxy "http://127.0.0.1:$admin_port")"
+if [[ "$checked" =~ ^[0-9]+$ && "$checked" -gt 0 ]]; then
+    pass "Envoy's verify_signature checked $checked RSA and ECDSA signatures"
+else
+    fail "Envoy's verify_signature checked no signature" "counter: '$checked'"
+fi
 request GET "$api/api/items" "$(token machine)"
 expect "client_credentials token (no user): 200" 200
 upstream_saw "  upstream gets x-tollgate-client-id" x-tollgate-client-id worker
@@ -267,7 +292,7 @@ fi
 # --- before the first fetch: fail closed, or open when asked ------------------------------------
 
 say "keys never fetched: fail closed, or open with fail_open"
-read -r closed_port open_port admin2_port nowhere_port <<<"$(free_ports 4)"
+read -r closed_port open_port in_filter_port admin2_port nowhere_port <<<"$(free_ports 5)"
 filter_config() {
     cat <<EOF
 { "issuer": "$issuer", "audiences": ["$AUDIENCE"],
@@ -275,6 +300,11 @@ filter_config() {
   "routes": [ { "prefix": "/api", "resource": "items-api", "scopes": ["items:read"] } ] }
 EOF
 }
+# Every signature checked by the filter's own code, no token cache: the stub's keys.
+in_filter_config="{ \"issuer\": \"$issuer\", \"audiences\": [\"$AUDIENCE\"],
+  \"jwks_cluster\": \"stub\", \"jwks_path\": \"/jwks.json\",
+  \"signatures\": \"filter\", \"token_cache_size\": 0,
+  \"routes\": [ { \"prefix\": \"/api\", \"resource\": \"items-api\", \"scopes\": [\"items:read\"] } ] }"
 listener() {
     local name="$1" port="$2" config="$3"
     cat <<EOF
@@ -323,8 +353,10 @@ EOF
     printf 'static_resources:\n  listeners:\n'
     listener closed "$closed_port" "$(filter_config false)"
     listener open "$open_port" "$(filter_config true)"
+    listener in_filter "$in_filter_port" "$in_filter_config"
     printf '  clusters:\n'
     cluster upstream "$stub_port"
+    cluster stub "$stub_port"
     # Nothing listens there: every JWKS fetch fails.
     cluster nowhere "$nowhere_port"
 } >"$work/envoy-unavailable.yaml"
@@ -338,6 +370,17 @@ expect "no keys yet, no token: still 401" 401 "Bearer"
 request GET "http://127.0.0.1:$open_port/api/items" "$good" -H "x-tollgate-sub: admin"
 expect "no keys yet, fail_open: passes" 200
 upstream_saw "  without identity headers" x-tollgate-sub ""
+
+say "signatures checked by the filter's own code (\"signatures\": \"filter\")"
+in_filter_ready() { request GET "http://127.0.0.1:$in_filter_port/api/items" "$good" && [[ "$status" == 200 ]]; }
+wait_for "the in-filter listener's first JWKS fetch on every worker" 150 all_workers in_filter_ready
+every_signature "http://127.0.0.1:$in_filter_port/api/items"
+checked="$(by_proxy "http://127.0.0.1:$admin2_port")"
+if [[ -z "$checked" || "$checked" == 0 ]]; then
+    pass "Envoy's verify_signature was not asked"
+else
+    fail "Envoy's verify_signature was asked with \"signatures\": \"filter\"" "counter: '$checked'"
+fi
 
 # --- the real Tollgate server as the JWKS and policy bundle source -------------------------------
 

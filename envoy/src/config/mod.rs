@@ -29,6 +29,7 @@
 //! | `bundle_refresh_seconds` | how often to poll for a new bundle (default 60) |
 //! | `fail_open` | let requests through when keys or policies are unavailable (default false; never for a bad token) |
 //! | `token_cache_size` | how many verified tokens each worker keeps (default 1024; 0 turns the cache off) |
+//! | `signatures` | who checks RSA and ECDSA signatures: `"proxy"` (default; Envoy's own crypto library through its `verify_signature` foreign function, or the filter when the proxy has none) or `"filter"` (always the filter's own code) |
 //!
 //! A route has `prefix` or `path` (exactly one, starting with `/`), optional `methods`, a
 //! `resource` (its id in the policy document) and `scopes` (the scopes a token needs there;
@@ -76,6 +77,20 @@ pub struct Config {
     pub fail_open: bool,
     /// How many verified tokens each worker caches (0: none).
     pub token_cache_size: usize,
+    /// Who checks RSA and ECDSA signatures.
+    pub signatures: Signatures,
+}
+
+/// Who checks RSA and ECDSA signatures (`EdDSA` signatures are always the filter's:
+/// see [`crate::signature`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase", expecting = "`proxy` or `filter`")]
+pub enum Signatures {
+    /// The proxy's own crypto library when it offers one, the filter otherwise.
+    #[default]
+    Proxy,
+    /// Always the filter's own code.
+    Filter,
 }
 
 /// Where the token signing keys come from.
@@ -168,6 +183,8 @@ struct RawConfig {
     #[serde(default)]
     fail_open: bool,
     token_cache_size: Option<usize>,
+    #[serde(default)]
+    signatures: Signatures,
 }
 
 #[derive(Deserialize)]
@@ -282,6 +299,7 @@ impl Config {
                     policies,
                     fail_open: raw.fail_open,
                     token_cache_size: raw.token_cache_size.unwrap_or(DEFAULT_TOKEN_CACHE_SIZE),
+                    signatures: raw.signatures,
                 })
             }
             _ => Err(ConfigError::Invalid(problems.0)),

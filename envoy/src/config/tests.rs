@@ -64,6 +64,7 @@ fn minimal_configuration_and_defaults() {
     assert_eq!(config.resource_metadata, None);
     assert!(config.policies.is_none());
     assert!(!config.fail_open);
+    assert_eq!(config.signatures, Signatures::Proxy);
     let routes = config.routes.routes();
     assert_eq!(routes.len(), 1);
     assert_eq!(routes[0].path, PathMatch::Prefix("/api".into()));
@@ -88,7 +89,8 @@ fn every_key() {
         "bundle_path": "/v1/bundles/edge",
         "bundle_refresh_seconds": 10,
         "fail_open": true,
-        "token_cache_size": 0
+        "token_cache_size": 0,
+        "signatures": "filter"
     }))
     .unwrap();
     assert!(matches!(&config.jwks, Jwks::Inline(keys) if keys.len() == 1));
@@ -110,6 +112,7 @@ fn every_key() {
     }
     assert!(config.fail_open);
     assert_eq!(config.token_cache_size, 0);
+    assert_eq!(config.signatures, Signatures::Filter);
     let routes = config.routes.routes();
     assert_eq!(routes[0].path, PathMatch::Exact("/mcp".into()));
     assert_eq!(
@@ -177,6 +180,11 @@ fn unknown_keys_and_wrong_types_are_syntax_errors() {
         parse(&with(json!({ "fail_open": "yes" }))),
         Err(ConfigError::Syntax(_))
     ));
+    let Err(ConfigError::Syntax(message)) = parse(&with(json!({ "signatures": "boringssl" })))
+    else {
+        panic!("an unknown `signatures` is refused");
+    };
+    assert!(message.contains("unknown variant `boringssl`"), "{message}");
 }
 
 #[test]

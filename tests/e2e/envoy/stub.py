@@ -5,7 +5,8 @@ tokens with keys generated per run (ES256, RS256, EdDSA), serves their JWKS and 
 and echoes the request headers an upstream receives. It will be replaced by the server's own
 jwks_uri and bundle endpoint.
 
-    stub.py mint  DIR ISSUER AUDIENCE   write DIR/jwks.json and DIR/tokens.json, then exit
+    stub.py mint  DIR ISSUER AUDIENCE   write DIR/jwks.json, DIR/tokens.json and
+                                        DIR/signatures.json, then exit
     stub.py serve DIR PORT_FILE         serve DIR on a free port, written to PORT_FILE
 
 `serve` answers:
@@ -112,6 +113,64 @@ def mint(directory: str, issuer: str, audience: str) -> None:
         json.dump({"keys": [k.jwk() for k in keys.values()]}, f)
     with open(os.path.join(directory, "tokens.json"), "w") as f:
         json.dump(tokens, f)
+    with open(os.path.join(directory, "signatures.json"), "w") as f:
+        json.dump(edge_signatures(keys, claims()), f, indent=1)
+
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
+
+
+def edge_signatures(keys: dict, claims: dict) -> list:
+    """[name, token, expected status] for valid and malformed signatures of every algorithm: the
+    same token with its signature replaced. Only a genuine signature, and ECDSA's other valid form
+    (r, n - s), may pass."""
+    cases = []
+    for alg, key in keys.items():
+        token = key.sign(claims)
+        body, sig = token.rsplit(".", 1)
+        sig = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+        # Another key under the same kid: a well-formed signature that is not this key's.
+        forged = Key(alg, key.kid).sign(claims).rsplit(".", 1)[1]
+        variants = [("genuine", sig, 200),
+                    ("by another key", base64.urlsafe_b64decode(forged + "=" * (-len(forged) % 4)), 401),
+                    ("empty", b"", 401),
+                    ("zero", bytes(len(sig)), 401),
+                    ("one byte short", sig[:-1], 401),
+                    ("one byte long", sig + b"\0", 401),
+                    ("a bit flipped", sig[:-1] + bytes([sig[-1] ^ 1]), 401)]
+        if alg == "ES256":
+            r, s = int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
+            n32 = P256_ORDER.to_bytes(32, "big")
+            variants += [("the other valid form, (r, n - s)", sig[:32] + (P256_ORDER - s).to_bytes(32, "big"), 200),
+                         ("r = 0", bytes(32) + sig[32:], 401),
+                         ("s = 0", sig[:32] + bytes(32), 401),
+                         ("r = n", n32 + sig[32:], 401),
+                         ("s = n", sig[:32] + n32, 401),
+                         ("s = n + s", sig[:32] + ((P256_ORDER + s) % 2**256).to_bytes(32, "big"), 401),
+                         ("r = 2^256 - 1", b"\xff" * 32 + sig[32:], 401),
+                         ("r and s swapped", sig[32:] + sig[:32], 401),
+                         ("DER instead of r || s", der_ecdsa(r, s), 401)]
+        elif alg == "RS256":
+            n = key.private.public_key().public_numbers().n
+            variants += [("the modulus", n.to_bytes(256, "big"), 401),
+                         ("the modulus + signature", ((n + int.from_bytes(sig, "big")) % 2**2048).to_bytes(256, "big"), 401),
+                         ("all ones", b"\xff" * 256, 401),
+                         ("a leading zero", b"\0" + sig, 401)]
+        else:
+            s = int.from_bytes(sig[32:], "little")
+            variants += [("S + L", sig[:32] + (s + ED25519_ORDER).to_bytes(32, "little"), 401)]
+        for what, signature, status in variants:
+            cases.append([f"{alg} {what}", body + "." + b64(signature), status])
+    return cases
+
+
+def der_ecdsa(r: int, s: int) -> bytes:
+    def integer(v: int) -> bytes:
+        b = v.to_bytes((v.bit_length() + 8) // 8, "big")
+        return b"\x02" + bytes([len(b)]) + b
+    inner = integer(r) + integer(s)
+    return b"\x30" + bytes([len(inner)]) + inner
 
 
 def serve(directory: str, port_file: str) -> None:
