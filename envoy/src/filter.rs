@@ -53,7 +53,7 @@ impl ProxySignatures {
         ProxySignatures {
             available: Cell::new(true),
             warned: Cell::new(false),
-            counter: hostcalls::define_metric(MetricType::Counter, SIGNATURES_BY_PROXY).ok(),
+            counter: define_counter(SIGNATURES_BY_PROXY),
         }
     }
 
@@ -73,9 +73,17 @@ impl Host for ProxySignatures {
         let arguments = signature::encode_arguments(request);
         match call_foreign_function(signature::FOREIGN_FUNCTION, &arguments) {
             Ok(answer) => match signature::decode_result(&answer) {
-                Ok((valid, _reason)) => {
+                Ok((valid, reason)) => {
                     if let Some(counter) = self.counter {
                         let _ = hostcalls::increment_metric(counter, 1);
+                    }
+                    if !valid && !reason.is_empty() {
+                        // Usually a forged or corrupted token; the library's words help when it
+                        // is not (a key Envoy could not use).
+                        log(
+                            LogLevel::Debug,
+                            &format!("tollgate: the proxy refused a signature: {reason}"),
+                        );
                     }
                     Some(valid)
                 }
@@ -614,6 +622,31 @@ fn request_header_map() -> Result<Vec<u8>, u32> {
             status => Err(status),
         }
     }
+}
+
+/// Defines a counter in the host's statistics: its id, or `None` when the host has none (the SDK's
+/// `define_metric` would trap on any status but `Ok`).
+#[expect(
+    unsafe_code,
+    reason = "the ABI call the SDK makes in define_metric, reading the status as a number"
+)]
+fn define_counter(name: &str) -> Option<u32> {
+    #[link(wasm_import_module = "env")]
+    unsafe extern "C" {
+        fn proxy_define_metric(
+            metric_type: MetricType,
+            name_data: *const u8,
+            name_size: usize,
+            return_id: *mut u32,
+        ) -> u32;
+    }
+    const OK: u32 = 0;
+    let mut id: u32 = 0;
+    // SAFETY: the name is valid for reads of its length for the whole call, and the host writes
+    // the id through a pointer valid for writes.
+    let status =
+        unsafe { proxy_define_metric(MetricType::Counter, name.as_ptr(), name.len(), &mut id) };
+    (status == OK).then_some(id)
 }
 
 /// Calls the host's foreign function `name` with `arguments`: its answer, or the host's status

@@ -297,6 +297,7 @@ mod tests {
         let read_back = ReadBack::default();
         let own = f(&InFilter);
         assert_eq!(f(&read_back), own, "the proxy's forms give another answer");
+        assert_eq!(read_back.unreadable(), 0, "a form the proxy could not read");
         own
     }
 
@@ -342,6 +343,7 @@ mod tests {
             let host = ReadBack::default();
             assert!(verify(&token, &keys(), &expect, NOW, &host).is_ok());
             assert_eq!(host.calls(), asked, "{kid}");
+            assert_eq!(host.unreadable(), 0, "{kid}");
             // The host's answer is the answer (it is the proxy itself, trusted like the rest of
             // it); no answer leaves the check to the filter.
             let refused = verify(&token, &keys(), &expect, NOW, &Answers(Some(false)));

@@ -1,7 +1,7 @@
 //! Signature checks handed to the proxy's own crypto library.
 //!
 //! Envoy lends its BoringSSL to wasm filters through the foreign function `verify_signature`
-//! (`source/extensions/common/wasm/foreign.cc` in Envoy, since 1.30): a protobuf
+//! (`source/extensions/common/wasm/foreign.cc` in Envoy; 1.40 in the tests): a protobuf
 //! `VerifySignatureArguments` in (the digest's name, the public key as a DER
 //! SubjectPublicKeyInfo, the signature, the signed text), a `VerifySignatureResult` out. RSA
 //! PKCS #1 v1.5 and ECDSA then run as native code instead of as big-integer and field arithmetic
@@ -13,9 +13,12 @@
 //! (ECDSA `r` and `s` in `1..n`, then encoded as DER; an RSA signature exactly as long as the
 //! modulus), so a malformed signature is refused by the same code whichever side checks it. A
 //! proxy without the function (another proxy-wasm host, an older Envoy), or one that refuses the
-//! arguments, leaves the check to the filter's own code, which stays the reference: the tests run
-//! every token through both. Only public data crosses (keys, signatures, the signed token parts),
-//! so nothing here needs constant time.
+//! arguments (Envoy answers `BadArgument` for a key it cannot import), leaves the check to the
+//! filter's own code, which stays the reference. The unit and differential tests run every token
+//! through the filter's code and through the forms a proxy gets, read back with RustCrypto
+//! ([`ReadBack`]); BoringSSL itself is exercised by `tests/e2e/envoy.sh` against a real Envoy,
+//! with valid and malformed signatures of every algorithm on both paths. Only public data crosses
+//! (keys, signatures, the signed token parts), so nothing here needs constant time.
 
 /// One signature for the proxy to check, with SHA-256 as the digest.
 #[derive(Debug, Clone, Copy)]
@@ -48,12 +51,14 @@ impl Host for InFilter {
 }
 
 /// A [`Host`] that reads the forms handed to a proxy (the DER SubjectPublicKeyInfo, the DER
-/// ECDSA signature) with RustCrypto, the way a proxy's library reads them, and counts its calls.
-/// The tests' reference for what reaches a proxy: every token checked through it must get the
-/// answer the filter's own code gives.
+/// ECDSA signature) with RustCrypto, the way a proxy's library reads them, and counts its calls
+/// and the requests it could not read. The tests' reference for what reaches a proxy: every token
+/// checked through it must get the answer the filter's own code gives, and every request must
+/// read (an unreadable one would fall back to the filter and hide the encoding bug).
 #[derive(Debug, Default)]
 pub struct ReadBack {
     calls: std::cell::Cell<usize>,
+    unreadable: std::cell::Cell<usize>,
 }
 
 impl ReadBack {
@@ -61,13 +66,15 @@ impl ReadBack {
     pub fn calls(&self) -> usize {
         self.calls.get()
     }
-}
 
-impl Host for ReadBack {
-    fn verify_sha256(&self, request: &Request<'_>) -> Option<bool> {
+    /// How many of those it could not read (a key or signature that is not the DER it should be).
+    pub fn unreadable(&self) -> usize {
+        self.unreadable.get()
+    }
+
+    fn read(request: &Request<'_>) -> Option<bool> {
         use p256::ecdsa::signature::Verifier as _;
         use p256::pkcs8::DecodePublicKey as _;
-        self.calls.set(self.calls.get() + 1);
         if let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_der(request.key) {
             let signature = p256::ecdsa::Signature::from_der(request.signature).ok()?;
             return Some(key.verify(request.text, &signature).is_ok());
@@ -76,6 +83,17 @@ impl Host for ReadBack {
         let key = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key);
         let signature = rsa::pkcs1v15::Signature::try_from(request.signature).ok()?;
         Some(key.verify(request.text, &signature).is_ok())
+    }
+}
+
+impl Host for ReadBack {
+    fn verify_sha256(&self, request: &Request<'_>) -> Option<bool> {
+        self.calls.set(self.calls.get() + 1);
+        let answer = ReadBack::read(request);
+        if answer.is_none() {
+            self.unreadable.set(self.unreadable.get() + 1);
+        }
+        answer
     }
 }
 

@@ -157,10 +157,12 @@ fn ours(token: &str, keys: &KeySet, now: i64) -> Result<Value, TokenError> {
     let answer =
         |host: &dyn Host| verify(token, keys, &expect, now, host).map(|v| Value::Object(v.claims));
     let own = answer(&InFilter);
+    let read_back = ReadBack::default();
+    assert_eq!(answer(&read_back), own, "the proxy's forms of {token}");
     assert_eq!(
-        answer(&ReadBack::default()),
-        own,
-        "the proxy's forms of {token}"
+        read_back.unreadable(),
+        0,
+        "a form of {token} the proxy could not read"
     );
     own
 }

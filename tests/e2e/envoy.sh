@@ -225,20 +225,30 @@ every_signature() {
         request GET "$url" "$token"
         expect "  $name" "$want"
     done < <("$py" -c 'import json, sys
-for name, token, status in json.load(open(sys.argv[1])):
+for name, token, status, _ in json.load(open(sys.argv[1])):
     print(f"{status}\t{name}\t{token}")' "$stub_dir/signatures.json")
 }
+# How many of those the filter hands to the proxy (the well-formed RS256 and ES256 ones).
+well_formed="$("$py" -c 'import json, sys; print(sum(c[3] for c in json.load(open(sys.argv[1]))))' \
+    "$stub_dir/signatures.json")"
 # by_proxy ADMIN_URL: how many signatures the filter had Envoy's crypto library check.
 by_proxy() {
     curl -sf "$1/stats?filter=tollgate_signatures_by_proxy" | sed -n 's/^.*tollgate_signatures_by_proxy: //p'
 }
 say "signatures checked by Envoy's own crypto library (\"signatures\": \"proxy\", the default)"
+before="$(by_proxy "http://127.0.0.1:$admin_port")"
 every_signature "$api/api/items"
-checked="$(by_proxy "http://127.0.0.1:$admin_port")"
-if [[ "$checked" =~ ^[0-9]+$ && "$checked" -gt 0 ]]; then
-    pass "Envoy's verify_signature checked $checked RSA and ECDSA signatures"
+after="$(by_proxy "http://127.0.0.1:$admin_port")"
+if [[ "$before" =~ ^[0-9]+$ && "$after" =~ ^[0-9]+$ && $((after - before)) -eq "$well_formed" ]]; then
+    pass "Envoy's verify_signature checked each of the $well_formed well-formed RS256 and ES256 signatures"
 else
-    fail "Envoy's verify_signature checked no signature" "counter: '$checked'"
+    fail "Envoy's verify_signature did not check each well-formed signature once" \
+        "counter $before before, $after after; expected $well_formed more"
+fi
+if grep -q 'tollgate: .*verify_signature' "$work/envoy.log"; then
+    fail "the filter fell back from verify_signature" "$(grep 'tollgate: ' "$work/envoy.log")"
+else
+    pass "  no fallback from verify_signature in Envoy's log"
 fi
 request GET "$api/api/items" "$(token machine)"
 expect "client_credentials token (no user): 200" 200

@@ -114,24 +114,26 @@ def mint(directory: str, issuer: str, audience: str) -> None:
     with open(os.path.join(directory, "tokens.json"), "w") as f:
         json.dump(tokens, f)
     with open(os.path.join(directory, "signatures.json"), "w") as f:
-        json.dump(edge_signatures(keys, claims()), f, indent=1)
+        json.dump(edge_signatures(keys, claims), f, indent=1)
 
 
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
 
 
-def edge_signatures(keys: dict, claims: dict) -> list:
-    """[name, token, expected status] for valid and malformed signatures of every algorithm: the
-    same token with its signature replaced. Only a genuine signature, and ECDSA's other valid form
-    (r, n - s), may pass."""
+def edge_signatures(keys: dict, claims) -> list:
+    """[name, token, expected status, whether the filter hands it to Envoy's library] for valid
+    and malformed signatures of every algorithm: one token per algorithm (a `jti` of its own, so
+    that no cache has seen it) with its signature replaced. Only a genuine signature, and ECDSA's
+    other valid form (r, n - s), may pass. The filter checks a signature's form itself and hands
+    only well-formed RS256 and ES256 signatures to the proxy."""
     cases = []
     for alg, key in keys.items():
-        token = key.sign(claims)
+        token = key.sign(claims(jti=f"edge-{alg}"))
         body, sig = token.rsplit(".", 1)
         sig = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
         # Another key under the same kid: a well-formed signature that is not this key's.
-        forged = Key(alg, key.kid).sign(claims).rsplit(".", 1)[1]
+        forged = Key(alg, key.kid).sign(claims(jti=f"edge-{alg}")).rsplit(".", 1)[1]
         variants = [("genuine", sig, 200),
                     ("by another key", base64.urlsafe_b64decode(forged + "=" * (-len(forged) % 4)), 401),
                     ("empty", b"", 401),
@@ -147,22 +149,32 @@ def edge_signatures(keys: dict, claims: dict) -> list:
                          ("s = 0", sig[:32] + bytes(32), 401),
                          ("r = n", n32 + sig[32:], 401),
                          ("s = n", sig[:32] + n32, 401),
-                         ("s = n + s", sig[:32] + ((P256_ORDER + s) % 2**256).to_bytes(32, "big"), 401),
+                         ("s = (n + s) mod 2^256", sig[:32] + ((P256_ORDER + s) % 2**256).to_bytes(32, "big"), 401),
                          ("r = 2^256 - 1", b"\xff" * 32 + sig[32:], 401),
                          ("r and s swapped", sig[32:] + sig[:32], 401),
                          ("DER instead of r || s", der_ecdsa(r, s), 401)]
         elif alg == "RS256":
             n = key.private.public_key().public_numbers().n
             variants += [("the modulus", n.to_bytes(256, "big"), 401),
-                         ("the modulus + signature", ((n + int.from_bytes(sig, "big")) % 2**2048).to_bytes(256, "big"), 401),
+                         ("(n + signature) mod 2^2048", ((n + int.from_bytes(sig, "big")) % 2**2048).to_bytes(256, "big"), 401),
                          ("all ones", b"\xff" * 256, 401),
                          ("a leading zero", b"\0" + sig, 401)]
         else:
             s = int.from_bytes(sig[32:], "little")
             variants += [("S + L", sig[:32] + (s + ED25519_ORDER).to_bytes(32, "little"), 401)]
         for what, signature, status in variants:
-            cases.append([f"{alg} {what}", body + "." + b64(signature), status])
+            cases.append([f"{alg} {what}", body + "." + b64(signature), status,
+                          well_formed(alg, key, signature)])
     return cases
+
+
+def well_formed(alg: str, key: "Key", signature: bytes) -> bool:
+    if alg == "ES256":
+        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+        return len(signature) == 64 and 0 < r < P256_ORDER and 0 < s < P256_ORDER
+    if alg == "RS256":
+        return len(signature) == key.private.key_size // 8
+    return False
 
 
 def der_ecdsa(r: int, s: int) -> bytes:
