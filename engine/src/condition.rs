@@ -33,6 +33,16 @@ pub(crate) enum Key {
     RequestTime,
 }
 
+/// Where a key's value comes from: the client's record, the user's, or the request itself (the
+/// inbound token, the exchange's parties, the address and time). Reach decides the first two from
+/// the directory and leaves the third to the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Client,
+    User,
+    Request,
+}
+
 /// What kind of value a key holds, which decides the operators and operands it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyType {
@@ -64,6 +74,27 @@ pub(crate) const FIXED_KEYS: [(&str, Key); 16] = [
 ];
 
 impl Key {
+    pub(crate) fn source(&self) -> Source {
+        match self {
+            Key::ClientId
+            | Key::ClientName
+            | Key::ClientTags
+            | Key::ClientRegistrationType
+            | Key::ClientStatus
+            | Key::ClientTenantId => Source::Client,
+            Key::UserSub | Key::UserRoles | Key::UserTenantIds | Key::UserPermissions => {
+                Source::User
+            }
+            Key::Claim(_)
+            | Key::ActorClientId
+            | Key::ActorSub
+            | Key::SubjectClientId
+            | Key::SubjectAudience
+            | Key::RequestIp
+            | Key::RequestTime => Source::Request,
+        }
+    }
+
     pub(crate) fn key_type(&self) -> KeyType {
         match self {
             Key::ClientId

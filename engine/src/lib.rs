@@ -17,6 +17,10 @@ mod token;
 
 pub use call::{decide_json, decide_many_json, parse_claims, parse_request};
 pub use compile::PolicySet;
+pub use compile::reach::{
+    Conditional, GrantReach, Grantors, Holder, Holders, Reach, ReachError, ScopeReach, TargetName,
+    TargetReach,
+};
 pub use condition::operator_names;
 pub use decision::{Decision, DryRun, Name, NotMatched, Reason, ScopeDecision};
 pub use error::{LoadError, RequestError, ValidationError};

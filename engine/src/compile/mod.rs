@@ -16,11 +16,12 @@
 //! decision to a handful of cache misses at 100,000 policies.
 //!
 //! This module holds the compiled set's layout and what its parts promise each other; [`index`]
-//! builds it from a checked document (the compiled policies, the buckets, the anchors) and
-//! [`decide`] answers a request from it.
+//! builds it from a checked document (the compiled policies, the buckets, the anchors),
+//! [`decide`] answers a request from it, and [`reach`] answers for every target and scope at once.
 
 mod decide;
 mod index;
+pub(crate) mod reach;
 
 use std::hash::{Hash, Hasher};
 

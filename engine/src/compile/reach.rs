@@ -1,0 +1,440 @@
+//! Reach: everything a client (with a user, or none) can obtain, and everyone who can obtain a
+//! scope. The same rules as [`PolicySet::decide`], applied to every target and scope at once.
+//!
+//! A decision needs the whole request; reach knows only what the directory knows: the client's
+//! record (`client.*`, and its configured scopes) and the user's (`user.*`). A condition on
+//! anything the request itself carries (`jwtClaims.*`, `actor.*`, `subject.*`, `request.ip`,
+//! `request.time`) is not decided here: a policy whose other checks pass but which has such
+//! conditions is reported as *conditional*, with those conditions, and grants only a request that
+//! meets them. So, for a request of that client and user (exactly as given: no user means none),
+//! a scope is granted by exactly the policies listed `by` plus those of `conditional` whose
+//! conditions the request meets; anything not listed is never granted. Consent, which narrows
+//! further, and dry-run policies, which never grant, are left out.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{CompiledPolicy, PolicySet, TargetEntry};
+use crate::condition::Source;
+use crate::request::{Client, GrantType, Request, Target, User};
+
+/// What a client, with a user or none, can obtain: per grant type, each target and scope and the
+/// policies that give it. See [`PolicySet::reach`].
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reach<'set> {
+    /// One entry per grant type asked about, in [`GrantType::ALL`] order, each listing only what
+    /// can be obtained.
+    pub grants: Vec<GrantReach<'set>>,
+}
+
+/// What can be obtained under one grant type.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantReach<'set> {
+    /// The grant type.
+    pub grant_type: GrantType,
+    /// The targets with something obtainable: resources, then connections, in document order.
+    pub targets: Vec<TargetReach<'set>>,
+}
+
+/// What can be obtained on one target.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetReach<'set> {
+    /// The target: `{"resource": id}` or `{"connection": id}`.
+    #[serde(flatten)]
+    pub target: TargetName<'set>,
+    /// A scoped target's obtainable scopes, in the order the target defines them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<ScopeReach<'set>>,
+    /// A scope-less connection's credential: who gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<Grantors<'set>>,
+}
+
+/// A target by kind and id.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TargetName<'set> {
+    /// An API or MCP server.
+    Resource(&'set str),
+    /// A vaulted downstream credential.
+    Connection(&'set str),
+}
+
+/// One obtainable scope.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeReach<'set> {
+    /// The scope.
+    pub scope: &'set str,
+    /// Who gives it.
+    #[serde(flatten)]
+    pub grantors: Grantors<'set>,
+}
+
+/// The policies that give a scope (or a credential).
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Grantors<'set> {
+    /// Policies that give it whatever the request carries, in document order.
+    pub by: Vec<&'set str>,
+    /// Policies that give it when the request meets their conditions on request data.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditional: Vec<Conditional<'set>>,
+}
+
+impl Grantors<'_> {
+    fn is_empty(&self) -> bool {
+        self.by.is_empty() && self.conditional.is_empty()
+    }
+}
+
+/// A policy that gives something only to a request meeting some of its conditions.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conditional<'set> {
+    /// The policy id.
+    pub policy: &'set str,
+    /// Its conditions on request data, as explanations name them (`condition 1: request.ip
+    /// inCidr [10.0.0.0/8]`).
+    pub conditions: Vec<&'set str>,
+}
+
+/// Everyone who can obtain one scope (or a scope-less connection's credential). See
+/// [`PolicySet::who_can`].
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Holders<'set, 'd> {
+    /// One entry per grant type, client and user (or no user) that can obtain it: by grant type
+    /// ([`GrantType::ALL`] order), then client and user in directory order, no user first.
+    pub holders: Vec<Holder<'set, 'd>>,
+}
+
+/// A client, with a user or none, that can obtain the scope under a grant type.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Holder<'set, 'd> {
+    /// The grant type.
+    pub grant_type: GrantType,
+    /// The client's id.
+    pub client: &'d str,
+    /// The user's `sub`; absent for a request without a user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<&'d str>,
+    /// Who gives it.
+    #[serde(flatten)]
+    pub grantors: Grantors<'set>,
+}
+
+/// Why a [`PolicySet::who_can`] question has no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReachError {
+    /// The document defines no such target.
+    #[error("the policy document defines no {0}")]
+    UnknownTarget(Target),
+    /// The target defines no such scope.
+    #[error("{target} defines no scope `{scope}`")]
+    UnknownScope {
+        /// The target.
+        target: Target,
+        /// The scope.
+        scope: String,
+    },
+    /// A scope was named for a connection without scopes (its credential is granted whole).
+    #[error("{0} has no scopes: ask without one")]
+    ScopeLess(Target),
+    /// No scope was named for a scoped target.
+    #[error("{0} has scopes: name one")]
+    ScopeMissing(Target),
+}
+
+/// The users a grant type's requests can carry: none for `client_credentials` (the client acts
+/// for itself), always one for `authorization_code`, one or none otherwise.
+fn user_options(g: GrantType) -> (bool, bool) {
+    // (without a user, with each user)
+    match g {
+        GrantType::ClientCredentials => (true, false),
+        GrantType::AuthorizationCode => (false, true),
+        GrantType::TokenExchange | GrantType::JwtBearer => (true, true),
+    }
+}
+
+impl CompiledPolicy {
+    /// Whether the conditions on `source`'s attributes hold on `request`.
+    fn holds_from(&self, source: Source, request: &Request) -> bool {
+        self.conditions
+            .iter()
+            .filter(|c| c.key.source() == source)
+            .all(|c| c.holds(request))
+    }
+
+    /// The explanations of the conditions on request data.
+    fn request_conditions(&self) -> Vec<&str> {
+        self.conditions
+            .iter()
+            .filter(|c| c.key.source() == Source::Request)
+            .map(|c| &*c.failed)
+            .collect()
+    }
+}
+
+/// Adds `policy` to `grantors`: to `by`, or with its conditions on request data to `conditional`.
+fn give<'set>(grantors: &mut Grantors<'set>, policy: &'set CompiledPolicy) {
+    let conditions = policy.request_conditions();
+    if conditions.is_empty() {
+        grantors.by.push(&policy.id);
+    } else {
+        grantors.conditional.push(Conditional {
+            policy: &policy.id,
+            conditions,
+        });
+    }
+}
+
+/// A request with only what the directory knows: the client and the user.
+fn probe(g: GrantType, client: Option<&Client>, user: Option<&User>, target: Target) -> Request {
+    Request {
+        grant_type: g,
+        client: client.cloned(),
+        user: user.cloned(),
+        claims: None,
+        actor: None,
+        subject: None,
+        target,
+        requested_scopes: None,
+        consented_scopes: None,
+        context: None,
+        explain: false,
+    }
+}
+
+impl PolicySet {
+    fn target_name<'set>(&self, t: u32, entry: &'set TargetEntry) -> TargetName<'set> {
+        if self.resources.get(&*entry.id) == Some(&t) {
+            TargetName::Resource(&entry.id)
+        } else {
+            TargetName::Connection(&entry.id)
+        }
+    }
+
+    /// Everything `client` can obtain with `user` (or with no user), under `grant_type` or under
+    /// each grant type: per target, each scope the enforce-mode policies give and the client's
+    /// configuration permits, with the policies that give it (see the module documentation for
+    /// what *conditional* means). The user is taken as given: no user means requests without
+    /// one; under `client_credentials` requests never carry one, so `user` is not used there.
+    pub fn reach(
+        &self,
+        client: &Client,
+        user: Option<&User>,
+        grant_type: Option<GrantType>,
+    ) -> Reach<'_> {
+        let grant_types: Vec<GrantType> =
+            grant_type.map_or_else(|| GrantType::ALL.to_vec(), |g| vec![g]);
+        let mut grants = Vec::with_capacity(grant_types.len());
+        for g in grant_types {
+            let user = if g == GrantType::ClientCredentials {
+                None
+            } else {
+                user
+            };
+            // The target does not matter to a condition; one probe serves them all.
+            let request = probe(g, Some(client), user, Target::Resource(String::new()));
+            let mut targets = Vec::new();
+            for (t, entry) in (0u32..).zip(&self.targets) {
+                let configured = client
+                    .allowed_scopes
+                    .as_ref()
+                    .and_then(|m| m.get(&*entry.id));
+                let mut scopes: Vec<Grantors<'_>> = vec![Grantors::default(); entry.scopes.len()];
+                let mut credential = Grantors::default();
+                for policy in entry
+                    .candidates
+                    .iter()
+                    .filter_map(|&p| self.policies.get(p as usize))
+                {
+                    if policy.dry_run
+                        || !policy.applies_to(g)
+                        || !policy.client_ok(&request)
+                        || !policy.holds_from(Source::Client, &request)
+                        || !policy.holds_from(Source::User, &request)
+                    {
+                        continue;
+                    }
+                    if !entry.scoped {
+                        give(&mut credential, policy);
+                        continue;
+                    }
+                    for (i, grantors) in scopes.iter_mut().enumerate() {
+                        let Ok(ix) = u16::try_from(i) else { break };
+                        if policy.gives_scope(t, ix) {
+                            give(grantors, policy);
+                        }
+                    }
+                }
+                let scopes: Vec<ScopeReach<'_>> = entry
+                    .scopes
+                    .iter()
+                    .zip(scopes)
+                    .filter(|(name, grantors)| {
+                        !grantors.is_empty()
+                            && configured.is_none_or(|list| list.iter().any(|s| s == &***name))
+                    })
+                    .map(|(name, grantors)| ScopeReach {
+                        scope: name,
+                        grantors,
+                    })
+                    .collect();
+                let credential = (!credential.is_empty()).then_some(credential);
+                if !scopes.is_empty() || credential.is_some() {
+                    targets.push(TargetReach {
+                        target: self.target_name(t, entry),
+                        scopes,
+                        credential,
+                    });
+                }
+            }
+            grants.push(GrantReach {
+                grant_type: g,
+                targets,
+            });
+        }
+        Reach { grants }
+    }
+
+    /// Everyone in the directory (`clients`, `users`) who can obtain `scope` on `target` (no
+    /// scope for a scope-less connection), under each grant type, with the policies that give it.
+    /// Requests under `client_credentials` carry no user, under `authorization_code` always one,
+    /// under the other grant types one or none; each combination is listed that
+    /// [`PolicySet::reach`] would list the scope for. Clients without an id are skipped.
+    pub fn who_can<'set, 'd>(
+        &'set self,
+        target: &Target,
+        scope: Option<&str>,
+        clients: &'d [Client],
+        users: &'d [User],
+    ) -> Result<Holders<'set, 'd>, ReachError> {
+        let found = match target {
+            Target::Resource(id) => self.resources.get(id.as_str()),
+            Target::Connection(id) => self.connections.get(id.as_str()),
+        };
+        let Some((t, entry)) =
+            found.and_then(|&t| self.targets.get(t as usize).map(|entry| (t, entry)))
+        else {
+            return Err(ReachError::UnknownTarget(target.clone()));
+        };
+        let scope_ix = match (entry.scoped, scope) {
+            (true, Some(name)) => {
+                Some(entry.scope(name).ok_or_else(|| ReachError::UnknownScope {
+                    target: target.clone(),
+                    scope: name.to_owned(),
+                })?)
+            }
+            (true, None) => return Err(ReachError::ScopeMissing(target.clone())),
+            (false, Some(_)) => return Err(ReachError::ScopeLess(target.clone())),
+            (false, None) => None,
+        };
+        let scope_name = scope_ix.and_then(|i| entry.scopes.get(i as usize));
+
+        // Per client: whether its configuration permits the scope. Per user (and no user): the
+        // probe its conditions are read on.
+        let permits = |c: &Client| {
+            scope_name.is_none_or(|name| {
+                c.allowed_scopes
+                    .as_ref()
+                    .and_then(|m| m.get(&*entry.id))
+                    .is_none_or(|list| list.iter().any(|s| s == &**name))
+            })
+        };
+        let clients: Vec<(usize, &'d str, Request)> = clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| permits(c))
+            .filter_map(|(i, c)| {
+                let id = c.client_id.as_deref()?;
+                Some((
+                    i,
+                    id,
+                    probe(GrantType::ClientCredentials, Some(c), None, target.clone()),
+                ))
+            })
+            .collect();
+        let mut user_probes: Vec<(Option<usize>, Option<&'d str>, Request)> =
+            Vec::with_capacity(users.len() + 1);
+        user_probes.push((
+            None,
+            None,
+            probe(GrantType::ClientCredentials, None, None, target.clone()),
+        ));
+        for (i, u) in users.iter().enumerate() {
+            if let Some(sub) = u.sub.as_deref() {
+                user_probes.push((
+                    Some(i),
+                    Some(sub),
+                    probe(GrantType::ClientCredentials, None, Some(u), target.clone()),
+                ));
+            }
+        }
+
+        // (grant type, client index, user index) → who gives it. Conditions on the client and
+        // on the user are separate: a policy's client part and user part are each read once.
+        let mut found: BTreeMap<(usize, usize, Option<usize>), Holder<'set, 'd>> = BTreeMap::new();
+        for policy in entry
+            .candidates
+            .iter()
+            .filter_map(|&p| self.policies.get(p as usize))
+        {
+            let gives = match scope_ix {
+                Some(i) => policy.gives_scope(t, i),
+                None => policy.gives(t).is_some(),
+            };
+            if policy.dry_run || !gives {
+                continue;
+            }
+            let matching_clients: Vec<&(usize, &'d str, Request)> = clients
+                .iter()
+                .filter(|(_, _, r)| policy.client_ok(r) && policy.holds_from(Source::Client, r))
+                .collect();
+            if matching_clients.is_empty() {
+                continue;
+            }
+            let matching_users: Vec<&(Option<usize>, Option<&'d str>, Request)> = user_probes
+                .iter()
+                .filter(|(_, _, r)| policy.holds_from(Source::User, r))
+                .collect();
+            for g in GrantType::ALL {
+                if !policy.applies_to(g) {
+                    continue;
+                }
+                let (without, with) = user_options(g);
+                for &&(c, client_id, _) in &matching_clients {
+                    for &&(u, sub, _) in &matching_users {
+                        if (u.is_none() && !without) || (u.is_some() && !with) {
+                            continue;
+                        }
+                        let holder = found.entry((g.index(), c, u)).or_insert_with(|| Holder {
+                            grant_type: g,
+                            client: client_id,
+                            user: sub,
+                            grantors: Grantors::default(),
+                        });
+                        give(&mut holder.grantors, policy);
+                    }
+                }
+            }
+        }
+        let holders = found.into_values().collect();
+        Ok(Holders { holders })
+    }
+}
