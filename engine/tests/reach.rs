@@ -75,12 +75,12 @@ fn what_a_client_and_user_can_obtain() {
                 { "scope": "incidents:read", "by": ["readers"] },
                 { "scope": "incidents:write", "by": ["ops-agent-sre"] },
                 { "scope": "runbook:execute", "by": ["ops-agent-sre"] } ] },
-            { "connection": "pagerduty", "credential": { "by": ["ops-agent-sre"] } },
             { "connection": "calendar", "scopes": [
                 { "scope": "calendar.readonly", "by": [], "conditional": [ { "policy": "office-network",
                     "conditions": ["condition 0: request.ip inCidr [10.0.0.0/8]"] } ] },
                 { "scope": "calendar", "by": [], "conditional": [ { "policy": "office-network",
-                    "conditions": ["condition 0: request.ip inCidr [10.0.0.0/8]"] } ] } ] }
+                    "conditions": ["condition 0: request.ip inCidr [10.0.0.0/8]"] } ] } ] },
+            { "connection": "pagerduty", "credential": { "by": ["ops-agent-sre"] } }
         ] } ] })
     );
 

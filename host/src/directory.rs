@@ -56,6 +56,9 @@ pub struct Directory {
     pub document: Value,
     /// The document as published at `/policies/bundle`, made on first request.
     bundle: std::sync::OnceLock<Bundle>,
+    /// The document compiled natively, for reach ([`Directory::policy_set`]), made on first
+    /// request.
+    policy_set: std::sync::OnceLock<Result<tollgate_engine::PolicySet, String>>,
 }
 
 /// The policy document as text with its ETag (a hash of the text).
@@ -111,7 +114,24 @@ impl Directory {
             client_secrets,
             document: self.document.clone(),
             bundle: std::sync::OnceLock::new(),
+            policy_set: std::sync::OnceLock::new(),
         }
+    }
+
+    /// This snapshot's document compiled by the engine built into the server, whichever engine
+    /// decides tokens: reach questions ([`crate::admin::reach`]) need the policy set itself, not
+    /// one decision. Compiled once per snapshot, on first use; an error only if the document no
+    /// longer loads (the deciding engine accepted it, so a bug).
+    pub fn policy_set(&self) -> Result<&tollgate_engine::PolicySet, &str> {
+        self.policy_set
+            .get_or_init(|| {
+                tollgate_engine::PolicySet::from_value(self.document.clone()).map_err(|e| {
+                    let errors: Vec<String> = e.errors().iter().map(ToString::to_string).collect();
+                    errors.join("; ")
+                })
+            })
+            .as_ref()
+            .map_err(String::as_str)
     }
 
     /// Reads every entity from the store.

@@ -244,3 +244,175 @@ async fn the_openapi_document_is_public_and_describes_the_types() {
         .status();
     assert_eq!(status.as_u16(), 404);
 }
+
+/// The answer of `tollgate policy reach --config FILE ARGS...`, as JSON.
+fn reach_cli(config: &std::path::Path, args: &[&str]) -> (bool, Value, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["policy", "reach", "--config"])
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("tollgate runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (output.status.success(), json, stderr)
+}
+
+#[tokio::test]
+async fn reach_answers_the_same_over_http_and_on_the_command_line() {
+    let s = start("admin-reach", &quickstart(), Some("admin-secret")).await;
+    let reach = |body: Value| {
+        let s = &s;
+        async move { admin(s, reqwest::Method::POST, "/admin/reach", Some(body)).await }
+    };
+
+    // The ops agent on its own: what its policy and the agents' policy give it.
+    let (status, ops) = reach(json!({ "client": "ops-agent" })).await;
+    assert_eq!(status, 200, "{ops}");
+    assert!(ops["policyVersion"].as_u64().is_some());
+    assert_eq!(
+        ops["grants"],
+        json!([ { "grantType": "client_credentials", "targets": [
+            { "resource": "analytics-mcp", "scopes": [
+                { "scope": "analytics:query", "by": ["agents-reach-analytics-mcp"] } ] },
+            { "resource": "incidents-api", "scopes": [
+                { "scope": "incidents:read", "by": ["ops-agent-autonomous"] },
+                { "scope": "metrics:read", "by": ["ops-agent-autonomous"] } ] } ] } ])
+    );
+    // The worker's configuration narrows what its policy gives; the inventory bot's grant
+    // depends on the request's address and time.
+    let (_, worker) = reach(json!({ "client": "reconcile-worker" })).await;
+    assert_eq!(worker["grants"][0]["targets"][0]["resource"], "billing-api");
+    let scopes: Vec<&str> = worker["grants"][0]["targets"][0]["scopes"]
+        .as_array()
+        .expect("scopes")
+        .iter()
+        .map(|s| s["scope"].as_str().expect("scope"))
+        .collect();
+    assert_eq!(scopes, ["ledger:read", "ledger:write"]);
+    let (_, bot) = reach(json!({ "client": "inventory-bot" })).await;
+    let stock = &bot["grants"][0]["targets"][0]["scopes"][0];
+    assert_eq!(stock["scope"], "stock:read");
+    assert_eq!(stock["by"], json!([]));
+    assert_eq!(stock["conditional"][0]["policy"], "inventory-night-shift");
+    assert_eq!(
+        stock["conditional"][0]["conditions"]
+            .as_array()
+            .expect("conditions")
+            .len(),
+        2
+    );
+    // Only the grant types the client may use: the MCP server exchanges, nothing else.
+    let (_, mcp) =
+        reach(json!({ "client": "analytics-mcp", "grantType": "client_credentials" })).await;
+    assert_eq!(mcp["grants"], json!([]));
+
+    // Who can query the analytics MCP server: the two agents, under client credentials.
+    let (status, who) =
+        reach(json!({ "target": "analytics-mcp", "scope": "analytics:query" })).await;
+    assert_eq!(status, 200, "{who}");
+    assert_eq!(who["target"], json!({ "resource": "analytics-mcp" }));
+    assert_eq!(
+        who["holders"],
+        json!([
+            { "grantType": "client_credentials", "client": "ops-agent", "by": ["agents-reach-analytics-mcp"] },
+            { "grantType": "client_credentials", "client": "report-agent", "by": ["agents-reach-analytics-mcp"] },
+        ])
+    );
+
+    // A user added through the admin API is in the directory reach reads: the exchange for the
+    // analytics API may carry one (the policy's condition is on the actor, request data).
+    let user = json!({ "sub": "u-7", "roles": ["analyst"] });
+    assert_eq!(
+        admin(&s, reqwest::Method::POST, "/admin/users", Some(user))
+            .await
+            .0,
+        201
+    );
+    let (_, who) =
+        reach(json!({ "target": { "resource": "analytics-api" }, "scope": "reports:read" })).await;
+    let holders: Vec<(&str, Option<&str>)> = who["holders"]
+        .as_array()
+        .expect("holders")
+        .iter()
+        .map(|h| (h["client"].as_str().expect("client"), h["user"].as_str()))
+        .collect();
+    assert_eq!(
+        holders,
+        [("analytics-mcp", None), ("analytics-mcp", Some("u-7"))]
+    );
+    assert_eq!(
+        who["holders"][1]["conditional"][0]["conditions"],
+        json!(["condition 0: actor.clientid equal analytics-mcp"])
+    );
+
+    // Questions that cannot be answered, each with the path of what is wrong.
+    for (body, status, path) in [
+        (json!({}), 400, "body"),
+        (
+            json!({ "client": "ops-agent", "target": "billing-api" }),
+            400,
+            "body",
+        ),
+        (
+            json!({ "client": "ops-agent", "scope": "ledger:read" }),
+            400,
+            "body.scope",
+        ),
+        (
+            json!({ "target": "billing-api", "user": "u-7", "scope": "ledger:read" }),
+            400,
+            "body.user",
+        ),
+        (
+            json!({ "target": "billing-api", "scope": "ledger:nope" }),
+            400,
+            "body.scope",
+        ),
+        (json!({ "target": "billing-api" }), 400, "body.scope"),
+        (
+            json!({ "client": "ops-agent", "grantType": "password" }),
+            400,
+            "",
+        ),
+        (json!({ "client": "ops-agent", "colour": "red" }), 400, ""),
+        (json!({ "client": "nobody" }), 404, ""),
+        (json!({ "client": "ops-agent", "user": "nobody" }), 404, ""),
+        (json!({ "target": "ghost-api", "scope": "x" }), 404, ""),
+    ] {
+        let (got, answer) = reach(body.clone()).await;
+        assert_eq!(got, status, "{body}: {answer}");
+        if !path.is_empty() {
+            assert_eq!(answer["errors"][0]["path"], path, "{body}: {answer}");
+        }
+    }
+
+    // The command line reads the configuration file and gives the same answers (the user added
+    // over HTTP is not in the file, so compare what does not involve users).
+    let config = s.dir.0.join("quickstart.yaml");
+    std::fs::write(&config, quickstart()).expect("config file");
+    let without_version = |mut v: Value| {
+        v.as_object_mut().expect("object").remove("policyVersion");
+        v
+    };
+    let (ok, cli, stderr) = reach_cli(&config, &["--client", "ops-agent"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(cli, without_version(ops));
+    let (_, http) = reach(json!({ "target": "analytics-mcp", "scope": "analytics:query" })).await;
+    let (ok, cli, stderr) = reach_cli(
+        &config,
+        &["--target", "analytics-mcp", "--scope", "analytics:query"],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(cli, without_version(http));
+    let (ok, _, stderr) = reach_cli(&config, &["--client", "nobody"]);
+    assert!(!ok);
+    assert!(stderr.contains("no client `nobody`"), "{stderr}");
+    let (ok, _, stderr) = reach_cli(
+        &config,
+        &["--client", "ops-agent", "--target", "billing-api"],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}

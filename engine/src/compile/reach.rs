@@ -37,7 +37,8 @@ pub struct Reach<'set> {
 pub struct GrantReach<'set> {
     /// The grant type.
     pub grant_type: GrantType,
-    /// The targets with something obtainable: resources, then connections, in document order.
+    /// The targets with something obtainable: resources, then connections, each by id (an
+    /// order that does not depend on how the document was assembled).
     pub targets: Vec<TargetReach<'set>>,
 }
 
@@ -85,9 +86,9 @@ pub struct ScopeReach<'set> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Grantors<'set> {
-    /// Policies that give it whatever the request carries, in document order.
+    /// Policies that give it whatever the request carries, by id.
     pub by: Vec<&'set str>,
-    /// Policies that give it when the request meets their conditions on request data.
+    /// Policies that give it when the request meets their conditions on request data, by id.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conditional: Vec<Conditional<'set>>,
 }
@@ -95,6 +96,12 @@ pub struct Grantors<'set> {
 impl Grantors<'_> {
     fn is_empty(&self) -> bool {
         self.by.is_empty() && self.conditional.is_empty()
+    }
+
+    /// Puts the policies in id order.
+    fn sort(&mut self) {
+        self.by.sort_unstable();
+        self.conditional.sort_by(|a, b| a.policy.cmp(b.policy));
     }
 }
 
@@ -291,11 +298,15 @@ impl PolicySet {
                         !grantors.is_empty()
                             && configured.is_none_or(|list| list.iter().any(|s| s == &***name))
                     })
-                    .map(|(name, grantors)| ScopeReach {
-                        scope: name,
-                        grantors,
+                    .map(|(name, mut grantors)| {
+                        grantors.sort();
+                        ScopeReach {
+                            scope: name,
+                            grantors,
+                        }
                     })
                     .collect();
+                credential.sort();
                 let credential = (!credential.is_empty()).then_some(credential);
                 if !scopes.is_empty() || credential.is_some() {
                     targets.push(TargetReach {
@@ -305,6 +316,7 @@ impl PolicySet {
                     });
                 }
             }
+            targets.sort_by(|a, b| a.target.cmp(&b.target));
             grants.push(GrantReach {
                 grant_type: g,
                 targets,
@@ -434,7 +446,13 @@ impl PolicySet {
                 }
             }
         }
-        let holders = found.into_values().collect();
+        let holders = found
+            .into_values()
+            .map(|mut holder| {
+                holder.grantors.sort();
+                holder
+            })
+            .collect();
         Ok(Holders { holders })
     }
 }

@@ -7,6 +7,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use tollgate_engine::{LoadError, PolicySet, ValidationError};
 
+use crate::admin::reach;
+use crate::config::ServerConfig;
 use crate::{policy_test, runtime, server};
 
 pub mod keys;
@@ -105,6 +107,30 @@ enum PolicyCommand {
         /// Test files (YAML or JSON).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// What a client can obtain (`--client`, with `--user`, `--grant-type`), or who can obtain a
+    /// scope (`--target`, `--scope`), over the clients, users and policies of a server
+    /// configuration file; prints the JSON `POST /admin/reach` answers.
+    Reach {
+        /// The server configuration file (YAML or JSON).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The client whose reach to list.
+        #[arg(long, value_name = "ID", conflicts_with_all = ["target", "scope"], required_unless_present = "target")]
+        client: Option<String>,
+        /// With this user (`sub`); without: requests without a user.
+        #[arg(long, value_name = "SUB", requires = "client")]
+        user: Option<String>,
+        /// Only this grant type (client_credentials, authorization_code, token_exchange,
+        /// jwt_bearer).
+        #[arg(long, value_name = "GRANT", requires = "client", value_parser = grant_type)]
+        grant_type: Option<tollgate_engine::GrantType>,
+        /// The target whose holders to list (a resource or connection id).
+        #[arg(long, value_name = "ID")]
+        target: Option<String>,
+        /// The scope on that target (none for a scope-less connection).
+        #[arg(long, value_name = "SCOPE", requires = "target")]
+        scope: Option<String>,
     },
 }
 
@@ -222,6 +248,45 @@ impl Command {
                 }
             }
             Command::Policy {
+                command:
+                    PolicyCommand::Reach {
+                        config,
+                        client,
+                        user,
+                        grant_type,
+                        target,
+                        scope,
+                    },
+            } => {
+                let config = ServerConfig::from_file(&config)?;
+                let set = PolicySet::from_value(config.document()).map_err(|e| {
+                    print_load_error(Path::new("the configuration's policies"), &e);
+                    anyhow::anyhow!("the configuration's policy document is not valid")
+                })?;
+                let (clients, users) = reach::sorted(config.clients.iter(), config.users.iter());
+                let query = reach::ReachQuery {
+                    client,
+                    user,
+                    grant_type,
+                    target: target.map(reach::TargetRef::Id),
+                    scope,
+                };
+                let entities = reach::Entities {
+                    clients: &clients,
+                    users: &users,
+                };
+                match reach::answer(&set, entities, &query) {
+                    Ok(answer) => {
+                        println!("{}", serde_json::to_string_pretty(&answer)?);
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        Ok(ExitCode::FAILURE)
+                    }
+                }
+            }
+            Command::Policy {
                 command: PolicyCommand::Test { files },
             } => {
                 let mut report = policy_test::Report::default();
@@ -292,6 +357,13 @@ fn print_errors(path: &Path, errors: &[ValidationError]) {
             eprintln!("  {}: {}", e.path, e.message);
         }
     }
+}
+
+/// Reads `--grant-type`.
+fn grant_type(name: &str) -> Result<tollgate_engine::GrantType, String> {
+    tollgate_engine::GrantType::from_name(name).ok_or_else(|| {
+        format!("`{name}` is not one of client_credentials, authorization_code, token_exchange, jwt_bearer")
+    })
 }
 
 /// Reads `--algorithm`.

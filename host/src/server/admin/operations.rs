@@ -1,5 +1,5 @@
-//! The admin API's operations that are not collections: simulating a decision, reading the audit
-//! trail and rotating the signing key. The handlers parse and render; the work is in
+//! The admin API's operations that are not collections: simulating a decision, reach, reading
+//! the audit trail and rotating the signing key. The handlers parse and render; the work is in
 //! [`crate::admin`].
 
 use axum::Json;
@@ -13,6 +13,7 @@ use super::extract::{AdminJson, JsonBytes};
 use super::responses::{BadRequest, BodyRefused, Unauthorized, Unavailable};
 use crate::admin::error::AdminError;
 use crate::admin::keys::{RotateKeys, RotatedKey};
+use crate::admin::reach::{self as reach_of, ReachQuery};
 use crate::admin::simulate::{self, Simulated};
 use crate::clock::now;
 use crate::server::state::AppState;
@@ -22,6 +23,7 @@ use crate::store::AuditRecord;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/decide", post(decide))
+        .route("/admin/reach", post(reach))
         .route("/admin/audit", get(audit))
         .route("/admin/keys/rotate", post(rotate_keys))
 }
@@ -53,6 +55,34 @@ pub async fn decide(State(state): State<AppState>, JsonBytes(body): JsonBytes) -
                 .map_err(|e| AdminError::invalid("body", e.to_string()))
         });
     render(request.and_then(|r| simulate::decide(&state.core, &r)))
+}
+
+/// What a client can obtain, or who can obtain a scope, on the current policy set.
+///
+/// `{"client": id}` (with `"user": sub` for requests with that user, `"grantType"` for one grant
+/// type) answers `{client, user?, grants: [{grantType, targets: [{resource | connection,
+/// scopes: [{scope, by, conditional?}] | credential: {by, conditional?}}]}]}`, under each grant
+/// type the client may use. `{"target": id, "scope": s}` (no scope for a scope-less connection;
+/// `{"resource": id}` or `{"connection": id}` when both kinds share the id) answers `{target,
+/// scope, holders: [{grantType, client, user?, by, conditional?}]}` over every client and user.
+/// `by` lists the policies that give it to any request; `conditional` those that give it only
+/// to requests meeting the listed conditions on request data (claims, actor, subject, address,
+/// time). Consent and dry-run policies are not counted. The answers are those of `tollgate policy
+/// reach`.
+#[utoipa::path(
+    post, path = "/admin/reach", tag = "decisions", operation_id = "reach",
+    request_body = ReachQuery,
+    responses(
+        (status = 200, description = "the reach, with the policy-set version", body = Object),
+        BadRequest, Unauthorized, BodyRefused, Unavailable,
+        (status = 404, description = "no such client, user, resource or connection", body = super::error::ErrorBody),
+    ),
+)]
+pub async fn reach(
+    State(state): State<AppState>,
+    AdminJson(query): AdminJson<ReachQuery>,
+) -> Response {
+    render(reach_of::on_directory(&state.core, &query))
 }
 
 /// Which audit events to read.
