@@ -216,3 +216,52 @@ fn who_can_refuses_what_the_document_does_not_define() {
         Err(ReachError::UnknownTarget(_))
     ));
 }
+
+#[test]
+fn comparing_two_sets_lists_what_changes() {
+    let set = PolicySet::load(DOCUMENT).unwrap();
+    let clients = [client("ops-agent"), client("billing-bot")];
+    let users = [user("u-1", &["SRE"])];
+    let incidents = Target::Resource("incidents-api".to_owned());
+    let pagerduty = Target::Connection("pagerduty".to_owned());
+    let targets = [incidents.clone(), pagerduty.clone()];
+    assert_eq!(
+        set.compare(&set, &targets, &clients, &users),
+        tollgate_engine::ReachDiff::default()
+    );
+
+    // Without the SRE policy: the SRE's agent loses two scopes and the credential; nobody gains.
+    let without = PolicySet::load(
+        &DOCUMENT.replace("id: ops-agent-sre", "id: ops-agent-sre\n    mode: dry-run"),
+    )
+    .unwrap();
+    let diff = set.compare(&without, &targets, &clients, &users);
+    assert!(diff.gained.is_empty());
+    let lost: Vec<(Option<&str>, &Target)> = diff
+        .lost
+        .iter()
+        .map(|c| (c.scope.as_deref(), &c.target))
+        .collect();
+    assert_eq!(
+        lost,
+        [
+            (Some("incidents:write"), &incidents),
+            (Some("runbook:execute"), &incidents),
+            (None, &pagerduty),
+        ]
+    );
+    assert!(diff.lost.iter().all(|c| c.client == "ops-agent"
+        && c.user.as_deref() == Some("u-1")
+        && c.grant_type == GrantType::AuthorizationCode
+        && c.before == tollgate_engine::Standing::Certain
+        && c.after == tollgate_engine::Standing::None
+        && c.by == ["ops-agent-sre"]));
+    // And back: the same combinations, gained.
+    assert_eq!(
+        without
+            .compare(&set, &targets, &clients, &users)
+            .gained
+            .len(),
+        3
+    );
+}

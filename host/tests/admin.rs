@@ -416,3 +416,125 @@ async fn reach_answers_the_same_over_http_and_on_the_command_line() {
     assert!(!ok);
     assert!(stderr.contains("cannot be used with"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_policy_change_is_previewed_before_it_is_saved() {
+    let s = start("admin-preview", &quickstart(), Some("admin-secret")).await;
+    let preview = |body: Value| {
+        let s = &s;
+        async move { admin(s, reqwest::Method::POST, "/admin/preview", Some(body)).await }
+    };
+    let draft = json!({ "id": "report-agent-reads-reports",
+        "subject": { "clients": ["report-agent"] }, "grantTypes": ["client_credentials"],
+        "targets": [ { "resource": "analytics-api", "scopes": ["reports:read"] } ] });
+    let request = json!({ "grantType": "client_credentials",
+        "client": { "clientId": "report-agent", "tags": ["agent"] },
+        "target": { "resource": "analytics-api" }, "requestedScopes": ["reports:read"] });
+
+    // Creating it: exactly one combination gains, and the request flips from refused to granted.
+    let (status, answer) = preview(json!({ "policy": draft, "request": request })).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["change"], "create");
+    assert_eq!(
+        answer["gained"],
+        json!([ { "grantType": "client_credentials", "client": "report-agent",
+                  "resource": "analytics-api", "scope": "reports:read",
+                  "before": "none", "after": "certain", "by": ["report-agent-reads-reports"] } ])
+    );
+    assert_eq!(answer["lost"], json!([]));
+    assert_eq!(answer["decisions"]["current"]["permitted"], false);
+    assert_eq!(
+        answer["decisions"]["draft"]["granted"],
+        json!(["reports:read"])
+    );
+    // Nothing was stored: the policy does not exist, the token is still refused.
+    let (status, _) = admin(
+        &s,
+        reqwest::Method::GET,
+        "/admin/policies/report-agent-reads-reports",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Deleting the ops agent's policy: it loses its two scopes.
+    let (status, answer) = preview(json!({ "delete": "ops-agent-autonomous" })).await;
+    assert_eq!(status, 200, "{answer}");
+    let lost: Vec<(&str, &str, &str)> = answer["lost"]
+        .as_array()
+        .expect("lost")
+        .iter()
+        .map(|c| {
+            (
+                c["client"].as_str().expect("client"),
+                c["scope"].as_str().expect("scope"),
+                c["after"].as_str().expect("after"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lost,
+        [
+            ("ops-agent", "incidents:read", "none"),
+            ("ops-agent", "metrics:read", "none")
+        ]
+    );
+
+    // Narrowing the inventory bot's window keeps it conditional: no change to report. Making its
+    // grant unconditional is a gain from conditional to certain.
+    let (_, answer) = preview(json!({ "policy": { "id": "inventory-night-shift",
+        "subject": { "clients": ["inventory-bot"] }, "grantTypes": ["client_credentials"],
+        "targets": [ { "resource": "inventory-api", "scopes": ["stock:read"] } ] } }))
+    .await;
+    assert_eq!(answer["change"], "update");
+    let gained: Vec<(&str, &str, &str)> = answer["gained"]
+        .as_array()
+        .expect("gained")
+        .iter()
+        .map(|c| {
+            (
+                c["scope"].as_str().expect("scope"),
+                c["before"].as_str().expect("before"),
+                c["after"].as_str().expect("after"),
+            )
+        })
+        .collect();
+    assert_eq!(gained, [("stock:read", "conditional", "certain")]);
+    assert_eq!(answer["lost"][0]["scope"], "stock:write");
+    assert_eq!(answer["lost"][0]["before"], "conditional");
+
+    // A draft with two mistakes: both reported, each at its path in the draft.
+    let (status, answer) = preview(json!({ "policy": { "id": "broken",
+        "subject": { "conditions": [ { "key": "user.role", "op": "contains", "value": "SRE" } ] },
+        "targets": [ { "resource": "analytics-api", "scopes": ["reports:nope"] } ] } }))
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    let paths: Vec<&str> = answer["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "body.policy.subject.conditions[0].key",
+            "body.policy.targets[0].scopes[0]"
+        ],
+        "{answer}"
+    );
+    for (body, status) in [
+        (json!({}), 400),
+        (json!({ "delete": "nope" }), 404),
+        (
+            json!({ "delete": "ops-agent-autonomous", "policy": draft }),
+            400,
+        ),
+        (
+            json!({ "delete": "ops-agent-autonomous", "request": { "grantType": "x" } }),
+            400,
+        ),
+    ] {
+        assert_eq!(preview(body.clone()).await.0, status, "{body}");
+    }
+}

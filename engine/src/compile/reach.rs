@@ -456,3 +456,184 @@ impl PolicySet {
         Ok(Holders { holders })
     }
 }
+
+/// How a (grant type, client, user) stands towards a scope in a policy set.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// It cannot obtain the scope.
+    None,
+    /// It obtains the scope when the request meets some policy's conditions on request data.
+    Conditional,
+    /// It obtains the scope whatever the request carries.
+    Certain,
+}
+
+/// A (grant type, client, user, target, scope) that stands differently in two policy sets. See
+/// [`PolicySet::compare`].
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReachChange {
+    /// The grant type.
+    pub grant_type: GrantType,
+    /// The client's id.
+    pub client: String,
+    /// The user's `sub`; absent for requests without a user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The target: `{"resource": id}` or `{"connection": id}`.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub target: Target,
+    /// The scope; absent for a scope-less connection's credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// How it stands in the first set.
+    pub before: Standing,
+    /// How it stands in the second.
+    pub after: Standing,
+    /// The policies that give it in the second set (for a gain) or in the first (for a loss), by
+    /// id.
+    pub by: Vec<String>,
+    /// Policies that give it only to requests meeting their conditions on request data, by id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditional: Vec<String>,
+}
+
+/// What changes between two policy sets over a directory. See [`PolicySet::compare`].
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReachDiff {
+    /// What stands better in the second set (none → conditional → certain).
+    pub gained: Vec<ReachChange>,
+    /// What stands worse.
+    pub lost: Vec<ReachChange>,
+}
+
+/// (grant type index, client id, user sub) → (standing, certain policies, conditional policies).
+type Standings = BTreeMap<(usize, String, Option<String>), (Standing, Vec<String>, Vec<String>)>;
+
+impl PolicySet {
+    /// The scopes of `target` (an empty list for a scope-less connection), or `None` when the set
+    /// does not define it.
+    fn scopes_of(&self, target: &Target) -> Option<(bool, Vec<&str>)> {
+        let found = match target {
+            Target::Resource(id) => self.resources.get(id.as_str()),
+            Target::Connection(id) => self.connections.get(id.as_str()),
+        }?;
+        let entry = self.targets.get(*found as usize)?;
+        Some((entry.scoped, entry.scopes.iter().map(|s| &**s).collect()))
+    }
+
+    fn standings(
+        &self,
+        target: &Target,
+        scope: Option<&str>,
+        clients: &[Client],
+        users: &[User],
+    ) -> Standings {
+        let Ok(holders) = self.who_can(target, scope, clients, users) else {
+            return Standings::new();
+        };
+        holders
+            .holders
+            .into_iter()
+            .map(|h| {
+                let standing = if h.grantors.by.is_empty() {
+                    Standing::Conditional
+                } else {
+                    Standing::Certain
+                };
+                (
+                    (
+                        h.grant_type.index(),
+                        h.client.to_owned(),
+                        h.user.map(str::to_owned),
+                    ),
+                    (
+                        standing,
+                        h.grantors.by.iter().map(|p| (*p).to_owned()).collect(),
+                        h.grantors
+                            .conditional
+                            .iter()
+                            .map(|c| c.policy.to_owned())
+                            .collect(),
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    /// What `draft` changes against this set over a directory, on each of `targets`: every
+    /// (grant type, client, user, scope) of [`PolicySet::who_can`] that stands differently, as
+    /// gained or lost. A target or scope only one of the sets defines counts as obtainable by
+    /// nobody in the other. Pass the targets the change can touch (those the changed policies
+    /// name, before and after); the rest cannot differ.
+    pub fn compare(
+        &self,
+        draft: &PolicySet,
+        targets: &[Target],
+        clients: &[Client],
+        users: &[User],
+    ) -> ReachDiff {
+        let mut diff = ReachDiff::default();
+        for target in targets {
+            let (before_def, after_def) = (self.scopes_of(target), draft.scopes_of(target));
+            let scoped = before_def
+                .as_ref()
+                .or(after_def.as_ref())
+                .is_some_and(|(scoped, _)| *scoped);
+            let mut scopes: Vec<Option<&str>> = Vec::new();
+            if scoped {
+                for (_, list) in [&before_def, &after_def].into_iter().flatten() {
+                    for s in list {
+                        if !scopes.contains(&Some(*s)) {
+                            scopes.push(Some(s));
+                        }
+                    }
+                }
+            } else {
+                scopes.push(None);
+            }
+            for scope in scopes {
+                let before = self.standings(target, scope, clients, users);
+                let after = draft.standings(target, scope, clients, users);
+                let keys: std::collections::BTreeSet<_> =
+                    before.keys().chain(after.keys()).cloned().collect();
+                for key in keys {
+                    let none = (Standing::None, Vec::new(), Vec::new());
+                    let (b, bb, bc) = before.get(&key).cloned().unwrap_or_else(|| none.clone());
+                    let (a, ab, ac) = after.get(&key).cloned().unwrap_or(none);
+                    if a == b {
+                        continue;
+                    }
+                    let (grant, client, user) = key;
+                    let (by, conditional) = if a > b { (ab, ac) } else { (bb, bc) };
+                    let change = ReachChange {
+                        grant_type: GrantType::ALL
+                            .get(grant)
+                            .copied()
+                            .unwrap_or(GrantType::ClientCredentials),
+                        client,
+                        user,
+                        target: target.clone(),
+                        scope: scope.map(str::to_owned),
+                        before: b,
+                        after: a,
+                        by,
+                        conditional,
+                    };
+                    if a > b {
+                        diff.gained.push(change);
+                    } else {
+                        diff.lost.push(change);
+                    }
+                }
+            }
+        }
+        diff
+    }
+}

@@ -15,6 +15,7 @@ pub mod entities;
 pub mod error;
 pub mod keys;
 pub mod policies;
+pub mod preview;
 pub mod reach;
 pub mod resources;
 pub mod simulate;

@@ -86,14 +86,14 @@ fn to_json(answer: &impl Serialize) -> Value {
 }
 
 /// The engine grant types a client may use (`refresh_token` is decided under its session's).
-fn grant_types_of(client: &ClientConfig) -> Vec<GrantType> {
+pub(crate) fn grant_types_of(client: &ClientConfig) -> Vec<GrantType> {
     GrantType::ALL
         .into_iter()
         .filter(|g| client.grant_types.iter().any(|n| n.engine() == Some(*g)))
         .collect()
 }
 
-fn engine_user(u: &UserConfig) -> tollgate_engine::User {
+pub(crate) fn engine_user(u: &UserConfig) -> tollgate_engine::User {
     tollgate_engine::User {
         sub: Some(u.sub.clone()),
         roles: Some(u.roles.clone()),

@@ -20,7 +20,7 @@ use crate::server::state::AppState;
     info(
         title = "Tollgate admin API",
         description = "Clients, users, resources, connections and policies; connection \
-            credentials; decisions simulated on the current policy set; reach (what a client can obtain, who can obtain a scope); the audit trail; signing \
+            credentials; decisions simulated on the current policy set; reach (what a client can obtain, who can obtain a scope); policy changes previewed before they are saved; the audit trail; signing \
             key rotation. Every operation needs the admin bearer token (`TOLLGATE_ADMIN_TOKEN`). \
             Entities the configuration file declares are read-only here (409).",
     ),
@@ -36,7 +36,7 @@ use crate::server::state::AppState;
         entities::list_policies, entities::create_policy, entities::read_policy,
         entities::replace_policy, entities::delete_policy,
         credentials::list, credentials::put, credentials::delete,
-        operations::decide, operations::reach, operations::audit, operations::rotate_keys,
+        operations::decide, operations::reach, operations::preview, operations::audit, operations::rotate_keys,
     ),
     components(schemas(ErrorBody, FieldError)),
     modifiers(&AdminBearer),

@@ -13,6 +13,7 @@ use super::extract::{AdminJson, JsonBytes};
 use super::responses::{BadRequest, BodyRefused, Unauthorized, Unavailable};
 use crate::admin::error::AdminError;
 use crate::admin::keys::{RotateKeys, RotatedKey};
+use crate::admin::preview::{self as preview_of, Preview, PreviewQuery};
 use crate::admin::reach::{self as reach_of, ReachQuery};
 use crate::admin::simulate::{self, Simulated};
 use crate::clock::now;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/decide", post(decide))
         .route("/admin/reach", post(reach))
+        .route("/admin/preview", post(preview))
         .route("/admin/audit", get(audit))
         .route("/admin/keys/rotate", post(rotate_keys))
 }
@@ -83,6 +85,32 @@ pub async fn reach(
     AdminJson(query): AdminJson<ReachQuery>,
 ) -> Response {
     render(reach_of::on_directory(&state.core, &query))
+}
+
+/// Preview a policy change: what it would give and take away, before it is saved.
+///
+/// `{"policy": {...}}` previews creating the policy (or replacing the one with its id),
+/// `{"delete": id}` deleting one; nothing is stored. The answer lists every (grant type, client,
+/// user, target, scope) of the directory that would stand differently (`gained`, `lost`; each
+/// with `before` and `after`: `none`, `conditional` or `certain`, and the policies that give it),
+/// under the grant types each client may use. With `"request": {...}` (a decision request) it
+/// also has that request decided by the current and the changed policies (`decisions.current`,
+/// `decisions.draft`). A draft that would make the document invalid is refused with every error,
+/// those in the draft at `body.policy…`.
+#[utoipa::path(
+    post, path = "/admin/preview", tag = "policies", operation_id = "preview",
+    request_body = PreviewQuery,
+    responses(
+        (status = 200, description = "what the change would do", body = Preview),
+        BadRequest, Unauthorized, BodyRefused, Unavailable,
+        (status = 404, description = "no such policy to delete", body = super::error::ErrorBody),
+    ),
+)]
+pub async fn preview(
+    State(state): State<AppState>,
+    AdminJson(query): AdminJson<PreviewQuery>,
+) -> Response {
+    render(preview_of::preview(&state.core, query))
 }
 
 /// Which audit events to read.

@@ -1,0 +1,207 @@
+//! A policy change previewed before it is saved: what it would give or take away, over every
+//! client and user of the directory ([`PolicySet::compare`]), and optionally one request decided
+//! by the current and the changed policy set side by side. Nothing is stored.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tollgate_engine::{Decision, PolicySet, ReachChange, Request, Target, ValidationError};
+use utoipa::ToSchema;
+
+use super::error::AdminError;
+use super::policies::PolicyBody;
+use super::reach::{Entities, grant_types_of, sorted};
+use crate::oauth::policy_input::engine_client_of;
+
+/// A draft change: a policy to create or replace (`policy`), or one to delete (`delete`), and
+/// optionally a request to decide on both sides.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreviewQuery {
+    /// The policy as it would be saved (created, or replacing the one with its id).
+    #[serde(default)]
+    pub policy: Option<PolicyBody>,
+    /// The id of a policy to delete.
+    #[serde(default)]
+    pub delete: Option<String>,
+    /// A request to decide with the current and with the changed policies.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub request: Option<Value>,
+}
+
+/// What the change would do.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Preview {
+    /// The version of the current policy set.
+    pub policy_version: u64,
+    /// `create`, `update` or `delete`.
+    pub change: &'static str,
+    /// Combinations that would obtain more: none → conditional → certain.
+    pub gained: Vec<ReachChange>,
+    /// Combinations that would obtain less.
+    pub lost: Vec<ReachChange>,
+    /// The request decided by the current and the changed policy set, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decisions: Option<SideBySide>,
+}
+
+/// One request decided twice.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SideBySide {
+    /// By the current policies.
+    pub current: Decision<'static>,
+    /// By the policies after the change.
+    pub draft: Decision<'static>,
+}
+
+/// The targets a policy (as a document value) names.
+fn targets_of(policy: &Value) -> Vec<Target> {
+    policy
+        .get("targets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            let resource = t.get("resource").and_then(Value::as_str);
+            let connection = t.get("connection").and_then(Value::as_str);
+            match (resource, connection) {
+                (Some(id), None) => Some(Target::Resource(id.to_owned())),
+                (None, Some(id)) => Some(Target::Connection(id.to_owned())),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// An error of the changed document, at the draft's own path (`body.policy…`) when it is in the
+/// changed policy.
+fn at_draft(mut error: ValidationError, index: Option<usize>) -> ValidationError {
+    if let Some(i) = index {
+        let prefix = format!("policies[{i}]");
+        if let Some(rest) = error.path.strip_prefix(&prefix)
+            && (rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+        {
+            error.path = format!("body.policy{rest}");
+        }
+    }
+    error
+}
+
+/// Previews `query` on the current directory.
+pub fn preview(
+    core: &crate::oauth::state::Core,
+    query: PreviewQuery,
+) -> Result<Preview, AdminError> {
+    let directory = core.directory();
+    let policy_version = core.policy.version();
+    let current = directory.policy_set().map_err(|message| {
+        AdminError::Decide(crate::runtime::RuntimeError::Invalid(vec![
+            ValidationError {
+                path: String::new(),
+                message: message.to_owned(),
+            },
+        ]))
+    })?;
+
+    let mut document = directory.document.clone();
+    let Some(Value::Array(policies)) = document.get_mut("policies") else {
+        return Err(AdminError::invalid(
+            "",
+            "the policy document has no policies section",
+        ));
+    };
+    let position = |id: &str, policies: &[Value]| {
+        policies
+            .iter()
+            .position(|p| p.get("id").and_then(Value::as_str) == Some(id))
+    };
+    let (change, old, new, index) = match (query.policy, query.delete) {
+        (Some(policy), None) => {
+            let body = super::entities::to_body(&policy)?;
+            match position(&policy.id, policies).and_then(|i| policies.get_mut(i).map(|p| (i, p))) {
+                Some((i, slot)) => {
+                    let old = std::mem::replace(slot, body.clone());
+                    ("update", Some(old), Some(body), Some(i))
+                }
+                None => {
+                    let i = policies.len();
+                    policies.push(body.clone());
+                    ("create", None, Some(body), Some(i))
+                }
+            }
+        }
+        (None, Some(id)) => {
+            let i = position(&id, policies).ok_or(AdminError::NotFound { kind: "policy", id })?;
+            let old = policies.remove(i);
+            ("delete", Some(old), None, None)
+        }
+        (Some(_), Some(_)) => {
+            return Err(AdminError::invalid(
+                "body",
+                "preview `policy` or `delete`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(AdminError::invalid(
+                "body",
+                "name the change: `policy` (to create or replace) or `delete` (an id)",
+            ));
+        }
+    };
+    let draft = PolicySet::from_value(document).map_err(|e| {
+        AdminError::Document(
+            e.errors()
+                .into_iter()
+                .map(|err| at_draft(err, index))
+                .collect(),
+        )
+    })?;
+
+    let mut targets: Vec<Target> = Vec::new();
+    for target in old.iter().chain(new.iter()).flat_map(targets_of) {
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
+    }
+    let (clients, users) = sorted(directory.clients.values(), directory.users.values());
+    let entities = Entities {
+        clients: &clients,
+        users: &users,
+    };
+    let engine_clients: Vec<tollgate_engine::Client> =
+        clients.iter().map(|c| engine_client_of(c)).collect();
+    let engine_users: Vec<tollgate_engine::User> =
+        users.iter().map(|u| super::reach::engine_user(u)).collect();
+    let mut diff = current.compare(&draft, &targets, &engine_clients, &engine_users);
+    // Only under the grant types each client may use, as reach lists them.
+    let usable = |c: &ReachChange| {
+        entities
+            .clients
+            .iter()
+            .find(|client| client.client_id == c.client)
+            .is_some_and(|client| grant_types_of(client).contains(&c.grant_type))
+    };
+    diff.gained.retain(usable);
+    diff.lost.retain(usable);
+
+    let decisions = match query.request {
+        None => None,
+        Some(request) => {
+            let request: Request = serde_json::from_value(request)
+                .map_err(|e| AdminError::invalid("body.request", e.to_string()))?;
+            Some(SideBySide {
+                current: current.decide(&request).into_owned(),
+                draft: draft.decide(&request).into_owned(),
+            })
+        }
+    };
+    Ok(Preview {
+        policy_version,
+        change,
+        gained: diff.gained,
+        lost: diff.lost,
+        decisions,
+    })
+}
