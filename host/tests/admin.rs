@@ -312,6 +312,7 @@ async fn reach_answers_the_same_over_http_and_on_the_command_line() {
     let (status, who) =
         reach(json!({ "target": "analytics-mcp", "scope": "analytics:query" })).await;
     assert_eq!(status, 200, "{who}");
+    let first_who = who.clone();
     assert_eq!(who["target"], json!({ "resource": "analytics-mcp" }));
     assert_eq!(
         who["holders"],
@@ -320,6 +321,26 @@ async fn reach_answers_the_same_over_http_and_on_the_command_line() {
             { "grantType": "client_credentials", "client": "report-agent", "by": ["agents-reach-analytics-mcp"] },
         ])
     );
+
+    // A client added through the admin API, with who is accountable for it.
+    let agent = json!({ "clientId": "triage-agent", "secret": "triage-dev-secret",
+        "grantTypes": ["client_credentials"], "tags": ["agent"], "owner": "sre-team@example.com" });
+    assert_eq!(
+        admin(&s, reqwest::Method::POST, "/admin/clients", Some(agent))
+            .await
+            .0,
+        201
+    );
+    let (_, stored) = admin(
+        &s,
+        reqwest::Method::GET,
+        "/admin/clients/triage-agent",
+        None,
+    )
+    .await;
+    assert_eq!(stored["owner"], "sre-team@example.com");
+    let (_, who) = reach(json!({ "target": "analytics-mcp", "scope": "analytics:query" })).await;
+    assert_eq!(who["holders"].as_array().map(Vec::len), Some(3), "{who}");
 
     // A user added through the admin API is in the directory reach reads: the exchange for the
     // analytics API may carry one (the policy's condition is on the actor, request data).
@@ -388,8 +409,8 @@ async fn reach_answers_the_same_over_http_and_on_the_command_line() {
         }
     }
 
-    // The command line reads the configuration file and gives the same answers (the user added
-    // over HTTP is not in the file, so compare what does not involve users).
+    // The command line reads the configuration file and gives the same answers as the server did
+    // before the admin API added a client and a user (which are not in the file).
     let config = s.dir.0.join("quickstart.yaml");
     std::fs::write(&config, quickstart()).expect("config file");
     let without_version = |mut v: Value| {
@@ -399,7 +420,7 @@ async fn reach_answers_the_same_over_http_and_on_the_command_line() {
     let (ok, cli, stderr) = reach_cli(&config, &["--client", "ops-agent"]);
     assert!(ok, "{stderr}");
     assert_eq!(cli, without_version(ops));
-    let (_, http) = reach(json!({ "target": "analytics-mcp", "scope": "analytics:query" })).await;
+    let http = first_who;
     let (ok, cli, stderr) = reach_cli(
         &config,
         &["--target", "analytics-mcp", "--scope", "analytics:query"],

@@ -187,6 +187,10 @@ pub struct ClientConfig {
     /// tokens; no other client's without this.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub serves: Vec<String>,
+    /// Who is accountable for this client (a person, team or mailbox; free text): shown with it
+    /// wherever clients are listed. Not a policy attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// The grant types a public client (`none`: no secret, no key) may use: RFC 6749 §4.4 keeps client

@@ -402,6 +402,7 @@ pub fn client_from_document(client_id: &str, document: &Value) -> Result<ClientC
         jwks: None,
         tenant_id: None,
         serves: Vec::new(),
+        owner: None,
     })
 }
 

@@ -363,6 +363,7 @@ pub async fn register(
         jwks: None,
         tenant_id: None,
         serves: Vec::new(),
+        owner: None,
     };
     let secret = (!client.is_public()).then(random_id);
     let registration_token = random_id();
