@@ -34,13 +34,18 @@ pub(crate) enum Key {
 }
 
 /// Where a key's value comes from: the client's record, the user's, or the request itself (the
-/// inbound token, the exchange's parties, the address and time). Reach decides the first two from
-/// the directory and leaves the third to the request.
+/// inbound token's claims, the exchange's parties, the address and time). Reach decides the first
+/// two from the directory and the rest from what a grant type's requests can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
     Client,
     User,
-    Request,
+    /// `jwtClaims.*`.
+    Claims,
+    /// `actor.*`, `subject.*`: only a token exchange has them.
+    Exchange,
+    /// `request.ip`, `request.time`.
+    Context,
 }
 
 /// What kind of value a key holds, which decides the operators and operands it accepts.
@@ -85,13 +90,11 @@ impl Key {
             Key::UserSub | Key::UserRoles | Key::UserTenantIds | Key::UserPermissions => {
                 Source::User
             }
-            Key::Claim(_)
-            | Key::ActorClientId
-            | Key::ActorSub
-            | Key::SubjectClientId
-            | Key::SubjectAudience
-            | Key::RequestIp
-            | Key::RequestTime => Source::Request,
+            Key::Claim(_) => Source::Claims,
+            Key::ActorClientId | Key::ActorSub | Key::SubjectClientId | Key::SubjectAudience => {
+                Source::Exchange
+            }
+            Key::RequestIp | Key::RequestTime => Source::Context,
         }
     }
 

@@ -18,8 +18,8 @@ mod token;
 pub use call::{decide_json, decide_many_json, parse_claims, parse_request};
 pub use compile::PolicySet;
 pub use compile::reach::{
-    Conditional, GrantReach, Grantors, Holder, Holders, Reach, ReachChange, ReachDiff, ReachError,
-    ScopeReach, Standing, TargetName, TargetReach,
+    Conditional, ConditionalGrant, GrantReach, Grantors, Holder, Holders, Reach, ReachChange,
+    ReachDiff, ReachError, ScopeReach, Standing, TargetName, TargetReach,
 };
 pub use condition::operator_names;
 pub use decision::{Decision, DryRun, Name, NotMatched, Reason, ScopeDecision};

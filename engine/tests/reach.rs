@@ -152,7 +152,9 @@ fn who_can_obtain_a_scope() {
                                "user": "u-1", "by": ["ops-agent-sre"] } ] })
     );
 
-    // incidents:read: everyone, under every grant type, with the users each grant type allows.
+    // incidents:read: everyone, under every grant type, with the users each grant type's requests
+    // carry (none under client_credentials, one under authorization_code and jwt_bearer, one or
+    // none under token_exchange).
     let holders = set
         .who_can(&resource, Some("incidents:read"), &clients, &users)
         .unwrap();
@@ -164,7 +166,7 @@ fn who_can_obtain_a_scope() {
     let mut expected = Vec::new();
     for g in GrantType::ALL {
         for c in ["ops-agent", "billing-bot"] {
-            if g != GrantType::AuthorizationCode {
+            if matches!(g, GrantType::ClientCredentials | GrantType::TokenExchange) {
                 expected.push((g, c, None));
             }
             if g != GrantType::ClientCredentials {

@@ -58,7 +58,7 @@ pub struct Directory {
     bundle: std::sync::OnceLock<Bundle>,
     /// The document compiled natively, for reach ([`Directory::policy_set`]), made on first
     /// request.
-    policy_set: std::sync::OnceLock<Result<tollgate_engine::PolicySet, String>>,
+    policy_set: std::sync::OnceLock<Result<std::sync::Arc<tollgate_engine::PolicySet>, String>>,
 }
 
 /// The policy document as text with its ETag (a hash of the text).
@@ -114,7 +114,8 @@ impl Directory {
             client_secrets,
             document: self.document.clone(),
             bundle: std::sync::OnceLock::new(),
-            policy_set: std::sync::OnceLock::new(),
+            // The document is the same: so is its compiled form, when it was made.
+            policy_set: self.policy_set.clone(),
         }
     }
 
@@ -125,12 +126,16 @@ impl Directory {
     pub fn policy_set(&self) -> Result<&tollgate_engine::PolicySet, &str> {
         self.policy_set
             .get_or_init(|| {
-                tollgate_engine::PolicySet::from_value(self.document.clone()).map_err(|e| {
-                    let errors: Vec<String> = e.errors().iter().map(ToString::to_string).collect();
-                    errors.join("; ")
-                })
+                tollgate_engine::PolicySet::from_value(self.document.clone())
+                    .map(std::sync::Arc::new)
+                    .map_err(|e| {
+                        let errors: Vec<String> =
+                            e.errors().iter().map(ToString::to_string).collect();
+                        errors.join("; ")
+                    })
             })
             .as_ref()
+            .map(|set| &**set)
             .map_err(String::as_str)
     }
 

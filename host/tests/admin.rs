@@ -313,7 +313,7 @@ async fn reach_answers_the_same_over_http_and_on_the_command_line() {
         reach(json!({ "target": "analytics-mcp", "scope": "analytics:query" })).await;
     assert_eq!(status, 200, "{who}");
     let first_who = who.clone();
-    assert_eq!(who["target"], json!({ "resource": "analytics-mcp" }));
+    assert_eq!(who["resource"], "analytics-mcp");
     assert_eq!(
         who["holders"],
         json!([
@@ -478,36 +478,50 @@ async fn a_policy_change_is_previewed_before_it_is_saved() {
     .await;
     assert_eq!(status, 404);
 
-    // Deleting the ops agent's policy: it loses its two scopes.
+    // The configuration file's policies are read-only here: their changes cannot be saved, so
+    // they are not previewed either.
     let (status, answer) = preview(json!({ "delete": "ops-agent-autonomous" })).await;
-    assert_eq!(status, 200, "{answer}");
-    let lost: Vec<(&str, &str, &str)> = answer["lost"]
-        .as_array()
-        .expect("lost")
-        .iter()
-        .map(|c| {
-            (
-                c["client"].as_str().expect("client"),
-                c["scope"].as_str().expect("scope"),
-                c["after"].as_str().expect("after"),
-            )
-        })
-        .collect();
+    assert_eq!(status, 409, "{answer}");
+
+    // A policy of the admin API: the inventory bot in office hours, from the office network.
+    let day = json!({ "id": "inventory-day-shift", "subject": { "clients": ["inventory-bot"],
+        "conditions": [ { "key": "request.ip", "op": "inCidr", "values": ["10.20.0.0/16"] } ] },
+        "grantTypes": ["client_credentials"],
+        "targets": [ { "resource": "inventory-api", "scopes": ["stock:read"] } ] });
     assert_eq!(
-        lost,
-        [
-            ("ops-agent", "incidents:read", "none"),
-            ("ops-agent", "metrics:read", "none")
-        ]
+        admin(
+            &s,
+            reqwest::Method::POST,
+            "/admin/policies",
+            Some(day.clone())
+        )
+        .await
+        .0,
+        201
     );
 
-    // Narrowing the inventory bot's window keeps it conditional: no change to report. Making its
-    // grant unconditional is a gain from conditional to certain.
-    let (_, answer) = preview(json!({ "policy": { "id": "inventory-night-shift",
-        "subject": { "clients": ["inventory-bot"] }, "grantTypes": ["client_credentials"],
-        "targets": [ { "resource": "inventory-api", "scopes": ["stock:read"] } ] } }))
-    .await;
+    // Widening its network keeps the grant conditional: a change, neither gained nor lost.
+    let mut wider = day.clone();
+    wider["subject"]["conditions"][0]["values"] = json!(["10.0.0.0/8"]);
+    let (status, answer) = preview(json!({ "policy": wider })).await;
+    assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["change"], "update");
+    assert_eq!(answer["gained"], json!([]));
+    assert_eq!(answer["lost"], json!([]));
+    assert_eq!(answer["changed"][0]["scope"], "stock:read");
+    assert_eq!(answer["changed"][0]["before"], "conditional");
+    assert_eq!(answer["changed"][0]["after"], "conditional");
+    assert!(
+        answer["changed"][0]["conditional"]
+            .to_string()
+            .contains("10.0.0.0/8"),
+        "{answer}"
+    );
+
+    // Dropping its condition: stock:read goes from conditional to certain.
+    let mut open_policy = day.clone();
+    open_policy["subject"] = json!({ "clients": ["inventory-bot"] });
+    let (_, answer) = preview(json!({ "policy": open_policy })).await;
     let gained: Vec<(&str, &str, &str)> = answer["gained"]
         .as_array()
         .expect("gained")
@@ -521,8 +535,19 @@ async fn a_policy_change_is_previewed_before_it_is_saved() {
         })
         .collect();
     assert_eq!(gained, [("stock:read", "conditional", "certain")]);
-    assert_eq!(answer["lost"][0]["scope"], "stock:write");
-    assert_eq!(answer["lost"][0]["before"], "conditional");
+    assert_eq!(answer["gained"][0]["by"], json!(["inventory-day-shift"]));
+
+    // Deleting it: the night shift's policy still gives stock:read under its conditions, so the
+    // standing stays conditional, by one policy fewer.
+    let (status, answer) = preview(json!({ "delete": "inventory-day-shift" })).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["change"], "delete");
+    assert_eq!(answer["lost"], json!([]));
+    assert_eq!(answer["changed"][0]["scope"], "stock:read");
+    assert_eq!(
+        answer["changed"][0]["conditional"][0]["policy"],
+        "inventory-night-shift"
+    );
 
     // A draft with two mistakes: both reported, each at its path in the draft.
     let (status, answer) = preview(json!({ "policy": { "id": "broken",

@@ -4,11 +4,13 @@
 //!
 //! For each generated request, its client and user are asked what they can reach
 //! ([`PolicySet::reach`]), and the request is then decided again for every target and every
-//! scope of the document (consent left out, as reach leaves it out; no user under
-//! `client_credentials`, where requests never carry one). For each of those decisions, the
-//! policies that give the scope (`by`) must include every policy reach lists as certain and be
-//! among the policies reach lists as certain or conditional, and a granted scope must be in reach
-//! (a certain one always is granted). Then the directory of every client and user of the case is
+//! scope of the document, as a server makes requests under its grant type (consent left out, as
+//! reach leaves it out; no user and no inbound token under `client_credentials`, an actor and a
+//! subject token only in a token exchange). For each of those decisions, the policies that give
+//! the scope (`by`) must include every policy reach lists as certain and be among the policies
+//! reach lists as certain or conditional, a granted scope must be in reach (a certain one always
+//! is granted), and a conditional policy that did not give it must have failed on one of the
+//! conditions reach listed for it (the decision's explanation says which). Then the directory of every client and user of the case is
 //! asked, per target and scope, who can obtain it ([`PolicySet::who_can`]); its answer must be
 //! exactly the (grant type, client, user) combinations whose own reach lists that scope, with the
 //! same policies.
@@ -27,7 +29,7 @@ use tollgate_engine::{
 use tollgate_tests::generate;
 
 /// Documents in the default run; each gives hundreds of comparisons.
-const DEFAULT_CASES: u32 = 400;
+const DEFAULT_CASES: u32 = 500;
 
 /// The default run must compare at least this many decisions with reach.
 const MIN_COMPARISONS: usize = 10_000;
@@ -148,6 +150,13 @@ fn check(document: &Value, requests: &[Value], seen: &Seen) -> Result<(), TestCa
         }
         let g = request.grant_type;
         let reach = set.reach(&client, request.user.as_ref(), Some(g));
+        // Asked without a user, reach answers authorization_code and jwt_bearer for any user;
+        // requests there always carry one, so there is no decision to compare with.
+        if request.user.is_none()
+            && matches!(g, GrantType::AuthorizationCode | GrantType::JwtBearer)
+        {
+            continue;
+        }
 
         for def in &targets {
             let scopes: Vec<Option<&str>> = match &def.scopes {
@@ -155,15 +164,23 @@ fn check(document: &Value, requests: &[Value], seen: &Seen) -> Result<(), TestCa
                 None => vec![None],
             };
             for scope in scopes {
+                // The request as a server makes it under this grant type: no user and no inbound
+                // token under client_credentials, an actor and a subject token only in a token
+                // exchange.
                 let mut probe = request.clone();
                 probe.client = Some(client.clone());
                 if g == GrantType::ClientCredentials {
                     probe.user = None;
+                    probe.claims = None;
+                }
+                if g != GrantType::TokenExchange {
+                    probe.actor = None;
+                    probe.subject = None;
                 }
                 probe.target = def.target.clone();
                 probe.requested_scopes = scope.map(|s| vec![s.to_owned()]);
                 probe.consented_scopes = None;
-                probe.explain = false;
+                probe.explain = true;
                 let decision = set.decide(&probe);
                 let (decided, granted): (BTreeSet<String>, bool) = match scope {
                     Some(_) => {
@@ -229,6 +246,51 @@ fn check(document: &Value, requests: &[Value], seen: &Seen) -> Result<(), TestCa
                     if !certain.is_empty() && !granted {
                         return Err(fail("a certain scope was not granted", document, detail()));
                     }
+                    // Only what reach cannot decide is left as a condition: the address and
+                    // time, the inbound token's claims where one comes in, the exchange's parties
+                    // in an exchange.
+                    for c in grantors
+                        .map(|g| g.conditional.as_slice())
+                        .unwrap_or_default()
+                    {
+                        for text in &c.conditions {
+                            let key = text.split_once(": ").map_or("", |(_, rest)| rest);
+                            let undecided = key.starts_with("request.")
+                                || (key.starts_with("jwtClaims")
+                                    && g != GrantType::ClientCredentials)
+                                || ((key.starts_with("actor.") || key.starts_with("subject."))
+                                    && g == GrantType::TokenExchange);
+                            if !undecided {
+                                return Err(fail(
+                                    "reach left a decidable condition undecided",
+                                    document,
+                                    format!("{}\npolicy {}: {text}", detail(), c.policy),
+                                ));
+                            }
+                        }
+                    }
+                    // A conditional policy that did not give the scope failed on one of the
+                    // conditions reach listed for it, never on anything reach decided.
+                    for c in grantors
+                        .map(|g| g.conditional.as_slice())
+                        .unwrap_or_default()
+                    {
+                        if decided.contains(c.policy) {
+                            continue;
+                        }
+                        let failed = decision
+                            .not_matched
+                            .iter()
+                            .find(|n| n.policy == c.policy)
+                            .map(|n| n.failed.to_string());
+                        if !failed.as_deref().is_some_and(|f| c.conditions.contains(&f)) {
+                            return Err(fail(
+                                "a conditional policy failed on something reach decided",
+                                document,
+                                format!("{}\npolicy {} failed on {failed:?}", detail(), c.policy),
+                            ));
+                        }
+                    }
                 }
                 bump(&seen.compared, 1);
                 bump(&seen.certain, usize::from(!certain.is_empty()));
@@ -259,8 +321,8 @@ fn check(document: &Value, requests: &[Value], seen: &Seen) -> Result<(), TestCa
             for g in GrantType::ALL {
                 let (without, with) = match g {
                     GrantType::ClientCredentials => (true, false),
-                    GrantType::AuthorizationCode => (false, true),
-                    _ => (true, true),
+                    GrantType::AuthorizationCode | GrantType::JwtBearer => (false, true),
+                    GrantType::TokenExchange => (true, true),
                 };
                 for client in &clients {
                     let mut options: Vec<Option<&User>> = Vec::new();

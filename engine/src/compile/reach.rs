@@ -3,12 +3,17 @@
 //!
 //! A decision needs the whole request; reach knows only what the directory knows: the client's
 //! record (`client.*`, and its configured scopes) and the user's (`user.*`). A condition on
-//! anything the request itself carries (`jwtClaims.*`, `actor.*`, `subject.*`, `request.ip`,
-//! `request.time`) is not decided here: a policy whose other checks pass but which has such
-//! conditions is reported as *conditional*, with those conditions, and grants only a request that
-//! meets them. So, for a request of that client and user (exactly as given: no user means none),
-//! a scope is granted by exactly the policies listed `by` plus those of `conditional` whose
-//! conditions the request meets; anything not listed is never granted. Consent, which narrows
+//! what the request itself carries is decided only where the grant type settles it: a
+//! `client_credentials` request carries no inbound token (`jwtClaims.*` absent), and only a token
+//! exchange has an actor and a subject token (`actor.*`, `subject.*`); the address and time
+//! (`request.*`), and the claims and parties where they can be present, are not decided here. A
+//! policy whose other checks pass but which has such conditions is reported as *conditional*,
+//! with those conditions, and grants only a request that meets them. So, for a request of that
+//! client and user that a server can make under the grant type, a scope is granted by exactly the
+//! policies listed `by` plus those of `conditional` whose conditions the request meets; anything
+//! not listed is never granted. Asked without a user about a grant whose requests always carry
+//! one (`authorization_code`, `jwt_bearer`), reach answers for any user: conditions on the user
+//! become conditions listed. Consent, which narrows
 //! further, and dry-run policies, which never grant, are left out.
 
 use std::collections::BTreeMap;
@@ -167,39 +172,59 @@ pub enum ReachError {
     ScopeMissing(Target),
 }
 
-/// The users a grant type's requests can carry: none for `client_credentials` (the client acts
-/// for itself), always one for `authorization_code`, one or none otherwise.
+/// The users a grant type's requests can carry: none under `client_credentials` (the client acts
+/// for itself), always one under `authorization_code` and `jwt_bearer` (the assertion's subject),
+/// one or none under `token_exchange` (the subject token's user, if it has one).
 fn user_options(g: GrantType) -> (bool, bool) {
     // (without a user, with each user)
     match g {
         GrantType::ClientCredentials => (true, false),
-        GrantType::AuthorizationCode => (false, true),
-        GrantType::TokenExchange | GrantType::JwtBearer => (true, true),
+        GrantType::AuthorizationCode | GrantType::JwtBearer => (false, true),
+        GrantType::TokenExchange => (true, true),
+    }
+}
+
+/// Which attributes reach cannot decide for a grant type: the address and time always; the
+/// inbound token's claims except under `client_credentials` (no token comes in); the exchange's
+/// parties only under `token_exchange`; the user's attributes when the question names no user for
+/// a grant whose requests always carry one (`any_user`: the answer then holds for any user who
+/// meets the listed conditions). Everything else is decided: from the directory, or absent.
+fn undecided(g: GrantType, any_user: bool) -> impl Fn(Source) -> bool {
+    move |source| match source {
+        Source::Client => false,
+        Source::User => any_user,
+        Source::Claims => g != GrantType::ClientCredentials,
+        Source::Exchange => g == GrantType::TokenExchange,
+        Source::Context => true,
     }
 }
 
 impl CompiledPolicy {
-    /// Whether the conditions on `source`'s attributes hold on `request`.
-    fn holds_from(&self, source: Source, request: &Request) -> bool {
+    /// Whether the conditions on attributes `from` holds for hold on `request`.
+    fn holds_where(&self, from: impl Fn(Source) -> bool, request: &Request) -> bool {
         self.conditions
             .iter()
-            .filter(|c| c.key.source() == source)
+            .filter(|c| from(c.key.source()))
             .all(|c| c.holds(request))
     }
 
-    /// The explanations of the conditions on request data.
-    fn request_conditions(&self) -> Vec<&str> {
+    /// The explanations of the conditions on attributes `undecided` holds for.
+    fn undecided_conditions(&self, undecided: &impl Fn(Source) -> bool) -> Vec<&str> {
         self.conditions
             .iter()
-            .filter(|c| c.key.source() == Source::Request)
+            .filter(|c| undecided(c.key.source()))
             .map(|c| &*c.failed)
             .collect()
     }
 }
 
-/// Adds `policy` to `grantors`: to `by`, or with its conditions on request data to `conditional`.
-fn give<'set>(grantors: &mut Grantors<'set>, policy: &'set CompiledPolicy) {
-    let conditions = policy.request_conditions();
+/// Adds `policy` to `grantors`: to `by` when no condition is left undecided, else to
+/// `conditional` with those conditions.
+fn give<'set>(
+    grantors: &mut Grantors<'set>,
+    policy: &'set CompiledPolicy,
+    conditions: Vec<&'set str>,
+) {
     if conditions.is_empty() {
         grantors.by.push(&policy.id);
     } else {
@@ -239,8 +264,9 @@ impl PolicySet {
     /// Everything `client` can obtain with `user` (or with no user), under `grant_type` or under
     /// each grant type: per target, each scope the enforce-mode policies give and the client's
     /// configuration permits, with the policies that give it (see the module documentation for
-    /// what *conditional* means). The user is taken as given: no user means requests without
-    /// one; under `client_credentials` requests never carry one, so `user` is not used there.
+    /// what *conditional* means). Under `client_credentials` requests never carry a user, so
+    /// `user` is not used there; under `token_exchange` no user means requests without one; under
+    /// `authorization_code` and `jwt_bearer` no user means any user.
     pub fn reach(
         &self,
         client: &Client,
@@ -256,6 +282,8 @@ impl PolicySet {
             } else {
                 user
             };
+            let any_user = user.is_none() && !user_options(g).0;
+            let undecided = undecided(g, any_user);
             // The target does not matter to a condition; one probe serves them all.
             let request = probe(g, Some(client), user, Target::Resource(String::new()));
             let mut targets = Vec::new();
@@ -271,22 +299,24 @@ impl PolicySet {
                     .iter()
                     .filter_map(|&p| self.policies.get(p as usize))
                 {
+                    // Decided conditions are read on the probe: the directory's attributes, and
+                    // request data the grant type never carries (absent).
                     if policy.dry_run
                         || !policy.applies_to(g)
                         || !policy.client_ok(&request)
-                        || !policy.holds_from(Source::Client, &request)
-                        || !policy.holds_from(Source::User, &request)
+                        || !policy.holds_where(|source| !undecided(source), &request)
                     {
                         continue;
                     }
+                    let conditions = policy.undecided_conditions(&undecided);
                     if !entry.scoped {
-                        give(&mut credential, policy);
+                        give(&mut credential, policy, conditions);
                         continue;
                     }
                     for (i, grantors) in scopes.iter_mut().enumerate() {
                         let Ok(ix) = u16::try_from(i) else { break };
                         if policy.gives_scope(t, ix) {
-                            give(grantors, policy);
+                            give(grantors, policy, conditions.clone());
                         }
                     }
                 }
@@ -327,9 +357,9 @@ impl PolicySet {
 
     /// Everyone in the directory (`clients`, `users`) who can obtain `scope` on `target` (no
     /// scope for a scope-less connection), under each grant type, with the policies that give it.
-    /// Requests under `client_credentials` carry no user, under `authorization_code` always one,
-    /// under the other grant types one or none; each combination is listed that
-    /// [`PolicySet::reach`] would list the scope for. Clients without an id are skipped.
+    /// Requests under `client_credentials` carry no user, under `authorization_code` and
+    /// `jwt_bearer` always one, under `token_exchange` one or none; each combination is listed
+    /// that [`PolicySet::reach`] would list the scope for. Clients without an id are skipped.
     pub fn who_can<'set, 'd>(
         &'set self,
         target: &Target,
@@ -399,6 +429,7 @@ impl PolicySet {
             }
         }
 
+        let empty = probe(GrantType::ClientCredentials, None, None, target.clone());
         // (grant type, client index, user index) → who gives it. Conditions on the client and
         // on the user are separate: a policy's client part and user part are each read once.
         let mut found: BTreeMap<(usize, usize, Option<usize>), Holder<'set, 'd>> = BTreeMap::new();
@@ -416,19 +447,29 @@ impl PolicySet {
             }
             let matching_clients: Vec<&(usize, &'d str, Request)> = clients
                 .iter()
-                .filter(|(_, _, r)| policy.client_ok(r) && policy.holds_from(Source::Client, r))
+                .filter(|(_, _, r)| {
+                    policy.client_ok(r) && policy.holds_where(|s| s == Source::Client, r)
+                })
                 .collect();
             if matching_clients.is_empty() {
                 continue;
             }
             let matching_users: Vec<&(Option<usize>, Option<&'d str>, Request)> = user_probes
                 .iter()
-                .filter(|(_, _, r)| policy.holds_from(Source::User, r))
+                .filter(|(_, _, r)| policy.holds_where(|s| s == Source::User, r))
                 .collect();
             for g in GrantType::ALL {
                 if !policy.applies_to(g) {
                     continue;
                 }
+                // Request data this grant type never carries is absent: read on an empty probe.
+                let undecided = undecided(g, false);
+                let absent =
+                    |s: Source| !matches!(s, Source::Client | Source::User) && !undecided(s);
+                if !policy.holds_where(absent, &empty) {
+                    continue;
+                }
+                let conditions = policy.undecided_conditions(&undecided);
                 let (without, with) = user_options(g);
                 for &&(c, client_id, _) in &matching_clients {
                     for &&(u, sub, _) in &matching_users {
@@ -441,7 +482,7 @@ impl PolicySet {
                             user: sub,
                             grantors: Grantors::default(),
                         });
-                        give(&mut holder.grantors, policy);
+                        give(&mut holder.grantors, policy, conditions.clone());
                     }
                 }
             }
@@ -494,12 +535,24 @@ pub struct ReachChange {
     pub before: Standing,
     /// How it stands in the second.
     pub after: Standing,
-    /// The policies that give it in the second set (for a gain) or in the first (for a loss), by
-    /// id.
+    /// The policies that give it in the second set (for a gain or a change) or in the first (for
+    /// a loss), by id.
     pub by: Vec<String>,
-    /// Policies that give it only to requests meeting their conditions on request data, by id.
+    /// Policies that give it only to requests meeting the conditions listed, by id.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub conditional: Vec<String>,
+    pub conditional: Vec<ConditionalGrant>,
+}
+
+/// A policy that gives something only to requests meeting the conditions listed (an owned
+/// [`Conditional`]).
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionalGrant {
+    /// The policy id.
+    pub policy: String,
+    /// Its conditions that a request must meet.
+    pub conditions: Vec<String>,
 }
 
 /// What changes between two policy sets over a directory. See [`PolicySet::compare`].
@@ -511,10 +564,14 @@ pub struct ReachDiff {
     pub gained: Vec<ReachChange>,
     /// What stands worse.
     pub lost: Vec<ReachChange>,
+    /// What stands the same but by other policies or under other conditions (a conditional
+    /// grant whose address range or time window changed, say).
+    pub changed: Vec<ReachChange>,
 }
 
 /// (grant type index, client id, user sub) → (standing, certain policies, conditional policies).
-type Standings = BTreeMap<(usize, String, Option<String>), (Standing, Vec<String>, Vec<String>)>;
+type Standings =
+    BTreeMap<(usize, String, Option<String>), (Standing, Vec<String>, Vec<ConditionalGrant>)>;
 
 impl PolicySet {
     /// The scopes of `target` (an empty list for a scope-less connection), or `None` when the set
@@ -559,7 +616,10 @@ impl PolicySet {
                         h.grantors
                             .conditional
                             .iter()
-                            .map(|c| c.policy.to_owned())
+                            .map(|c| ConditionalGrant {
+                                policy: c.policy.to_owned(),
+                                conditions: c.conditions.iter().map(|t| (*t).to_owned()).collect(),
+                            })
                             .collect(),
                     ),
                 )
@@ -569,7 +629,7 @@ impl PolicySet {
 
     /// What `draft` changes against this set over a directory, on each of `targets`: every
     /// (grant type, client, user, scope) of [`PolicySet::who_can`] that stands differently, as
-    /// gained or lost. A target or scope only one of the sets defines counts as obtainable by
+    /// gained or lost, or that stands the same by other policies or conditions, as changed. A target or scope only one of the sets defines counts as obtainable by
     /// nobody in the other. Pass the targets the change can touch (those the changed policies
     /// name, before and after); the rest cannot differ.
     pub fn compare(
@@ -607,11 +667,11 @@ impl PolicySet {
                     let none = (Standing::None, Vec::new(), Vec::new());
                     let (b, bb, bc) = before.get(&key).cloned().unwrap_or_else(|| none.clone());
                     let (a, ab, ac) = after.get(&key).cloned().unwrap_or(none);
-                    if a == b {
+                    if a == b && ab == bb && ac == bc {
                         continue;
                     }
                     let (grant, client, user) = key;
-                    let (by, conditional) = if a > b { (ab, ac) } else { (bb, bc) };
+                    let (by, conditional) = if a >= b { (ab, ac) } else { (bb, bc) };
                     let change = ReachChange {
                         grant_type: GrantType::ALL
                             .get(grant)
@@ -626,10 +686,10 @@ impl PolicySet {
                         by,
                         conditional,
                     };
-                    if a > b {
-                        diff.gained.push(change);
-                    } else {
-                        diff.lost.push(change);
+                    match a.cmp(&b) {
+                        std::cmp::Ordering::Greater => diff.gained.push(change),
+                        std::cmp::Ordering::Less => diff.lost.push(change),
+                        std::cmp::Ordering::Equal => diff.changed.push(change),
                     }
                 }
             }

@@ -9,8 +9,9 @@ use utoipa::ToSchema;
 
 use super::error::AdminError;
 use super::policies::PolicyBody;
-use super::reach::{Entities, grant_types_of, sorted};
+use super::reach::{Entities, sorted, usable_grant_types};
 use crate::oauth::policy_input::engine_client_of;
+use crate::store::{Kind, Source};
 
 /// A draft change: a policy to create or replace (`policy`), or one to delete (`delete`), and
 /// optionally a request to decide on both sides.
@@ -25,8 +26,7 @@ pub struct PreviewQuery {
     pub delete: Option<String>,
     /// A request to decide with the current and with the changed policies.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub request: Option<Value>,
+    pub request: Option<Request>,
 }
 
 /// What the change would do.
@@ -41,6 +41,8 @@ pub struct Preview {
     pub gained: Vec<ReachChange>,
     /// Combinations that would obtain less.
     pub lost: Vec<ReachChange>,
+    /// Combinations that would obtain the same by other policies or under other conditions.
+    pub changed: Vec<ReachChange>,
     /// The request decided by the current and the changed policy set, when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decisions: Option<SideBySide>,
@@ -89,6 +91,26 @@ fn at_draft(mut error: ValidationError, index: Option<usize>) -> ValidationError
     error
 }
 
+/// Refuses a preview of a change the save would refuse: one to a policy the configuration file
+/// declares (read-only through the admin API).
+pub async fn savable(
+    core: &crate::oauth::state::Core,
+    query: &PreviewQuery,
+) -> Result<(), AdminError> {
+    let id = match (&query.policy, &query.delete) {
+        (Some(policy), None) => &policy.id,
+        (None, Some(id)) => id,
+        _ => return Ok(()),
+    };
+    if let Some((_, Source::Config)) = core.store.get_entity(Kind::Policy, id).await? {
+        return Err(AdminError::Declared {
+            kind: "policy",
+            id: id.clone(),
+        });
+    }
+    Ok(())
+}
+
 /// Previews `query` on the current directory.
 pub fn preview(
     core: &crate::oauth::state::Core,
@@ -117,20 +139,15 @@ pub fn preview(
             .iter()
             .position(|p| p.get("id").and_then(Value::as_str) == Some(id))
     };
+    // As the save does it: the old version out, the new one at the end.
     let (change, old, new, index) = match (query.policy, query.delete) {
         (Some(policy), None) => {
             let body = super::entities::to_body(&policy)?;
-            match position(&policy.id, policies).and_then(|i| policies.get_mut(i).map(|p| (i, p))) {
-                Some((i, slot)) => {
-                    let old = std::mem::replace(slot, body.clone());
-                    ("update", Some(old), Some(body), Some(i))
-                }
-                None => {
-                    let i = policies.len();
-                    policies.push(body.clone());
-                    ("create", None, Some(body), Some(i))
-                }
-            }
+            let old = position(&policy.id, policies).map(|i| policies.remove(i));
+            let index = policies.len();
+            policies.push(body.clone());
+            let change = if old.is_some() { "update" } else { "create" };
+            (change, old, Some(body), Some(index))
         }
         (None, Some(id)) => {
             let i = position(&id, policies).ok_or(AdminError::NotFound { kind: "policy", id })?;
@@ -176,32 +193,26 @@ pub fn preview(
         users.iter().map(|u| super::reach::engine_user(u)).collect();
     let mut diff = current.compare(&draft, &targets, &engine_clients, &engine_users);
     // Only under the grant types each client may use, as reach lists them.
+    let grants = usable_grant_types(entities);
     let usable = |c: &ReachChange| {
-        entities
-            .clients
-            .iter()
-            .find(|client| client.client_id == c.client)
-            .is_some_and(|client| grant_types_of(client).contains(&c.grant_type))
+        grants
+            .get(c.client.as_str())
+            .is_some_and(|g| g.contains(&c.grant_type))
     };
     diff.gained.retain(usable);
     diff.lost.retain(usable);
+    diff.changed.retain(usable);
 
-    let decisions = match query.request {
-        None => None,
-        Some(request) => {
-            let request: Request = serde_json::from_value(request)
-                .map_err(|e| AdminError::invalid("body.request", e.to_string()))?;
-            Some(SideBySide {
-                current: current.decide(&request).into_owned(),
-                draft: draft.decide(&request).into_owned(),
-            })
-        }
-    };
+    let decisions = query.request.map(|request| SideBySide {
+        current: current.decide(&request).into_owned(),
+        draft: draft.decide(&request).into_owned(),
+    });
     Ok(Preview {
         policy_version,
         change,
         gained: diff.gained,
         lost: diff.lost,
+        changed: diff.changed,
         decisions,
     })
 }

@@ -74,6 +74,7 @@ struct ClientAnswer<'a, 'set> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TargetAnswer<'a, 'set, 'd> {
+    #[serde(flatten)]
     target: &'a Target,
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<&'a str>,
@@ -83,6 +84,17 @@ struct TargetAnswer<'a, 'set, 'd> {
 /// An answer as JSON (serializing these types cannot fail: string keys, no maps of other keys).
 fn to_json(answer: &impl Serialize) -> Value {
     serde_json::to_value(answer).unwrap_or_default()
+}
+
+/// The engine grant types each client may use, by client id.
+pub(crate) fn usable_grant_types<'a>(
+    entities: Entities<'a>,
+) -> std::collections::HashMap<&'a str, Vec<GrantType>> {
+    entities
+        .clients
+        .iter()
+        .map(|c| (c.client_id.as_str(), grant_types_of(c)))
+        .collect()
 }
 
 /// The engine grant types a client may use (`refresh_token` is decided under its session's).
@@ -102,8 +114,15 @@ pub(crate) fn engine_user(u: &UserConfig) -> tollgate_engine::User {
     }
 }
 
-/// Answers `query` on `set` over `entities`, as JSON: `{client, user?, grants}` or `{target,
-/// scope?, holders}` (see [`tollgate_engine::Reach`] and [`tollgate_engine::Holders`]).
+/// Answers `query` on `set` over `entities`, as JSON: `{client, user?, grants}` or `{resource |
+/// connection, scope?, holders}` (see [`tollgate_engine::Reach`] and [`tollgate_engine::Holders`]).
+/// Asked without a user, `authorization_code` and `jwt_bearer` (whose requests always carry one)
+/// are answered for any user, with the user's conditions listed.
+///
+/// Reach covers the directory: the registered clients and the configured users. A client known
+/// only by its metadata document (`cimd`), or a subject the directory does not hold (an
+/// assertion's or a subject token's), is not listed by `who_can`, though policies without client
+/// lists or user conditions may grant to them.
 pub fn answer(
     set: &PolicySet,
     entities: Entities<'_>,
@@ -238,12 +257,11 @@ fn holders(
         other => AdminError::invalid("body.scope", other.to_string()),
     })?;
     // Only under the grant types each client may use.
+    let usable = usable_grant_types(entities);
     found.holders.retain(|h| {
-        entities
-            .clients
-            .iter()
-            .find(|c| c.client_id == h.client)
-            .is_some_and(|c| grant_types_of(c).contains(&h.grant_type))
+        usable
+            .get(h.client)
+            .is_some_and(|grants| grants.contains(&h.grant_type))
     });
     Ok(to_json(&TargetAnswer {
         target: &target,

@@ -64,13 +64,16 @@ pub async fn decide(State(state): State<AppState>, JsonBytes(body): JsonBytes) -
 /// `{"client": id}` (with `"user": sub` for requests with that user, `"grantType"` for one grant
 /// type) answers `{client, user?, grants: [{grantType, targets: [{resource | connection,
 /// scopes: [{scope, by, conditional?}] | credential: {by, conditional?}}]}]}`, under each grant
-/// type the client may use. `{"target": id, "scope": s}` (no scope for a scope-less connection;
-/// `{"resource": id}` or `{"connection": id}` when both kinds share the id) answers `{target,
-/// scope, holders: [{grantType, client, user?, by, conditional?}]}` over every client and user.
-/// `by` lists the policies that give it to any request; `conditional` those that give it only
-/// to requests meeting the listed conditions on request data (claims, actor, subject, address,
-/// time). Consent and dry-run policies are not counted. The answers are those of `tollgate policy
-/// reach`.
+/// type the client may use; without a user, `authorization_code` and `jwt_bearer` (whose
+/// requests always carry one) are answered for any user, the user's conditions listed.
+/// `{"target": id, "scope": s}` (no scope for a scope-less connection; `{"resource": id}` or
+/// `{"connection": id}` when both kinds share the id) answers `{resource | connection, scope,
+/// holders: [{grantType, client, user?, by, conditional?}]}` over every registered client and
+/// configured user (clients known only by a metadata document, and subjects the directory does
+/// not hold, are not listed). `by` lists the policies that give it to any request the grant type
+/// allows; `conditional` those that give it only to requests meeting the listed conditions (on
+/// the address and time, the inbound token's claims, an exchange's parties). Consent and dry-run
+/// policies are not counted. The answers are those of `tollgate policy reach`.
 #[utoipa::path(
     post, path = "/admin/reach", tag = "decisions", operation_id = "reach",
     request_body = ReachQuery,
@@ -84,7 +87,19 @@ pub async fn reach(
     State(state): State<AppState>,
     AdminJson(query): AdminJson<ReachQuery>,
 ) -> Response {
-    render(reach_of::on_directory(&state.core, &query))
+    let core = std::sync::Arc::clone(&state.core);
+    render(blocking(move || reach_of::on_directory(&core, &query)).await)
+}
+
+/// Runs work that reads the whole directory (reach, previews) off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
+) -> Result<T, AdminError> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+        Err(AdminError::Decide(crate::runtime::RuntimeError::Trap(
+            e.to_string(),
+        )))
+    })
 }
 
 /// Preview a policy change: what it would give and take away, before it is saved.
@@ -104,13 +119,18 @@ pub async fn reach(
         (status = 200, description = "what the change would do", body = Preview),
         BadRequest, Unauthorized, BodyRefused, Unavailable,
         (status = 404, description = "no such policy to delete", body = super::error::ErrorBody),
+        (status = 409, description = "the configuration file declares the policy: change it there", body = super::error::ErrorBody),
     ),
 )]
 pub async fn preview(
     State(state): State<AppState>,
     AdminJson(query): AdminJson<PreviewQuery>,
 ) -> Response {
-    render(preview_of::preview(&state.core, query))
+    if let Err(e) = preview_of::savable(&state.core, &query).await {
+        return e.into_response();
+    }
+    let core = std::sync::Arc::clone(&state.core);
+    render(blocking(move || preview_of::preview(&core, query)).await)
 }
 
 /// Which audit events to read.
