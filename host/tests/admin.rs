@@ -584,3 +584,133 @@ async fn a_policy_change_is_previewed_before_it_is_saved() {
         assert_eq!(preview(body.clone()).await.0, status, "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_disabled_client_obtains_nothing_and_its_tokens_are_inactive_for_good() {
+    let s = start("admin-disable", &quickstart(), Some("admin-secret")).await;
+    let agent = json!({ "clientId": "triage-agent", "secret": "triage-dev-secret",
+        "grantTypes": ["client_credentials"], "tags": ["agent"], "owner": "sre-team" });
+    assert_eq!(
+        admin(
+            &s,
+            reqwest::Method::POST,
+            "/admin/clients",
+            Some(agent.clone())
+        )
+        .await
+        .0,
+        201
+    );
+    let token = || async {
+        post(
+            &format!("{}/token", s.base),
+            Some(("triage-agent", "triage-dev-secret")),
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", "https://analytics-mcp.example.com"),
+            ],
+        )
+        .await
+    };
+    // The analytics MCP server serves that audience: it may introspect the agent's tokens.
+    let active = |t: String| {
+        let base = s.base.clone();
+        async move {
+            let (status, _, body) = post(
+                &format!("{base}/introspect"),
+                Some(("analytics-mcp", "analytics-mcp-dev-secret")),
+                &[("token", &t)],
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            body["active"].as_bool().expect("active")
+        }
+    };
+    let (status, _, body) = token().await;
+    assert_eq!(status, 200, "{body}");
+    let before = body["access_token"].as_str().expect("token").to_owned();
+    assert!(active(before.clone()).await);
+
+    // Disabled: no token, no reach, its token inactive.
+    let (status, disabled) = admin(
+        &s,
+        reqwest::Method::POST,
+        "/admin/clients/triage-agent/disable",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{disabled}");
+    assert_eq!(disabled["disabled"], true);
+    assert!(disabled["tokensNotBefore"].as_i64().is_some());
+    let (status, _, body) = token().await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "invalid_client");
+    assert!(!active(before.clone()).await);
+    let (_, reach) = admin(
+        &s,
+        reqwest::Method::POST,
+        "/admin/reach",
+        Some(json!({ "client": "triage-agent" })),
+    )
+    .await;
+    assert_eq!(reach["grants"], json!([]));
+
+    // A replacement through the admin API keeps the state; only the actions change it.
+    let (status, replaced) = admin(
+        &s,
+        reqwest::Method::PUT,
+        "/admin/clients/triage-agent",
+        Some(agent),
+    )
+    .await;
+    assert_eq!(status, 200, "{replaced}");
+    let (_, stored) = admin(
+        &s,
+        reqwest::Method::GET,
+        "/admin/clients/triage-agent",
+        None,
+    )
+    .await;
+    assert_eq!(stored["disabled"], true, "{stored}");
+    assert_eq!(stored["tokensNotBefore"], disabled["tokensNotBefore"]);
+
+    // Enabled again: new tokens, but the old one stays inactive.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, enabled) = admin(
+        &s,
+        reqwest::Method::POST,
+        "/admin/clients/triage-agent/enable",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{enabled}");
+    assert!(enabled.get("disabled").is_none(), "{enabled}");
+    let (status, _, body) = token().await;
+    assert_eq!(status, 200, "{body}");
+    let after = body["access_token"].as_str().expect("token").to_owned();
+    assert!(active(after).await);
+    assert!(!active(before).await);
+
+    // The configuration file's clients are disabled there.
+    for path in [
+        "/admin/clients/ops-agent/disable",
+        "/admin/clients/ops-agent/enable",
+    ] {
+        assert_eq!(
+            admin(&s, reqwest::Method::POST, path, None).await.0,
+            409,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        admin(
+            &s,
+            reqwest::Method::POST,
+            "/admin/clients/nobody/disable",
+            None
+        )
+        .await
+        .0,
+        404
+    );
+}

@@ -39,6 +39,7 @@ async fn run_suite(backend: &str, open: Open) {
         entities_round_trip_and_bump_the_version_only_when_they_change,
         a_token_is_used_once_even_when_many_use_it_at_once,
         revocations_bump_their_version_and_are_read_since_a_version,
+        a_clients_tokens_are_revoked_together_and_seen_by_another_handle,
         an_assertion_id_is_accepted_once_until_it_expires,
         the_audit_trail_keeps_its_order,
         credentials_and_keys_bump_their_topics,
@@ -372,6 +373,49 @@ async fn revocations_bump_their_version_and_are_read_since_a_version(
             .await
             .expect("family")
             .is_empty()
+    );
+}
+
+async fn a_clients_tokens_are_revoked_together_and_seen_by_another_handle(
+    store: Arc<dyn Store>,
+    other: Arc<dyn Store>,
+) {
+    for (id, family, client) in [("x1", "fx", "c"), ("x2", "fy", "c"), ("y1", "fz", "d")] {
+        let record = TokenRecord {
+            client_id: client.into(),
+            ..token(id, family)
+        };
+        store.insert_token(&record).await.expect("insert");
+    }
+    let start = versions(&store).await.revocations;
+    let mut revoked = store.revoke_client_tokens("c").await.expect("revoke");
+    revoked.sort();
+    assert_eq!(
+        revoked
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect::<Vec<_>>(),
+        ["x1", "x2"],
+        "the client's tokens, every family, and no other client's"
+    );
+    let mut since = other.revoked_since(start, 0).await.expect("since");
+    since.sort();
+    assert_eq!(since, revoked, "another handle (server) sees them");
+    assert!(
+        store
+            .revoke_client_tokens("c")
+            .await
+            .expect("again")
+            .is_empty(),
+        "revoked already: nothing new"
+    );
+    assert!(
+        other
+            .get_token("x2")
+            .await
+            .expect("get")
+            .is_some_and(|t| t.revoked),
+        "the other handle reads it revoked"
     );
 }
 

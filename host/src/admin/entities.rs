@@ -86,9 +86,27 @@ pub async fn delete(core: &Core, kind: Kind, id: &str, now: i64) -> Result<(), A
     write(core, kind, id, Change::Delete, now).await.map(drop)
 }
 
+/// Replaces a client's record with `entity`, its disabled state and token cut-off included (which
+/// [`replace`] keeps from the stored record): the disable and enable actions.
+pub async fn set_client_state(
+    core: &Core,
+    id: &str,
+    entity: Entity,
+    now: i64,
+) -> Result<Value, AdminError> {
+    write(core, Kind::Client, id, Change::Manage(entity), now)
+        .await
+        .map(Option::unwrap_or_default)
+}
+
+/// A client's fields only the disable and enable actions change.
+const CLIENT_STATE: [&str; 2] = ["disabled", "tokensNotBefore"];
+
 enum Change {
     Create(Entity),
     Replace(Entity),
+    /// A replacement that may change a client's state ([`CLIENT_STATE`]).
+    Manage(Entity),
     Delete,
 }
 
@@ -96,7 +114,7 @@ impl Change {
     fn action(&self) -> &'static str {
         match self {
             Change::Create(_) => "create",
-            Change::Replace(_) => "update",
+            Change::Replace(_) | Change::Manage(_) => "update",
             Change::Delete => "delete",
         }
     }
@@ -128,7 +146,7 @@ async fn write(
                 id: owned_id,
             });
         }
-        (None, Change::Replace(_) | Change::Delete) => {
+        (None, Change::Replace(_) | Change::Manage(_) | Change::Delete) => {
             return Err(AdminError::NotFound {
                 kind: noun,
                 id: owned_id,
@@ -136,7 +154,7 @@ async fn write(
         }
         _ => {}
     }
-    if let Change::Replace(e) = &change
+    if let Change::Replace(e) | Change::Manage(e) = &change
         && e.id != id
     {
         return Err(AdminError::invalid(
@@ -145,10 +163,38 @@ async fn write(
         ));
     }
     let action = change.action();
-    let entity = match change {
-        Change::Create(e) | Change::Replace(e) => Some(e),
+    let mut entity = match change {
+        Change::Create(e) | Change::Manage(e) => Some(e),
+        Change::Replace(mut e) => {
+            // A client's state is the disable and enable actions' to change: a replacement keeps
+            // the stored one (so that it cannot bring back tokens a disabling cut off).
+            if kind == Kind::Client
+                && let Some((stored, _)) = &existing
+                && let Value::Object(body) = &mut e.body
+            {
+                for field in CLIENT_STATE {
+                    match stored.get(field) {
+                        Some(value) => {
+                            body.insert(field.to_owned(), value.clone());
+                        }
+                        None => {
+                            body.remove(field);
+                        }
+                    }
+                }
+            }
+            Some(e)
+        }
         Change::Delete => None,
     };
+    // A new client starts enabled, with no cut-off; the actions set them.
+    if let (Kind::Client, Some(e), None) = (kind, entity.as_mut(), &existing)
+        && let Value::Object(body) = &mut e.body
+    {
+        for field in CLIENT_STATE {
+            body.remove(field);
+        }
+    }
     if kind == Kind::Connection
         && entity.as_ref().is_some_and(|e| e.secret.is_some())
         && core.vault.is_none()

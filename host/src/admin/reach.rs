@@ -97,8 +97,12 @@ pub(crate) fn usable_grant_types<'a>(
         .collect()
 }
 
-/// The engine grant types a client may use (`refresh_token` is decided under its session's).
+/// The engine grant types a client may use (`refresh_token` is decided under its session's):
+/// none while it is disabled.
 pub(crate) fn grant_types_of(client: &ClientConfig) -> Vec<GrantType> {
+    if client.disabled {
+        return Vec::new();
+    }
     GrantType::ALL
         .into_iter()
         .filter(|g| client.grant_types.iter().any(|n| n.engine() == Some(*g)))

@@ -191,6 +191,15 @@ pub struct ClientConfig {
     /// wherever clients are listed. Not a policy attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// A disabled client authenticates nowhere and obtains nothing; its tokens are inactive.
+    /// Set by `POST /admin/clients/{id}/disable` and `/enable` (a replacement through the admin
+    /// API keeps the stored value), or in the configuration file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// Its tokens issued at or before this time (Unix seconds) are inactive, whether it is
+    /// enabled again or not: set to the time of the last disabling, and kept by a replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_not_before: Option<i64>,
 }
 
 /// The grant types a public client (`none`: no secret, no key) may use: RFC 6749 §4.4 keeps client
@@ -202,6 +211,12 @@ pub const PUBLIC_CLIENT_GRANTS: [GrantTypeName; 2] = [
 ];
 
 impl ClientConfig {
+    /// Whether a token of this client issued at `issued_at` (Unix seconds) is still good: the
+    /// client is not disabled and did not revoke everything issued until then.
+    pub fn honours_token_issued_at(&self, issued_at: i64) -> bool {
+        !self.disabled && self.tokens_not_before.is_none_or(|cut| issued_at > cut)
+    }
+
     /// Whether the client authenticates with nothing but its id.
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == TokenEndpointAuthMethod::None

@@ -95,6 +95,9 @@ pub async fn find_client(
     now: i64,
 ) -> Result<ClientConfig, UnknownClient> {
     if let Some(client) = directory.clients.get(client_id) {
+        if client.disabled {
+            return Err(UnknownClient::Disabled(client_id.to_owned()));
+        }
         return Ok(client.clone());
     }
     if MetadataDocuments::looks_like_url(client_id) {
@@ -116,6 +119,9 @@ pub enum UnknownClient {
     /// A metadata document URL whose document cannot be used.
     #[error(transparent)]
     Document(CimdError),
+    /// An administrator disabled the client.
+    #[error("the client `{0}` is disabled")]
+    Disabled(String),
 }
 
 /// Checks an authorization request (its raw query string).

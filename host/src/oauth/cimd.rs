@@ -403,6 +403,8 @@ pub fn client_from_document(client_id: &str, document: &Value) -> Result<ClientC
         tenant_id: None,
         serves: Vec::new(),
         owner: None,
+        disabled: false,
+        tokens_not_before: None,
     })
 }
 

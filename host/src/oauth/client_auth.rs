@@ -125,8 +125,17 @@ pub fn presented(params: &Params) -> Result<Presented<'_>, Unreadable> {
         .ok_or(Unreadable::Missing)
 }
 
-/// Authenticates the client of a request. Exactly one method may be used.
+/// Authenticates the client of a request. Exactly one method may be used. A disabled client is
+/// refused once it has proved who it is (so the refusal tells nothing to anyone else).
 pub async fn authenticate(core: &Core, params: &Params) -> Result<AuthenticatedClient, OAuthError> {
+    let client = authenticate_any(core, params).await?;
+    if client.config.disabled {
+        return Err(OAuthError::invalid_client("the client is disabled"));
+    }
+    Ok(client)
+}
+
+async fn authenticate_any(core: &Core, params: &Params) -> Result<AuthenticatedClient, OAuthError> {
     let directory = core.directory();
     let unknown = || OAuthError::invalid_client("client authentication failed");
     match presented(params)? {

@@ -364,6 +364,8 @@ pub async fn register(
         tenant_id: None,
         serves: Vec::new(),
         owner: None,
+        disabled: false,
+        tokens_not_before: None,
     };
     let secret = (!client.is_public()).then(random_id);
     let registration_token = random_id();

@@ -104,6 +104,17 @@ impl Core {
         Ok(())
     }
 
+    /// Revokes every recorded token of a client, in the store and then in memory.
+    pub async fn revoke_client(
+        &self,
+        client_id: &str,
+        now: i64,
+    ) -> Result<(), crate::store::StoreError> {
+        let revoked = self.store.revoke_client_tokens(client_id).await?;
+        self.revoked.add(revoked, now);
+        Ok(())
+    }
+
     /// Where connection providers send users back to in the connect flow.
     pub fn connect_redirect_uri(&self) -> String {
         format!("{}/connections/callback", self.issuer.trim_end_matches('/'))

@@ -77,6 +77,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Revokes every token of a refresh family not revoked yet; returns their ids and expiry
     /// times.
     fn revoke_family<'a>(&'a self, family: &'a str) -> StoreFuture<'a, Vec<(String, i64)>>;
+    /// Revokes every token of a client (codes, refresh and recorded access tokens) not revoked
+    /// yet; returns their ids and expiry times.
+    fn revoke_client_tokens<'a>(
+        &'a self,
+        client_id: &'a str,
+    ) -> StoreFuture<'a, Vec<(String, i64)>>;
     /// The ids and expiry times of revoked tokens that have not expired yet.
     fn revoked_tokens(&self, now: i64) -> StoreFuture<'_, Vec<(String, i64)>>;
 

@@ -474,6 +474,29 @@ macro_rules! sql_store {
                 })
             }
 
+            fn revoke_client_tokens<'a>(
+                &'a self,
+                client_id: &'a str,
+            ) -> $crate::store::interface::StoreFuture<'a, Vec<(String, i64)>> {
+                Self::bounded(async move {
+                    let mut tx = self.pool.begin().await?;
+                    let version = Self::bump(&mut tx, $crate::store::records::Topic::Revocations).await?;
+                    let rows = sqlx::query(
+                        "UPDATE tokens SET revoked = 1, revoked_version = $2 WHERE client_id = $1 AND revoked = 0 RETURNING id, expires_at",
+                    )
+                    .bind(client_id)
+                    .bind(version)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    if rows.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let revoked = Self::ids_and_expiry(&rows)?;
+                    tx.commit().await?;
+                    Ok(revoked)
+                })
+            }
+
             fn revoked_tokens(&self, now: i64) -> $crate::store::interface::StoreFuture<'_, Vec<(String, i64)>> {
                 Self::bounded(async move {
                     let rows = sqlx::query(

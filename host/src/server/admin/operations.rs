@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use utoipa::IntoParams;
 
-use super::extract::{AdminJson, JsonBytes};
-use super::responses::{BadRequest, BodyRefused, Unauthorized, Unavailable};
+use super::extract::{AdminJson, AdminPath, JsonBytes};
+use super::responses::{BadRequest, BodyRefused, Conflict, NotFound, Unauthorized, Unavailable};
 use crate::admin::error::AdminError;
 use crate::admin::keys::{RotateKeys, RotatedKey};
 use crate::admin::preview::{self as preview_of, Preview, PreviewQuery};
@@ -26,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/decide", post(decide))
         .route("/admin/reach", post(reach))
         .route("/admin/preview", post(preview))
+        .route("/admin/clients/{id}/disable", post(disable_client))
+        .route("/admin/clients/{id}/enable", post(enable_client))
         .route("/admin/audit", get(audit))
         .route("/admin/keys/rotate", post(rotate_keys))
 }
@@ -131,6 +133,47 @@ pub async fn preview(
     }
     let core = std::sync::Arc::clone(&state.core);
     render(blocking(move || preview_of::preview(&core, query)).await)
+}
+
+/// Disable a client.
+///
+/// From now on it authenticates nowhere (token, introspection and revocation endpoints,
+/// authorization requests) and obtains nothing; every token it holds is inactive at
+/// introspection and exchange (the recorded ones are revoked, the rest cut off by
+/// `tokensNotBefore`, set to now). Resource servers that verify its JWTs themselves accept them
+/// until they expire. A client the configuration file declares is disabled there (409 here).
+#[utoipa::path(
+    post, path = "/admin/clients/{id}/disable", tag = "clients", operation_id = "disable_client",
+    params(("id" = String, Path, description = "the client id")),
+    responses(
+        (status = 200, description = "the client, disabled", body = crate::config::ClientConfig),
+        Unauthorized, NotFound, Conflict, Unavailable,
+    ),
+)]
+pub async fn disable_client(
+    State(state): State<AppState>,
+    AdminPath(id): AdminPath<String>,
+) -> Response {
+    render(crate::admin::clients::disable(&state.core, &id, now()).await)
+}
+
+/// Enable a disabled client again.
+///
+/// Nothing it held comes back: the tokens it had when it was disabled stay inactive, and it
+/// must obtain new ones.
+#[utoipa::path(
+    post, path = "/admin/clients/{id}/enable", tag = "clients", operation_id = "enable_client",
+    params(("id" = String, Path, description = "the client id")),
+    responses(
+        (status = 200, description = "the client, enabled", body = crate::config::ClientConfig),
+        Unauthorized, NotFound, Conflict, Unavailable,
+    ),
+)]
+pub async fn enable_client(
+    State(state): State<AppState>,
+    AdminPath(id): AdminPath<String>,
+) -> Response {
+    render(crate::admin::clients::enable(&state.core, &id, now()).await)
 }
 
 /// Which audit events to read.
