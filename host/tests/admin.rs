@@ -691,6 +691,57 @@ async fn a_disabled_client_obtains_nothing_and_its_tokens_are_inactive_for_good(
     assert!(active(after).await);
     assert!(!active(before).await);
 
+    // Disabled, then deleted, then created again under the same id: the old token stays inactive
+    // (a deleted client's tokens are; a new client honours nothing issued before it existed).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, _, body) = token().await;
+    let last = body["access_token"].as_str().expect("token").to_owned();
+    assert!(active(last.clone()).await);
+    assert_eq!(
+        admin(
+            &s,
+            reqwest::Method::POST,
+            "/admin/clients/triage-agent/disable",
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        admin(
+            &s,
+            reqwest::Method::DELETE,
+            "/admin/clients/triage-agent",
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert!(!active(last.clone()).await);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let again = json!({ "clientId": "triage-agent", "secret": "triage-dev-secret",
+        "grantTypes": ["client_credentials"], "tags": ["agent"], "disabled": true,
+        "tokensNotBefore": 0 });
+    let (status, created) = admin(&s, reqwest::Method::POST, "/admin/clients", Some(again)).await;
+    assert_eq!(status, 201, "{created}");
+    let (_, stored) = admin(
+        &s,
+        reqwest::Method::GET,
+        "/admin/clients/triage-agent",
+        None,
+    )
+    .await;
+    assert!(
+        stored.get("disabled").is_none(),
+        "created enabled whatever the body says: {stored}"
+    );
+    assert!(stored["tokensNotBefore"].as_i64().expect("cut-off") > 0);
+    assert!(!active(last).await);
+    let (status, _, body) = token().await;
+    assert_eq!(status, 200, "{body}");
+
     // The configuration file's clients are disabled there.
     for path in [
         "/admin/clients/ops-agent/disable",

@@ -35,42 +35,36 @@ pub fn entity(mut client: ClientConfig) -> Result<Entity, AdminError> {
 /// off by time: `tokensNotBefore` is set to now), and reach lists nothing for it. Returns the
 /// stored client.
 pub async fn disable(core: &Core, id: &str, now: i64) -> Result<Value, AdminError> {
-    let stored = set_state(core, id, now, |client| {
-        client.disabled = true;
-        client.tokens_not_before = Some(now);
-    })
+    let stored = set_client_state(
+        core,
+        id,
+        move |client| {
+            client.disabled = true;
+            client.tokens_not_before = Some(client.tokens_not_before.unwrap_or(now).max(now));
+        },
+        now,
+    )
     .await?;
     core.revoke_client(id, now).await?;
     Ok(stored)
 }
 
-/// Enables a client again. Nothing it held before comes back: the tokens of the time it was
-/// disabled stay inactive (`tokensNotBefore` is kept) and it needs new ones. Returns the stored
-/// client.
+/// Enables a client again. Nothing it held comes back, nor anything issued for it while it was
+/// disabled (by a server that had not heard yet, or from a consent given before): every token
+/// issued before this second stays inactive and recorded ones are revoked again; it needs new
+/// tokens. Returns the stored client.
 pub async fn enable(core: &Core, id: &str, now: i64) -> Result<Value, AdminError> {
-    set_state(core, id, now, |client| client.disabled = false).await
-}
-
-async fn set_state(
-    core: &Core,
-    id: &str,
-    now: i64,
-    change: impl FnOnce(&mut ClientConfig),
-) -> Result<Value, AdminError> {
-    let Some((body, _)) = core.store.get_entity(Kind::Client, id).await? else {
-        return Err(AdminError::NotFound {
-            kind: "client",
-            id: id.to_owned(),
-        });
-    };
-    let mut client: ClientConfig = serde_json::from_value(body)
-        .map_err(|e| AdminError::Store(crate::store::StoreError::Value(e.to_string())))?;
-    change(&mut client);
-    let entity = Entity {
-        kind: Kind::Client,
-        id: client.client_id.clone(),
-        body: to_body(&client)?,
-        secret: None,
-    };
-    set_client_state(core, id, entity, now).await
+    let cut = now.saturating_sub(1);
+    let stored = set_client_state(
+        core,
+        id,
+        move |client| {
+            client.disabled = false;
+            client.tokens_not_before = Some(client.tokens_not_before.unwrap_or(cut).max(cut));
+        },
+        now,
+    )
+    .await?;
+    core.revoke_client(id, now).await?;
+    Ok(stored)
 }

@@ -86,15 +86,16 @@ pub async fn delete(core: &Core, kind: Kind, id: &str, now: i64) -> Result<(), A
     write(core, kind, id, Change::Delete, now).await.map(drop)
 }
 
-/// Replaces a client's record with `entity`, its disabled state and token cut-off included (which
-/// [`replace`] keeps from the stored record): the disable and enable actions.
+/// Changes a stored client's state (disabled, token cut-off; which [`replace`] keeps from the
+/// stored record) with `change`, read and written under the admin lock: the disable and enable
+/// actions. Returns the stored body.
 pub async fn set_client_state(
     core: &Core,
     id: &str,
-    entity: Entity,
+    change: impl FnOnce(&mut crate::config::ClientConfig) + Send + 'static,
     now: i64,
 ) -> Result<Value, AdminError> {
-    write(core, Kind::Client, id, Change::Manage(entity), now)
+    write(core, Kind::Client, id, Change::State(Box::new(change)), now)
         .await
         .map(Option::unwrap_or_default)
 }
@@ -102,11 +103,14 @@ pub async fn set_client_state(
 /// A client's fields only the disable and enable actions change.
 const CLIENT_STATE: [&str; 2] = ["disabled", "tokensNotBefore"];
 
+/// A change of a stored client's state, applied to the record read under the lock.
+type StateChange = Box<dyn FnOnce(&mut crate::config::ClientConfig) + Send>;
+
 enum Change {
     Create(Entity),
     Replace(Entity),
-    /// A replacement that may change a client's state ([`CLIENT_STATE`]).
-    Manage(Entity),
+    /// A change of a client's state ([`CLIENT_STATE`]) and nothing else.
+    State(StateChange),
     Delete,
 }
 
@@ -114,7 +118,7 @@ impl Change {
     fn action(&self) -> &'static str {
         match self {
             Change::Create(_) => "create",
-            Change::Replace(_) | Change::Manage(_) => "update",
+            Change::Replace(_) | Change::State(_) => "update",
             Change::Delete => "delete",
         }
     }
@@ -146,7 +150,7 @@ async fn write(
                 id: owned_id,
             });
         }
-        (None, Change::Replace(_) | Change::Manage(_) | Change::Delete) => {
+        (None, Change::Replace(_) | Change::State(_) | Change::Delete) => {
             return Err(AdminError::NotFound {
                 kind: noun,
                 id: owned_id,
@@ -154,7 +158,7 @@ async fn write(
         }
         _ => {}
     }
-    if let Change::Replace(e) | Change::Manage(e) = &change
+    if let Change::Replace(e) = &change
         && e.id != id
     {
         return Err(AdminError::invalid(
@@ -164,7 +168,24 @@ async fn write(
     }
     let action = change.action();
     let mut entity = match change {
-        Change::Create(e) | Change::Manage(e) => Some(e),
+        Change::Create(e) => Some(e),
+        Change::State(apply) => {
+            let Some((stored, _)) = &existing else {
+                return Err(AdminError::NotFound {
+                    kind: noun,
+                    id: owned_id,
+                });
+            };
+            let mut client: crate::config::ClientConfig = serde_json::from_value(stored.clone())
+                .map_err(|e| AdminError::Store(StoreError::Value(e.to_string())))?;
+            apply(&mut client);
+            Some(Entity {
+                kind: Kind::Client,
+                id: id.to_owned(),
+                body: to_body(&client)?,
+                secret: None,
+            })
+        }
         Change::Replace(mut e) => {
             // A client's state is the disable and enable actions' to change: a replacement keeps
             // the stored one (so that it cannot bring back tokens a disabling cut off).
@@ -187,13 +208,16 @@ async fn write(
         }
         Change::Delete => None,
     };
-    // A new client starts enabled, with no cut-off; the actions set them.
+    // A new client starts enabled, honouring no token issued before it existed (a deleted client
+    // of the same id may have held some); the actions change that.
     if let (Kind::Client, Some(e), None) = (kind, entity.as_mut(), &existing)
         && let Value::Object(body) = &mut e.body
     {
-        for field in CLIENT_STATE {
-            body.remove(field);
-        }
+        body.remove("disabled");
+        body.insert(
+            "tokensNotBefore".to_owned(),
+            Value::from(now.saturating_sub(1)),
+        );
     }
     if kind == Kind::Connection
         && entity.as_ref().is_some_and(|e| e.secret.is_some())

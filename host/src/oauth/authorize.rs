@@ -435,6 +435,15 @@ pub async fn consent(
             why,
         )
     };
+    // Disabled since the request was made: no code.
+    if core
+        .directory()
+        .clients
+        .get(&pending.client.client_id)
+        .is_some_and(|c| c.disabled)
+    {
+        return Err(denied("the client is disabled"));
+    }
     if !allow {
         core.audit.record(Event::Consent {
             client_id: pending.client.client_id.clone(),

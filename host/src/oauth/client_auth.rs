@@ -130,6 +130,10 @@ pub fn presented(params: &Params) -> Result<Presented<'_>, Unreadable> {
 pub async fn authenticate(core: &Core, params: &Params) -> Result<AuthenticatedClient, OAuthError> {
     let client = authenticate_any(core, params).await?;
     if client.config.disabled {
+        // RFC 6749 §5.2: a client that authenticated with the `Basic` scheme gets its challenge.
+        if client.method == TokenEndpointAuthMethod::ClientSecretBasic {
+            return Err(OAuthError::from(Unreadable::Basic));
+        }
         return Err(OAuthError::invalid_client("the client is disabled"));
     }
     Ok(client)

@@ -44,7 +44,8 @@ pub async fn introspect(core: &Core, params: &Params) -> Result<Value, OAuthErro
                 && r.client_id == client.config.client_id
                 && !r.revoked
                 && !r.used
-                && r.expires_at > params.now =>
+                && r.expires_at > params.now
+                && client.config.honours_token_issued_at(r.issued_at) =>
         {
             json!({
                 "active": true,

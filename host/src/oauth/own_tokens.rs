@@ -35,16 +35,23 @@ pub async fn verify_own_token(core: &Core, token: &str, now: i64) -> Result<Valu
     if core.revoked.contains(jti) {
         return Err(JwtError::Revoked);
     }
-    // A disabled client's tokens, and those it held when it was last disabled, are inactive.
-    if let Some(client_id) = claims.get("client_id").and_then(Value::as_str)
-        && let Some(client) = core.directory().clients.get(client_id)
-    {
-        let issued_at = claims
-            .get("iat")
-            .and_then(Value::as_i64)
-            .unwrap_or(i64::MIN);
-        if !client.honours_token_issued_at(issued_at) {
-            return Err(JwtError::Revoked);
+    // A disabled client's tokens, and those it held when it was last disabled, are inactive; so
+    // are a deleted client's (a client known by its metadata document is in no directory).
+    if let Some(client_id) = claims.get("client_id").and_then(Value::as_str) {
+        match core.directory().clients.get(client_id) {
+            Some(client) => {
+                let issued_at = claims
+                    .get("iat")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(i64::MIN);
+                if !client.honours_token_issued_at(issued_at) {
+                    return Err(JwtError::Revoked);
+                }
+            }
+            None if !super::cimd::MetadataDocuments::looks_like_url(client_id) => {
+                return Err(JwtError::Revoked);
+            }
+            None => {}
         }
     }
     Ok(Value::clone(&claims))

@@ -444,7 +444,9 @@ async fn authorized(
     core.directory()
         .clients
         .get(client_id)
-        .filter(|c| c.registration_type == RegistrationType::Dcr)
+        // A disabled client cannot read, change or delete its registration (deleting it would
+        // drop the record of what its disabling cut off).
+        .filter(|c| c.registration_type == RegistrationType::Dcr && !c.disabled)
         .cloned()
         .ok_or_else(RegistrationError::token)
 }

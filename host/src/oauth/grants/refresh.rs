@@ -26,13 +26,6 @@ pub(super) async fn grant(
     let token = params.require("refresh_token")?;
     let record = use_once(core, params, client, token, SingleUse::Refresh).await?;
     let invalid = || OAuthError::invalid_grant("the refresh token is not valid");
-    // Issued before the client was last disabled: cut off, even though the client is enabled
-    // again (disabling revokes recorded tokens; this covers one recorded in that very moment).
-    if !client.config.honours_token_issued_at(record.issued_at) {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was issued before the client was disabled",
-        ));
-    }
     let grant = GrantType::from_name(&record.grant_type).ok_or_else(invalid)?;
     let mut extra = record.data.as_object().cloned().unwrap_or_default();
     let derived_from = extra.remove(SUBJECT_KEY);

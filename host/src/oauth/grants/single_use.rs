@@ -41,9 +41,13 @@ pub(super) async fn use_once(
         .map_err(OAuthError::from)?
         .filter(|r| r.kind == kind)
         .ok_or_else(invalid)?;
+    // Issued before the client was last disabled or enabled: cut off, even though it is enabled
+    // (disabling and enabling revoke recorded tokens; this covers one recorded meanwhile, by a
+    // server that had not heard yet or from a consent given before).
     if record.client_id != client.config.client_id
         || record.revoked
         || record.expires_at <= params.now
+        || !client.config.honours_token_issued_at(record.issued_at)
     {
         return Err(invalid());
     }
