@@ -292,6 +292,17 @@ mod tests {
         )
     }
 
+    /// [`check`] with the filter's own signature checks and no downstream address.
+    fn decide(
+        config: &Config,
+        request: &RequestHead<'_>,
+        fetched: &Fetched,
+        cache: &mut TokenCache,
+        now: jiff::Timestamp,
+    ) -> Verdict {
+        check(config, request, fetched, cache, &InFilter, now, || None)
+    }
+
     fn bearer(token: &str) -> String {
         format!("Bearer {token}")
     }
@@ -467,15 +478,7 @@ mod tests {
         let mut cache = TokenCache::new(16);
         let mut fetched = Fetched::default();
         assert_eq!(
-            check(
-                &config,
-                &request,
-                &fetched,
-                &mut cache,
-                &InFilter,
-                now(),
-                || None
-            ),
+            decide(&config, &request, &fetched, &mut cache, now()),
             unavailable
         );
         // A missing token is still a missing token.
@@ -497,29 +500,13 @@ mod tests {
                 .0,
         );
         assert_eq!(
-            check(
-                &config,
-                &request,
-                &fetched,
-                &mut cache,
-                &InFilter,
-                now(),
-                || None
-            ),
+            decide(&config, &request, &fetched, &mut cache, now()),
             unavailable,
             "keys but no policies yet"
         );
         fetched.policies = Some(PolicySet::from_value(policies()).unwrap());
         assert_eq!(
-            check(
-                &config,
-                &request,
-                &fetched,
-                &mut cache,
-                &InFilter,
-                now(),
-                || None
-            ),
+            decide(&config, &request, &fetched, &mut cache, now()),
             authorized("items:read items:write")
         );
 
@@ -527,15 +514,7 @@ mod tests {
         let config = parse(&remote);
         let nothing = Fetched::default();
         assert_eq!(
-            check(
-                &config,
-                &request,
-                &nothing,
-                &mut cache,
-                &InFilter,
-                now(),
-                || None
-            ),
+            decide(&config, &request, &nothing, &mut cache, now()),
             Verdict::Continue
         );
         // fail_open never lets a bad token through once keys are there.
@@ -557,15 +536,7 @@ mod tests {
             reply(401, "Bearer error=\"invalid_token\"")
         );
         assert_eq!(
-            check(
-                &config,
-                &request,
-                &keys_only,
-                &mut cache,
-                &InFilter,
-                now(),
-                || None
-            ),
+            decide(&config, &request, &keys_only, &mut cache, now()),
             Verdict::Continue,
             "policies unavailable, fail open"
         );
@@ -580,43 +551,19 @@ mod tests {
         let request = head("GET", "/api/items", &authorization);
         let fetched = Fetched::default();
         assert!(matches!(
-            check(
-                &config,
-                &request,
-                &fetched,
-                &mut cache,
-                &InFilter,
-                now(),
-                || None
-            ),
+            decide(&config, &request, &fetched, &mut cache, now()),
             Verdict::Authorized(_)
         ));
         assert_eq!(cache.len(), 1);
         assert!(matches!(
-            check(
-                &config,
-                &request,
-                &fetched,
-                &mut cache,
-                &InFilter,
-                now(),
-                || None
-            ),
+            decide(&config, &request, &fetched, &mut cache, now()),
             Verdict::Authorized(_)
         ));
         assert_eq!(cache.len(), 1);
         // Past exp + leeway, the cached entry is dropped and the token refused.
         let later = jiff::Timestamp::from_second(NOW + 10 + 60).unwrap();
         assert_eq!(
-            check(
-                &config,
-                &request,
-                &fetched,
-                &mut cache,
-                &InFilter,
-                later,
-                || None
-            ),
+            decide(&config, &request, &fetched, &mut cache, later),
             reply(401, "Bearer error=\"invalid_token\"")
         );
         assert!(cache.is_empty());

@@ -108,6 +108,28 @@ macro_rules! sql_store {
             }
 
             /// `(id, expires_at)` of token rows.
+            /// Runs `update` (an `UPDATE tokens ... RETURNING id, expires_at` taking `key` as `$1`
+            /// and the new revocations version as `$2`) in `tx`; commits, and so announces the
+            /// version, only when it revoked something. Returns the revoked ids and expiry times.
+            async fn revoke_rows(
+                mut tx: sqlx::Transaction<'static, $db>,
+                update: &'static str,
+                key: &str,
+            ) -> Result<Vec<(String, i64)>, $crate::store::error::StoreError> {
+                let version = Self::bump(&mut tx, $crate::store::records::Topic::Revocations).await?;
+                let rows = sqlx::query(update)
+                    .bind(key)
+                    .bind(version)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let revoked = Self::ids_and_expiry(&rows)?;
+                tx.commit().await?;
+                Ok(revoked)
+            }
+
             fn ids_and_expiry(rows: &[$row]) -> Result<Vec<(String, i64)>, $crate::store::error::StoreError> {
                 use sqlx::Row as _;
                 rows.iter()
@@ -457,20 +479,12 @@ macro_rules! sql_store {
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
                     Self::lock_family(&mut tx, family).await?;
-                    let version = Self::bump(&mut tx, $crate::store::records::Topic::Revocations).await?;
-                    let rows = sqlx::query(
+                    Self::revoke_rows(
+                        tx,
                         "UPDATE tokens SET revoked = 1, revoked_version = $2 WHERE family = $1 AND revoked = 0 RETURNING id, expires_at",
+                        family,
                     )
-                    .bind(family)
-                    .bind(version)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    if rows.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    let revoked = Self::ids_and_expiry(&rows)?;
-                    tx.commit().await?;
-                    Ok(revoked)
+                    .await
                 })
             }
 
@@ -479,21 +493,13 @@ macro_rules! sql_store {
                 client_id: &'a str,
             ) -> $crate::store::interface::StoreFuture<'a, Vec<(String, i64)>> {
                 Self::bounded(async move {
-                    let mut tx = self.pool.begin().await?;
-                    let version = Self::bump(&mut tx, $crate::store::records::Topic::Revocations).await?;
-                    let rows = sqlx::query(
+                    let tx = self.pool.begin().await?;
+                    Self::revoke_rows(
+                        tx,
                         "UPDATE tokens SET revoked = 1, revoked_version = $2 WHERE client_id = $1 AND revoked = 0 RETURNING id, expires_at",
+                        client_id,
                     )
-                    .bind(client_id)
-                    .bind(version)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    if rows.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    let revoked = Self::ids_and_expiry(&rows)?;
-                    tx.commit().await?;
-                    Ok(revoked)
+                    .await
                 })
             }
 
