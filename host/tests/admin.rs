@@ -245,6 +245,16 @@ async fn the_openapi_document_is_public_and_describes_the_types() {
     assert_eq!(status.as_u16(), 404);
 }
 
+/// The status of an admin request.
+async fn answer_status(
+    s: &common::Server,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> u16 {
+    admin(s, method, path, body).await.0
+}
+
 /// The answer of `tollgate policy reach --config FILE ARGS...`, as JSON.
 fn reach_cli(config: &std::path::Path, args: &[&str]) -> (bool, Value, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
@@ -326,9 +336,7 @@ async fn reach_answers_the_same_over_http_and_on_the_command_line() {
     let agent = json!({ "clientId": "triage-agent", "secret": "triage-dev-secret",
         "grantTypes": ["client_credentials"], "tags": ["agent"], "owner": "sre-team@example.com" });
     assert_eq!(
-        admin(&s, reqwest::Method::POST, "/admin/clients", Some(agent))
-            .await
-            .0,
+        answer_status(&s, reqwest::Method::POST, "/admin/clients", Some(agent)).await,
         201
     );
     let (_, stored) = admin(
@@ -346,9 +354,7 @@ async fn reach_answers_the_same_over_http_and_on_the_command_line() {
     // analytics API may carry one (the policy's condition is on the actor, request data).
     let user = json!({ "sub": "u-7", "roles": ["analyst"] });
     assert_eq!(
-        admin(&s, reqwest::Method::POST, "/admin/users", Some(user))
-            .await
-            .0,
+        answer_status(&s, reqwest::Method::POST, "/admin/users", Some(user)).await,
         201
     );
     let (_, who) =
@@ -698,25 +704,23 @@ async fn a_disabled_client_obtains_nothing_and_its_tokens_are_inactive_for_good(
     let last = body["access_token"].as_str().expect("token").to_owned();
     assert!(active(last.clone()).await);
     assert_eq!(
-        admin(
+        answer_status(
             &s,
             reqwest::Method::POST,
             "/admin/clients/triage-agent/disable",
             None
         )
-        .await
-        .0,
+        .await,
         200
     );
     assert_eq!(
-        admin(
+        answer_status(
             &s,
             reqwest::Method::DELETE,
             "/admin/clients/triage-agent",
             None
         )
-        .await
-        .0,
+        .await,
         204
     );
     assert!(!active(last.clone()).await);
@@ -748,20 +752,19 @@ async fn a_disabled_client_obtains_nothing_and_its_tokens_are_inactive_for_good(
         "/admin/clients/ops-agent/enable",
     ] {
         assert_eq!(
-            admin(&s, reqwest::Method::POST, path, None).await.0,
+            answer_status(&s, reqwest::Method::POST, path, None).await,
             409,
             "{path}"
         );
     }
     assert_eq!(
-        admin(
+        answer_status(
             &s,
             reqwest::Method::POST,
             "/admin/clients/nobody/disable",
             None
         )
-        .await
-        .0,
+        .await,
         404
     );
 }
