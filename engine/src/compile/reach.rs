@@ -367,6 +367,22 @@ impl PolicySet {
         clients: &'d [Client],
         users: &'d [User],
     ) -> Result<Holders<'set, 'd>, ReachError> {
+        let holders = self
+            .holders(target, scope, clients, users)?
+            .into_values()
+            .collect();
+        Ok(Holders { holders })
+    }
+
+    /// [`PolicySet::who_can`]'s holders by (grant type, client index, user index), each holder's
+    /// policies in id order.
+    fn holders<'set, 'd>(
+        &'set self,
+        target: &Target,
+        scope: Option<&str>,
+        clients: &'d [Client],
+        users: &'d [User],
+    ) -> Result<HolderMap<'set, 'd>, ReachError> {
         let found = match target {
             Target::Resource(id) => self.resources.get(id.as_str()),
             Target::Connection(id) => self.connections.get(id.as_str()),
@@ -432,7 +448,7 @@ impl PolicySet {
         let empty = probe(GrantType::ClientCredentials, None, None, target.clone());
         // (grant type, client index, user index) → who gives it. Conditions on the client and
         // on the user are separate: a policy's client part and user part are each read once.
-        let mut found: BTreeMap<(usize, usize, Option<usize>), Holder<'set, 'd>> = BTreeMap::new();
+        let mut found: HolderMap<'set, 'd> = BTreeMap::new();
         for policy in entry
             .candidates
             .iter()
@@ -487,16 +503,15 @@ impl PolicySet {
                 }
             }
         }
-        let holders = found
-            .into_values()
-            .map(|mut holder| {
-                holder.grantors.sort();
-                holder
-            })
-            .collect();
-        Ok(Holders { holders })
+        for holder in found.values_mut() {
+            holder.grantors.sort();
+        }
+        Ok(found)
     }
 }
+
+/// Holders by (grant type index, client index, user index; no user first).
+type HolderMap<'set, 'd> = BTreeMap<(usize, usize, Option<usize>), Holder<'set, 'd>>;
 
 /// How a (grant type, client, user) stands towards a scope in a policy set.
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -555,6 +570,32 @@ pub struct ConditionalGrant {
     pub conditions: Vec<String>,
 }
 
+/// How a holder (or no holder) stands.
+fn standing(holder: Option<&Holder<'_, '_>>) -> Standing {
+    match holder {
+        None => Standing::None,
+        Some(h) if h.grantors.by.is_empty() => Standing::Conditional,
+        Some(_) => Standing::Certain,
+    }
+}
+
+/// Whether two holders have the same policies under the same conditions.
+fn same_grantors(a: Option<&Holder<'_, '_>>, b: Option<&Holder<'_, '_>>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            a.grantors.by == b.grantors.by
+                && a.grantors.conditional.len() == b.grantors.conditional.len()
+                && a.grantors
+                    .conditional
+                    .iter()
+                    .zip(&b.grantors.conditional)
+                    .all(|(x, y)| x.policy == y.policy && x.conditions == y.conditions)
+        }
+        _ => false,
+    }
+}
+
 /// What changes between two policy sets over a directory. See [`PolicySet::compare`].
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -569,10 +610,6 @@ pub struct ReachDiff {
     pub changed: Vec<ReachChange>,
 }
 
-/// (grant type index, client id, user sub) → (standing, certain policies, conditional policies).
-type Standings =
-    BTreeMap<(usize, String, Option<String>), (Standing, Vec<String>, Vec<ConditionalGrant>)>;
-
 impl PolicySet {
     /// The scopes of `target` (an empty list for a scope-less connection), or `None` when the set
     /// does not define it.
@@ -583,48 +620,6 @@ impl PolicySet {
         }?;
         let entry = self.targets.get(*found as usize)?;
         Some((entry.scoped, entry.scopes.iter().map(|s| &**s).collect()))
-    }
-
-    fn standings(
-        &self,
-        target: &Target,
-        scope: Option<&str>,
-        clients: &[Client],
-        users: &[User],
-    ) -> Standings {
-        let Ok(holders) = self.who_can(target, scope, clients, users) else {
-            return Standings::new();
-        };
-        holders
-            .holders
-            .into_iter()
-            .map(|h| {
-                let standing = if h.grantors.by.is_empty() {
-                    Standing::Conditional
-                } else {
-                    Standing::Certain
-                };
-                (
-                    (
-                        h.grant_type.index(),
-                        h.client.to_owned(),
-                        h.user.map(str::to_owned),
-                    ),
-                    (
-                        standing,
-                        h.grantors.by.iter().map(|p| (*p).to_owned()).collect(),
-                        h.grantors
-                            .conditional
-                            .iter()
-                            .map(|c| ConditionalGrant {
-                                policy: c.policy.to_owned(),
-                                conditions: c.conditions.iter().map(|t| (*t).to_owned()).collect(),
-                            })
-                            .collect(),
-                    ),
-                )
-            })
-            .collect()
     }
 
     /// What `draft` changes against this set over a directory, on each of `targets`: every
@@ -659,34 +654,53 @@ impl PolicySet {
                 scopes.push(None);
             }
             for scope in scopes {
-                let before = self.standings(target, scope, clients, users);
-                let after = draft.standings(target, scope, clients, users);
+                // Compared in place: only a combination that differs is copied out.
+                // A target or scope one set does not define: nobody holds it there.
+                let before = self
+                    .holders(target, scope, clients, users)
+                    .unwrap_or_default();
+                let after = draft
+                    .holders(target, scope, clients, users)
+                    .unwrap_or_default();
                 let keys: std::collections::BTreeSet<_> =
-                    before.keys().chain(after.keys()).cloned().collect();
+                    before.keys().chain(after.keys()).copied().collect();
                 for key in keys {
-                    let none = (Standing::None, Vec::new(), Vec::new());
-                    let (b, bb, bc) = before.get(&key).cloned().unwrap_or_else(|| none.clone());
-                    let (a, ab, ac) = after.get(&key).cloned().unwrap_or(none);
-                    if a == b && ab == bb && ac == bc {
+                    let (b, a) = (before.get(&key), after.get(&key));
+                    let (sb, sa) = (standing(b), standing(a));
+                    if sb == sa && same_grantors(b, a) {
                         continue;
                     }
-                    let (grant, client, user) = key;
-                    let (by, conditional) = if a >= b { (ab, ac) } else { (bb, bc) };
+                    let Some(holder) = a.or(b) else { continue };
+                    let from = if sa >= sb { a } else { b };
                     let change = ReachChange {
-                        grant_type: GrantType::ALL
-                            .get(grant)
-                            .copied()
-                            .unwrap_or(GrantType::ClientCredentials),
-                        client,
-                        user,
+                        grant_type: holder.grant_type,
+                        client: holder.client.to_owned(),
+                        user: holder.user.map(str::to_owned),
                         target: target.clone(),
                         scope: scope.map(str::to_owned),
-                        before: b,
-                        after: a,
-                        by,
-                        conditional,
+                        before: sb,
+                        after: sa,
+                        by: from
+                            .map(|h| h.grantors.by.iter().map(|p| (*p).to_owned()).collect())
+                            .unwrap_or_default(),
+                        conditional: from
+                            .map(|h| {
+                                h.grantors
+                                    .conditional
+                                    .iter()
+                                    .map(|c| ConditionalGrant {
+                                        policy: c.policy.to_owned(),
+                                        conditions: c
+                                            .conditions
+                                            .iter()
+                                            .map(|t| (*t).to_owned())
+                                            .collect(),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                     };
-                    match a.cmp(&b) {
+                    match sa.cmp(&sb) {
                         std::cmp::Ordering::Greater => diff.gained.push(change),
                         std::cmp::Ordering::Less => diff.lost.push(change),
                         std::cmp::Ordering::Equal => diff.changed.push(change),
