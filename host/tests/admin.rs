@@ -495,14 +495,13 @@ async fn a_policy_change_is_previewed_before_it_is_saved() {
         "grantTypes": ["client_credentials"],
         "targets": [ { "resource": "inventory-api", "scopes": ["stock:read"] } ] });
     assert_eq!(
-        admin(
+        answer_status(
             &s,
             reqwest::Method::POST,
             "/admin/policies",
             Some(day.clone())
         )
-        .await
-        .0,
+        .await,
         201
     );
 
@@ -597,14 +596,13 @@ async fn a_disabled_client_obtains_nothing_and_its_tokens_are_inactive_for_good(
     let agent = json!({ "clientId": "triage-agent", "secret": "triage-dev-secret",
         "grantTypes": ["client_credentials"], "tags": ["agent"], "owner": "sre-team" });
     assert_eq!(
-        admin(
+        answer_status(
             &s,
             reqwest::Method::POST,
             "/admin/clients",
             Some(agent.clone())
         )
-        .await
-        .0,
+        .await,
         201
     );
     let token = || async {

@@ -189,8 +189,10 @@ pub fn preview(
     };
     let engine_clients: Vec<tollgate_engine::Client> =
         clients.iter().map(|c| engine_client_of(c)).collect();
-    let engine_users: Vec<tollgate_engine::User> =
-        users.iter().map(|u| super::reach::engine_user(u)).collect();
+    let engine_users: Vec<tollgate_engine::User> = users
+        .iter()
+        .map(|u| crate::oauth::policy_input::engine_user_of(u))
+        .collect();
     let mut diff = current.compare(&draft, &targets, &engine_clients, &engine_users);
     // Only under the grant types each client may use, as reach lists them.
     let grants = usable_grant_types(entities);

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::error::AdminError;
 use crate::config::{ClientConfig, UserConfig};
-use crate::oauth::policy_input::engine_client_of;
+use crate::oauth::policy_input::{engine_client_of, engine_user_of};
 
 /// A reach question: what `client` can obtain (with `user`, under `grantType`), or who can
 /// obtain `scope` on `target`.
@@ -109,15 +109,6 @@ pub(crate) fn grant_types_of(client: &ClientConfig) -> Vec<GrantType> {
         .collect()
 }
 
-pub(crate) fn engine_user(u: &UserConfig) -> tollgate_engine::User {
-    tollgate_engine::User {
-        sub: Some(u.sub.clone()),
-        roles: Some(u.roles.clone()),
-        tenant_ids: Some(u.tenant_ids.clone()),
-        permissions: Some(u.permissions.clone()),
-    }
-}
-
 /// Answers `query` on `set` over `entities`, as JSON: `{client, user?, grants}` or `{resource |
 /// connection, scope?, holders}` (see [`tollgate_engine::Reach`] and [`tollgate_engine::Holders`]).
 /// Asked without a user, `authorization_code` and `jwt_bearer` (whose requests always carry one)
@@ -182,7 +173,7 @@ fn client_reach(
             id: client_id.to_owned(),
         })?;
     let user = match &query.user {
-        Some(sub) => Some(engine_user(
+        Some(sub) => Some(engine_user_of(
             entities
                 .users
                 .iter()
@@ -222,7 +213,8 @@ fn holders(
         .iter()
         .map(|c| engine_client_of(c))
         .collect();
-    let users: Vec<tollgate_engine::User> = entities.users.iter().map(|u| engine_user(u)).collect();
+    let users: Vec<tollgate_engine::User> =
+        entities.users.iter().map(|u| engine_user_of(u)).collect();
     let ask = |target: &Target| set.who_can(target, scope, &clients, &users);
     let (target, answer) = match target {
         TargetRef::Kind(target) => (target.clone(), ask(target)),

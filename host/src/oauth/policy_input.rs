@@ -57,16 +57,21 @@ pub fn engine_request(
 /// The engine's view of a user: as configured, or only its `sub` when it is not a configured user.
 pub fn engine_user(directory: &Directory, sub: &str) -> User {
     match directory.users.get(sub) {
-        Some(u) => User {
-            sub: Some(u.sub.clone()),
-            roles: Some(u.roles.clone()),
-            tenant_ids: Some(u.tenant_ids.clone()),
-            permissions: Some(u.permissions.clone()),
-        },
+        Some(u) => engine_user_of(u),
         None => User {
             sub: Some(sub.to_owned()),
             ..User::default()
         },
+    }
+}
+
+/// The engine's view of a configured user.
+pub fn engine_user_of(u: &crate::config::UserConfig) -> User {
+    User {
+        sub: Some(u.sub.clone()),
+        roles: Some(u.roles.clone()),
+        tenant_ids: Some(u.tenant_ids.clone()),
+        permissions: Some(u.permissions.clone()),
     }
 }
 
