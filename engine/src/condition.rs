@@ -225,6 +225,12 @@ pub(crate) const OPS: [(&str, Op); 9] = [
     ("between", Op::Between),
 ];
 
+/// The condition keys a policy document may use besides `jwtClaims.<path>`, in the order the
+/// engine lists them (for editors offering them).
+pub fn key_names() -> impl Iterator<Item = &'static str> {
+    FIXED_KEYS.iter().map(|(name, _)| *name)
+}
+
 /// The operator names a policy document may use, in the order the engine lists them.
 pub fn operator_names() -> impl Iterator<Item = &'static str> {
     OPS.iter().map(|(name, _)| *name)

@@ -21,7 +21,7 @@ pub use compile::reach::{
     Conditional, ConditionalGrant, GrantReach, Grantors, Holder, Holders, Reach, ReachChange,
     ReachDiff, ReachError, ScopeReach, Standing, TargetName, TargetReach,
 };
-pub use condition::operator_names;
+pub use condition::{key_names, operator_names};
 pub use decision::{Decision, DryRun, Name, NotMatched, Reason, ScopeDecision};
 pub use error::{LoadError, RequestError, ValidationError};
 pub use request::{Actor, Client, Context, GrantType, Request, Subject, Target, User};

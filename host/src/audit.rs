@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tollgate_engine::Decision;
 
-use crate::store::Store;
+use crate::store::{NewAuditRecord, Store};
 
 /// One audit event.
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +33,9 @@ pub enum Event {
         scope: String,
         /// The token's id (never the token).
         jti: String,
+        /// An exchanged token's `act` chain: who acts for the subject (RFC 8693 §4.1).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        act: Option<serde_json::Value>,
     },
     /// A token request was refused.
     TokenRefused {
@@ -155,7 +158,7 @@ pub enum Event {
         /// Its algorithm.
         algorithm: &'static str,
     },
-    /// The admin API changed an entity.
+    /// The admin API or the console changed an entity.
     AdminChange {
         /// `create`, `update` or `delete`.
         action: &'static str,
@@ -165,10 +168,72 @@ pub enum Event {
         id: String,
         /// The policy-set version after the change.
         policy_version: u64,
+        /// Who: `admin-api` (the admin bearer token) or `console:<sub>`.
+        by: String,
+        /// A policy as it stands after the change (absent for a deletion and other kinds), for
+        /// the console's history of a policy. Never a secret: those are split off before.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        policy: Option<serde_json::Value>,
     },
 }
 
 impl Event {
+    /// The client and the user the event concerns, and the entity it changed (`kind:id`): what
+    /// the audit search filters on.
+    fn concerns(&self) -> (Option<&str>, Option<&str>, Option<String>) {
+        match self {
+            Event::TokenIssued { client_id, sub, .. } | Event::Consent { client_id, sub, .. } => {
+                (Some(client_id), Some(sub), None)
+            }
+            Event::CredentialAccess {
+                client_id,
+                sub,
+                connection,
+                ..
+            } => (
+                Some(client_id),
+                Some(sub),
+                Some(format!("connection:{connection}")),
+            ),
+            Event::TokenRefused { client_id, .. }
+            | Event::Decision { client_id, .. }
+            | Event::RefreshReuse { client_id, .. }
+            | Event::CodeReplay { client_id, .. }
+            | Event::ClientRegistration { client_id, .. }
+            | Event::TokenRevoked { client_id, .. } => (Some(client_id), None, None),
+            Event::CredentialLinked {
+                owner, connection, ..
+            }
+            | Event::CredentialChange {
+                owner, connection, ..
+            } => (
+                None,
+                owner.strip_prefix("user:"),
+                Some(format!("connection:{connection}")),
+            ),
+            Event::Login { sub, .. } => (None, sub.as_deref(), None),
+            Event::AdminChange { kind, id, .. } => (
+                (kind == "client").then_some(id.as_str()),
+                (kind == "user").then_some(id.as_str()),
+                Some(format!("{kind}:{id}")),
+            ),
+            Event::KeyRotation { .. } => (None, None, None),
+        }
+    }
+
+    /// The event as the store appends it.
+    fn record(&self, at: i64) -> NewAuditRecord<'_> {
+        let (client_id, sub, entity) = self.concerns();
+        NewAuditRecord {
+            at,
+            event: self.name(),
+            client_id,
+            sub,
+            entity,
+            body: body(self),
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Event::TokenIssued { .. } => "token_issued",
@@ -348,10 +413,7 @@ impl Auditor {
 
     /// Each event is serialized once: the same JSON text goes to the store and into the line.
     async fn persist_batch(&self, events: &[(i64, Event)]) {
-        let rows: Vec<(i64, &str, String)> = events
-            .iter()
-            .map(|(at, e)| (*at, e.name(), body(e)))
-            .collect();
+        let rows: Vec<NewAuditRecord<'_>> = events.iter().map(|(at, e)| e.record(*at)).collect();
         // Never dropped: while the store cannot take them, the batch is tried again (with a
         // growing pause), the queue fills up behind it, and once it passes its high-water mark
         // the endpoints refuse new requests (503) instead of doing work that would go unaudited.
@@ -369,10 +431,10 @@ impl Auditor {
                     // Not the database's absence: one by one, so that one event the store
                     // refuses cannot hold up the rest. One refused again is logged in full.
                     tracing::error!(error = %e, events = rows.len(), "an audit batch was refused; storing its events one by one");
-                    for (at, event, body) in &rows {
-                        if let Err(e) = self.store.append_audit(*at, event, body).await {
+                    for row in &rows {
+                        if let Err(e) = self.store.append_audit(row).await {
                             metrics::counter!("tollgate_audit_events_refused_total").increment(1);
-                            tracing::error!(error = %e, at, event, body, "the store refused an audit event");
+                            tracing::error!(error = %e, at = row.at, event = row.event, body = row.body, "the store refused an audit event");
                         }
                     }
                     break;
@@ -382,16 +444,16 @@ impl Auditor {
         if let Ok(mut sink) = self.sink.lock()
             && let Some(w) = sink.as_mut()
         {
-            for (at, _, body) in &rows {
-                let _ = writeln!(w, "{{\"at\":{at},\"audit\":{body}}}");
+            for row in &rows {
+                let _ = writeln!(w, "{{\"at\":{},\"audit\":{}}}", row.at, row.body);
             }
             let _ = w.flush();
         }
     }
 
     async fn persist(&self, at: i64, event: &Event) {
-        let body = body(event);
-        if let Err(e) = self.store.append_audit(at, event.name(), &body).await {
+        let row = event.record(at);
+        if let Err(e) = self.store.append_audit(&row).await {
             // The writer task keeps trying until the store takes it (the sink gets it then).
             tracing::error!(error = %e, "cannot store an audit event; queued to try again");
             self.record_event(at, event.clone());
@@ -400,7 +462,7 @@ impl Auditor {
         if let Ok(mut sink) = self.sink.lock()
             && let Some(w) = sink.as_mut()
         {
-            let _ = writeln!(w, "{{\"at\":{at},\"audit\":{body}}}");
+            let _ = writeln!(w, "{{\"at\":{at},\"audit\":{}}}", row.body);
             let _ = w.flush();
         }
     }

@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use tollgate::store::{
-    CredentialRecord, FlowKind, FlowRecord, Kind, Source, Store, StoredKey, TokenRecord, Versions,
+    AuditFilter, CredentialRecord, FlowKind, FlowRecord, Kind, NewAuditRecord, Source, Store,
+    StoredKey, TokenRecord, Versions,
 };
 
 /// Opens a fresh store, and a second handle on the same data (another server).
@@ -455,12 +456,25 @@ async fn an_assertion_id_is_accepted_once_until_it_expires(
 }
 
 async fn the_audit_trail_keeps_its_order(store: Arc<dyn Store>, _: Arc<dyn Store>) {
+    let record = |at: i64, event: &'static str, client: Option<&'static str>, body: String| {
+        NewAuditRecord {
+            at,
+            event,
+            client_id: client,
+            sub: (at % 3 == 0).then_some("u-3"),
+            entity: (at == 500).then(|| "policy:p".to_owned()),
+            body,
+        }
+    };
     let first = store
-        .append_audit(1, "one", "{\"n\":1}")
+        .append_audit(&record(1, "one", None, "{\"n\":1}".to_owned()))
         .await
         .expect("append");
-    let batch: Vec<(i64, &str, String)> = (2..=700)
-        .map(|n| (n, "many", format!("{{\"n\":{n}}}")))
+    let batch: Vec<NewAuditRecord<'_>> = (2..=700)
+        .map(|n| {
+            let client = if n % 2 == 0 { Some("even") } else { Some("odd") };
+            record(n, "many", client, format!("{{\"n\":{n}}}"))
+        })
         .collect();
     store.append_audit_batch(&batch).await.expect("batch");
     let all = store.audit_since(0, 1000).await.expect("since");
@@ -471,6 +485,64 @@ async fn the_audit_trail_keeps_its_order(store: Arc<dyn Store>, _: Arc<dyn Store
     assert_eq!(
         store.audit_since(all[10].seq, 5).await.expect("page").len(),
         5
+    );
+
+    // The search: every filter given holds, newest first.
+    let search = |filter: AuditFilter, limit: i64| {
+        let store = Arc::clone(&store);
+        async move { store.audit_search(&filter, limit).await.expect("search") }
+    };
+    let even = search(
+        AuditFilter {
+            client_id: Some("even".into()),
+            ..AuditFilter::default()
+        },
+        1000,
+    )
+    .await;
+    assert_eq!(even.len(), 350);
+    assert_eq!(even[0].body, json!({"n": 700}));
+    assert!(even.windows(2).all(|w| w[0].seq > w[1].seq));
+    let narrow = search(
+        AuditFilter {
+            client_id: Some("odd".into()),
+            sub: Some("u-3".into()),
+            event: Some("many".into()),
+            from: Some(100),
+            to: Some(200),
+            ..AuditFilter::default()
+        },
+        1000,
+    )
+    .await;
+    let ns: Vec<i64> = narrow.iter().map(|r| r.at).collect();
+    let expected: Vec<i64> = (100..=200)
+        .rev()
+        .filter(|n| n % 2 == 1 && n % 3 == 0)
+        .collect();
+    assert_eq!(ns, expected);
+    let entity = search(
+        AuditFilter {
+            entity: Some("policy:p".into()),
+            ..AuditFilter::default()
+        },
+        10,
+    )
+    .await;
+    assert_eq!(entity.len(), 1);
+    assert_eq!(entity[0].at, 500);
+    let page = search(
+        AuditFilter {
+            before: Some(all[600].seq),
+            after: Some(all[590].seq),
+            ..AuditFilter::default()
+        },
+        3,
+    )
+    .await;
+    assert_eq!(
+        page.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![all[599].seq, all[598].seq, all[597].seq]
     );
 }
 

@@ -34,7 +34,7 @@ pub fn entity(mut client: ClientConfig) -> Result<Entity, AdminError> {
 /// holds is inactive (the recorded ones revoked, in the store and at every server; the others cut
 /// off by time: `tokensNotBefore` is set to now), and reach lists nothing for it. Returns the
 /// stored client.
-pub async fn disable(core: &Core, id: &str, now: i64) -> Result<Value, AdminError> {
+pub async fn disable(core: &Core, id: &str, by: &str, now: i64) -> Result<Value, AdminError> {
     let stored = set_client_state(
         core,
         id,
@@ -42,6 +42,7 @@ pub async fn disable(core: &Core, id: &str, now: i64) -> Result<Value, AdminErro
             client.disabled = true;
             client.tokens_not_before = Some(client.tokens_not_before.unwrap_or(now).max(now));
         },
+        by,
         now,
     )
     .await?;
@@ -53,7 +54,7 @@ pub async fn disable(core: &Core, id: &str, now: i64) -> Result<Value, AdminErro
 /// disabled (by a server that had not heard yet, or from a consent given before): every token
 /// issued before this second stays inactive and recorded ones are revoked again; it needs new
 /// tokens. Returns the stored client.
-pub async fn enable(core: &Core, id: &str, now: i64) -> Result<Value, AdminError> {
+pub async fn enable(core: &Core, id: &str, by: &str, now: i64) -> Result<Value, AdminError> {
     let cut = now.saturating_sub(1);
     let stored = set_client_state(
         core,
@@ -62,9 +63,75 @@ pub async fn enable(core: &Core, id: &str, now: i64) -> Result<Value, AdminError
             client.disabled = false;
             client.tokens_not_before = Some(client.tokens_not_before.unwrap_or(cut).max(cut));
         },
+        by,
         now,
     )
     .await?;
     core.revoke_client(id, now).await?;
     Ok(stored)
+}
+
+/// Marks a client verified (`true`) or unverified: what consent pages and `client.status`
+/// conditions see. Returns the stored client.
+pub async fn set_verified(
+    core: &Core,
+    id: &str,
+    verified: bool,
+    by: &str,
+    now: i64,
+) -> Result<Value, AdminError> {
+    set_client_state(
+        core,
+        id,
+        move |client| {
+            client.status = if verified {
+                crate::config::ClientStatus::Verified
+            } else {
+                crate::config::ClientStatus::Unverified
+            };
+        },
+        by,
+        now,
+    )
+    .await
+}
+
+/// Gives a confidential client a new random secret, stored hashed, and returns it: the only time
+/// it is seen. The old secret stops working at once (at every server, with the next directory
+/// read); tokens already issued stay valid.
+pub async fn rotate_secret(
+    core: &Core,
+    id: &str,
+    by: &str,
+    now: i64,
+) -> Result<Zeroizing<String>, AdminError> {
+    let directory = core.directory();
+    let client = directory.clients.get(id).ok_or_else(|| AdminError::NotFound {
+        kind: "client",
+        id: id.to_owned(),
+    })?;
+    if !matches!(
+        client.token_endpoint_auth_method,
+        crate::config::TokenEndpointAuthMethod::ClientSecretBasic
+            | crate::config::TokenEndpointAuthMethod::ClientSecretPost
+    ) {
+        return Err(AdminError::invalid(
+            "",
+            format!("client `{id}` does not authenticate with a secret"),
+        ));
+    }
+    drop(directory);
+    let secret = Zeroizing::new(crate::oauth::secrets::random_id());
+    let stored = secret.clone();
+    set_client_state(
+        core,
+        id,
+        move |client| {
+            client.secret = Some(stored.to_string());
+        },
+        by,
+        now,
+    )
+    .await?;
+    Ok(secret)
 }

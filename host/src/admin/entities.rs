@@ -39,6 +39,14 @@ pub fn id_field(kind: Kind) -> &'static str {
     }
 }
 
+/// Who made a change through the admin API (bearer token), as the audit log names it.
+pub const ADMIN_API: &str = "admin-api";
+
+/// Who made a change through the console, as the audit log names them.
+pub fn console_actor(sub: &str) -> String {
+    format!("console:{sub}")
+}
+
 /// An entity's body as stored: its typed form, serialized.
 pub fn to_body<T: serde::Serialize>(entity: &T) -> Result<Value, AdminError> {
     serde_json::to_value(entity).map_err(|e| AdminError::invalid("body", e.to_string()))
@@ -67,23 +75,37 @@ pub async fn read(core: &Core, kind: Kind, id: &str) -> Result<Value, AdminError
 }
 
 /// Creates an entity; refused when one of its kind has its id already.
-pub async fn create(core: &Core, entity: Entity, now: i64) -> Result<Value, AdminError> {
+pub async fn create(core: &Core, entity: Entity, by: &str, now: i64) -> Result<Value, AdminError> {
     let (kind, id) = (entity.kind, entity.id.clone());
-    write(core, kind, &id, Change::Create(entity), now)
+    write(core, kind, &id, Change::Create(entity), by, now)
         .await
         .map(|body| body.unwrap_or_default())
 }
 
 /// Replaces entity `id`, which must exist and be the admin API's; the body must carry the same id.
-pub async fn replace(core: &Core, id: &str, entity: Entity, now: i64) -> Result<Value, AdminError> {
-    write(core, entity.kind, id, Change::Replace(entity), now)
+pub async fn replace(
+    core: &Core,
+    id: &str,
+    entity: Entity,
+    by: &str,
+    now: i64,
+) -> Result<Value, AdminError> {
+    write(core, entity.kind, id, Change::Replace(entity), by, now)
         .await
         .map(|body| body.unwrap_or_default())
 }
 
 /// Deletes entity `id`, which must exist and be the admin API's.
-pub async fn delete(core: &Core, kind: Kind, id: &str, now: i64) -> Result<(), AdminError> {
-    write(core, kind, id, Change::Delete, now).await.map(drop)
+pub async fn delete(
+    core: &Core,
+    kind: Kind,
+    id: &str,
+    by: &str,
+    now: i64,
+) -> Result<(), AdminError> {
+    write(core, kind, id, Change::Delete, by, now)
+        .await
+        .map(drop)
 }
 
 /// Changes a stored client's state (disabled, token cut-off; which [`replace`] keeps from the
@@ -93,9 +115,10 @@ pub async fn set_client_state(
     core: &Core,
     id: &str,
     change: impl FnOnce(&mut crate::config::ClientConfig) + Send + 'static,
+    by: &str,
     now: i64,
 ) -> Result<Value, AdminError> {
-    write(core, Kind::Client, id, Change::State(Box::new(change)), now)
+    write(core, Kind::Client, id, Change::State(Box::new(change)), by, now)
         .await
         .map(Option::unwrap_or_default)
 }
@@ -132,6 +155,7 @@ async fn write(
     kind: Kind,
     id: &str,
     change: Change,
+    by: &str,
     now: i64,
 ) -> Result<Option<Value>, AdminError> {
     let _changing = core.changing().await?;
@@ -179,11 +203,13 @@ async fn write(
             let mut client: crate::config::ClientConfig = serde_json::from_value(stored.clone())
                 .map_err(|e| AdminError::Store(StoreError::Value(e.to_string())))?;
             apply(&mut client);
+            // A new secret (the rotate action) is split off as a posted one is.
+            let secret = client.secret.take().map(Zeroizing::new);
             Some(Entity {
                 kind: Kind::Client,
                 id: id.to_owned(),
                 body: to_body(&client)?,
-                secret: None,
+                secret,
             })
         }
         Change::Replace(mut e) => {
@@ -271,6 +297,11 @@ async fn write(
                 kind: kind.as_str().to_owned(),
                 id: id.to_owned(),
                 policy_version: version,
+                by: by.to_owned(),
+                policy: entity
+                    .as_ref()
+                    .filter(|e| e.kind == Kind::Policy)
+                    .map(|e| e.body.clone()),
             },
         )
         .await;

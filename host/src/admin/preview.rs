@@ -79,7 +79,7 @@ fn targets_of(policy: &Value) -> Vec<Target> {
 
 /// An error of the changed document, at the draft's own path (`body.policy…`) when it is in the
 /// changed policy.
-fn at_draft(mut error: ValidationError, index: Option<usize>) -> ValidationError {
+pub(crate) fn at_draft(mut error: ValidationError, index: Option<usize>) -> ValidationError {
     if let Some(i) = index {
         let prefix = format!("policies[{i}]");
         if let Some(rest) = error.path.strip_prefix(&prefix)

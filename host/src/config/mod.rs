@@ -91,6 +91,9 @@ pub struct ServerConfig {
     /// Browser sessions of signed-in users (the authorization endpoint's login).
     #[serde(default)]
     pub login: LoginSettings,
+    /// Who may use the console (`/console`), by user `sub`, and its sessions.
+    #[serde(default)]
+    pub console: ConsoleSettings,
     /// The policy document's version (1).
     #[serde(default = "default_version")]
     pub version: u64,
@@ -202,6 +205,64 @@ impl Default for LoginSettings {
 
 fn default_session_ttl() -> u64 {
     8 * 3600
+}
+
+/// The console's roles and sessions. Only users named here can sign in to `/console`: an
+/// administrator changes things, an auditor reads everything and changes nothing. Roles come
+/// from this file only (never the admin API), so that no API caller can grant itself one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "console settings (a mapping)"
+)]
+pub struct ConsoleSettings {
+    /// Users (`sub`) with the console role `administrator`.
+    #[serde(default)]
+    pub administrators: Vec<String>,
+    /// Users (`sub`) with the console role `auditor`.
+    #[serde(default)]
+    pub auditors: Vec<String>,
+    /// How long a console session lasts, in seconds.
+    #[serde(default = "default_console_session_ttl")]
+    pub session_ttl: u64,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        ConsoleSettings {
+            administrators: Vec::new(),
+            auditors: Vec::new(),
+            session_ttl: default_console_session_ttl(),
+        }
+    }
+}
+
+fn default_console_session_ttl() -> u64 {
+    4 * 3600
+}
+
+/// A console role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsoleRole {
+    /// Reads and changes.
+    Administrator,
+    /// Reads only.
+    Auditor,
+}
+
+impl ConsoleSettings {
+    /// The role of user `sub`; administrator wins when the file names someone twice.
+    pub fn role_of(&self, sub: &str) -> Option<ConsoleRole> {
+        if self.administrators.iter().any(|s| s == sub) {
+            Some(ConsoleRole::Administrator)
+        } else if self.auditors.iter().any(|s| s == sub) {
+            Some(ConsoleRole::Auditor)
+        } else {
+            None
+        }
+    }
 }
 
 /// Token lifetimes and the signing algorithm.

@@ -202,6 +202,7 @@ pub async fn issue(
         audience: i.resource.audience.clone(),
         scope: scope.clone(),
         jti,
+        act: i.extra.get("act").cloned(),
     });
     Ok(TokenResponse {
         access_token,

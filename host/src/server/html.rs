@@ -13,24 +13,45 @@ use axum::response::{IntoResponse, Response};
 use super::http::no_store;
 use crate::oauth::authorize;
 
+/// The sign-in and consent pages' Content-Security-Policy: no scripts, styles from this server.
+/// No `form-action`: Chromium applies it to the redirect after the consent form, which goes to
+/// the client.
+const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The console's: its script and styles from this server, its own fetches, forms to itself.
+const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+     connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
+
 /// A page from its template, with the headers every page carries.
 pub(super) fn page(status: StatusCode, template: &impl Template) -> Response {
+    rendered(status, template, PAGE_CSP)
+}
+
+/// A console page from its template, with the headers every page carries.
+pub(super) fn console_page(status: StatusCode, template: &impl Template) -> Response {
+    rendered(status, template, CONSOLE_CSP)
+}
+
+fn rendered(status: StatusCode, template: &impl Template, csp: &'static str) -> Response {
     match template.render() {
-        Ok(html) => page_response(status, html),
+        Ok(html) => page_response(status, html, csp),
         Err(e) => {
             // Only a failing `Display` of a field can get here; the pages' fields are strings.
             tracing::error!(error = %e, "a page could not be rendered");
             page_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the page could not be shown".to_owned(),
+                csp,
             )
         }
     }
 }
 
-/// Adds the headers every page carries: never cached, never framed, no scripts, styles from
-/// this server only, no referrer for other sites.
-fn page_response(status: StatusCode, html: String) -> Response {
+/// Adds the headers every page carries: never cached, never framed, scripts and styles (`csp`)
+/// from this server only, no referrer for other sites.
+fn page_response(status: StatusCode, html: String, csp: &'static str) -> Response {
     let mut response = no_store(
         (
             status,
@@ -40,14 +61,7 @@ fn page_response(status: StatusCode, html: String) -> Response {
             .into_response(),
     );
     let h = response.headers_mut();
-    // No `form-action`: Chromium applies it to the redirect after the consent form, which goes to
-    // the client.
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // `same-origin`, not `no-referrer`: with `no-referrer` Chromium sends `Origin: null` on the
     // page's own form posts, and the origin check (`session.rs`) needs the real one. The client's

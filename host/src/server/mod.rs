@@ -7,6 +7,7 @@
 mod admin;
 mod assets;
 mod connect;
+mod console;
 mod endpoints;
 mod html;
 pub mod http;

@@ -3,7 +3,7 @@
 use axum::Router;
 
 use super::state::AppState;
-use super::{admin, assets, connect, endpoints, pages, registration};
+use super::{admin, assets, connect, console, endpoints, pages, registration};
 
 /// Builds the router.
 pub fn app(state: AppState) -> Router {
@@ -13,6 +13,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::router())
         .merge(registration::router())
         .merge(connect::router())
+        .merge(console::router())
         .merge(assets::router())
         .with_state(state)
 }

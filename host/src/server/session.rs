@@ -57,7 +57,7 @@ pub(super) fn set_cookie(state: &AppState, response: &mut Response, value: &str,
 }
 
 /// The issuer's origin (`scheme://host[:port]`), which a form post's `Origin` must be.
-fn issuer_origin(issuer: &str) -> String {
+pub(super) fn issuer_origin(issuer: &str) -> String {
     url::Url::parse(issuer)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default()

@@ -17,4 +17,6 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Whether `GET /policies/bundle` serves the policy document.
     pub publish_bundle: bool,
+    /// Who may use the console, and its sessions.
+    pub console: Arc<crate::config::ConsoleSettings>,
 }

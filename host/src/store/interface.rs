@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::error::StoreError;
 use super::records::{
-    AuditRecord, CredentialRecord, FlowKind, FlowRecord, Kind, Source, StoredKey, TokenRecord,
+    AuditFilter, AuditRecord, CredentialRecord, FlowKind, FlowRecord, Kind, Source, NewAuditRecord, StoredKey, TokenRecord,
     Versions,
 };
 
@@ -95,15 +95,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: i64,
     ) -> StoreFuture<'a, bool>;
 
-    /// Appends an audit event (its body as JSON text).
-    fn append_audit<'a>(&'a self, at: i64, event: &'a str, body: &'a str) -> StoreFuture<'a, i64>;
-    /// Appends several audit events (bodies as JSON text) in one transaction.
-    fn append_audit_batch<'a>(
-        &'a self,
-        events: &'a [(i64, &'a str, String)],
-    ) -> StoreFuture<'a, ()>;
+    /// Appends an audit event; returns its sequence number.
+    fn append_audit<'a>(&'a self, record: &'a NewAuditRecord<'a>) -> StoreFuture<'a, i64>;
+    /// Appends several audit events in one transaction.
+    fn append_audit_batch<'a>(&'a self, events: &'a [NewAuditRecord<'a>]) -> StoreFuture<'a, ()>;
     /// Audit events after `after`, oldest first, at most `limit`.
     fn audit_since(&self, after: i64, limit: i64) -> StoreFuture<'_, Vec<AuditRecord>>;
+    /// Audit events matching `filter`, newest first, at most `limit`.
+    fn audit_search<'a>(
+        &'a self,
+        filter: &'a AuditFilter,
+        limit: i64,
+    ) -> StoreFuture<'a, Vec<AuditRecord>>;
 
     /// Creates or replaces a sealed credential.
     fn put_credential<'a>(&'a self, record: &'a CredentialRecord) -> StoreFuture<'a, ()>;

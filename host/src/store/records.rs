@@ -148,6 +148,45 @@ pub struct AuditRecord {
     pub body: Value,
 }
 
+/// An audit event as the store appends it: its name, whom it concerns (the columns the audit
+/// search filters on) and its body as JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditRecord<'a> {
+    /// Unix seconds.
+    pub at: i64,
+    /// Event name.
+    pub event: &'a str,
+    /// The client it concerns.
+    pub client_id: Option<&'a str>,
+    /// The user it concerns.
+    pub sub: Option<&'a str>,
+    /// The entity an admin change changed (`policy:<id>`, …).
+    pub entity: Option<String>,
+    /// The event (JSON text).
+    pub body: String,
+}
+
+/// Which audit events to read, newest first. Every field given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Events concerning this client.
+    pub client_id: Option<String>,
+    /// Events concerning this user.
+    pub sub: Option<String>,
+    /// Events changing this entity (`policy:<id>`, …).
+    pub entity: Option<String>,
+    /// Events of this name.
+    pub event: Option<String>,
+    /// At or after this time (unix seconds).
+    pub from: Option<i64>,
+    /// At or before this time (unix seconds).
+    pub to: Option<i64>,
+    /// With a sequence number above this.
+    pub after: Option<i64>,
+    /// With a sequence number below this.
+    pub before: Option<i64>,
+}
+
 /// What a change touched. Each topic has a store-wide version, bumped in the change's own
 /// transaction, that replicas compare to know what to read again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,6 +248,8 @@ pub enum FlowKind {
     Request,
     /// A connect flow waiting for the user's browser.
     Connect,
+    /// A console session (by the SHA-256 of its cookie).
+    Console,
 }
 
 impl FlowKind {
@@ -218,6 +259,7 @@ impl FlowKind {
             FlowKind::Session => "session",
             FlowKind::Request => "request",
             FlowKind::Connect => "connect",
+            FlowKind::Console => "console",
         }
     }
 }

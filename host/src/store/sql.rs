@@ -54,6 +54,18 @@ macro_rules! sql_store {
                 })
             }
 
+            fn audit_record(
+                row: &$row,
+            ) -> Result<$crate::store::records::AuditRecord, $crate::store::error::StoreError> {
+                use sqlx::Row as _;
+                Ok($crate::store::records::AuditRecord {
+                    seq: row.try_get("seq")?,
+                    at: row.try_get("at")?,
+                    event: row.try_get("event")?,
+                    body: serde_json::from_str(row.try_get::<&str, _>("body")?)?,
+                })
+            }
+
             fn token_row(
                 row: &$row,
             ) -> Result<$crate::store::records::TokenRecord, $crate::store::error::StoreError> {
@@ -563,17 +575,19 @@ macro_rules! sql_store {
 
             fn append_audit<'a>(
                 &'a self,
-                at: i64,
-                event: &'a str,
-                body: &'a str,
+                r: &'a $crate::store::records::NewAuditRecord<'a>,
             ) -> $crate::store::interface::StoreFuture<'a, i64> {
                 Self::bounded(async move {
                     let seq = sqlx::query_scalar(
-                        "INSERT INTO audit (at, event, body) VALUES ($1, $2, $3) RETURNING seq",
+                        "INSERT INTO audit (at, event, client_id, sub, entity, body) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
                     )
-                    .bind(at)
-                    .bind(event)
-                    .bind(body)
+                    .bind(r.at)
+                    .bind(r.event)
+                    .bind(r.client_id)
+                    .bind(r.sub)
+                    .bind(r.entity.as_deref())
+                    .bind(r.body.as_str())
                     .fetch_one(&self.pool)
                     .await?;
                     Ok(seq)
@@ -582,20 +596,24 @@ macro_rules! sql_store {
 
             fn append_audit_batch<'a>(
                 &'a self,
-                events: &'a [(i64, &'a str, String)],
+                events: &'a [$crate::store::records::NewAuditRecord<'a>],
             ) -> $crate::store::interface::StoreFuture<'a, ()> {
                 // One multi-row INSERT per chunk: each statement is a round trip (to SQLite's
                 // worker thread, or to the database server), so one per event would cost one
-                // each. 3 × 300 bound values stay far below either database's limit.
+                // each. 6 × 150 bound values stay far below either database's limit.
                 Self::bounded(async move {
                     let mut tx = self.pool.begin().await?;
-                    for chunk in events.chunks(300) {
-                        let mut insert =
-                            sqlx::QueryBuilder::<$db>::new("INSERT INTO audit (at, event, body) ");
-                        insert.push_values(chunk, |mut row, (at, event, body)| {
-                            row.push_bind(*at)
-                                .push_bind(*event)
-                                .push_bind(body.as_str());
+                    for chunk in events.chunks(150) {
+                        let mut insert = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO audit (at, event, client_id, sub, entity, body) ",
+                        );
+                        insert.push_values(chunk, |mut row, r| {
+                            row.push_bind(r.at)
+                                .push_bind(r.event)
+                                .push_bind(r.client_id)
+                                .push_bind(r.sub)
+                                .push_bind(r.entity.as_deref())
+                                .push_bind(r.body.as_str());
                         });
                         insert.build().execute(&mut *tx).await?;
                     }
@@ -610,7 +628,6 @@ macro_rules! sql_store {
                 limit: i64,
             ) -> $crate::store::interface::StoreFuture<'_, Vec<$crate::store::records::AuditRecord>> {
                 Self::bounded(async move {
-                    use sqlx::Row as _;
                     let rows = sqlx::query(
                         "SELECT seq, at, event, body FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
                     )
@@ -618,16 +635,46 @@ macro_rules! sql_store {
                     .bind(limit)
                     .fetch_all(&self.pool)
                     .await?;
-                    rows.iter()
-                        .map(|r| {
-                            Ok($crate::store::records::AuditRecord {
-                                seq: r.try_get("seq")?,
-                                at: r.try_get("at")?,
-                                event: r.try_get("event")?,
-                                body: serde_json::from_str(r.try_get::<&str, _>("body")?)?,
-                            })
-                        })
-                        .collect()
+                    rows.iter().map(Self::audit_record).collect()
+                })
+            }
+
+            fn audit_search<'a>(
+                &'a self,
+                filter: &'a $crate::store::records::AuditFilter,
+                limit: i64,
+            ) -> $crate::store::interface::StoreFuture<'a, Vec<$crate::store::records::AuditRecord>> {
+                Self::bounded(async move {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT seq, at, event, body FROM audit WHERE 1 = 1",
+                    );
+                    if let Some(v) = &filter.client_id {
+                        query.push(" AND client_id = ").push_bind(v.as_str());
+                    }
+                    if let Some(v) = &filter.sub {
+                        query.push(" AND sub = ").push_bind(v.as_str());
+                    }
+                    if let Some(v) = &filter.entity {
+                        query.push(" AND entity = ").push_bind(v.as_str());
+                    }
+                    if let Some(v) = &filter.event {
+                        query.push(" AND event = ").push_bind(v.as_str());
+                    }
+                    if let Some(v) = filter.from {
+                        query.push(" AND at >= ").push_bind(v);
+                    }
+                    if let Some(v) = filter.to {
+                        query.push(" AND at <= ").push_bind(v);
+                    }
+                    if let Some(v) = filter.after {
+                        query.push(" AND seq > ").push_bind(v);
+                    }
+                    if let Some(v) = filter.before {
+                        query.push(" AND seq < ").push_bind(v);
+                    }
+                    query.push(" ORDER BY seq DESC LIMIT ").push_bind(limit);
+                    let rows = query.build().fetch_all(&self.pool).await?;
+                    rows.iter().map(Self::audit_record).collect()
                 })
             }
 

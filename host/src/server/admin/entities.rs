@@ -2,6 +2,7 @@
 //! `/admin/connections` and `/admin/policies`, each with list, create, read, replace and delete.
 //! The handlers parse the typed body and render what [`crate::admin::entities`] returns.
 
+use crate::admin::entities::ADMIN_API;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -35,7 +36,7 @@ async fn read(state: &AppState, kind: Kind, id: &str) -> Response {
 
 async fn create(state: &AppState, entity: Result<Entity, AdminError>) -> Response {
     let result = match entity {
-        Ok(entity) => entities::create(&state.core, entity, now()).await,
+        Ok(entity) => entities::create(&state.core, entity, ADMIN_API, now()).await,
         Err(e) => Err(e),
     };
     answer(StatusCode::CREATED, result)
@@ -43,14 +44,14 @@ async fn create(state: &AppState, entity: Result<Entity, AdminError>) -> Respons
 
 async fn replace(state: &AppState, id: &str, entity: Result<Entity, AdminError>) -> Response {
     let result = match entity {
-        Ok(entity) => entities::replace(&state.core, id, entity, now()).await,
+        Ok(entity) => entities::replace(&state.core, id, entity, ADMIN_API, now()).await,
         Err(e) => Err(e),
     };
     answer(StatusCode::OK, result)
 }
 
 async fn delete(state: &AppState, kind: Kind, id: &str) -> Response {
-    match entities::delete(&state.core, kind, id, now()).await {
+    match entities::delete(&state.core, kind, id, ADMIN_API, now()).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }

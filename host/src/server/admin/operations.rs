@@ -2,6 +2,7 @@
 //! the audit trail and rotating the signing key. The handlers parse and render; the work is in
 //! [`crate::admin`].
 
+use crate::admin::entities::ADMIN_API;
 use axum::Json;
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -154,7 +155,7 @@ pub async fn disable_client(
     State(state): State<AppState>,
     AdminPath(id): AdminPath<String>,
 ) -> Response {
-    render(crate::admin::clients::disable(&state.core, &id, now()).await)
+    render(crate::admin::clients::disable(&state.core, &id, ADMIN_API, now()).await)
 }
 
 /// Enable a disabled client again.
@@ -173,7 +174,7 @@ pub async fn enable_client(
     State(state): State<AppState>,
     AdminPath(id): AdminPath<String>,
 ) -> Response {
-    render(crate::admin::clients::enable(&state.core, &id, now()).await)
+    render(crate::admin::clients::enable(&state.core, &id, ADMIN_API, now()).await)
 }
 
 /// Which audit events to read.
