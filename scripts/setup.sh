@@ -55,6 +55,7 @@ PIP_PACKAGES=(
 NPM_DIRS=(
     examples/mcp-server
     js
+    tests/e2e/console
     tests/e2e/mcp
     tests/e2e/replicas
     tests/e2e/server

@@ -557,7 +557,12 @@ impl Verdict {
         };
         Verdict {
             permitted: d.permitted,
-            granted: join(&d.granted),
+            granted: d
+                .granted
+                .iter()
+                .map(|n| n.as_ref())
+                .collect::<Vec<&str>>()
+                .join(" "),
             scopes: d
                 .scopes
                 .iter()
