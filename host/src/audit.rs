@@ -160,7 +160,8 @@ pub enum Event {
     },
     /// The admin API or the console changed an entity.
     AdminChange {
-        /// `create`, `update` or `delete`.
+        /// `create`, `update` or `delete`; for a client's state, the action: `disable`, `enable`,
+        /// `verify`, `unverify` or `rotate-secret`.
         action: &'static str,
         /// The entity kind.
         kind: String,

@@ -456,23 +456,26 @@ async fn an_assertion_id_is_accepted_once_until_it_expires(
 }
 
 async fn the_audit_trail_keeps_its_order(store: Arc<dyn Store>, _: Arc<dyn Store>) {
-    let record = |at: i64, event: &'static str, client: Option<&'static str>, body: String| {
-        NewAuditRecord {
+    let record =
+        |at: i64, event: &'static str, client: Option<&'static str>, body: String| NewAuditRecord {
             at,
             event,
             client_id: client,
             sub: (at % 3 == 0).then_some("u-3"),
             entity: (at == 500).then(|| "policy:p".to_owned()),
             body,
-        }
-    };
+        };
     let first = store
         .append_audit(&record(1, "one", None, "{\"n\":1}".to_owned()))
         .await
         .expect("append");
     let batch: Vec<NewAuditRecord<'_>> = (2..=700)
         .map(|n| {
-            let client = if n % 2 == 0 { Some("even") } else { Some("odd") };
+            let client = if n % 2 == 0 {
+                Some("even")
+            } else {
+                Some("odd")
+            };
             record(n, "many", client, format!("{{\"n\":{n}}}"))
         })
         .collect();

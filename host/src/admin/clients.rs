@@ -38,6 +38,7 @@ pub async fn disable(core: &Core, id: &str, by: &str, now: i64) -> Result<Value,
     let stored = set_client_state(
         core,
         id,
+        "disable",
         move |client| {
             client.disabled = true;
             client.tokens_not_before = Some(client.tokens_not_before.unwrap_or(now).max(now));
@@ -59,6 +60,7 @@ pub async fn enable(core: &Core, id: &str, by: &str, now: i64) -> Result<Value, 
     let stored = set_client_state(
         core,
         id,
+        "enable",
         move |client| {
             client.disabled = false;
             client.tokens_not_before = Some(client.tokens_not_before.unwrap_or(cut).max(cut));
@@ -83,6 +85,7 @@ pub async fn set_verified(
     set_client_state(
         core,
         id,
+        if verified { "verify" } else { "unverify" },
         move |client| {
             client.status = if verified {
                 crate::config::ClientStatus::Verified
@@ -106,10 +109,13 @@ pub async fn rotate_secret(
     now: i64,
 ) -> Result<Zeroizing<String>, AdminError> {
     let directory = core.directory();
-    let client = directory.clients.get(id).ok_or_else(|| AdminError::NotFound {
-        kind: "client",
-        id: id.to_owned(),
-    })?;
+    let client = directory
+        .clients
+        .get(id)
+        .ok_or_else(|| AdminError::NotFound {
+            kind: "client",
+            id: id.to_owned(),
+        })?;
     if !matches!(
         client.token_endpoint_auth_method,
         crate::config::TokenEndpointAuthMethod::ClientSecretBasic
@@ -126,6 +132,7 @@ pub async fn rotate_secret(
     set_client_state(
         core,
         id,
+        "rotate-secret",
         move |client| {
             client.secret = Some(stored.to_string());
         },

@@ -114,13 +114,21 @@ pub async fn delete(
 pub async fn set_client_state(
     core: &Core,
     id: &str,
+    action: &'static str,
     change: impl FnOnce(&mut crate::config::ClientConfig) + Send + 'static,
     by: &str,
     now: i64,
 ) -> Result<Value, AdminError> {
-    write(core, Kind::Client, id, Change::State(Box::new(change)), by, now)
-        .await
-        .map(Option::unwrap_or_default)
+    write(
+        core,
+        Kind::Client,
+        id,
+        Change::State(action, Box::new(change)),
+        by,
+        now,
+    )
+    .await
+    .map(Option::unwrap_or_default)
 }
 
 /// A client's fields only the disable and enable actions change.
@@ -132,8 +140,9 @@ type StateChange = Box<dyn FnOnce(&mut crate::config::ClientConfig) + Send>;
 enum Change {
     Create(Entity),
     Replace(Entity),
-    /// A change of a client's state ([`CLIENT_STATE`]) and nothing else.
-    State(StateChange),
+    /// A change of a client's state by an action (`disable`, `rotate-secret`, …), as the audit
+    /// log names it.
+    State(&'static str, StateChange),
     Delete,
 }
 
@@ -141,7 +150,8 @@ impl Change {
     fn action(&self) -> &'static str {
         match self {
             Change::Create(_) => "create",
-            Change::Replace(_) | Change::State(_) => "update",
+            Change::Replace(_) => "update",
+            Change::State(action, _) => action,
             Change::Delete => "delete",
         }
     }
@@ -174,7 +184,7 @@ async fn write(
                 id: owned_id,
             });
         }
-        (None, Change::Replace(_) | Change::State(_) | Change::Delete) => {
+        (None, Change::Replace(_) | Change::State(..) | Change::Delete) => {
             return Err(AdminError::NotFound {
                 kind: noun,
                 id: owned_id,
@@ -193,7 +203,7 @@ async fn write(
     let action = change.action();
     let mut entity = match change {
         Change::Create(e) => Some(e),
-        Change::State(apply) => {
+        Change::State(_, apply) => {
             let Some((stored, _)) = &existing else {
                 return Err(AdminError::NotFound {
                     kind: noun,

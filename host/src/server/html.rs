@@ -61,7 +61,10 @@ fn page_response(status: StatusCode, html: String, csp: &'static str) -> Respons
             .into_response(),
     );
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // `same-origin`, not `no-referrer`: with `no-referrer` Chromium sends `Origin: null` on the
     // page's own form posts, and the origin check (`session.rs`) needs the real one. The client's

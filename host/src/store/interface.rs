@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::error::StoreError;
 use super::records::{
-    AuditFilter, AuditRecord, CredentialRecord, FlowKind, FlowRecord, Kind, Source, NewAuditRecord, StoredKey, TokenRecord,
-    Versions,
+    AuditFilter, AuditRecord, CredentialRecord, FlowKind, FlowRecord, Kind, NewAuditRecord, Source,
+    StoredKey, TokenRecord, Versions,
 };
 
 /// Holds a store-wide lock ([`Store::lock`]) until dropped.

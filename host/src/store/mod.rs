@@ -15,8 +15,8 @@ pub use error::StoreError;
 pub use interface::{CHANGES, ChangeLock, OPERATION_TIMEOUT, Store, StoreFuture};
 pub use postgres::PostgresStore;
 pub use records::{
-    AuditFilter, AuditRecord, CredentialRecord, FlowKind, FlowRecord, Kind, NewAuditRecord,
-    Source, StoredKey, TokenRecord, Topic, Versions,
+    AuditFilter, AuditRecord, CredentialRecord, FlowKind, FlowRecord, Kind, NewAuditRecord, Source,
+    StoredKey, TokenRecord, Topic, Versions,
 };
 pub use sqlite::SqliteStore;
 

@@ -40,7 +40,7 @@ impl Agent {
             id: c.client_id.clone(),
             name: c.name.clone().unwrap_or_default(),
             registration: match c.registration_type {
-                RegistrationType::Static => "configured",
+                RegistrationType::Static => "an administrator",
                 RegistrationType::Dcr => "dynamic registration",
                 RegistrationType::Cimd => "metadata document",
             },
@@ -114,8 +114,12 @@ pub(super) async fn show(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let staff = match signed_in(&state, &headers, &format!("/console/agents/{}", encode(&id)))
-        .await
+    let staff = match signed_in(
+        &state,
+        &headers,
+        &format!("/console/agents/{}", encode(&id)),
+    )
+    .await
     {
         Ok(s) => s,
         Err(r) => return r,
@@ -142,7 +146,10 @@ pub(super) async fn show(
     let (reach, reach_error) = match answered {
         Ok(Ok(answer)) => (reach_rows(&answer), None),
         Ok(Err(e)) => (Vec::new(), Some(errors_text(&e))),
-        Err(_) => (Vec::new(), Some("The reach could not be computed.".to_owned())),
+        Err(_) => (
+            Vec::new(),
+            Some("The reach could not be computed.".to_owned()),
+        ),
     };
     let activity = match state
         .core
@@ -216,8 +223,12 @@ pub(super) async fn act(
     };
     let (core, by, now) = (&state.core, staff.actor(), now());
     let done = match action.as_str() {
-        "verify" => clients::set_verified(core, &id, true, &by, now).await.map(drop),
-        "unverify" => clients::set_verified(core, &id, false, &by, now).await.map(drop),
+        "verify" => clients::set_verified(core, &id, true, &by, now)
+            .await
+            .map(drop),
+        "unverify" => clients::set_verified(core, &id, false, &by, now)
+            .await
+            .map(drop),
         "disable" => clients::disable(core, &id, &by, now).await.map(drop),
         "enable" => clients::enable(core, &id, &by, now).await.map(drop),
         "rotate-secret" => match clients::rotate_secret(core, &id, &by, now).await {

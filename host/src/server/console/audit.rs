@@ -126,7 +126,12 @@ pub(super) fn summary(event: &str, body: &Value) -> String {
                 e => format!(" — {e}"),
             }
         ),
-        "credential_linked" => format!("{} linked by {}: {}", t("connection"), t("owner"), t("scope")),
+        "credential_linked" => format!(
+            "{} linked by {}: {}",
+            t("connection"),
+            t("owner"),
+            t("scope")
+        ),
         "credential_change" => format!("{} {} for {}", t("action"), t("connection"), t("owner")),
         "token_revoked" => format!("{} token revoked", t("kind")),
         "login" => format!(

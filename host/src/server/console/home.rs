@@ -133,10 +133,18 @@ pub(super) async fn home(State(state): State<AppState>, headers: HeaderMap) -> R
         .map_or(0, Vec::len);
     let counts = vec![
         ("Policies", policies, "/console/policies"),
-        ("Agents and apps", directory.clients.len(), "/console/agents"),
+        (
+            "Agents and apps",
+            directory.clients.len(),
+            "/console/agents",
+        ),
         ("Users", directory.users.len(), "/console/audit"),
         ("Resources", directory.resources.len(), "/console/policies"),
-        ("Connections", directory.connections.len(), "/console/connections"),
+        (
+            "Connections",
+            directory.connections.len(),
+            "/console/connections",
+        ),
     ];
     console_page(
         StatusCode::OK,
@@ -269,7 +277,10 @@ pub(super) fn reach_rows(answer: &Value) -> Vec<ReachRow> {
                 .flatten()
             {
                 push(
-                    scope.get("scope").and_then(Value::as_str).unwrap_or_default(),
+                    scope
+                        .get("scope")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
                     scope,
                 );
             }

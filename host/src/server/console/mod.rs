@@ -25,7 +25,10 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/console", get(home::home))
         .route("/console/", get(home::home))
-        .route("/console/login", get(session::login_page).post(session::login))
+        .route(
+            "/console/login",
+            get(session::login_page).post(session::login),
+        )
         .route("/console/logout", post(session::logout))
         .route("/console/reach", get(home::reach))
         .route("/console/simulate", get(home::simulate))

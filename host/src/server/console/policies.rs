@@ -20,10 +20,10 @@ use tollgate_engine::{ReachChange, ValidationError};
 use super::chrome::{Chrome, Section, console_message, encode, query_param, when};
 use super::home::{Pickers, Simulated, Simulation, Verdict};
 use super::session::{Staff, changing, posted, signed_in};
+use crate::admin::entities;
 use crate::admin::error::AdminError;
 use crate::admin::policies::{PolicyBody, entity};
 use crate::admin::preview::{PreviewQuery, at_draft, preview, savable};
-use crate::admin::entities;
 use crate::clock::now;
 use crate::server::html::{console_page, see_other, store_failed};
 use crate::server::session::Form;
@@ -577,7 +577,10 @@ impl ChangeRow {
             client: c.client.clone(),
             user: c.user.clone().unwrap_or_else(|| "no user".to_owned()),
             target: c.target.id().to_owned(),
-            scope: c.scope.clone().unwrap_or_else(|| "the credential".to_owned()),
+            scope: c
+                .scope
+                .clone()
+                .unwrap_or_else(|| "the credential".to_owned()),
             before: standing(c.before),
             after: standing(c.after),
             by,
@@ -712,8 +715,12 @@ pub(super) async fn edit(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let staff = match signed_in(&state, &headers, &format!("/console/policies/{}", encode(&id)))
-        .await
+    let staff = match signed_in(
+        &state,
+        &headers,
+        &format!("/console/policies/{}", encode(&id)),
+    )
+    .await
     {
         Ok(s) => s,
         Err(r) => return r,
@@ -789,7 +796,10 @@ pub(super) async fn save(
         match serde_norway::from_str::<Value>(&form.yaml) {
             Ok(value @ Value::Object(_)) => Some(value),
             Ok(_) => {
-                errors.push("yaml", "The YAML must be one policy (a mapping).".to_owned());
+                errors.push(
+                    "yaml",
+                    "The YAML must be one policy (a mapping).".to_owned(),
+                );
                 None
             }
             Err(e) => {
@@ -868,10 +878,7 @@ pub(super) async fn save(
                 return fail(form, errors, None);
             }
             let directory = state.core.directory();
-            let request = sim
-                .asked()
-                .then(|| sim.request(&directory))
-                .transpose();
+            let request = sim.asked().then(|| sim.request(&directory)).transpose();
             let (request, problems) = match request {
                 Ok(request) => (request, Vec::new()),
                 Err(problems) => (None, problems),
@@ -1206,8 +1213,14 @@ mod tests {
         errors.file("subject.conditions[2].key", "unknown key", false);
         errors.file("id", "bad id", false);
         errors.file("", "whole", false);
-        assert_eq!(errors.row("target", &1), ["targets[1].scopes[0]: no such scope"]);
-        assert_eq!(errors.row("cond", &2), ["subject.conditions[2].key: unknown key"]);
+        assert_eq!(
+            errors.row("target", &1),
+            ["targets[1].scopes[0]: no such scope"]
+        );
+        assert_eq!(
+            errors.row("cond", &2),
+            ["subject.conditions[2].key: unknown key"]
+        );
         assert_eq!(errors.at("id"), ["id: bad id"]);
         assert_eq!(errors.at("general"), ["whole"]);
         assert_eq!(errors.count(), 4);

@@ -90,8 +90,7 @@ fn set_cookie(state: &AppState, response: &mut Response, value: &str, max_age: i
 
 /// Where a page asks to go back to after signing in: a console path, nothing else.
 fn console_path(next: &str) -> Option<&str> {
-    (next.starts_with("/console") && !next.contains("//") && !next.contains('\\'))
-        .then_some(next)
+    (next.starts_with("/console") && !next.contains("//") && !next.contains('\\')).then_some(next)
 }
 
 /// The signed-in user of a request, or the response to give instead: the sign-in page (a
@@ -237,7 +236,8 @@ pub(super) async fn login_page(RawQuery(query): RawQuery) -> Response {
 
 /// The message of a sign-in refused for want of a console role: the same as a wrong password's,
 /// so that the page tells a guesser nothing about the password.
-const NO_ROLE: &str = "The user name or password is not correct, or the account has no console access.";
+const NO_ROLE: &str =
+    "The user name or password is not correct, or the account has no console access.";
 
 /// `POST /console/login`: the server's own user login (throttled per address like the
 /// authorization endpoint's), then the console role.
@@ -346,7 +346,12 @@ mod tests {
     #[test]
     fn only_console_paths_are_followed_after_sign_in() {
         assert_eq!(console_path("/console/policies"), Some("/console/policies"));
-        for bad in ["https://evil.example/", "//evil.example", "/consoles\\x", "/console//evil"] {
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/consoles\\x",
+            "/console//evil",
+        ] {
             assert_eq!(console_path(bad), None, "{bad}");
         }
         assert_eq!(next_of(Some("next=%2F%2Fevil.example")), "/console");

@@ -148,7 +148,8 @@ describe('an administrator', () => {
     const preview = page.locator('#preview');
     await preview.waitFor();
     assert.equal(await page.locator('#problems').count(), 0);
-    assert.match(await preview.locator('h2').textContent(), /create would change/);
+    assert.equal(await preview.locator('h2').textContent(), 'What saving would change');
+    assert.match(await preview.locator('p.muted').first().textContent(), /^A new policy/);
     const gained = preview.locator('h3:has-text("Gained") + .table-wrap tbody tr');
     assert.deepEqual(
       await rowsOf(gained),
