@@ -365,9 +365,15 @@ async fn reach_answers_the_same_over_http_and_on_the_command_line() {
         .iter()
         .map(|h| (h["client"].as_str().expect("client"), h["user"].as_str()))
         .collect();
+    // The quick start's console users are in the directory too.
     assert_eq!(
         holders,
-        [("analytics-mcp", None), ("analytics-mcp", Some("u-7"))]
+        [
+            ("analytics-mcp", None),
+            ("analytics-mcp", Some("u-7")),
+            ("analytics-mcp", Some("u-ada")),
+            ("analytics-mcp", Some("u-audrey"))
+        ]
     );
     assert_eq!(
         who["holders"][1]["conditional"][0]["conditions"],
