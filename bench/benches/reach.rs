@@ -98,5 +98,138 @@ fn main() {
         }
         group.finish();
     }
+    goals(&mut c);
     c.final_summary();
+}
+
+/// The clients and users of `count` generated requests of `w`.
+fn directory(w: &Workload, count: usize) -> (Vec<Client>, Vec<User>) {
+    let mut clients: BTreeMap<String, Client> = BTreeMap::new();
+    let mut users: BTreeMap<String, User> = BTreeMap::new();
+    for r in w.requests(11, count) {
+        let request: Request = serde_json::from_value(tollgate::request_json(w, &r, false))
+            .expect("a generated request parses");
+        if let Some(c) = request.client
+            && let Some(id) = c.client_id.clone()
+        {
+            clients.entry(id).or_insert(c);
+        }
+        if let Some(u) = request.user
+            && let Some(sub) = u.sub.clone()
+        {
+            users.entry(sub).or_insert(u);
+        }
+    }
+    (
+        clients.into_values().collect(),
+        users.into_values().collect(),
+    )
+}
+
+/// `clients` grown to `n`: the generated clients, then copies of their attributes under new ids
+/// (`agent-00042`), which policies pinned to client ids do not name, as most clients of a large
+/// directory are.
+fn grown(clients: &[Client], n: usize) -> Vec<Client> {
+    let mut out: Vec<Client> = clients.iter().take(n).cloned().collect();
+    let mut i = 0;
+    while out.len() < n {
+        let mut c = clients[i % clients.len()].clone();
+        c.client_id = Some(format!("agent-{i:05}"));
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// Issue #23's targets: reach for one client over 10,000 policies and 1,000 targets; who can get
+/// one scope over 10,000 clients; the preview of a change over 1,000 clients and 1,000 policies
+/// (a deletion and a creation, compared over the whole directory and as told which policy
+/// changed, as the server does).
+fn goals(c: &mut Criterion) {
+    let mut group = c.benchmark_group("reach/goals");
+
+    let w = Workload::generate_over(10_000, 1_000, 7);
+    let set = PolicySet::load(&tollgate::document(&w)).expect("loads");
+    let (clients, users) = directory(&w, 2_000);
+    eprintln!(
+        "goals: reach over {} policies, {} targets",
+        set.len(),
+        w.resources.len()
+    );
+    group.bench_function("reach, 10,000 policies, 1,000 targets", |b| {
+        b.iter(|| set.reach(black_box(&clients[0]), users.first(), None));
+    });
+
+    let w = Workload::generate(10_000, 7);
+    let set = PolicySet::load(&tollgate::document(&w)).expect("loads");
+    let (clients, users) = directory(&w, 2_000);
+    let clients = grown(&clients, 10_000);
+    let target = Target::Resource(w.resources[0].id.clone());
+    let scope = w.resources[0].scopes[0].clone();
+    let holders = set
+        .who_can(&target, Some(&scope), &clients, &users)
+        .expect("defined")
+        .holders
+        .len();
+    eprintln!(
+        "goals: who_can over {} clients, {} users, 10,000 policies: {holders} holders",
+        clients.len(),
+        users.len()
+    );
+    group.bench_function("who_can, 10,000 clients", |b| {
+        b.iter(|| set.who_can(black_box(&target), Some(&scope), &clients, &users));
+    });
+
+    let w = Workload::generate(1_000, 7);
+    let document = tollgate::document(&w);
+    let set = PolicySet::load(&document).expect("loads");
+    let (clients, users) = directory(&w, 2_000);
+    let clients = grown(&clients, 1_000);
+    let target = Target::Resource(w.resources[0].id.clone());
+    let first = w.by_target[0][0];
+    let id = w.policies[first].id.clone();
+    let mut value: serde_json::Value = serde_json::from_str(&document).expect("JSON");
+    if let Some(list) = value["policies"].as_array_mut() {
+        list.retain(|p| p["id"].as_str() != Some(&id));
+    }
+    let without = PolicySet::from_value(value).expect("the draft loads");
+    let full = set.compare(&without, std::slice::from_ref(&target), &clients, &users);
+    let told = set.compare_changed(
+        &without,
+        &[&id],
+        std::slice::from_ref(&target),
+        &clients,
+        &users,
+    );
+    assert_eq!(full, told, "compare_changed must answer as compare");
+    eprintln!(
+        "goals: preview over {} clients, {} users, 1,000 policies: deleting {id} loses {}",
+        clients.len(),
+        users.len(),
+        full.lost.len()
+    );
+    for (name, from, to) in [("deletion", &set, &without), ("creation", &without, &set)] {
+        group.bench_function(format!("preview of a {name}, whole directory"), |b| {
+            b.iter(|| {
+                from.compare(
+                    black_box(to),
+                    std::slice::from_ref(&target),
+                    &clients,
+                    &users,
+                )
+            });
+        });
+        group.bench_function(format!("preview of a {name}, told the policy"), |b| {
+            b.iter(|| {
+                from.compare_changed(
+                    black_box(to),
+                    &[&id],
+                    std::slice::from_ref(&target),
+                    &clients,
+                    &users,
+                )
+            });
+        });
+    }
+    group.finish();
 }

@@ -359,11 +359,16 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Generates `n` policies from `seed`.
+    /// Generates `n` policies from `seed`, over `n / 100` resources (at least 4).
     pub fn generate(n: usize, seed: u64) -> Workload {
+        Workload::generate_over(n, (n / 100).max(4), seed)
+    }
+
+    /// Generates `n` policies from `seed` over `targets` resources.
+    pub fn generate_over(n: usize, targets: usize, seed: u64) -> Workload {
         let mut rng = Rng::new(seed);
         let vocab = Vocabulary::for_size(n);
-        let resources: Vec<Resource> = (0..(n / 100).max(4))
+        let resources: Vec<Resource> = (0..targets.max(1))
             .map(|i| {
                 let k = rng.range(3, 8);
                 Resource {

@@ -39,9 +39,9 @@ document.addEventListener('DOMContentLoaded', () => {
         status.textContent = response.status === 401 ? 'Signed out: reload to sign in.' : 'Could not read new events.';
         return;
       }
-      const { events } = await response.json();
-      // Newest first: insert the oldest first so the newest ends on top.
-      for (const e of events.slice().reverse()) {
+      const { events, more } = await response.json();
+      // Oldest first: each goes on top, so the newest ends there.
+      for (const e of events) {
         const tr = document.createElement('tr');
         tr.className = 'fresh';
         tr.append(cell(e.at), cell(e.event, true), cell(e.client), cell(e.user), cell(e.summary));
@@ -49,6 +49,8 @@ document.addEventListener('DOMContentLoaded', () => {
         after = Math.max(after, e.seq);
       }
       status.textContent = events.length ? `${events.length} new` : '';
+      // A full page: more are waiting; read on now rather than at the next tick.
+      if (more && toggle.checked) setTimeout(poll, 0);
     } catch {
       status.textContent = 'Could not read new events.';
     }

@@ -547,6 +547,19 @@ async fn the_audit_trail_keeps_its_order(store: Arc<dyn Store>, _: Arc<dyn Store
         page.iter().map(|r| r.seq).collect::<Vec<_>>(),
         vec![all[599].seq, all[598].seq, all[597].seq]
     );
+    let tail = search(
+        AuditFilter {
+            after: Some(all[590].seq),
+            oldest_first: true,
+            ..AuditFilter::default()
+        },
+        3,
+    )
+    .await;
+    assert_eq!(
+        tail.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![all[591].seq, all[592].seq, all[593].seq]
+    );
 }
 
 async fn credentials_and_keys_bump_their_topics(store: Arc<dyn Store>, _: Arc<dyn Store>) {

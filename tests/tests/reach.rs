@@ -109,6 +109,8 @@ fn fail(what: &str, document: &Value, detail: String) -> TestCaseError {
 #[derive(Default)]
 struct Seen {
     compared: Cell<usize>,
+    /// Changes the comparisons found.
+    diffs: Cell<usize>,
     certain: Cell<usize>,
     conditional: Cell<usize>,
     holders: Cell<usize>,
@@ -370,6 +372,38 @@ fn check(document: &Value, requests: &[Value], seen: &Seen) -> Result<(), TestCa
             }
         }
     }
+
+    // A change told to the comparison (each policy deleted, then created again) answers as the
+    // comparison over the whole directory does.
+    let all: Vec<tollgate_engine::Target> = targets.iter().map(|d| d.target.clone()).collect();
+    let policies = document["policies"].as_array().cloned().unwrap_or_default();
+    for policy in policies.iter().take(3) {
+        let Some(id) = policy["id"].as_str() else {
+            continue;
+        };
+        let mut without = document.clone();
+        if let Some(list) = without["policies"].as_array_mut() {
+            list.retain(|p| p["id"].as_str() != Some(id));
+        }
+        let Ok(draft) = PolicySet::from_value(without) else {
+            continue;
+        };
+        for (from, to) in [(&set, &draft), (&draft, &set)] {
+            let full = from.compare(to, &all, &clients, &users);
+            let told = from.compare_changed(to, &[id], &all, &clients, &users);
+            bump(
+                &seen.diffs,
+                full.gained.len() + full.lost.len() + full.changed.len(),
+            );
+            if full != told {
+                return Err(fail(
+                    "compare_changed disagrees with compare",
+                    document,
+                    format!("policy {id}\ncompare: {full:#?}\ncompare_changed: {told:#?}"),
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -397,6 +431,7 @@ fn reach_agrees_with_decisions() {
     });
     match result {
         Ok(()) => {
+            let diffs = seen.diffs.get();
             let (compared, certain, conditional, holders) = (
                 seen.compared.get(),
                 seen.certain.get(),
@@ -405,8 +440,8 @@ fn reach_agrees_with_decisions() {
             );
             eprintln!(
                 "reach: {cases} documents, {compared} decisions agree with reach ({certain} with \
-                 certain policies, {conditional} with conditional ones); {holders} holders agree \
-                 ({:.1?})",
+                 certain policies, {conditional} with conditional ones); {holders} holders agree; \
+                 {diffs} changes compared ({:.1?})",
                 started.elapsed()
             );
             if cases >= DEFAULT_CASES {
@@ -415,7 +450,7 @@ fn reach_agrees_with_decisions() {
                     "only {compared} decisions were compared"
                 );
                 assert!(
-                    certain > 0 && conditional > 0 && holders > 0,
+                    certain > 0 && conditional > 0 && holders > 0 && diffs > 0,
                     "a kind of answer never met"
                 );
             }

@@ -622,6 +622,54 @@ impl PolicySet {
         Some((entry.scoped, entry.scopes.iter().map(|s| &**s).collect()))
     }
 
+    /// The policy named `id`.
+    fn policy_named(&self, id: &str) -> Option<&CompiledPolicy> {
+        self.policies.iter().find(|p| &*p.id == id)
+    }
+
+    /// [`PolicySet::compare`] when the caller knows which policies differ between the two sets
+    /// (`changed`: the ids of the policies created, replaced or deleted). Only the clients and
+    /// users that one of those policies, in either set, can match are compared: any other
+    /// combination is given by the same policies in both sets and cannot differ. The answer is
+    /// [`PolicySet::compare`]'s over the whole directory, in a fraction of the time when the
+    /// changed policies name their clients or condition on their users.
+    pub fn compare_changed(
+        &self,
+        draft: &PolicySet,
+        changed: &[&str],
+        targets: &[Target],
+        clients: &[Client],
+        users: &[User],
+    ) -> ReachDiff {
+        let versions: Vec<&CompiledPolicy> = changed
+            .iter()
+            .flat_map(|id| [self.policy_named(id), draft.policy_named(id)])
+            .flatten()
+            .collect();
+        let empty = Target::Resource(String::new());
+        let clients: Vec<Client> = clients
+            .iter()
+            .filter(|c| {
+                let probe = probe(GrantType::ClientCredentials, Some(c), None, empty.clone());
+                versions
+                    .iter()
+                    .any(|p| p.client_ok(&probe) && p.holds_where(|s| s == Source::Client, &probe))
+            })
+            .cloned()
+            .collect();
+        let users: Vec<User> = users
+            .iter()
+            .filter(|u| {
+                let probe = probe(GrantType::ClientCredentials, None, Some(u), empty.clone());
+                versions
+                    .iter()
+                    .any(|p| p.holds_where(|s| s == Source::User, &probe))
+            })
+            .cloned()
+            .collect();
+        self.compare(draft, targets, &clients, &users)
+    }
+
     /// What `draft` changes against this set over a directory, on each of `targets`: every
     /// (grant type, client, user, scope) of [`PolicySet::who_can`] that stands differently, as
     /// gained or lost, or that stands the same by other policies or conditions, as changed. A target or scope only one of the sets defines counts as obtainable by

@@ -140,19 +140,21 @@ pub fn preview(
             .position(|p| p.get("id").and_then(Value::as_str) == Some(id))
     };
     // As the save does it: the old version out, the new one at the end.
-    let (change, old, new, index) = match (query.policy, query.delete) {
+    let (change, old, new, index, id) = match (query.policy, query.delete) {
         (Some(policy), None) => {
             let body = super::entities::to_body(&policy)?;
             let old = position(&policy.id, policies).map(|i| policies.remove(i));
             let index = policies.len();
             policies.push(body.clone());
             let change = if old.is_some() { "update" } else { "create" };
-            (change, old, Some(body), Some(index))
+            (change, old, Some(body), Some(index), policy.id)
         }
         (None, Some(id)) => {
-            let i = position(&id, policies).ok_or(AdminError::NotFound { kind: "policy", id })?;
+            let Some(i) = position(&id, policies) else {
+                return Err(AdminError::NotFound { kind: "policy", id });
+            };
             let old = policies.remove(i);
-            ("delete", Some(old), None, None)
+            ("delete", Some(old), None, None, id)
         }
         (Some(_), Some(_)) => {
             return Err(AdminError::invalid(
@@ -193,7 +195,14 @@ pub fn preview(
         .iter()
         .map(|u| crate::oauth::policy_input::engine_user_of(u))
         .collect();
-    let mut diff = current.compare(&draft, &targets, &engine_clients, &engine_users);
+    // Only what the changed policy matches, in either version, can change.
+    let mut diff = current.compare_changed(
+        &draft,
+        &[id.as_str()],
+        &targets,
+        &engine_clients,
+        &engine_users,
+    );
     // Only under the grant types each client may use, as reach lists them.
     let grants = usable_grant_types(entities);
     let usable = |c: &ReachChange| {

@@ -217,13 +217,13 @@ fn default_session_ttl() -> u64 {
     expecting = "console settings (a mapping)"
 )]
 pub struct ConsoleSettings {
-    /// Users (`sub`) with the console role `administrator`.
+    /// Users (`sub`, declared in this file) with the console role `administrator`.
     #[serde(default)]
     pub administrators: Vec<String>,
-    /// Users (`sub`) with the console role `auditor`.
+    /// Users (`sub`, declared in this file) with the console role `auditor`.
     #[serde(default)]
     pub auditors: Vec<String>,
-    /// How long a console session lasts, in seconds.
+    /// How long a console session lasts, in seconds (60 to 2,592,000).
     #[serde(default = "default_console_session_ttl")]
     pub session_ttl: u64,
 }
@@ -253,6 +253,38 @@ pub enum ConsoleRole {
 }
 
 impl ConsoleSettings {
+    /// The settings as the server applies them: roles only for users this file declares (a user
+    /// the admin API created or could replace gets none, so that the admin token cannot mint a
+    /// console administrator; each one dropped is logged), and a session length between a minute
+    /// and 30 days.
+    pub fn applied(&self, users: &[UserConfig]) -> ConsoleSettings {
+        let declared = |sub: &String| {
+            let found = users.iter().any(|u| &u.sub == sub);
+            if !found {
+                tracing::warn!(
+                    %sub,
+                    "console: a role names a user the configuration file does not declare; ignored"
+                );
+            }
+            found
+        };
+        ConsoleSettings {
+            administrators: self
+                .administrators
+                .iter()
+                .filter(|s| declared(s))
+                .cloned()
+                .collect(),
+            auditors: self
+                .auditors
+                .iter()
+                .filter(|s| declared(s))
+                .cloned()
+                .collect(),
+            session_ttl: self.session_ttl.clamp(60, 30 * 86_400),
+        }
+    }
+
     /// The role of user `sub`; administrator wins when the file names someone twice.
     pub fn role_of(&self, sub: &str) -> Option<ConsoleRole> {
         if self.administrators.iter().any(|s| s == sub) {

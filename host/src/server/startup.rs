@@ -421,7 +421,7 @@ pub async fn serve(config_path: &Path, engine: EngineChoice) -> Result<(), Start
         admin_token,
         metrics,
         publish_bundle: config.publish_policy_bundle,
-        console: Arc::new(config.console.clone()),
+        console: Arc::new(config.console.applied(&config.users)),
     };
     super::sync::spawn(Arc::clone(&core));
     let listener = tokio::net::TcpListener::bind(config.listen)

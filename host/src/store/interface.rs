@@ -101,7 +101,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn append_audit_batch<'a>(&'a self, events: &'a [NewAuditRecord<'a>]) -> StoreFuture<'a, ()>;
     /// Audit events after `after`, oldest first, at most `limit`.
     fn audit_since(&self, after: i64, limit: i64) -> StoreFuture<'_, Vec<AuditRecord>>;
-    /// Audit events matching `filter`, newest first, at most `limit`.
+    /// Audit events matching `filter`, newest first (or oldest first), at most `limit`.
     fn audit_search<'a>(
         &'a self,
         filter: &'a AuditFilter,

@@ -166,7 +166,8 @@ pub struct NewAuditRecord<'a> {
     pub body: String,
 }
 
-/// Which audit events to read, newest first. Every field given must hold.
+/// Which audit events to read, newest first (oldest first with `oldest_first`). Every field
+/// given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
     /// Events concerning this client.
@@ -185,6 +186,8 @@ pub struct AuditFilter {
     pub after: Option<i64>,
     /// With a sequence number below this.
     pub before: Option<i64>,
+    /// Oldest first (a tail reading on from `after`), instead of newest first.
+    pub oldest_first: bool,
 }
 
 /// What a change touched. Each topic has a store-wide version, bumped in the change's own

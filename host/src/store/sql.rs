@@ -672,7 +672,12 @@ macro_rules! sql_store {
                     if let Some(v) = filter.before {
                         query.push(" AND seq < ").push_bind(v);
                     }
-                    query.push(" ORDER BY seq DESC LIMIT ").push_bind(limit);
+                    query.push(if filter.oldest_first {
+                        " ORDER BY seq ASC LIMIT "
+                    } else {
+                        " ORDER BY seq DESC LIMIT "
+                    });
+                    query.push_bind(limit);
                     let rows = query.build().fetch_all(&self.pool).await?;
                     rows.iter().map(Self::audit_record).collect()
                 })

@@ -98,7 +98,7 @@ pub async fn start_in(
         admin_token: admin_token.map(Arc::from),
         metrics: None,
         publish_bundle: config.publish_policy_bundle,
-        console: Arc::new(config.console.clone()),
+        console: Arc::new(config.console.applied(&config.users)),
     };
     let task = tokio::spawn(tollgate::server::listen::serve(
         listener,

@@ -201,6 +201,7 @@ fn filter_of(query: Option<&str>) -> (AuditFilter, Vec<String>) {
         to,
         after: number("after"),
         before: number("before"),
+        oldest_first: false,
     };
     (filter, problems)
 }
@@ -279,8 +280,9 @@ pub(super) async fn page(
     )
 }
 
-/// `GET /console/audit/events?after=SEQ&…`: the events after `after` matching the filters, newest
-/// first, as JSON lines for the live tail. A signed-out caller gets 401, not the sign-in page.
+/// `GET /console/audit/events?after=SEQ&…`: the next events after `after` matching the filters,
+/// oldest first, at most [`PAGE`], as JSON for the live tail (`{"events", "more"}`: `more` when
+/// the page came full). A signed-out caller gets 401, not the sign-in page.
 pub(super) async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -295,7 +297,10 @@ pub(super) async fn events(
                 .into_response(),
         );
     }
-    let (filter, problems) = filter_of(query.as_deref());
+    let (mut filter, problems) = filter_of(query.as_deref());
+    // Read on from `after`, oldest first: the script asks again at once while pages come full,
+    // so no event is skipped however many arrive between two polls.
+    filter.oldest_first = true;
     if !problems.is_empty() || filter.after.is_none() {
         return no_store(
             (
@@ -307,8 +312,9 @@ pub(super) async fn events(
     }
     match state.core.store.audit_search(&filter, PAGE).await {
         Ok(records) => {
+            let more = records.len() == usize::try_from(PAGE).unwrap_or(usize::MAX);
             let lines: Vec<Line> = records.iter().map(Line::of).collect();
-            no_store(Json(serde_json::json!({ "events": lines })).into_response())
+            no_store(Json(serde_json::json!({ "events": lines, "more": more })).into_response())
         }
         Err(e) => {
             tracing::warn!(error = %e, "the audit tail could not be read");

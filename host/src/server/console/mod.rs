@@ -17,6 +17,7 @@ mod policies;
 mod session;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use super::state::AppState;
@@ -47,4 +48,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/console/connections", get(connections::list))
         .route("/console/audit", get(audit::page))
         .route("/console/audit/events", get(audit::events))
+        .layer(DefaultBodyLimit::max(MAX_FORM))
 }
+
+/// The largest form the console reads: a policy with every row filled is a few kilobytes.
+const MAX_FORM: usize = 64 * 1024;

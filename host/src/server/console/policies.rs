@@ -259,6 +259,37 @@ fn text_of(value: &Value) -> String {
     }
 }
 
+/// A list operand as the form shows it: its values separated by commas, or, when one of them
+/// holds a comma or would read back as something else, the list as JSON.
+fn list_text(values: &[Value]) -> String {
+    let plain = values.iter().all(|v| match v {
+        Value::String(s) => {
+            !s.contains(',') && matches!(value_of(s), Value::String(ref t) if t == s)
+        }
+        _ => false,
+    });
+    if plain {
+        values.iter().map(text_of).collect::<Vec<_>>().join(", ")
+    } else {
+        Value::Array(values.to_vec()).to_string()
+    }
+}
+
+/// A list operand as typed: a JSON list, or values separated by commas.
+fn list_of(text: &str) -> Vec<Value> {
+    let text = text.trim();
+    if text.starts_with('[')
+        && let Ok(Value::Array(values)) = serde_json::from_str::<Value>(text)
+    {
+        return values;
+    }
+    text.split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(value_of)
+        .collect()
+}
+
 impl PolicyForm {
     /// The editor's fields for a stored policy.
     fn of(original: &str, policy: &Value) -> PolicyForm {
@@ -329,9 +360,7 @@ impl PolicyForm {
                         .to_owned(),
                     value: match (c.get("value"), c.get("values")) {
                         (Some(v), _) => text_of(v),
-                        (_, Some(Value::Array(vs))) => {
-                            vs.iter().map(text_of).collect::<Vec<_>>().join(", ")
-                        }
+                        (_, Some(Value::Array(vs))) => list_text(vs),
                         _ => String::new(),
                     },
                 })
@@ -406,14 +435,7 @@ impl PolicyForm {
                     match c.op.as_str() {
                         "exists" | "notExists" => {}
                         "in" | "notIn" | "inCidr" => {
-                            let values: Vec<Value> = c
-                                .value
-                                .split(',')
-                                .map(str::trim)
-                                .filter(|v| !v.is_empty())
-                                .map(value_of)
-                                .collect();
-                            condition.insert("values".into(), Value::from(values));
+                            condition.insert("values".into(), Value::from(list_of(&c.value)));
                         }
                         _ => {
                             condition.insert("value".into(), value_of(&c.value));
@@ -442,11 +464,8 @@ impl PolicyForm {
                 if t.scopes == "*" {
                     target.insert("scopes".into(), Value::from("*"));
                 } else if !t.scopes.is_empty() {
-                    let scopes: Vec<&str> = t
-                        .scopes
-                        .split(|c: char| c.is_whitespace() || c == ',')
-                        .filter(|s| !s.is_empty())
-                        .collect();
+                    // Scope names may hold commas (RFC 6749 §3.3): only spaces separate them.
+                    let scopes: Vec<&str> = t.scopes.split_whitespace().collect();
                     target.insert("scopes".into(), Value::from(scopes));
                 }
                 Value::Object(target)
@@ -873,10 +892,7 @@ pub(super) async fn save(
                 delete: None,
                 request: None,
             };
-            if let Err(e) = savable(&state.core, &query).await {
-                errors.file("", &super::home::errors_text(&e), from_yaml);
-                return fail(form, errors, None);
-            }
+            // A policy the file declares is previewed too (the page says it is saved there).
             let directory = state.core.directory();
             let request = sim.asked().then(|| sim.request(&directory)).transpose();
             let (request, problems) = match request {
@@ -1192,6 +1208,8 @@ mod tests {
             "subject": {"clients": ["a", "b"], "conditions": [
                 {"key": "user.roles", "op": "contains", "value": "admin"},
                 {"key": "request.ip", "op": "inCidr", "values": ["10.0.0.0/8", "::1/128"]},
+                {"key": "user.roles", "op": "in", "values": ["a,b", "c"]},
+                {"key": "jwtClaims.n", "op": "notIn", "values": [1, "1", {"x": [1, 2]}]},
                 {"key": "jwtClaims.level", "op": "equal", "value": 3},
                 {"key": "jwtClaims.code", "op": "equal", "value": "3"},
                 {"key": "user.sub", "op": "exists"},
@@ -1199,7 +1217,8 @@ mod tests {
             ]},
             "grantTypes": ["client_credentials"],
             "targets": [{"resource": "billing", "scopes": ["read", "write"]},
-                        {"connection": "gh", "scopes": "*"}]
+                        {"connection": "gh", "scopes": "*"},
+                        {"resource": "odd", "scopes": ["a,b", "c"]}]
         });
         let mut form = PolicyForm::of("p1", &policy);
         form.compact();

@@ -282,7 +282,17 @@ pub(super) async fn login(
     if state.console.role_of(&sub).is_none() {
         return refuse(NO_ROLE);
     }
-    // A new cookie at every sign-in: one planted before is worth nothing after it.
+    // A new cookie at every sign-in: one planted before is worth nothing after it, and the
+    // session the browser had ends.
+    if let Some(old) = cookie_value(&headers)
+        && let Err(e) = state
+            .core
+            .store
+            .delete_flow(FlowKind::Console, &token_hash(old))
+            .await
+    {
+        return store_failed(&e);
+    }
     let cookie = random_id();
     let ttl = i64::try_from(state.console.session_ttl).unwrap_or(i64::MAX);
     let stored = Stored {
