@@ -18,8 +18,9 @@ mod token;
 pub use call::{decide_json, decide_many_json, parse_claims, parse_request};
 pub use compile::PolicySet;
 pub use compile::reach::{
-    Conditional, ConditionalGrant, GrantReach, Grantors, Holder, Holders, Reach, ReachChange,
-    ReachDiff, ReachError, ScopeReach, Standing, TargetName, TargetReach,
+    Conditional, ConditionalGrant, GrantReach, Grantors, Holder, Holders, PolicyGrant,
+    PolicyHolders, Reach, ReachChange, ReachDiff, ReachError, ScopeReach, Standing, TargetName,
+    TargetReach,
 };
 pub use condition::{key_names, operator_names};
 pub use decision::{Decision, DryRun, Name, NotMatched, Reason, ScopeDecision};

@@ -52,6 +52,18 @@ impl GrantType {
         }
     }
 
+    /// Whether this grant type's requests may come without a user, and with one: no user under
+    /// `client_credentials` (the client acts for itself), always one under `authorization_code`
+    /// and `jwt_bearer` (the assertion's subject), either under `token_exchange` (the subject
+    /// token's user, if it has one).
+    pub fn user_presence(self) -> (bool, bool) {
+        match self {
+            GrantType::ClientCredentials => (true, false),
+            GrantType::AuthorizationCode | GrantType::JwtBearer => (false, true),
+            GrantType::TokenExchange => (true, true),
+        }
+    }
+
     /// Parses a policy-document grant type name.
     pub fn from_name(name: &str) -> Option<GrantType> {
         GrantType::ALL.into_iter().find(|g| g.as_str() == name)

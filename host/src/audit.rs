@@ -35,7 +35,7 @@ pub enum Event {
         jti: String,
         /// An exchanged token's `act` chain: who acts for the subject (RFC 8693 §4.1).
         #[serde(skip_serializing_if = "Option::is_none")]
-        act: Option<serde_json::Value>,
+        act: Option<Box<serde_json::Value>>,
     },
     /// A token request was refused.
     TokenRefused {
@@ -174,7 +174,7 @@ pub enum Event {
         /// A policy as it stands after the change (absent for a deletion and other kinds), for
         /// the console's history of a policy. Never a secret: those are split off before.
         #[serde(skip_serializing_if = "Option::is_none")]
-        policy: Option<serde_json::Value>,
+        policy: Option<Box<serde_json::Value>>,
     },
 }
 

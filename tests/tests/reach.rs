@@ -360,6 +360,55 @@ fn check(document: &Value, requests: &[Value], seen: &Seen) -> Result<(), TestCa
                 })
                 .collect();
             bump(&seen.holders, actual.len());
+            // The factored answer, expanded: each policy's grant types × clients × users (or no
+            // user), with (certain, conditional) policies as who_can lists them.
+            let by_policy = set
+                .who_can_by_policy(&def.target, scope, &clients, &users)
+                .map_err(|e| fail("who_can_by_policy refused", document, e.to_string()))?;
+            type Key = (GrantType, String, Option<String>);
+            let mut expanded: BTreeMap<Key, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+            for p in &by_policy {
+                for grant in &p.grants {
+                    let (without, with) = match grant.grant_type {
+                        GrantType::ClientCredentials => (true, false),
+                        GrantType::AuthorizationCode | GrantType::JwtBearer => (false, true),
+                        GrantType::TokenExchange => (true, true),
+                    };
+                    let mut who: Vec<Option<String>> = Vec::new();
+                    if without && p.without_user {
+                        who.push(None);
+                    }
+                    if with {
+                        who.extend(p.users.iter().map(|u| Some((*u).to_owned())));
+                    }
+                    for client in &p.clients {
+                        for user in &who {
+                            let entry = expanded
+                                .entry((grant.grant_type, (*client).to_owned(), user.clone()))
+                                .or_default();
+                            if grant.conditions.is_empty() {
+                                entry.0.insert(p.policy.to_owned());
+                            } else {
+                                entry.1.insert(p.policy.to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+            let listed: BTreeMap<Key, (BTreeSet<String>, BTreeSet<String>)> = actual
+                .iter()
+                .map(|(g, c, u, ids)| ((*g, c.clone(), u.clone()), ids.clone()))
+                .collect();
+            if expanded != listed {
+                return Err(fail(
+                    "who_can_by_policy, expanded, disagrees with who_can",
+                    document,
+                    format!(
+                        "target {} scope {scope:?}\nby policy: {by_policy:#?}\nwho_can: {listed:#?}",
+                        def.target
+                    ),
+                ));
+            }
             if actual != expected {
                 return Err(fail(
                     "who_can disagrees with the reach of each client and user",
@@ -376,14 +425,18 @@ fn check(document: &Value, requests: &[Value], seen: &Seen) -> Result<(), TestCa
     // A change told to the comparison (each policy deleted, then created again) answers as the
     // comparison over the whole directory does.
     let all: Vec<tollgate_engine::Target> = targets.iter().map(|d| d.target.clone()).collect();
-    let policies = document["policies"].as_array().cloned().unwrap_or_default();
+    let policies = document
+        .get("policies")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for policy in policies.iter().take(3) {
-        let Some(id) = policy["id"].as_str() else {
+        let Some(id) = policy.get("id").and_then(Value::as_str) else {
             continue;
         };
         let mut without = document.clone();
-        if let Some(list) = without["policies"].as_array_mut() {
-            list.retain(|p| p["id"].as_str() != Some(id));
+        if let Some(list) = without.get_mut("policies").and_then(Value::as_array_mut) {
+            list.retain(|p| p.get("id").and_then(Value::as_str) != Some(id));
         }
         let Ok(draft) = PolicySet::from_value(without) else {
             continue;

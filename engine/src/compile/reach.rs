@@ -172,16 +172,9 @@ pub enum ReachError {
     ScopeMissing(Target),
 }
 
-/// The users a grant type's requests can carry: none under `client_credentials` (the client acts
-/// for itself), always one under `authorization_code` and `jwt_bearer` (the assertion's subject),
-/// one or none under `token_exchange` (the subject token's user, if it has one).
+/// The users a grant type's requests can carry: (without a user, with each user).
 fn user_options(g: GrantType) -> (bool, bool) {
-    // (without a user, with each user)
-    match g {
-        GrantType::ClientCredentials => (true, false),
-        GrantType::AuthorizationCode | GrantType::JwtBearer => (false, true),
-        GrantType::TokenExchange => (true, true),
-    }
+    g.user_presence()
 }
 
 /// Which attributes reach cannot decide for a grant type: the address and time always; the
@@ -374,15 +367,16 @@ impl PolicySet {
         Ok(Holders { holders })
     }
 
-    /// [`PolicySet::who_can`]'s holders by (grant type, client index, user index), each holder's
-    /// policies in id order.
-    fn holders<'set, 'd>(
+    /// What [`PolicySet::who_can`] and [`PolicySet::who_can_by_policy`] read: the target, the
+    /// scope, each client its configuration lets have the scope, and each user (and no user)
+    /// with the probe their conditions are read on.
+    fn directory_probes<'set, 'd>(
         &'set self,
         target: &Target,
         scope: Option<&str>,
         clients: &'d [Client],
         users: &'d [User],
-    ) -> Result<HolderMap<'set, 'd>, ReachError> {
+    ) -> Result<Probes<'set, 'd>, ReachError> {
         let found = match target {
             Target::Resource(id) => self.resources.get(id.as_str()),
             Target::Connection(id) => self.connections.get(id.as_str()),
@@ -428,72 +422,58 @@ impl PolicySet {
                 ))
             })
             .collect();
-        let mut user_probes: Vec<(Option<usize>, Option<&'d str>, Request)> =
+        let mut users_probed: Vec<(Option<usize>, Option<&'d str>, Request)> =
             Vec::with_capacity(users.len() + 1);
-        user_probes.push((
+        users_probed.push((
             None,
             None,
             probe(GrantType::ClientCredentials, None, None, target.clone()),
         ));
         for (i, u) in users.iter().enumerate() {
             if let Some(sub) = u.sub.as_deref() {
-                user_probes.push((
+                users_probed.push((
                     Some(i),
                     Some(sub),
                     probe(GrantType::ClientCredentials, None, Some(u), target.clone()),
                 ));
             }
         }
+        Ok(Probes {
+            t,
+            entry,
+            scope_ix,
+            clients,
+            users: users_probed,
+            empty: probe(GrantType::ClientCredentials, None, None, target.clone()),
+        })
+    }
 
-        let empty = probe(GrantType::ClientCredentials, None, None, target.clone());
+    /// [`PolicySet::who_can`]'s holders by (grant type, client index, user index), each holder's
+    /// policies in id order.
+    fn holders<'set, 'd>(
+        &'set self,
+        target: &Target,
+        scope: Option<&str>,
+        clients: &'d [Client],
+        users: &'d [User],
+    ) -> Result<HolderMap<'set, 'd>, ReachError> {
+        let probes = self.directory_probes(target, scope, clients, users)?;
         // (grant type, client index, user index) → who gives it. Conditions on the client and
         // on the user are separate: a policy's client part and user part are each read once.
         let mut found: HolderMap<'set, 'd> = BTreeMap::new();
-        for policy in entry
-            .candidates
-            .iter()
-            .filter_map(|&p| self.policies.get(p as usize))
-        {
-            let gives = match scope_ix {
-                Some(i) => policy.gives_scope(t, i),
-                None => policy.gives(t).is_some(),
+        for policy in probes.giving(self) {
+            let Some(matched) = probes.matched(policy) else {
+                continue;
             };
-            if policy.dry_run || !gives {
-                continue;
-            }
-            let matching_clients: Vec<&(usize, &'d str, Request)> = clients
-                .iter()
-                .filter(|(_, _, r)| {
-                    policy.client_ok(r) && policy.holds_where(|s| s == Source::Client, r)
-                })
-                .collect();
-            if matching_clients.is_empty() {
-                continue;
-            }
-            let matching_users: Vec<&(Option<usize>, Option<&'d str>, Request)> = user_probes
-                .iter()
-                .filter(|(_, _, r)| policy.holds_where(|s| s == Source::User, r))
-                .collect();
-            for g in GrantType::ALL {
-                if !policy.applies_to(g) {
-                    continue;
-                }
-                // Request data this grant type never carries is absent: read on an empty probe.
-                let undecided = undecided(g, false);
-                let absent =
-                    |s: Source| !matches!(s, Source::Client | Source::User) && !undecided(s);
-                if !policy.holds_where(absent, &empty) {
-                    continue;
-                }
-                let conditions = policy.undecided_conditions(&undecided);
-                let (without, with) = user_options(g);
-                for &&(c, client_id, _) in &matching_clients {
-                    for &&(u, sub, _) in &matching_users {
+            for (g, conditions) in &matched.grants {
+                let (without, with) = user_options(*g);
+                for &&(c, client_id, _) in &matched.clients {
+                    for &&(u, sub, _) in &matched.users {
                         if (u.is_none() && !without) || (u.is_some() && !with) {
                             continue;
                         }
                         let holder = found.entry((g.index(), c, u)).or_insert_with(|| Holder {
-                            grant_type: g,
+                            grant_type: *g,
                             client: client_id,
                             user: sub,
                             grantors: Grantors::default(),
@@ -508,6 +488,172 @@ impl PolicySet {
         }
         Ok(found)
     }
+
+    /// Who can obtain `scope` on `target`, policy by policy: for each enforce-mode policy that
+    /// gives it to someone in the directory, the grant types it gives it under (with the
+    /// conditions on request data each leaves to the request), the clients it gives it to, and the
+    /// users (for grant types whose requests carry one) and whether requests without a user
+    /// qualify. The same answer as [`PolicySet::who_can`], factored: a combination holds the
+    /// scope when some policy lists its grant type, its client, and its user (or, without a user,
+    /// `withoutUser`, under a grant type whose requests may carry none). Its size grows with
+    /// clients plus users, not with their product, so it answers for a large directory where the
+    /// expanded list would not fit a page. Policies in id order; clients and users in directory
+    /// order.
+    pub fn who_can_by_policy<'set, 'd>(
+        &'set self,
+        target: &Target,
+        scope: Option<&str>,
+        clients: &'d [Client],
+        users: &'d [User],
+    ) -> Result<Vec<PolicyHolders<'set, 'd>>, ReachError> {
+        let probes = self.directory_probes(target, scope, clients, users)?;
+        let mut out = Vec::new();
+        for policy in probes.giving(self) {
+            let Some(matched) = probes.matched(policy) else {
+                continue;
+            };
+            let with_user = matched.grants.iter().any(|(g, _)| user_options(*g).1);
+            let without_user = matched.grants.iter().any(|(g, _)| user_options(*g).0)
+                && matched.users.iter().any(|(u, _, _)| u.is_none());
+            out.push(PolicyHolders {
+                policy: &policy.id,
+                grants: matched
+                    .grants
+                    .into_iter()
+                    .map(|(grant_type, conditions)| PolicyGrant {
+                        grant_type,
+                        conditions,
+                    })
+                    .collect(),
+                clients: matched.clients.iter().map(|(_, id, _)| *id).collect(),
+                users: if with_user {
+                    matched
+                        .users
+                        .iter()
+                        .filter_map(|(_, sub, _)| *sub)
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                without_user,
+            });
+        }
+        out.sort_by(|a, b| a.policy.cmp(b.policy));
+        Ok(out)
+    }
+}
+
+/// The directory as [`PolicySet::who_can`] reads it for one target and scope.
+struct Probes<'set, 'd> {
+    t: u32,
+    entry: &'set TargetEntry,
+    scope_ix: Option<u16>,
+    /// (index, id, probe) of each client whose configuration permits the scope.
+    clients: Vec<(usize, &'d str, Request)>,
+    /// (index, sub, probe) of no user, then of each user.
+    users: Vec<(Option<usize>, Option<&'d str>, Request)>,
+    /// A request carrying nothing: request data a grant type never carries is read on it.
+    empty: Request,
+}
+
+/// Who one policy gives the scope to, under which grant types.
+struct Matched<'p, 'set, 'd> {
+    /// Each grant type it gives it under, with the conditions it leaves to the request.
+    grants: Vec<(GrantType, Vec<&'set str>)>,
+    clients: Vec<&'p (usize, &'d str, Request)>,
+    users: Vec<&'p (Option<usize>, Option<&'d str>, Request)>,
+}
+
+impl<'set, 'd> Probes<'set, 'd> {
+    /// The enforce-mode candidate policies of the target that give the scope.
+    fn giving<'s>(&'s self, set: &'set PolicySet) -> impl Iterator<Item = &'set CompiledPolicy> + 's
+    where
+        'set: 's,
+    {
+        self.entry
+            .candidates
+            .iter()
+            .filter_map(|&p| set.policies.get(p as usize))
+            .filter(|policy| {
+                let gives = match self.scope_ix {
+                    Some(i) => policy.gives_scope(self.t, i),
+                    None => policy.gives(self.t).is_some(),
+                };
+                !policy.dry_run && gives
+            })
+    }
+
+    /// Whom `policy` gives the scope to: none when no client or no grant type qualifies.
+    fn matched<'p>(&'p self, policy: &'set CompiledPolicy) -> Option<Matched<'p, 'set, 'd>> {
+        let clients: Vec<&(usize, &'d str, Request)> = self
+            .clients
+            .iter()
+            .filter(|(_, _, r)| {
+                policy.client_ok(r) && policy.holds_where(|s| s == Source::Client, r)
+            })
+            .collect();
+        if clients.is_empty() {
+            return None;
+        }
+        let users: Vec<&(Option<usize>, Option<&'d str>, Request)> = self
+            .users
+            .iter()
+            .filter(|(_, _, r)| policy.holds_where(|s| s == Source::User, r))
+            .collect();
+        let mut grants = Vec::new();
+        for g in GrantType::ALL {
+            if !policy.applies_to(g) {
+                continue;
+            }
+            // Request data this grant type never carries is absent: read on an empty probe.
+            let undecided = undecided(g, false);
+            let absent = |s: Source| !matches!(s, Source::Client | Source::User) && !undecided(s);
+            if !policy.holds_where(absent, &self.empty) {
+                continue;
+            }
+            let (without, with) = user_options(g);
+            let anyone = users
+                .iter()
+                .any(|(u, _, _)| (u.is_none() && without) || (u.is_some() && with));
+            if anyone {
+                grants.push((g, policy.undecided_conditions(&undecided)));
+            }
+        }
+        (!grants.is_empty()).then_some(Matched {
+            grants,
+            clients,
+            users,
+        })
+    }
+}
+
+/// One policy's holders of a scope. See [`PolicySet::who_can_by_policy`].
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyHolders<'set, 'd> {
+    /// The policy's id.
+    pub policy: &'set str,
+    /// The grant types it gives the scope under, in [`GrantType::ALL`] order.
+    pub grants: Vec<PolicyGrant<'set>>,
+    /// The clients it gives it to, by id.
+    pub clients: Vec<&'d str>,
+    /// The users it gives it to (under the grant types whose requests carry one), by `sub`.
+    pub users: Vec<&'d str>,
+    /// Whether it gives it to requests without a user (under the grant types that allow none).
+    pub without_user: bool,
+}
+
+/// A grant type a policy gives a scope under, with the conditions it leaves to the request.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyGrant<'set> {
+    /// The grant type.
+    pub grant_type: GrantType,
+    /// Its conditions on request data a request must meet (empty: none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<&'set str>,
 }
 
 /// Holders by (grant type index, client index, user index; no user first).

@@ -311,7 +311,7 @@ async fn write(
                 policy: entity
                     .as_ref()
                     .filter(|e| e.kind == Kind::Policy)
-                    .map(|e| e.body.clone()),
+                    .map(|e| Box::new(e.body.clone())),
             },
         )
         .await;

@@ -266,6 +266,94 @@ fn holders(
     }))
 }
 
+/// One policy's holders of a scope under one grant type, as the console lists them: the clients
+/// (only those that may use the grant type) and the users it gives the scope to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRow {
+    /// The policy.
+    pub policy: String,
+    /// The grant type.
+    pub grant_type: GrantType,
+    /// Its conditions on request data (empty: it gives whatever the request carries).
+    pub conditions: Vec<String>,
+    /// The clients, by id.
+    pub clients: Vec<String>,
+    /// The users, by `sub` (none under `client_credentials`).
+    pub users: Vec<String>,
+    /// Whether requests without a user qualify.
+    pub without_user: bool,
+}
+
+/// Who can obtain `scope` on `target`, policy by policy and grant type by grant type
+/// ([`PolicySet::who_can_by_policy`]): the answer [`answer`] gives for a target, factored, so
+/// that a directory of thousands of clients and users answers in one page. Only under the grant
+/// types each client may use.
+pub fn by_policy(
+    set: &PolicySet,
+    entities: Entities<'_>,
+    target: &Target,
+    scope: Option<&str>,
+) -> Result<Vec<PolicyRow>, AdminError> {
+    let clients: Vec<tollgate_engine::Client> = entities
+        .clients
+        .iter()
+        .map(|c| engine_client_of(c))
+        .collect();
+    let users: Vec<tollgate_engine::User> =
+        entities.users.iter().map(|u| engine_user_of(u)).collect();
+    let found = set
+        .who_can_by_policy(target, scope, &clients, &users)
+        .map_err(|e| match e {
+            ReachError::UnknownTarget(_) => AdminError::NotFound {
+                kind: match target {
+                    Target::Resource(_) => "resource",
+                    Target::Connection(_) => "connection",
+                },
+                id: target.id().to_owned(),
+            },
+            other => AdminError::invalid("scope", other.to_string()),
+        })?;
+    let usable = usable_grant_types(entities);
+    let mut rows = Vec::new();
+    for p in found {
+        for grant in p.grants {
+            let clients: Vec<String> = p
+                .clients
+                .iter()
+                .filter(|c| {
+                    usable
+                        .get(**c)
+                        .is_some_and(|g| g.contains(&grant.grant_type))
+                })
+                .map(|c| (*c).to_owned())
+                .collect();
+            if clients.is_empty() {
+                continue;
+            }
+            let (without, with) = grant.grant_type.user_presence();
+            let users: Vec<String> = if with {
+                p.users.iter().map(|u| (*u).to_owned()).collect()
+            } else {
+                Vec::new()
+            };
+            let without_user = without && p.without_user;
+            if users.is_empty() && !without_user {
+                continue;
+            }
+            rows.push(PolicyRow {
+                policy: p.policy.to_owned(),
+                grant_type: grant.grant_type,
+                conditions: grant.conditions.iter().map(|c| (*c).to_owned()).collect(),
+                clients,
+                users,
+                without_user,
+            });
+        }
+    }
+    Ok(rows)
+}
+
 /// The directory's clients and users in id order, for [`answer`].
 pub fn sorted<'a>(
     clients: impl Iterator<Item = &'a ClientConfig>,

@@ -202,7 +202,7 @@ pub async fn issue(
         audience: i.resource.audience.clone(),
         scope: scope.clone(),
         jti,
-        act: i.extra.get("act").cloned(),
+        act: i.extra.get("act").cloned().map(Box::new),
     });
     Ok(TokenResponse {
         access_token,

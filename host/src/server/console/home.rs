@@ -302,12 +302,75 @@ struct ReachPage {
     /// `who` (holders of a scope) or `what` (a client's reach).
     kind: &'static str,
     rows: Vec<ReachRow>,
+    /// For `who`: each policy and grant type, with the clients and users it gives the scope to.
+    who: Vec<WhoRow>,
     error: Option<String>,
     target: String,
     scope: String,
     client: String,
     user: String,
     grant_type: String,
+}
+
+/// Names a cell shows before "and N more".
+const SHOWN: usize = 25;
+
+/// One policy and grant type of a "who can" answer, as the page shows it.
+pub(super) struct WhoRow {
+    pub(super) policy: String,
+    pub(super) grant_type: String,
+    pub(super) conditions: Vec<String>,
+    pub(super) clients: Vec<String>,
+    pub(super) more_clients: usize,
+    pub(super) users: Vec<String>,
+    pub(super) more_users: usize,
+    pub(super) without_user: bool,
+}
+
+impl WhoRow {
+    fn of(row: crate::admin::reach::PolicyRow) -> WhoRow {
+        let cut = |mut names: Vec<String>| {
+            let more = names.len().saturating_sub(SHOWN);
+            names.truncate(SHOWN);
+            (names, more)
+        };
+        let (clients, more_clients) = cut(row.clients);
+        let (users, more_users) = cut(row.users);
+        WhoRow {
+            policy: row.policy,
+            grant_type: row.grant_type.as_str().to_owned(),
+            conditions: row.conditions,
+            clients,
+            more_clients,
+            users,
+            more_users,
+            without_user: row.without_user,
+        }
+    }
+}
+
+/// Who can obtain `scope` on `target`, on the server's current directory, policy by policy.
+fn who_by_policy(
+    core: &crate::oauth::state::Core,
+    target: &Target,
+    scope: Option<&str>,
+) -> Result<Vec<WhoRow>, crate::admin::error::AdminError> {
+    let directory = core.directory();
+    let set = directory
+        .policy_set()
+        .map_err(|message| crate::admin::error::AdminError::invalid("", message.to_owned()))?;
+    let (clients, users) =
+        crate::admin::reach::sorted(directory.clients.values(), directory.users.values());
+    let rows = crate::admin::reach::by_policy(
+        set,
+        crate::admin::reach::Entities {
+            clients: &clients,
+            users: &users,
+        },
+        target,
+        scope,
+    )?;
+    Ok(rows.into_iter().map(WhoRow::of).collect())
 }
 
 /// `GET /console/reach?target=&scope=` (who can get a scope) or `?client=&user=&grant_type=`
@@ -366,15 +429,22 @@ pub(super) async fn reach(
     };
     let core = std::sync::Arc::clone(&state.core);
     let answered = match asked {
-        Ok(asked) => tokio::task::spawn_blocking(move || on_directory(&core, &asked))
-            .await
-            .map_err(|_| "The answer could not be computed.".to_owned())
-            .and_then(|r| r.map_err(|e| errors_text(&e))),
+        Ok(asked) => tokio::task::spawn_blocking(move || {
+            // Who can: factored by policy, so a large directory answers in one page.
+            if let Some(TargetRef::Kind(target)) = &asked.target {
+                who_by_policy(&core, target, asked.scope.as_deref()).map(|who| (Vec::new(), who))
+            } else {
+                on_directory(&core, &asked).map(|answer| (reach_rows(&answer), Vec::new()))
+            }
+        })
+        .await
+        .map_err(|_| "The answer could not be computed.".to_owned())
+        .and_then(|r| r.map_err(|e| errors_text(&e))),
         Err(e) => Err(e),
     };
-    let (rows, error) = match answered {
-        Ok(answer) => (reach_rows(&answer), None),
-        Err(e) => (Vec::new(), Some(e)),
+    let (rows, who, error) = match answered {
+        Ok((rows, who)) => (rows, who, None),
+        Err(e) => (Vec::new(), Vec::new(), Some(e)),
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -389,6 +459,7 @@ pub(super) async fn reach(
             question,
             kind,
             rows,
+            who,
             error,
             target,
             scope,
