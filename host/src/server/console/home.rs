@@ -392,10 +392,11 @@ pub(super) async fn reach(
     let user = query_param(q, "user").unwrap_or_default();
     let grant_type = query_param(q, "grant_type").unwrap_or_default();
     let (kind, question, asked) = if client.is_empty() {
+        let shown = target.split_once(':').map_or(target.as_str(), |(_, id)| id);
         let question = if scope.is_empty() {
-            format!("Who can get {target}?")
+            format!("Who can get {shown}?")
         } else {
-            format!("Who can get {scope} on {target}?")
+            format!("Who can get {scope} on {shown}?")
         };
         let asked = match target_of(&target) {
             Some(t) => Ok(ReachQuery {

@@ -100,7 +100,7 @@ describe('an administrator', () => {
     await page.getByLabel('Scope', { exact: true }).fill('billing:read');
     await page.getByRole('button', { name: 'Find who' }).click();
     await page.waitForURL(/\/console\/reach\?/);
-    assert.equal(await page.locator('h1').textContent(), 'Who can get billing:read on resource:billing?');
+    assert.equal(await page.locator('h1').textContent(), 'Who can get billing:read on billing?');
     const rows = page.locator('main table tbody tr');
     assert.deepEqual(await rowsOf(rows), [
       'everyone-reads-billing client_credentials billing-api, billing-bot no user',
