@@ -22,6 +22,7 @@ pub use compile::reach::{
     PolicyHolders, Reach, ReachChange, ReachDiff, ReachError, ScopeReach, Standing, TargetName,
     TargetReach,
 };
+pub use compile::summary::{ReachSummary, SummaryRow, UsersCount};
 pub use condition::{key_names, operator_names};
 pub use decision::{Decision, DryRun, Name, NotMatched, Reason, ScopeDecision};
 pub use error::{LoadError, RequestError, ValidationError};

@@ -438,12 +438,105 @@ fn check(document: &Value, requests: &[Value], seen: &Seen) -> Result<(), TestCa
         if let Some(list) = without.get_mut("policies").and_then(Value::as_array_mut) {
             list.retain(|p| p.get("id").and_then(Value::as_str) != Some(id));
         }
+        // Replaced: with one more condition on the address (the same policy, now conditional),
+        // and with fewer grant types (the same conditions, given to fewer).
+        let replaced = |change: &dyn Fn(&mut Value)| {
+            let mut changed = document.clone();
+            if let Some(p) = changed
+                .get_mut("policies")
+                .and_then(Value::as_array_mut)
+                .and_then(|list| {
+                    list.iter_mut()
+                        .find(|p| p.get("id").and_then(Value::as_str) == Some(id))
+                })
+            {
+                change(p);
+            }
+            PolicySet::from_value(changed).ok()
+        };
+        let narrower = replaced(&|p: &mut Value| {
+            if let Some(p) = p.as_object_mut() {
+                p.insert("grantTypes".into(), serde_json::json!(["token_exchange"]));
+            }
+        });
+        let conditional = replaced(&|p: &mut Value| {
+            let condition =
+                serde_json::json!({"key": "request.ip", "op": "inCidr", "values": ["10.0.0.0/8"]});
+            let Some(p) = p.as_object_mut() else { return };
+            let subject = p
+                .entry("subject")
+                .or_insert_with(|| serde_json::json!({}))
+                .as_object_mut();
+            if let Some(list) = subject.and_then(|subject| {
+                subject
+                    .entry("conditions")
+                    .or_insert_with(|| serde_json::json!([]))
+                    .as_array_mut()
+            }) {
+                list.push(condition);
+            }
+        });
         let Ok(draft) = PolicySet::from_value(without) else {
             continue;
         };
-        for (from, to) in [(&set, &draft), (&draft, &set)] {
+        let mut pairs: Vec<(&PolicySet, &PolicySet)> = vec![(&set, &draft), (&draft, &set)];
+        for other in [&narrower, &conditional].into_iter().flatten() {
+            pairs.push((&set, other));
+            pairs.push((other, &set));
+        }
+        for (from, to) in pairs {
             let full = from.compare(to, &all, &clients, &users);
             let told = from.compare_changed(to, &[id], &all, &clients, &users);
+            // Counted: the same combinations, grouped per grant type, client, target and scope.
+            let summary = from.compare_summary(to, &[id], &all, &clients, &users, 3);
+            type Group = (GrantType, String, String, Option<String>);
+            let mut grouped: BTreeMap<Group, [usize; 3]> = BTreeMap::new();
+            for (k, list) in [&full.gained, &full.lost, &full.changed]
+                .into_iter()
+                .enumerate()
+            {
+                for c in list {
+                    let key = (
+                        c.grant_type,
+                        c.client.clone(),
+                        c.target.to_string(),
+                        c.scope.clone(),
+                    );
+                    if let Some(n) = grouped.entry(key).or_default().get_mut(k) {
+                        *n += 1;
+                    }
+                }
+            }
+            let counted: BTreeMap<Group, [usize; 3]> = summary
+                .rows
+                .iter()
+                .map(|r| {
+                    (
+                        (
+                            r.grant_type,
+                            r.client.clone(),
+                            r.target.to_string(),
+                            r.scope.clone(),
+                        ),
+                        [
+                            r.gained.combinations(),
+                            r.lost.combinations(),
+                            r.changed.combinations(),
+                        ],
+                    )
+                })
+                .collect();
+            if counted != grouped
+                || summary.gained != full.gained.len()
+                || summary.lost != full.lost.len()
+                || summary.changed != full.changed.len()
+            {
+                return Err(fail(
+                    "compare_summary disagrees with compare",
+                    document,
+                    format!("policy {id}\ncompare: {grouped:#?}\ncompare_summary: {counted:#?}"),
+                ));
+            }
             bump(
                 &seen.diffs,
                 full.gained.len() + full.lost.len() + full.changed.len(),

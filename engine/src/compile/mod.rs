@@ -22,6 +22,7 @@
 mod decide;
 mod index;
 pub(crate) mod reach;
+pub(crate) mod summary;
 
 use std::hash::{Hash, Hasher};
 

@@ -173,7 +173,7 @@ pub enum ReachError {
 }
 
 /// The users a grant type's requests can carry: (without a user, with each user).
-fn user_options(g: GrantType) -> (bool, bool) {
+pub(super) fn user_options(g: GrantType) -> (bool, bool) {
     g.user_presence()
 }
 
@@ -370,7 +370,7 @@ impl PolicySet {
     /// What [`PolicySet::who_can`] and [`PolicySet::who_can_by_policy`] read: the target, the
     /// scope, each client its configuration lets have the scope, and each user (and no user)
     /// with the probe their conditions are read on.
-    fn directory_probes<'set, 'd>(
+    pub(super) fn directory_probes<'set, 'd>(
         &'set self,
         target: &Target,
         scope: Option<&str>,
@@ -544,7 +544,7 @@ impl PolicySet {
 }
 
 /// The directory as [`PolicySet::who_can`] reads it for one target and scope.
-struct Probes<'set, 'd> {
+pub(super) struct Probes<'set, 'd> {
     t: u32,
     entry: &'set TargetEntry,
     scope_ix: Option<u16>,
@@ -557,16 +557,19 @@ struct Probes<'set, 'd> {
 }
 
 /// Who one policy gives the scope to, under which grant types.
-struct Matched<'p, 'set, 'd> {
+pub(super) struct Matched<'p, 'set, 'd> {
     /// Each grant type it gives it under, with the conditions it leaves to the request.
-    grants: Vec<(GrantType, Vec<&'set str>)>,
-    clients: Vec<&'p (usize, &'d str, Request)>,
-    users: Vec<&'p (Option<usize>, Option<&'d str>, Request)>,
+    pub(super) grants: Vec<(GrantType, Vec<&'set str>)>,
+    pub(super) clients: Vec<&'p (usize, &'d str, Request)>,
+    pub(super) users: Vec<&'p (Option<usize>, Option<&'d str>, Request)>,
 }
 
 impl<'set, 'd> Probes<'set, 'd> {
     /// The enforce-mode candidate policies of the target that give the scope.
-    fn giving<'s>(&'s self, set: &'set PolicySet) -> impl Iterator<Item = &'set CompiledPolicy> + 's
+    pub(super) fn giving<'s>(
+        &'s self,
+        set: &'set PolicySet,
+    ) -> impl Iterator<Item = &'set CompiledPolicy> + 's
     where
         'set: 's,
     {
@@ -584,7 +587,10 @@ impl<'set, 'd> Probes<'set, 'd> {
     }
 
     /// Whom `policy` gives the scope to: none when no client or no grant type qualifies.
-    fn matched<'p>(&'p self, policy: &'set CompiledPolicy) -> Option<Matched<'p, 'set, 'd>> {
+    pub(super) fn matched<'p>(
+        &'p self,
+        policy: &'set CompiledPolicy,
+    ) -> Option<Matched<'p, 'set, 'd>> {
         let clients: Vec<&(usize, &'d str, Request)> = self
             .clients
             .iter()
@@ -759,7 +765,7 @@ pub struct ReachDiff {
 impl PolicySet {
     /// The scopes of `target` (an empty list for a scope-less connection), or `None` when the set
     /// does not define it.
-    fn scopes_of(&self, target: &Target) -> Option<(bool, Vec<&str>)> {
+    pub(super) fn scopes_of(&self, target: &Target) -> Option<(bool, Vec<&str>)> {
         let found = match target {
             Target::Resource(id) => self.resources.get(id.as_str()),
             Target::Connection(id) => self.connections.get(id.as_str()),
@@ -787,6 +793,19 @@ impl PolicySet {
         clients: &[Client],
         users: &[User],
     ) -> ReachDiff {
+        let (clients, users) = self.concerned(draft, changed, clients, users);
+        self.compare(draft, targets, &clients, &users)
+    }
+
+    /// The clients and users that one of the `changed` policies, in this set or in `draft`, can
+    /// match (its client part, its user part): the only ones whose reach can differ.
+    pub(super) fn concerned(
+        &self,
+        draft: &PolicySet,
+        changed: &[&str],
+        clients: &[Client],
+        users: &[User],
+    ) -> (Vec<Client>, Vec<User>) {
         let versions: Vec<&CompiledPolicy> = changed
             .iter()
             .flat_map(|id| [self.policy_named(id), draft.policy_named(id)])
@@ -813,7 +832,7 @@ impl PolicySet {
             })
             .cloned()
             .collect();
-        self.compare(draft, targets, &clients, &users)
+        (clients, users)
     }
 
     /// What `draft` changes against this set over a directory, on each of `targets`: every

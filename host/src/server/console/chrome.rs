@@ -1,14 +1,9 @@
 //! What every console page shares: the navigation and signed-in user (`console/base.html`),
-//! the message page, and small conversions for the templates.
-
-use askama::Template;
-use axum::http::StatusCode;
-use axum::response::Response;
+//! the message page (re-exported from [`super::message`]), and small conversions for the templates.
 
 use super::session::Staff;
-use crate::server::html::console_page;
 
-pub(super) use crate::server::session::issuer_origin;
+pub(super) use super::message::console_message;
 
 /// The sections of the navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,19 +55,6 @@ impl Chrome {
     }
 }
 
-/// A short console page: what happened, and a way back.
-#[derive(Template)]
-#[template(path = "console/message.html")]
-struct MessagePage<'a> {
-    title: &'a str,
-    message: &'a str,
-}
-
-/// The console's message page with `status`.
-pub(super) fn console_message(status: StatusCode, title: &str, message: &str) -> Response {
-    console_page(status, &MessagePage { title, message })
-}
-
 /// Unix seconds as `2026-12-07 23:41:10 UTC`.
 pub(super) fn when(at: i64) -> String {
     jiff::Timestamp::from_second(at)
@@ -96,18 +78,6 @@ pub(super) fn encode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::html::hostile::{TEXT, assert_escaped};
-
-    #[test]
-    fn the_message_page_escapes() {
-        let html = MessagePage {
-            title: TEXT,
-            message: TEXT,
-        }
-        .render()
-        .expect("render");
-        assert_escaped(&html);
-    }
 
     #[test]
     fn times_read_as_utc() {

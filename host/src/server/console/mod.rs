@@ -13,6 +13,7 @@ mod audit;
 mod chrome;
 mod connections;
 mod home;
+mod message;
 mod policies;
 mod session;
 

@@ -15,7 +15,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
-use super::chrome::{console_message, issuer_origin};
+use super::message::console_message;
 use crate::clock::now;
 use crate::config::ConsoleRole;
 use crate::oauth::authorize;
@@ -24,6 +24,7 @@ use crate::oauth::secrets::{random_id, token_hash};
 use crate::server::html::{console_page, login_refused, see_other, store_failed};
 use crate::server::http::Peer;
 use crate::server::session::Form;
+use crate::server::session::issuer_origin;
 use crate::server::state::AppState;
 use crate::store::{FlowKind, FlowRecord};
 
