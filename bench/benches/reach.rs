@@ -243,6 +243,36 @@ fn goals(c: &mut Criterion) {
             full.lost.len(),
             full.changed.len(),
         );
+        let summary = set.compare_summary(
+            &draft,
+            &[id],
+            std::slice::from_ref(&target),
+            &clients,
+            &users,
+            5,
+        );
+        assert_eq!(
+            (summary.lost, summary.changed),
+            (full.lost.len(), full.changed.len()),
+            "compare_summary must count what compare lists"
+        );
+        for (name, from, to) in [("deletion", &set, &draft), ("creation", &draft, &set)] {
+            group.bench_function(
+                format!("preview of the {kind} policy's {name}, counted"),
+                |b| {
+                    b.iter(|| {
+                        from.compare_summary(
+                            black_box(to),
+                            &[id],
+                            std::slice::from_ref(&target),
+                            &clients,
+                            &users,
+                            5,
+                        )
+                    });
+                },
+            );
+        }
         if kind == "pinned" {
             for (name, from, to) in [("deletion", &set, &draft), ("creation", &draft, &set)] {
                 group.bench_function(format!("preview of a pinned policy's {name}"), |b| {

@@ -475,6 +475,17 @@ async fn a_policy_change_is_previewed_before_it_is_saved() {
                   "before": "none", "after": "certain", "by": ["report-agent-reads-reports"] } ])
     );
     assert_eq!(answer["lost"], json!([]));
+    // Counted too: one row, one combination, no user.
+    assert_eq!(answer["listed"], true);
+    assert_eq!(
+        answer["summary"],
+        json!({ "gained": 1, "lost": 0, "changed": 0, "rows": [
+            { "grantType": "client_credentials", "client": "report-agent",
+              "resource": "analytics-api", "scope": "reports:read",
+              "gained": { "withoutUser": true, "users": 0, "examples": [] },
+              "lost": { "withoutUser": false, "users": 0, "examples": [] },
+              "changed": { "withoutUser": false, "users": 0, "examples": [] } } ] })
+    );
     assert_eq!(answer["decisions"]["current"]["permitted"], false);
     assert_eq!(
         answer["decisions"]["draft"]["granted"],

@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tollgate_engine::{Decision, PolicySet, ReachChange, Request, Target, ValidationError};
+use tollgate_engine::{
+    Decision, PolicySet, ReachChange, ReachDiff, ReachSummary, Request, Target, ValidationError,
+};
 use utoipa::ToSchema;
 
 use super::error::AdminError;
@@ -12,6 +14,12 @@ use super::policies::PolicyBody;
 use super::reach::{Entities, sorted, usable_grant_types};
 use crate::oauth::policy_input::engine_client_of;
 use crate::store::{Kind, Source};
+
+/// The most changed combinations a preview lists one by one.
+pub const MAX_LISTED: usize = 1_000;
+
+/// Users a summary row names (the rest are counted).
+const EXAMPLES: usize = 5;
 
 /// A draft change: a policy to create or replace (`policy`), or one to delete (`delete`), and
 /// optionally a request to decide on both sides.
@@ -37,6 +45,12 @@ pub struct Preview {
     pub policy_version: u64,
     /// `create`, `update` or `delete`.
     pub change: &'static str,
+    /// What would change, counted per grant type, client, target and scope (users counted, a
+    /// few named): always given, however many combinations change.
+    pub summary: ReachSummary,
+    /// Whether `gained`, `lost` and `changed` list every combination: only when at most
+    /// [`MAX_LISTED`] change (otherwise they are empty and `summary` says what changes).
+    pub listed: bool,
     /// Combinations that would obtain more: none → conditional → certain.
     pub gained: Vec<ReachChange>,
     /// Combinations that would obtain less.
@@ -195,21 +209,65 @@ pub fn preview(
         .iter()
         .map(|u| crate::oauth::policy_input::engine_user_of(u))
         .collect();
-    // Only what the changed policy matches, in either version, can change.
-    let mut diff = current.compare_changed(
+    // Only under the grant types each client may use, as reach lists them.
+    let grants = usable_grant_types(entities);
+    let usable = |client: &str, g: tollgate_engine::GrantType| {
+        grants.get(client).is_some_and(|gs| gs.contains(&g))
+    };
+    // Counted first: cheap however many combinations change (only what the changed policy
+    // matches, in either version, can change).
+    let mut summary = current.compare_summary(
         &draft,
         &[id.as_str()],
         &targets,
         &engine_clients,
         &engine_users,
+        EXAMPLES,
     );
-    // Only under the grant types each client may use, as reach lists them.
-    let grants = usable_grant_types(entities);
-    let usable = |c: &ReachChange| {
-        grants
-            .get(c.client.as_str())
-            .is_some_and(|g| g.contains(&c.grant_type))
+    summary.rows.retain(|r| usable(&r.client, r.grant_type));
+    summary.gained = summary.rows.iter().map(|r| r.gained.combinations()).sum();
+    summary.lost = summary.rows.iter().map(|r| r.lost.combinations()).sum();
+    summary.changed = summary.rows.iter().map(|r| r.changed.combinations()).sum();
+    let listed = summary.gained + summary.lost + summary.changed <= MAX_LISTED;
+    let mut diff = if listed {
+        // Listed over the clients and users that change only (each combination's standing is
+        // its own: the rest of the directory does not bear on it), so a small change to a policy
+        // that applies to everyone lists as fast as it counts.
+        let every = current.compare_summary(
+            &draft,
+            &[id.as_str()],
+            &targets,
+            &engine_clients,
+            &engine_users,
+            usize::MAX,
+        );
+        let changing: std::collections::HashSet<&str> =
+            every.rows.iter().map(|r| r.client.as_str()).collect();
+        let subs: std::collections::HashSet<&str> = every
+            .rows
+            .iter()
+            .flat_map(|r| [&r.gained, &r.lost, &r.changed])
+            .flat_map(|u| u.examples.iter().map(String::as_str))
+            .collect();
+        let few_clients: Vec<tollgate_engine::Client> = engine_clients
+            .iter()
+            .filter(|c| {
+                c.client_id
+                    .as_deref()
+                    .is_some_and(|id| changing.contains(id))
+            })
+            .cloned()
+            .collect();
+        let few_users: Vec<tollgate_engine::User> = engine_users
+            .iter()
+            .filter(|u| u.sub.as_deref().is_some_and(|sub| subs.contains(sub)))
+            .cloned()
+            .collect();
+        current.compare_changed(&draft, &[id.as_str()], &targets, &few_clients, &few_users)
+    } else {
+        ReachDiff::default()
     };
+    let usable = |c: &ReachChange| usable(&c.client, c.grant_type);
     diff.gained.retain(usable);
     diff.lost.retain(usable);
     diff.changed.retain(usable);
@@ -221,6 +279,8 @@ pub fn preview(
     Ok(Preview {
         policy_version,
         change,
+        summary,
+        listed,
         gained: diff.gained,
         lost: diff.lost,
         changed: diff.changed,

@@ -610,9 +610,64 @@ impl ChangeRow {
 /// A preview's answer, as shown.
 struct PreviewView {
     change: &'static str,
+    /// Combinations gained, lost and changed in all.
+    totals: (usize, usize, usize),
+    /// Whether every combination is listed (`gained`, `lost`, `changed`); otherwise `counted`.
+    listed: bool,
     gained: Vec<ChangeRow>,
     lost: Vec<ChangeRow>,
     changed: Vec<ChangeRow>,
+    /// Per grant type, client, target and scope, the users counted (the first [`COUNTED`]).
+    counted: Vec<CountedRow>,
+}
+
+/// Summary rows a preview shows at most.
+const COUNTED: usize = 200;
+
+/// One client's change on one scope under one grant type, counted.
+struct CountedRow {
+    grant_type: String,
+    client: String,
+    target: String,
+    scope: String,
+    gained: String,
+    lost: String,
+    changed: String,
+}
+
+impl CountedRow {
+    fn of(r: &tollgate_engine::SummaryRow) -> CountedRow {
+        let users = |u: &tollgate_engine::UsersCount| {
+            let mut parts = Vec::new();
+            if u.without_user {
+                parts.push("no user".to_owned());
+            }
+            if u.users > 0 {
+                let mut named = u.examples.join(", ");
+                if u.users > u.examples.len() {
+                    named.push_str(", …");
+                }
+                parts.push(format!(
+                    "{} {} ({named})",
+                    u.users,
+                    if u.users == 1 { "user" } else { "users" }
+                ));
+            }
+            parts.join("; ")
+        };
+        CountedRow {
+            grant_type: r.grant_type.as_str().to_owned(),
+            client: r.client.clone(),
+            target: r.target.id().to_owned(),
+            scope: r
+                .scope
+                .clone()
+                .unwrap_or_else(|| "the credential".to_owned()),
+            gained: users(&r.gained),
+            lost: users(&r.lost),
+            changed: users(&r.changed),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -937,9 +992,22 @@ pub(super) async fn save(
             };
             let view = PreviewView {
                 change: answer.change,
+                totals: (
+                    answer.summary.gained,
+                    answer.summary.lost,
+                    answer.summary.changed,
+                ),
+                listed: answer.listed,
                 gained: answer.gained.iter().map(ChangeRow::of).collect(),
                 lost: answer.lost.iter().map(ChangeRow::of).collect(),
                 changed: answer.changed.iter().map(ChangeRow::of).collect(),
+                counted: answer
+                    .summary
+                    .rows
+                    .iter()
+                    .take(COUNTED)
+                    .map(CountedRow::of)
+                    .collect(),
             };
             editor(
                 &state,
@@ -1011,6 +1079,8 @@ struct DeletePage {
     id: String,
     lost: Vec<ChangeRow>,
     changed: Vec<ChangeRow>,
+    /// When too many change to list: the combinations lost in all, and per client counted.
+    unlisted: Option<(usize, Vec<CountedRow>)>,
     error: Option<String>,
 }
 
@@ -1030,22 +1100,36 @@ pub(super) async fn confirm_delete(
         delete: Some(id.clone()),
         request: None,
     };
-    let (lost, changed, error) = match savable(&state.core, &query).await {
+    let (lost, changed, unlisted, error) = match savable(&state.core, &query).await {
         Err(AdminError::Store(e)) => return store_failed(&e),
-        Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
+        Err(e) => (Vec::new(), Vec::new(), None, Some(e.to_string())),
         Ok(()) => {
             let core = std::sync::Arc::clone(&state.core);
             match tokio::task::spawn_blocking(move || preview(&core, query)).await {
                 Ok(Ok(answer)) => (
                     answer.lost.iter().map(ChangeRow::of).collect(),
                     answer.changed.iter().map(ChangeRow::of).collect(),
+                    (!answer.listed).then(|| {
+                        (
+                            answer.summary.lost,
+                            answer
+                                .summary
+                                .rows
+                                .iter()
+                                .filter(|r| r.lost.combinations() > 0)
+                                .take(COUNTED)
+                                .map(CountedRow::of)
+                                .collect(),
+                        )
+                    }),
                     None,
                 ),
                 Ok(Err(AdminError::NotFound { .. })) => return no_policy(&id),
-                Ok(Err(e)) => (Vec::new(), Vec::new(), Some(e.to_string())),
+                Ok(Err(e)) => (Vec::new(), Vec::new(), None, Some(e.to_string())),
                 Err(_) => (
                     Vec::new(),
                     Vec::new(),
+                    None,
                     Some("The preview could not be computed.".to_owned()),
                 ),
             }
@@ -1058,6 +1142,7 @@ pub(super) async fn confirm_delete(
             id,
             lost,
             changed,
+            unlisted,
             error,
         },
     )
