@@ -95,9 +95,16 @@ pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> R
             }
             for c in held.into_iter().filter(|c| c.owner != "provider") {
                 credentials.push(Held {
-                    last_used: last
-                        .get(&c.owner)
-                        .map_or_else(|| "not in the last 1,000 uses".to_owned(), |at| when(*at)),
+                    last_used: last.get(&c.owner).map_or_else(
+                        || {
+                            if uses.len() < usize::try_from(USES_READ).unwrap_or(usize::MAX) {
+                                "never".to_owned()
+                            } else {
+                                "not in the connection's last 1,000 requests".to_owned()
+                            }
+                        },
+                        |at| when(*at),
+                    ),
                     linked: when(c.updated_at),
                     scope: c.scope.unwrap_or_default(),
                     kind: c.kind,
