@@ -38,24 +38,7 @@ fn main() {
         let w = Workload::generate(n, 7);
         let document = tollgate::document(&w);
         let set = PolicySet::load(&document).expect("the generated document loads");
-        let mut clients: BTreeMap<String, Client> = BTreeMap::new();
-        let mut users: BTreeMap<String, User> = BTreeMap::new();
-        for r in w.requests(11, 2_000) {
-            let request: Request = serde_json::from_value(tollgate::request_json(&w, &r, false))
-                .expect("a generated request parses");
-            if let Some(c) = request.client
-                && let Some(id) = c.client_id.clone()
-            {
-                clients.entry(id).or_insert(c);
-            }
-            if let Some(u) = request.user
-                && let Some(sub) = u.sub.clone()
-            {
-                users.entry(sub).or_insert(u);
-            }
-        }
-        let clients: Vec<Client> = clients.into_values().collect();
-        let users: Vec<User> = users.into_values().collect();
+        let (clients, users) = directory(&w, 2_000);
         let target = Target::Resource(w.resources[0].id.clone());
         let scope = w.resources[0].scopes[0].clone();
         // The set without its first policy on that target: the preview of a deletion.

@@ -302,18 +302,7 @@ async fn forged_posts_are_refused() {
     let (status, _) = post(base, "/console/policies/save", &cookie, Some(base), &pairs).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     server.core.audit.flush().await;
-    let changes = server
-        .core
-        .store
-        .audit_search(
-            &tollgate::store::AuditFilter {
-                entity: Some("policy:forged".into()),
-                ..Default::default()
-            },
-            10,
-        )
-        .await
-        .expect("audit");
+    let changes = changes_of(&server, "policy:forged").await;
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].body["by"], "console:u-ada");
     assert_eq!(changes[0].body["policy"]["id"], "forged");
@@ -325,20 +314,91 @@ async fn forged_posts_are_refused() {
         .await
         .expect("delete");
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let changes = server
+    let changes = changes_of(&server, "policy:forged").await;
+    assert_eq!(changes[0].body["by"], "admin-api");
+    assert_eq!(changes[0].body.get("policy"), None::<&Value>);
+}
+
+#[tokio::test]
+async fn a_save_does_not_overwrite_a_change_made_since_the_editor_opened() {
+    let server = common::start("console-revision", CONFIG, Some("admin-token")).await;
+    let base = &server.base;
+    let cookie = sign_in(base, "ada", "ada-pw").await.expect("signed in");
+    let policy = serde_json::json!({"id": "shared", "targets": [{"resource": "billing", "scopes": ["billing:read"]}]});
+    let response = reqwest::Client::new()
+        .post(format!("{base}/admin/policies"))
+        .bearer_auth("admin-token")
+        .json(&policy)
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (_, _, html) = get(base, "/console/policies/shared", &cookie).await;
+    let csrf = csrf_of(&html);
+    let at = html.find("name=\"revision\" value=\"").expect("a revision") + 23;
+    let revision = html[at..].split('"').next().expect("value").to_owned();
+    assert_eq!(revision.len(), 16);
+    // Someone else changes it meanwhile.
+    let response = reqwest::Client::new()
+        .put(format!("{base}/admin/policies/shared"))
+        .bearer_auth("admin-token")
+        .json(&serde_json::json!({"id": "shared", "mode": "dry-run",
+            "targets": [{"resource": "billing", "scopes": ["billing:read"]}]}))
+        .send()
+        .await
+        .expect("replace");
+    assert_eq!(response.status(), StatusCode::OK);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("action", "save"),
+        ("original", "shared"),
+        ("revision", revision.as_str()),
+        ("id", "shared"),
+        ("target_0", "resource:billing"),
+        ("scopes_0", "billing:read"),
+    ];
+    let (status, html) = post(base, "/console/policies/save", &cookie, Some(base), &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("has changed since you opened it"), "{html}");
+    let (stored, _) = server
+        .core
+        .store
+        .get_entity(tollgate::store::Kind::Policy, "shared")
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(stored["mode"], "dry-run");
+    // Opened again, it saves.
+    let (_, _, html) = get(base, "/console/policies/shared", &cookie).await;
+    let at = html.find("name=\"revision\" value=\"").expect("a revision") + 23;
+    let fresh = html[at..].split('"').next().expect("value").to_owned();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("action", "save"),
+        ("original", "shared"),
+        ("revision", fresh.as_str()),
+        ("id", "shared"),
+        ("target_0", "resource:billing"),
+        ("scopes_0", "billing:read"),
+    ];
+    let (status, _) = post(base, "/console/policies/save", &cookie, Some(base), &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+/// The audit log's changes of an entity (`policy:<id>`), newest first.
+async fn changes_of(server: &common::Server, entity: &str) -> Vec<tollgate::store::AuditRecord> {
+    server
         .core
         .store
         .audit_search(
             &tollgate::store::AuditFilter {
-                entity: Some("policy:forged".into()),
+                entity: Some(entity.into()),
                 ..Default::default()
             },
             10,
         )
         .await
-        .expect("audit");
-    assert_eq!(changes[0].body["by"], "admin-api");
-    assert_eq!(changes[0].body.get("policy"), None::<&Value>);
+        .expect("audit")
 }
 
 #[tokio::test]

@@ -765,13 +765,40 @@ pub struct ReachDiff {
 impl PolicySet {
     /// The scopes of `target` (an empty list for a scope-less connection), or `None` when the set
     /// does not define it.
-    pub(super) fn scopes_of(&self, target: &Target) -> Option<(bool, Vec<&str>)> {
+    fn scopes_of(&self, target: &Target) -> Option<(bool, Vec<&str>)> {
         let found = match target {
             Target::Resource(id) => self.resources.get(id.as_str()),
             Target::Connection(id) => self.connections.get(id.as_str()),
         }?;
         let entry = self.targets.get(*found as usize)?;
         Some((entry.scoped, entry.scopes.iter().map(|s| &**s).collect()))
+    }
+
+    /// The scopes a comparison of this set with `draft` goes through on `target`: those either
+    /// set defines (a target or scope only one defines is obtainable by nobody in the other), or
+    /// `[None]` for a scope-less connection.
+    pub(super) fn compared_scopes<'a>(
+        &'a self,
+        draft: &'a PolicySet,
+        target: &Target,
+    ) -> Vec<Option<&'a str>> {
+        let (before_def, after_def) = (self.scopes_of(target), draft.scopes_of(target));
+        let scoped = before_def
+            .as_ref()
+            .or(after_def.as_ref())
+            .is_some_and(|(scoped, _)| *scoped);
+        if !scoped {
+            return vec![None];
+        }
+        let mut scopes: Vec<Option<&str>> = Vec::new();
+        for (_, list) in [before_def, after_def].into_iter().flatten() {
+            for s in list {
+                if !scopes.contains(&Some(s)) {
+                    scopes.push(Some(s));
+                }
+            }
+        }
+        scopes
     }
 
     /// The policy named `id`.
@@ -849,24 +876,7 @@ impl PolicySet {
     ) -> ReachDiff {
         let mut diff = ReachDiff::default();
         for target in targets {
-            let (before_def, after_def) = (self.scopes_of(target), draft.scopes_of(target));
-            let scoped = before_def
-                .as_ref()
-                .or(after_def.as_ref())
-                .is_some_and(|(scoped, _)| *scoped);
-            let mut scopes: Vec<Option<&str>> = Vec::new();
-            if scoped {
-                for (_, list) in [&before_def, &after_def].into_iter().flatten() {
-                    for s in list {
-                        if !scopes.contains(&Some(*s)) {
-                            scopes.push(Some(s));
-                        }
-                    }
-                }
-            } else {
-                scopes.push(None);
-            }
-            for scope in scopes {
+            for scope in self.compared_scopes(draft, target) {
                 // Compared in place: only a combination that differs is copied out.
                 // A target or scope one set does not define: nobody holds it there.
                 let before = self

@@ -206,24 +206,7 @@ impl PolicySet {
         let width = users.len() + 1;
         let mut summary = ReachSummary::default();
         for target in targets {
-            let (before_def, after_def) = (self.scopes_of(target), draft.scopes_of(target));
-            let scoped = before_def
-                .as_ref()
-                .or(after_def.as_ref())
-                .is_some_and(|(scoped, _)| *scoped);
-            let mut scopes: Vec<Option<&str>> = Vec::new();
-            if scoped {
-                for (_, list) in [&before_def, &after_def].into_iter().flatten() {
-                    for s in list {
-                        if !scopes.contains(&Some(*s)) {
-                            scopes.push(Some(s));
-                        }
-                    }
-                }
-            } else {
-                scopes.push(None);
-            }
-            for scope in scopes {
+            for scope in self.compared_scopes(draft, target) {
                 let before = self.standings(changed, target, scope, &clients, &users);
                 let after = draft.standings(changed, target, scope, &clients, &users);
                 let keys: std::collections::BTreeSet<(usize, usize)> =

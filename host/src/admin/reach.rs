@@ -242,16 +242,7 @@ fn holders(
             }
         }
     };
-    let mut found = answer.map_err(|e| match e {
-        ReachError::UnknownTarget(_) => AdminError::NotFound {
-            kind: match &target {
-                Target::Resource(_) => "resource",
-                Target::Connection(_) => "connection",
-            },
-            id: target.id().to_owned(),
-        },
-        other => AdminError::invalid("body.scope", other.to_string()),
-    })?;
+    let mut found = answer.map_err(|e| unanswered(e, &target, "body.scope"))?;
     // Only under the grant types each client may use.
     let usable = usable_grant_types(entities);
     found.holders.retain(|h| {
@@ -264,6 +255,21 @@ fn holders(
         scope,
         holders: found.holders,
     }))
+}
+
+/// Why a who-can question has no answer: the target is not defined, or the scope (at
+/// `scope_path`) does not fit it.
+fn unanswered(e: ReachError, target: &Target, scope_path: &str) -> AdminError {
+    match e {
+        ReachError::UnknownTarget(_) => AdminError::NotFound {
+            kind: match target {
+                Target::Resource(_) => "resource",
+                Target::Connection(_) => "connection",
+            },
+            id: target.id().to_owned(),
+        },
+        other => AdminError::invalid(scope_path, other.to_string()),
+    }
 }
 
 /// One policy's holders of a scope under one grant type, as the console lists them: the clients
@@ -304,16 +310,7 @@ pub fn by_policy(
         entities.users.iter().map(|u| engine_user_of(u)).collect();
     let found = set
         .who_can_by_policy(target, scope, &clients, &users)
-        .map_err(|e| match e {
-            ReachError::UnknownTarget(_) => AdminError::NotFound {
-                kind: match target {
-                    Target::Resource(_) => "resource",
-                    Target::Connection(_) => "connection",
-                },
-                id: target.id().to_owned(),
-            },
-            other => AdminError::invalid("scope", other.to_string()),
-        })?;
+        .map_err(|e| unanswered(e, target, "scope"))?;
     let usable = usable_grant_types(entities);
     let mut rows = Vec::new();
     for p in found {

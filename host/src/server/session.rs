@@ -15,16 +15,21 @@ use crate::oauth::state::Core;
 /// The session cookie's name.
 const COOKIE: &str = "tollgate_session";
 
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
+/// The value of cookie `name`, when the request sends a non-empty one.
+pub(super) fn cookie_named<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_owned())
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
         .filter(|v| !v.is_empty())
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    cookie_named(headers, COOKIE).map(str::to_owned)
 }
 
 /// The browser's session (its cookie value and the session), while it lasts; the error page when

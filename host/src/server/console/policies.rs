@@ -221,6 +221,9 @@ struct ConditionRow {
 struct PolicyForm {
     /// The id of the policy being edited; empty for a new one.
     original: String,
+    /// The edited policy as it was loaded ([`revision_of`]): a save refuses to overwrite a
+    /// change made since.
+    revision: String,
     id: String,
     name: String,
     description: String,
@@ -310,6 +313,7 @@ impl PolicyForm {
         let subject = policy.get("subject");
         PolicyForm {
             original: original.to_owned(),
+            revision: String::new(),
             id: text("id"),
             name: text("name"),
             description: text("description"),
@@ -387,6 +391,7 @@ impl PolicyForm {
             .collect::<Vec<_>>();
         PolicyForm {
             original: one("original"),
+            revision: one("revision"),
             id: one("id"),
             name: one("name"),
             description: one("description"),
@@ -544,6 +549,16 @@ fn policy_path(path: &str) -> &str {
         .or_else(|| path.strip_prefix("body.policy"))
         .or_else(|| path.strip_prefix("body."))
         .unwrap_or(path)
+}
+
+/// A stored policy's revision: the first 16 hex digits of the SHA-256 of its body.
+fn revision_of(body: &Value) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(body.to_string().as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A policy value as the admin API would read it, or the error at its path.
@@ -808,7 +823,10 @@ pub(super) async fn edit(
         &state,
         &staff,
         StatusCode::OK,
-        PolicyForm::of(&id, &body),
+        PolicyForm {
+            revision: revision_of(&body),
+            ..PolicyForm::of(&id, &body)
+        },
         FieldErrors::default(),
         false,
         source == Source::Config,
@@ -911,8 +929,12 @@ pub(super) async fn save(
         && let Ok(value) = serde_json::to_value(policy)
     {
         let original = std::mem::take(&mut form.original);
+        let revision = std::mem::take(&mut form.revision);
         let yaml = std::mem::take(&mut form.yaml);
-        form = PolicyForm::of(&original, &value);
+        form = PolicyForm {
+            revision,
+            ..PolicyForm::of(&original, &value)
+        };
         if from_yaml && !errors.is_empty() {
             form.yaml = yaml;
         }
@@ -1023,6 +1045,33 @@ pub(super) async fn save(
             )
         }
         Action::Save | Action::SaveDryRun => {
+            // Another administrator's change since this one opened the policy is not overwritten
+            // unseen. Checked before the save takes the admin lock: two saves in the same
+            // instant can still pass it, one after the other.
+            if !form.original.is_empty() {
+                let stored = match state
+                    .core
+                    .store
+                    .get_entity(Kind::Policy, &form.original)
+                    .await
+                {
+                    Ok(stored) => stored,
+                    Err(e) => return store_failed(&e),
+                };
+                if let Some((body, _)) = stored
+                    && revision_of(&body) != form.revision
+                {
+                    errors.push(
+                        "general",
+                        format!(
+                            "Policy {} has changed since you opened it: open it again to see the \
+                             change (its history has it), then make yours.",
+                            form.original
+                        ),
+                    );
+                    return fail(form, errors, None);
+                }
+            }
             let id = policy.id.clone();
             let others = state
                 .core

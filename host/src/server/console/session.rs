@@ -64,15 +64,7 @@ struct Stored {
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value)
-        .filter(|v| !v.is_empty())
+    crate::server::session::cookie_named(headers, COOKIE)
 }
 
 fn set_cookie(state: &AppState, response: &mut Response, value: &str, max_age: i64) {
