@@ -151,6 +151,17 @@ pub enum Event {
         /// The jti, or the refresh family (a hash).
         id: String,
     },
+    /// A user was signed out everywhere: sessions ended, tokens revoked.
+    SignOut {
+        /// The user.
+        sub: String,
+        /// Browser sessions ended.
+        sessions: u64,
+        /// Tokens revoked.
+        tokens: usize,
+        /// Who: `admin-api` or `console:<sub>`.
+        by: String,
+    },
     /// The admin API rotated the signing key.
     KeyRotation {
         /// The new active key.
@@ -213,6 +224,7 @@ impl Event {
                 Some(format!("connection:{connection}")),
             ),
             Event::Login { sub, .. } => (None, sub.as_deref(), None),
+            Event::SignOut { sub, .. } => (None, Some(sub), Some(format!("user:{sub}"))),
             Event::AdminChange { kind, id, .. } => (
                 (kind == "client").then_some(id.as_str()),
                 (kind == "user").then_some(id.as_str()),
@@ -251,6 +263,7 @@ impl Event {
             Event::ClientRegistration { .. } => "client_registration",
             Event::AdminChange { .. } => "admin_change",
             Event::KeyRotation { .. } => "key_rotation",
+            Event::SignOut { .. } => "sign_out",
         }
     }
 }

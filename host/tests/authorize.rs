@@ -522,6 +522,108 @@ async fn refresh_rotates_and_follows_todays_policy() {
     assert_eq!(refused["error"], "invalid_scope");
 }
 
+#[tokio::test]
+async fn a_user_signed_out_everywhere_loses_sessions_and_refresh_tokens() {
+    let s = start("authz-sign-out", &example(""), Some("admin-secret")).await;
+    // Ada has a token with a refresh token, and a browser still signed in.
+    let (_, token) = flow(
+        &s,
+        "calendar-desktop",
+        DESKTOP_REDIRECT,
+        "ada",
+        "ada-dev-password",
+        None,
+        CALENDAR,
+        None,
+    )
+    .await;
+    let refresh = token["refresh_token"].as_str().expect("refresh").to_owned();
+    let access = token["access_token"].as_str().expect("access").to_owned();
+    let mut b = Browser::new(&s);
+    let query = authorize_query("calendar-desktop", DESKTOP_REDIRECT, None, CALENDAR);
+    let first = b.get(&query).await;
+    let consent = sign_in(&mut b, &first, "ada", "ada-dev-password").await;
+    assert!(
+        consent.body.contains("name=\"scope\""),
+        "signed in: the consent page"
+    );
+    assert!(b.get(&query).await.body.contains("name=\"scope\""));
+
+    let (status, ended) = common::admin(
+        &s,
+        reqwest::Method::POST,
+        "/admin/users/u-ada/sign-out",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{ended}");
+    assert!(
+        ended["sessions"].as_u64().expect("sessions") >= 1,
+        "{ended}"
+    );
+    assert!(ended["tokens"].as_u64().expect("tokens") >= 2, "{ended}");
+    // The browser is asked to sign in again; the refresh token is dead.
+    assert!(b.get(&query).await.body.contains("name=\"password\""));
+    let (status, _, refused) = post(
+        &format!("{}/token", s.base),
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "calendar-desktop"),
+            ("refresh_token", &refresh),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"], "invalid_grant");
+    // The access token issued with it is among the revoked (what introspection and exchange
+    // consult).
+    let jti = {
+        let payload = access.split('.').nth(1).expect("a JWT");
+        let claims: Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .expect("base64url"),
+        )
+        .expect("JSON");
+        claims["jti"].as_str().expect("jti").to_owned()
+    };
+    assert!(
+        s.core
+            .store
+            .revoked_tokens(0)
+            .await
+            .expect("revoked")
+            .iter()
+            .any(|(id, _)| *id == jti || id.contains(&jti)),
+        "the access token is revoked"
+    );
+    // The audit log says who did it; an unknown user is 404.
+    s.core.audit.flush().await;
+    let events = s
+        .core
+        .store
+        .audit_search(
+            &tollgate::store::AuditFilter {
+                event: Some("sign_out".into()),
+                ..Default::default()
+            },
+            5,
+        )
+        .await
+        .expect("audit");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].body["sub"], "u-ada");
+    assert_eq!(events[0].body["by"], "admin-api");
+    let (status, _) = common::admin(
+        &s,
+        reqwest::Method::POST,
+        "/admin/users/nobody/sign-out",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
 // ------------------------------------------------------------------------------------------
 // The security table
 

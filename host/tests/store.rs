@@ -41,6 +41,7 @@ async fn run_suite(backend: &str, open: Open) {
         a_token_is_used_once_even_when_many_use_it_at_once,
         revocations_bump_their_version_and_are_read_since_a_version,
         a_clients_tokens_are_revoked_together_and_seen_by_another_handle,
+        a_user_is_signed_out_everywhere,
         an_assertion_id_is_accepted_once_until_it_expires,
         the_audit_trail_keeps_its_order,
         credentials_and_keys_bump_their_topics,
@@ -417,6 +418,79 @@ async fn a_clients_tokens_are_revoked_together_and_seen_by_another_handle(
             .expect("get")
             .is_some_and(|t| t.revoked),
         "the other handle reads it revoked"
+    );
+}
+
+async fn a_user_is_signed_out_everywhere(store: Arc<dyn Store>, other: Arc<dyn Store>) {
+    // Two of u's tokens, another user's, and a client's own token whose `sub` is u's by chance.
+    for (id, sub, grant) in [
+        ("u1", "u", "authorization_code"),
+        ("u2", "u", "token_exchange"),
+        ("v1", "v", "authorization_code"),
+        ("c1", "u", "client_credentials"),
+    ] {
+        let record = TokenRecord {
+            sub: Some(sub.into()),
+            grant_type: grant.into(),
+            ..token(id, &format!("f-{id}"))
+        };
+        store.insert_token(&record).await.expect("insert");
+    }
+    let mut revoked = store.revoke_user_tokens("u").await.expect("revoke");
+    revoked.sort();
+    assert_eq!(
+        revoked
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect::<Vec<_>>(),
+        ["u1", "u2"]
+    );
+    assert!(
+        other
+            .get_token("u2")
+            .await
+            .expect("get")
+            .is_some_and(|t| t.revoked)
+    );
+    assert!(
+        other
+            .get_token("c1")
+            .await
+            .expect("get")
+            .is_some_and(|t| !t.revoked)
+    );
+    // Sessions of u go, of every server; v's stays.
+    for (id, owner) in [("s1", "u"), ("s2", "u"), ("s3", "v")] {
+        let flow = FlowRecord {
+            kind: FlowKind::Session,
+            id: id.into(),
+            owner: Some(owner.into()),
+            body: "{}".into(),
+            evictable: false,
+            expires_at: i64::MAX / 2,
+        };
+        store.put_flow(&flow, 100, 100, 1).await.expect("put");
+    }
+    assert_eq!(
+        store
+            .delete_flows_of(FlowKind::Session, "u")
+            .await
+            .expect("delete"),
+        2
+    );
+    assert!(
+        other
+            .get_flow(FlowKind::Session, "s1", 1)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        other
+            .get_flow(FlowKind::Session, "s3", 1)
+            .await
+            .expect("get")
+            .is_some()
     );
 }
 

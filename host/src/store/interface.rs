@@ -83,6 +83,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &'a self,
         client_id: &'a str,
     ) -> StoreFuture<'a, Vec<(String, i64)>>;
+    /// Revokes every token issued for user `sub` (codes, refresh and recorded access tokens of
+    /// grants that carry a user; never a client's own `client_credentials` tokens) not revoked
+    /// yet; returns their ids and expiry times.
+    fn revoke_user_tokens<'a>(&'a self, sub: &'a str) -> StoreFuture<'a, Vec<(String, i64)>>;
+    /// Deletes every flow of a kind that `owner` owns (a user's sessions); how many went.
+    fn delete_flows_of<'a>(&'a self, kind: FlowKind, owner: &'a str) -> StoreFuture<'a, u64>;
     /// The ids and expiry times of revoked tokens that have not expired yet.
     fn revoked_tokens(&self, now: i64) -> StoreFuture<'_, Vec<(String, i64)>>;
 

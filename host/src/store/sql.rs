@@ -500,6 +500,21 @@ macro_rules! sql_store {
                 })
             }
 
+            fn revoke_user_tokens<'a>(
+                &'a self,
+                sub: &'a str,
+            ) -> $crate::store::interface::StoreFuture<'a, Vec<(String, i64)>> {
+                Self::bounded(async move {
+                    let tx = self.pool.begin().await?;
+                    Self::revoke_rows(
+                        tx,
+                        "UPDATE tokens SET revoked = 1, revoked_version = $2 WHERE sub = $1 AND grant_type <> 'client_credentials' AND revoked = 0 RETURNING id, expires_at",
+                        sub,
+                    )
+                    .await
+                })
+            }
+
             fn revoke_client_tokens<'a>(
                 &'a self,
                 client_id: &'a str,
@@ -985,6 +1000,21 @@ macro_rules! sql_store {
                     .await?;
                     let flow = row.as_ref().map(|r| Self::flow_row(kind, r)).transpose()?;
                     Ok(flow.filter(|f| f.expires_at > now))
+                })
+            }
+
+            fn delete_flows_of<'a>(
+                &'a self,
+                kind: $crate::store::records::FlowKind,
+                owner: &'a str,
+            ) -> $crate::store::interface::StoreFuture<'a, u64> {
+                Self::bounded(async move {
+                    let done = sqlx::query("DELETE FROM flows WHERE kind = $1 AND owner = $2")
+                        .bind(kind.as_str())
+                        .bind(owner)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected())
                 })
             }
 

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/reach", post(reach))
         .route("/admin/preview", post(preview))
         .route("/admin/clients/{id}/disable", post(disable_client))
+        .route("/admin/users/{sub}/sign-out", post(sign_out_user))
         .route("/admin/clients/{id}/enable", post(enable_client))
         .route("/admin/audit", get(audit))
         .route("/admin/keys/rotate", post(rotate_keys))
@@ -156,6 +157,27 @@ pub async fn disable_client(
     AdminPath(id): AdminPath<String>,
 ) -> Response {
     render(crate::admin::clients::disable(&state.core, &id, ADMIN_API, now()).await)
+}
+
+/// Sign a user out everywhere.
+///
+/// Every browser session of the user (sign-in and console) ends at every server, and every
+/// token issued for the user by a grant that carries one is revoked: codes, refresh tokens (the
+/// next refresh fails) and the access tokens recorded with them. Resource servers that verify
+/// access tokens themselves accept one until it expires (`accessTokenTtl`).
+#[utoipa::path(
+    post, path = "/admin/users/{sub}/sign-out", tag = "users", operation_id = "sign_out_user",
+    params(("sub" = String, Path, description = "the user's sub")),
+    responses(
+        (status = 200, description = "what was ended", body = crate::admin::users::SignedOut),
+        Unauthorized, NotFound, Unavailable,
+    ),
+)]
+pub async fn sign_out_user(
+    State(state): State<AppState>,
+    AdminPath(sub): AdminPath<String>,
+) -> Response {
+    render(crate::admin::users::sign_out(&state.core, &sub, ADMIN_API, now()).await)
 }
 
 /// Enable a disabled client again.

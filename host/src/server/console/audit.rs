@@ -21,7 +21,7 @@ use crate::store::{AuditFilter, AuditRecord};
 const PAGE: i64 = 50;
 
 /// The event names, for the filter.
-const EVENTS: [&str; 14] = [
+const EVENTS: [&str; 15] = [
     "token_issued",
     "token_refused",
     "decision",
@@ -36,6 +36,7 @@ const EVENTS: [&str; 14] = [
     "client_registration",
     "admin_change",
     "key_rotation",
+    "sign_out",
 ];
 
 /// One event as the pages show it.
@@ -154,6 +155,12 @@ pub(super) fn summary(event: &str, body: &Value) -> String {
             t("policy_version")
         ),
         "key_rotation" => format!("{} key {}", t("algorithm"), t("kid")),
+        "sign_out" => format!(
+            "signed out everywhere by {}: {} sessions ended, {} tokens revoked",
+            t("by"),
+            t("sessions"),
+            t("tokens")
+        ),
         _ => t("description"),
     }
 }
