@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use tollgate_engine as engine;
 use tollgate_engine::compact::flag::{
-    ACTOR, ADDRESS, CLIENT, CONNECTION, EXPLAIN, KNOWN as KNOWN_FLAGS, SUBJECT, TIME, USER,
+    ACTOR, ADDRESS, AUTH, CLIENT, CONNECTION, EXPLAIN, KNOWN as KNOWN_FLAGS, SUBJECT, TIME, USER,
 };
 use tollgate_engine::compact::{self as codes, ABSENT};
 
@@ -180,6 +180,18 @@ impl<'r> Reader<'r> {
         }
     }
 
+    fn auth(&mut self) -> Result<engine::Auth, engine::RequestError> {
+        let methods = self.opt_list("auth.methods")?;
+        let level = self.opt_string("auth.level")?;
+        let age = codes::read_opt_u64(|| self.words.next().copied())
+            .map_err(|what| invalid("auth.age", what))?;
+        Ok(engine::Auth {
+            methods,
+            level,
+            age,
+        })
+    }
+
     fn time(&mut self) -> Result<jiff::Timestamp, engine::RequestError> {
         const FIELD: &str = "context.time";
         let low = u64::from(self.word(FIELD)?);
@@ -258,6 +270,11 @@ pub(crate) fn request_from_compact(
     } else {
         None
     };
+    let auth = if flags & AUTH != 0 {
+        Some(r.auth()?)
+    } else {
+        None
+    };
     if r.words.len() != 0 {
         return Err(invalid(
             "the end",
@@ -281,6 +298,7 @@ pub(crate) fn request_from_compact(
         claims,
         actor,
         subject,
+        auth,
         target,
         requested_scopes,
         consented_scopes,
@@ -298,6 +316,7 @@ pub(crate) fn decision_to_compact(decision: &engine::Decision<'_>) -> wit::Compa
         matched,
         dry_run,
         not_matched,
+        step_up,
     } = decision;
     let mut w = codes::Writer {
         text: String::with_capacity(128),
@@ -324,6 +343,14 @@ pub(crate) fn decision_to_compact(decision: &engine::Decision<'_>) -> wit::Compa
     for n in not_matched {
         w.str(&n.policy);
         w.str(&n.failed);
+    }
+    w.word(step_up.len() as u32);
+    for s in step_up {
+        w.str(&s.policy);
+        w.list(&s.scopes);
+        w.list(&s.methods);
+        w.list(&s.levels);
+        w.opt_u64(s.max_age);
     }
     wit::Compact {
         text: w.text,

@@ -115,6 +115,11 @@ fn request_from_wit(request: wit::Request) -> Result<engine::Request, engine::Re
             client_id: s.client_id,
             audience: s.audience,
         }),
+        auth: request.auth.map(|a| engine::Auth {
+            methods: a.methods,
+            level: a.level,
+            age: a.age,
+        }),
         target: match request.target {
             wit::Target::Resource(id) => engine::Target::Resource(id),
             wit::Target::Connection(id) => engine::Target::Connection(id),
@@ -227,6 +232,17 @@ fn decision_to_wit(decision: engine::Decision<'_>) -> wit::Decision {
             .map(|n| wit::NotMatched {
                 policy: n.policy.into_owned(),
                 failed: n.failed.into_owned(),
+            })
+            .collect(),
+        step_up: decision
+            .step_up
+            .into_iter()
+            .map(|s| wit::StepUp {
+                policy: s.policy.into_owned(),
+                scopes: names(s.scopes),
+                methods: names(s.methods),
+                levels: names(s.levels),
+                max_age: s.max_age,
             })
             .collect(),
     }

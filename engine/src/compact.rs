@@ -29,8 +29,10 @@ pub mod flag {
     pub const ADDRESS: u32 = 64;
     /// A time follows.
     pub const TIME: u32 = 128;
+    /// How the user authenticated follows.
+    pub const AUTH: u32 = 256;
     /// Every flag there is.
-    pub const KNOWN: u32 = 255;
+    pub const KNOWN: u32 = 511;
 }
 
 /// A grant type's word: 0 to 3 in the order of [`GrantType::ALL`].
@@ -134,6 +136,29 @@ impl Writer {
             Some(names) => self.list(names),
             None => self.words.push(ABSENT),
         }
+    }
+
+    /// An `opt-u64`: 0 when absent, else 1 then the low and the high word.
+    pub fn opt_u64(&mut self, n: Option<u64>) {
+        match n {
+            Some(n) => self.words.extend([1, n as u32, (n >> 32) as u32]),
+            None => self.words.push(0),
+        }
+    }
+}
+
+/// Reads an `opt-u64` from its words, as [`Writer::opt_u64`] wrote it: `Err` names what is wrong
+/// (a first word other than 0 or 1, or words missing).
+pub fn read_opt_u64(mut next: impl FnMut() -> Option<u32>) -> Result<Option<u64>, &'static str> {
+    match next() {
+        Some(0) => Ok(None),
+        Some(1) => {
+            let low = next().ok_or("the words end before it")?;
+            let high = next().ok_or("the words end before it")?;
+            Ok(Some(u64::from(low) | (u64::from(high) << 32)))
+        }
+        Some(_) => Err("an optional number starts with 0 or 1"),
+        None => Err("the words end before it"),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Conditions: the compiled form of one `{ key, op, value/values }` and how it holds on a request.
 
+use std::cmp::Ordering;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -31,6 +32,9 @@ pub(crate) enum Key {
     SubjectAudience,
     RequestIp,
     RequestTime,
+    AuthMethods,
+    AuthLevel,
+    AuthAge,
 }
 
 /// Where a key's value comes from: the client's record, the user's, or the request itself (the
@@ -46,6 +50,8 @@ pub(crate) enum Source {
     Exchange,
     /// `request.ip`, `request.time`.
     Context,
+    /// `auth.*`: how the user authenticated; a fresh authentication can change it (step-up).
+    Auth,
 }
 
 /// What kind of value a key holds, which decides the operators and operands it accepts.
@@ -56,10 +62,12 @@ pub(crate) enum KeyType {
     Json,
     Ip,
     Time,
+    /// A whole number (`auth.age`).
+    Number,
 }
 
 /// The fixed keys, as written in documents.
-pub(crate) const FIXED_KEYS: [(&str, Key); 16] = [
+pub(crate) const FIXED_KEYS: [(&str, Key); 19] = [
     ("client.clientid", Key::ClientId),
     ("client.name", Key::ClientName),
     ("client.tags", Key::ClientTags),
@@ -76,6 +84,9 @@ pub(crate) const FIXED_KEYS: [(&str, Key); 16] = [
     ("subject.audience", Key::SubjectAudience),
     ("request.ip", Key::RequestIp),
     ("request.time", Key::RequestTime),
+    ("auth.methods", Key::AuthMethods),
+    ("auth.level", Key::AuthLevel),
+    ("auth.age", Key::AuthAge),
 ];
 
 impl Key {
@@ -95,6 +106,7 @@ impl Key {
                 Source::Exchange
             }
             Key::RequestIp | Key::RequestTime => Source::Context,
+            Key::AuthMethods | Key::AuthLevel | Key::AuthAge => Source::Auth,
         }
     }
 
@@ -109,10 +121,14 @@ impl Key {
             | Key::ActorSub
             | Key::ClientTenantId
             | Key::SubjectClientId
-            | Key::SubjectAudience => KeyType::String,
-            Key::ClientTags | Key::UserRoles | Key::UserTenantIds | Key::UserPermissions => {
-                KeyType::List
-            }
+            | Key::SubjectAudience
+            | Key::AuthLevel => KeyType::String,
+            Key::ClientTags
+            | Key::UserRoles
+            | Key::UserTenantIds
+            | Key::UserPermissions
+            | Key::AuthMethods => KeyType::List,
+            Key::AuthAge => KeyType::Number,
             Key::Claim(_) => KeyType::Json,
             Key::RequestIp => KeyType::Ip,
             Key::RequestTime => KeyType::Time,
@@ -125,6 +141,7 @@ impl Key {
         let user = r.user.as_ref();
         let actor = r.actor.as_ref();
         let context = r.context.as_ref();
+        let auth = r.auth.as_ref();
         let text = |s: Option<&'r String>| s.map_or(Attr::Absent, |s| Attr::Str(s));
         let list = |l: Option<&'r Vec<String>>| l.map_or(Attr::Absent, |l| Attr::List(l));
         match self {
@@ -146,6 +163,9 @@ impl Key {
             Key::RequestTime => context
                 .and_then(|c| c.time)
                 .map_or(Attr::Absent, Attr::Time),
+            Key::AuthMethods => list(auth.and_then(|a| a.methods.as_ref())),
+            Key::AuthLevel => text(auth.and_then(|a| a.level.as_ref())),
+            Key::AuthAge => auth.and_then(|a| a.age).map_or(Attr::Absent, Attr::Whole),
             Key::Claim(path) => {
                 let mut at = r.claims.as_ref();
                 for name in path {
@@ -169,7 +189,16 @@ impl<'r> Attr<'r> {
             Attr::Str(s) => f(s),
             Attr::List(list) => list.iter().for_each(|s| f(s)),
             Attr::Json(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(f),
-            Attr::Json(_) | Attr::Absent | Attr::Ip(_) | Attr::Time(_) => {}
+            Attr::Json(_) | Attr::Absent | Attr::Ip(_) | Attr::Time(_) | Attr::Whole(_) => {}
+        }
+    }
+
+    /// The attribute as a number, when it is one: `auth.age`, or a numeric claim.
+    fn number(self) -> Option<serde_json::Number> {
+        match self {
+            Attr::Whole(n) => Some(n.into()),
+            Attr::Json(Value::Number(n)) => Some(n.clone()),
+            _ => None,
         }
     }
 }
@@ -197,6 +226,8 @@ pub(crate) enum Attr<'r> {
     Json(&'r Value),
     Ip(IpAddr),
     Time(Timestamp),
+    /// `auth.age`.
+    Whole(u64),
 }
 
 /// A condition operator.
@@ -211,9 +242,11 @@ pub(crate) enum Op {
     NotExists,
     InCidr,
     Between,
+    LessThan,
+    GreaterThan,
 }
 
-pub(crate) const OPS: [(&str, Op); 9] = [
+pub(crate) const OPS: [(&str, Op); 11] = [
     ("equal", Op::Equal),
     ("notEqual", Op::NotEqual),
     ("in", Op::In),
@@ -223,6 +256,8 @@ pub(crate) const OPS: [(&str, Op); 9] = [
     ("notExists", Op::NotExists),
     ("inCidr", Op::InCidr),
     ("between", Op::Between),
+    ("lessThan", Op::LessThan),
+    ("greaterThan", Op::GreaterThan),
 ];
 
 /// The condition keys a policy document may use besides `jwtClaims.<path>`, in the order the
@@ -243,6 +278,8 @@ pub(crate) enum Operand {
     Values(ValueSet),
     Cidrs(Vec<IpNet>),
     Window(Window),
+    /// The number of `lessThan` / `greaterThan`.
+    Number(serde_json::Number),
 }
 
 /// A compiled condition.
@@ -280,6 +317,12 @@ impl Condition {
                 Attr::Time(t) => w.contains(t),
                 _ => false,
             },
+            (Op::LessThan, Operand::Number(n)) => attr
+                .number()
+                .is_some_and(|a| number_cmp(&a, n) == Some(Ordering::Less)),
+            (Op::GreaterThan, Operand::Number(n)) => attr
+                .number()
+                .is_some_and(|a| number_cmp(&a, n) == Some(Ordering::Greater)),
             // INVARIANT: validation pairs every operator with its operand kind; any other pairing
             // cannot be evaluated and so does not hold (fail closed).
             _ => false,
@@ -373,7 +416,7 @@ impl ValueSet {
                         .all(|o| items.iter().any(|e| json_eq(o, e)))
             }
             Attr::Json(v) => self.len() == 1 && self.has_json(v),
-            Attr::Absent | Attr::Ip(_) | Attr::Time(_) => false,
+            Attr::Absent | Attr::Ip(_) | Attr::Time(_) | Attr::Whole(_) => false,
         }
     }
 
@@ -384,7 +427,7 @@ impl ValueSet {
             Attr::List(list) => list.iter().any(|e| self.has_str(e)),
             Attr::Json(Value::Array(items)) => items.iter().any(|e| self.has_json(e)),
             Attr::Json(v) => self.has_json(v),
-            Attr::Absent | Attr::Ip(_) | Attr::Time(_) => false,
+            Attr::Absent | Attr::Ip(_) | Attr::Time(_) | Attr::Whole(_) => false,
         }
     }
 
@@ -406,7 +449,7 @@ impl ValueSet {
                         .iter()
                         .all(|o| items.iter().any(|e| json_eq(o, e)))
             }
-            Attr::Json(_) | Attr::Absent | Attr::Ip(_) | Attr::Time(_) => false,
+            Attr::Json(_) | Attr::Absent | Attr::Ip(_) | Attr::Time(_) | Attr::Whole(_) => false,
         }
     }
 }
@@ -446,6 +489,42 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
+    }
+}
+
+/// Numbers in order by value, exactly: integers of any size against each other and against floats
+/// without rounding through `f64`; `None` only for a NaN, which JSON cannot write.
+pub(crate) fn number_cmp(x: &serde_json::Number, y: &serde_json::Number) -> Option<Ordering> {
+    fn integer(n: &serde_json::Number) -> Option<i128> {
+        n.as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+    }
+    /// An integer against a float, exactly.
+    fn int_float(i: i128, f: f64) -> Option<Ordering> {
+        if f.is_nan() {
+            return None;
+        }
+        // Every i64/u64 lies strictly inside ±2^127; beyond that the float is the larger one.
+        if f >= 1.7e38 {
+            return Some(Ordering::Less);
+        }
+        if f <= -1.7e38 {
+            return Some(Ordering::Greater);
+        }
+        let whole = f.floor();
+        // A whole float below 2^127 in magnitude converts to i128 exactly.
+        let w = whole as i128;
+        Some(match i.cmp(&w) {
+            Ordering::Equal if f > whole => Ordering::Less,
+            other => other,
+        })
+    }
+    match (integer(x), integer(y)) {
+        (Some(a), Some(b)) => Some(a.cmp(&b)),
+        (Some(a), None) => int_float(a, y.as_f64()?),
+        (None, Some(b)) => int_float(b, x.as_f64()?).map(Ordering::reverse),
+        (None, None) => x.as_f64()?.partial_cmp(&y.as_f64()?),
     }
 }
 

@@ -32,6 +32,38 @@ pub struct Decision<'set> {
     /// Each candidate policy that did not match, with its first failing check (only when the
     /// request asks for an explanation).
     pub not_matched: Vec<NotMatched<'set>>,
+    /// Enforce-mode policies that would give refused scopes (or the refused scope-less
+    /// connection) if the user authenticated again as they require: a fresh authentication, with
+    /// these methods, at one of these levels. Only for a request with a user; in document order.
+    #[serde(default)]
+    pub step_up: Vec<StepUp<'set>>,
+}
+
+/// A policy that a stronger or fresher authentication of the user would make match: what it
+/// would add, and what it needs. A fresh authentication that meets `methods`, `levels` and
+/// `maxAge` makes every `auth.*` condition of the policy hold; its other conditions hold already.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepUp<'set> {
+    /// The policy id.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
+    pub policy: Name<'set>,
+    /// The refused scopes it would grant (empty for a scope-less connection, which it would
+    /// permit).
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<String>))]
+    pub scopes: Vec<Name<'set>>,
+    /// Authentication methods the user must have used (`auth.methods contains`), as in `amr`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<String>))]
+    pub methods: Vec<Name<'set>>,
+    /// Authentication levels of which the user must reach one (`auth.level equal` / `in`), as
+    /// OpenID Connect's and RFC 9470's `acr_values`; empty when any level will do.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<String>))]
+    pub levels: Vec<Name<'set>>,
+    /// The greatest age, in seconds, the authentication may have (`auth.age lessThan`), as
+    /// RFC 9470's `max_age`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
 }
 
 /// The verdict on one scope.
@@ -110,6 +142,60 @@ pub struct NotMatched<'set> {
     pub failed: Name<'set>,
 }
 
+/// What a fresh authentication must meet to obtain some refused scopes: see
+/// [`Decision::step_up_for`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepUpNeeds {
+    /// Methods it must use.
+    pub methods: Vec<String>,
+    /// Levels of which it must reach one; empty: any level.
+    pub levels: Vec<String>,
+    /// The greatest age it may have, in seconds.
+    pub max_age: Option<u64>,
+}
+
+impl Decision<'_> {
+    /// What a fresh authentication of the user must meet for `missing` (refused scopes; for a
+    /// scope-less connection, none) to be granted, by the decision's [`StepUp`] entries: the first
+    /// entry that gives every missing scope alone, else all entries together (methods and levels
+    /// joined, any level when one of them accepts any, the least age). `None` when the entries do
+    /// not give every missing scope, or there are none.
+    pub fn step_up_for<S: AsRef<str>>(&self, missing: &[S]) -> Option<StepUpNeeds> {
+        let gives = |s: &StepUp<'_>, scope: &str| s.scopes.iter().any(|g| **g == *scope);
+        let alone = self
+            .step_up
+            .iter()
+            .find(|s| missing.iter().all(|m| gives(s, m.as_ref())));
+        let chosen: Vec<&StepUp<'_>> = match alone {
+            Some(s) => vec![s],
+            None => self.step_up.iter().collect(),
+        };
+        let covered = missing
+            .iter()
+            .all(|m| chosen.iter().any(|s| gives(s, m.as_ref())));
+        if chosen.is_empty() || !covered {
+            return None;
+        }
+        let mut needs = StepUpNeeds::default();
+        let add = |into: &mut Vec<String>, names: &[Name<'_>]| {
+            for n in names {
+                if !into.iter().any(|x| **x == **n) {
+                    into.push(n.to_string());
+                }
+            }
+        };
+        for s in &chosen {
+            add(&mut needs.methods, &s.methods);
+            add(&mut needs.levels, &s.levels);
+        }
+        if chosen.iter().any(|s| s.levels.is_empty()) {
+            needs.levels.clear();
+        }
+        needs.max_age = chosen.iter().filter_map(|s| s.max_age).min();
+        Some(needs)
+    }
+}
+
 fn owned(name: Name<'_>) -> Name<'static> {
     Cow::Owned(name.into_owned())
 }
@@ -151,6 +237,17 @@ impl Decision<'_> {
                 .map(|n| NotMatched {
                     policy: owned(n.policy),
                     failed: owned(n.failed),
+                })
+                .collect(),
+            step_up: self
+                .step_up
+                .into_iter()
+                .map(|s| StepUp {
+                    policy: owned(s.policy),
+                    scopes: all_owned(s.scopes),
+                    methods: all_owned(s.methods),
+                    levels: all_owned(s.levels),
+                    max_age: s.max_age,
                 })
                 .collect(),
         }

@@ -24,6 +24,8 @@ pub use compile::reach::{
 };
 pub use compile::summary::{ReachSummary, SummaryRow, UsersCount};
 pub use condition::{key_names, operator_names};
-pub use decision::{Decision, DryRun, Name, NotMatched, Reason, ScopeDecision};
+pub use decision::{
+    Decision, DryRun, Name, NotMatched, Reason, ScopeDecision, StepUp, StepUpNeeds,
+};
 pub use error::{LoadError, RequestError, ValidationError};
-pub use request::{Actor, Client, Context, GrantType, Request, Subject, Target, User};
+pub use request::{Actor, Auth, Client, Context, GrantType, Request, Subject, Target, User};

@@ -137,6 +137,9 @@ pub struct Request {
     /// The subject token of a token exchange: whose token it is and for which audience.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Subject>,
+    /// How the user authenticated (`auth.*`), when a user is present and the caller knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
     /// The resource or connection asked for.
     pub target: Target,
     /// The scopes asked for; absent means everything policy allows.
@@ -252,6 +255,41 @@ pub struct Subject {
     pub audience: Option<String>,
 }
 
+/// How the user authenticated: the methods, the level, and how long ago. The caller computes the
+/// age from the authentication's time and the request's (the engine reads no clock).
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "an authentication (a mapping)"
+)]
+pub struct Auth {
+    /// `auth.methods`: the methods used, as in an ID token's `amr` (`pwd`, `otp`, `fed`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// `auth.level`: the authentication context class reached, as in `acr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// `auth.age`: whole seconds since the user authenticated (0 when the authentication's time is
+    /// after the request's).
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<u64>, minimum = 0))]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_age"
+    )]
+    pub age: Option<u64>,
+}
+
+impl Auth {
+    /// The age of an authentication at `auth_time` (seconds since the epoch, as in `auth_time`)
+    /// when the request happens at `now`: whole seconds, 0 when `auth_time` is later.
+    pub fn age_at(auth_time: i64, now: jiff::Timestamp) -> u64 {
+        u64::try_from(now.as_second().saturating_sub(auth_time)).unwrap_or(0)
+    }
+}
+
 /// What is asked for: a resource or a connection, by id.
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -320,6 +358,32 @@ fn deserialize_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<jiff::Time
         })
     })
     .transpose()
+}
+
+/// `auth.age`: a whole number of seconds, 0 or more.
+fn deserialize_age<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct Age;
+    impl Visitor<'_> for Age {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an age in whole seconds (0 or more)")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<u64>, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<u64>, E> {
+            u64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Option<u64>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<u64>, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Age)
 }
 
 /// `context.ip`: an IPv4 or IPv6 address, read without a copy of its text.

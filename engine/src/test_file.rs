@@ -44,13 +44,14 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 /// The keys of a decision, as the decision JSON spells them: the only keys `expect` may give.
-pub const DECISION_KEYS: [&str; 6] = [
+pub const DECISION_KEYS: [&str; 7] = [
     "permitted",
     "granted",
     "scopes",
     "matched",
     "dryRun",
     "notMatched",
+    "stepUp",
 ];
 
 /// A policy test file.

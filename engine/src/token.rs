@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::RequestError;
-use crate::request::{Actor, Client, GrantType, Request, Target, User};
+use crate::request::{Actor, Auth, Client, GrantType, Request, Target, User};
 
 impl Request {
     /// The request a verified access token stands for, to decide it against today's policies.
@@ -23,6 +23,7 @@ impl Request {
     /// | `client.clientId` | the client id given |
     /// | `user` | absent for `client_credentials`; otherwise `sub` = the `sub` given, `roles` = `roles`, `tenantIds` = `tenant_ids`, `permissions` = `permissions` (each a list of strings; another type counts as absent) |
     /// | `actor` | `act.client_id` and `act.sub` (RFC 8693 section 4.1) |
+    /// | `auth` | with a user, when the token says how the user authenticated: `methods` = `amr` (a list of strings), `level` = `acr` (a string); `age` is left to [`Request::set_auth_age`], which needs the request's time |
     /// | `claims` | every claim of the token (`jwtClaims.*`) |
     /// | `target` | the target given |
     /// | `requestedScopes`, `consentedScopes`, `subject`, `context` | absent: the caller sets what applies (a route's scopes, the time and address of the request) |
@@ -47,6 +48,9 @@ impl Request {
                 client_id: string(act, "client_id"),
                 sub: string(act, "sub"),
             });
+        let auth = user
+            .as_ref()
+            .and_then(|_| Auth::from_token_claims(claims, None));
         Ok(Request {
             grant_type,
             client: client_id.map(|id| Client {
@@ -57,6 +61,7 @@ impl Request {
             claims: Some(Value::Object(claims.clone())),
             actor,
             subject: None,
+            auth,
             target,
             requested_scopes: None,
             consented_scopes: None,
@@ -64,6 +69,57 @@ impl Request {
             explain: true,
         })
     }
+}
+
+impl Auth {
+    /// How a token says its user authenticated (OpenID Connect Core section 2, RFC 9068 section
+    /// 2.2.1): `methods` = `amr` (a list of strings; another type counts as absent), `level` =
+    /// `acr` (a string), and `age` from `auth_time` when the request's time `now` is given
+    /// ([`Auth::age_at`]). `None` when the token says none of it.
+    pub fn from_token_claims(
+        claims: &Map<String, Value>,
+        now: Option<jiff::Timestamp>,
+    ) -> Option<Auth> {
+        let auth_time = auth_time(claims);
+        let auth = Auth {
+            methods: strings(claims, "amr"),
+            level: string(claims, "acr"),
+            age: auth_time
+                .zip(now)
+                .map(|(auth_time, now)| Auth::age_at(auth_time, now)),
+        };
+        (auth != Auth::default() || auth_time.is_some()).then_some(auth)
+    }
+}
+
+impl Request {
+    /// Sets `auth.age` from the token's `auth_time` claim (seconds since the epoch, OpenID Connect
+    /// Core section 2) for a request made at `now`, on a request [`Request::from_token_claims`]
+    /// made with a user. Without the claim, or without `auth`, nothing changes.
+    pub fn set_auth_age(&mut self, now: jiff::Timestamp) {
+        let Some(auth_time) = self
+            .claims
+            .as_ref()
+            .and_then(Value::as_object)
+            .and_then(auth_time)
+        else {
+            return;
+        };
+        if let Some(auth) = &mut self.auth {
+            auth.age = Some(Auth::age_at(auth_time, now));
+        }
+    }
+}
+
+/// The `auth_time` claim: a whole number of seconds (a float is cut to its whole seconds).
+fn auth_time(claims: &Map<String, Value>) -> Option<i64> {
+    let value = claims.get("auth_time")?;
+    value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.is_finite() && f.abs() < 9.2e18)
+            .map(|f| f.trunc() as i64)
+    })
 }
 
 fn grant_type(
@@ -181,5 +237,33 @@ mod tests {
         assert!(request.explain);
         assert_eq!(request.requested_scopes, None);
         assert_eq!(request.context, None);
+        assert_eq!(request.auth, None, "no authentication claims");
+    }
+
+    #[test]
+    fn the_authentication_comes_from_amr_acr_and_auth_time() {
+        let claims = json!({ "sub": "u-1", "client_id": "agent", "amr": ["pwd", "otp"],
+                             "acr": "urn:example:mfa", "auth_time": 1_800_000_000 });
+        let mut request = request(claims).expect("a request");
+        let now: jiff::Timestamp = "2027-01-15T08:00:00Z".parse().unwrap();
+        request.set_auth_age(now);
+        assert_eq!(
+            request.auth,
+            Some(Auth {
+                methods: Some(vec!["pwd".into(), "otp".into()]),
+                level: Some("urn:example:mfa".into()),
+                age: Some(u64::try_from(now.as_second() - 1_800_000_000).unwrap()),
+            })
+        );
+        // An authentication after the request's time is 0 seconds old.
+        let mut request = self::request(json!({ "sub": "u", "client_id": "c",
+                                                "auth_time": 4_000_000_000_i64 }))
+        .unwrap();
+        request.set_auth_age(now);
+        assert_eq!(request.auth.and_then(|a| a.age), Some(0));
+        // No user, no authentication: a client's own token.
+        let request =
+            self::request(json!({ "sub": "c", "client_id": "c", "amr": ["pwd"] })).unwrap();
+        assert_eq!(request.auth, None);
     }
 }

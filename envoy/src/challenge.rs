@@ -16,13 +16,24 @@ pub enum Challenge<'a> {
         /// The scopes the route needs (the `scope` parameter; omitted when empty).
         scopes: &'a [String],
     },
+    /// The token is valid, but policy gives the route only to a fresher or stronger
+    /// authentication of its user: 401 `insufficient_user_authentication` (RFC 9470 section 3),
+    /// with what the authorization server should ask for.
+    InsufficientUserAuthentication {
+        /// Acceptable authentication levels (`acr_values`, space-separated; omitted when empty).
+        acr_values: &'a [String],
+        /// The greatest age the authentication may have, in seconds (`max_age`).
+        max_age: Option<u64>,
+    },
 }
 
 impl Challenge<'_> {
     /// The HTTP status code that carries this challenge.
     pub fn status(&self) -> u32 {
         match self {
-            Challenge::MissingToken | Challenge::InvalidToken => 401,
+            Challenge::MissingToken
+            | Challenge::InvalidToken
+            | Challenge::InsufficientUserAuthentication { .. } => 401,
             Challenge::InsufficientScope { .. } => 403,
         }
     }
@@ -39,6 +50,22 @@ impl Challenge<'_> {
                 params.push(("error", "insufficient_scope".to_owned()));
                 if !scopes.is_empty() {
                     params.push(("scope", scopes.join(" ")));
+                }
+            }
+            Challenge::InsufficientUserAuthentication {
+                acr_values,
+                max_age,
+            } => {
+                params.push(("error", "insufficient_user_authentication".to_owned()));
+                params.push((
+                    "error_description",
+                    "a more recent or stronger authentication of the user is required".to_owned(),
+                ));
+                if !acr_values.is_empty() {
+                    params.push(("acr_values", acr_values.join(" ")));
+                }
+                if let Some(max_age) = max_age {
+                    params.push(("max_age", max_age.to_string()));
                 }
             }
         }
@@ -120,6 +147,33 @@ mod tests {
         assert_eq!(
             Challenge::InsufficientScope { scopes: &[] }.header_value(None),
             "Bearer error=\"insufficient_scope\""
+        );
+    }
+
+    #[test]
+    fn insufficient_user_authentication() {
+        let levels = ["urn:x:mfa".to_owned(), "urn:x:hwk".to_owned()];
+        let challenge = Challenge::InsufficientUserAuthentication {
+            acr_values: &levels,
+            max_age: Some(299),
+        };
+        assert_eq!(challenge.status(), 401);
+        assert_eq!(
+            challenge.header_value(Some(METADATA)),
+            format!(
+                "Bearer error=\"insufficient_user_authentication\", error_description=\"a more \
+                 recent or stronger authentication of the user is required\", acr_values=\"urn:x:mfa \
+                 urn:x:hwk\", max_age=\"299\", resource_metadata=\"{METADATA}\""
+            )
+        );
+        let methods_only = Challenge::InsufficientUserAuthentication {
+            acr_values: &[],
+            max_age: None,
+        };
+        assert_eq!(
+            methods_only.header_value(None),
+            "Bearer error=\"insufficient_user_authentication\", error_description=\"a more recent \
+             or stronger authentication of the user is required\""
         );
     }
 

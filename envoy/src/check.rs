@@ -185,12 +185,24 @@ pub fn check(
             entry.request = live::request_for(&entry.verified);
         }
         // `None`: the token names a grant type the engine does not know; it cannot be judged.
-        let permitted = entry
+        let live = entry
             .request
             .as_mut()
-            .is_some_and(|request| live::permits(policies, request, route, Some(now), ip()));
-        if !permitted {
-            return insufficient();
+            .map_or(live::Live::Refused, |request| {
+                live::permits(policies, request, route, Some(now), ip())
+            });
+        match live {
+            live::Live::Permitted => {}
+            live::Live::Refused => return insufficient(),
+            live::Live::StepUp { levels, max_age } => {
+                return Verdict::Respond(LocalReply::challenge(
+                    Challenge::InsufficientUserAuthentication {
+                        acr_values: &levels,
+                        max_age,
+                    },
+                    config,
+                ));
+            }
         }
     }
 

@@ -16,6 +16,11 @@
 //! A token whose `grant_type` claim names a grant type the engine does not know cannot be judged
 //! and is refused (fail closed). A route with scopes passes when the decision grants every one of
 //! them; a route without scopes passes when the decision permits the resource at all.
+//!
+//! How the user authenticated comes from the token too (`amr`, `acr`, and `auth_time` with the
+//! host clock for the age: [`Request::set_auth_age`]). When the route is refused but the
+//! decision's step-up entries would give what it lacks, the answer is [`Live::StepUp`]: the filter
+//! then asks for a new authentication (RFC 9470) instead of refusing the scope outright.
 
 use std::net::IpAddr;
 
@@ -39,7 +44,24 @@ pub fn request_for(token: &Verified) -> Option<Request> {
     Some(request)
 }
 
-/// Whether policy lets `request` (built by [`request_for`]) use `route` now. Only the
+/// What policy says about a token on a route now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Live {
+    /// The route may be used.
+    Permitted,
+    /// It may not.
+    Refused,
+    /// It may not, but a fresher or stronger authentication of the token's user would be given
+    /// everything the route lacks: one of `levels` (any, when empty), at most `max_age` old.
+    StepUp {
+        /// Acceptable `acr` values, in the order the policies give them.
+        levels: Vec<String>,
+        /// The greatest acceptable age of the authentication, in seconds.
+        max_age: Option<u64>,
+    },
+}
+
+/// What policy says about `request` (built by [`request_for`]) on `route` now. Only the
 /// per-request fields of `request` are changed, so it can be kept with the cached token.
 pub fn permits(
     policies: &PolicySet,
@@ -47,7 +69,7 @@ pub fn permits(
     route: &Route,
     time: Option<jiff::Timestamp>,
     ip: Option<IpAddr>,
-) -> bool {
+) -> Live {
     if request.target.id() != route.resource {
         request.target = Target::Resource(route.resource.clone());
     }
@@ -56,14 +78,31 @@ pub fn permits(
         request.requested_scopes = requested.cloned();
     }
     request.context = Some(Context { ip, time });
+    if let Some(now) = time {
+        request.set_auth_age(now);
+    }
     let decision = policies.decide(request);
-    if route.scopes.is_empty() {
+    let missing: Vec<&String> = route
+        .scopes
+        .iter()
+        .filter(|scope| !decision.granted.iter().any(|g| **g == ***scope))
+        .collect();
+    let passes = if route.scopes.is_empty() {
         decision.permitted
     } else {
-        route
-            .scopes
-            .iter()
-            .all(|scope| decision.granted.iter().any(|g| **g == **scope))
+        missing.is_empty()
+    };
+    if passes {
+        return Live::Permitted;
+    }
+    // Step-up only when the policies offering it would give everything missing (for a route
+    // without scopes: the resource at all).
+    match decision.step_up_for(&missing) {
+        Some(needs) => Live::StepUp {
+            levels: needs.levels,
+            max_age: needs.max_age,
+        },
+        None => Live::Refused,
     }
 }
 
@@ -172,7 +211,7 @@ mod tests {
         let nobody = token(json!({ "sub": "u", "client_id": "other" }));
         let check = |t: &Verified, r: &Route| {
             let mut request = request_for(t).unwrap();
-            permits(&set, &mut request, r, None, None)
+            permits(&set, &mut request, r, None, None) == Live::Permitted
         };
         assert!(check(&sre, &route("api", &["read", "write"])));
         assert!(check(&agent, &route("api", &["read"])));
@@ -189,26 +228,75 @@ mod tests {
 
         // The cached request is reused across routes.
         let mut request = request_for(&agent).unwrap();
-        assert!(permits(
-            &set,
-            &mut request,
-            &route("api", &["read"]),
-            None,
-            None
-        ));
-        assert!(!permits(
-            &set,
-            &mut request,
-            &route("api", &["write"]),
-            None,
-            None
-        ));
-        assert!(permits(
-            &set,
-            &mut request,
-            &route("api", &["read"]),
-            None,
-            None
-        ));
+        let mut on =
+            |scopes: &[&str]| permits(&set, &mut request, &route("api", scopes), None, None);
+        assert_eq!(on(&["read"]), Live::Permitted);
+        assert_eq!(on(&["write"]), Live::Refused);
+        assert_eq!(on(&["read"]), Live::Permitted);
+    }
+
+    #[test]
+    fn a_route_policy_gives_a_fresher_authentication_asks_for_one() {
+        let set = PolicySet::from_value(json!({
+            "version": 1,
+            "resources": [ { "id": "api", "audience": "https://api.example.com", "kind": "api",
+                             "scopes": ["read", "write", "admin"] } ],
+            "policies": [
+                { "id": "read", "targets": [ { "resource": "api", "scopes": ["read"] } ] },
+                { "id": "write-fresh", "subject": { "conditions": [
+                    { "key": "auth.methods", "op": "contains", "value": "otp" },
+                    { "key": "auth.age", "op": "lessThan", "value": 300 } ] },
+                  "targets": [ { "resource": "api", "scopes": ["write"] } ] },
+                { "id": "write-hwk", "subject": { "conditions": [
+                    { "key": "auth.level", "op": "equal", "value": "urn:x:hwk" },
+                    { "key": "auth.age", "op": "lessThan", "value": 60 } ] },
+                  "targets": [ { "resource": "api", "scopes": ["write"] } ] },
+                { "id": "admin-never-fresh", "subject": { "conditions": [
+                    { "key": "auth.age", "op": "greaterThan", "value": 300 } ] },
+                  "targets": [ { "resource": "api", "scopes": ["admin"] } ] },
+            ]
+        }))
+        .unwrap();
+        let now: jiff::Timestamp = "2027-01-15T08:00:00Z".parse().unwrap();
+        let at = |age: i64, amr: &[&str]| {
+            token(json!({ "sub": "u", "client_id": "app", "amr": amr,
+                          "auth_time": now.as_second() - age }))
+        };
+        let decide = |t: &Verified, scopes: &[&str]| {
+            let mut request = request_for(t).unwrap();
+            permits(&set, &mut request, &route("api", scopes), Some(now), None)
+        };
+        assert_eq!(
+            decide(&at(10, &["pwd", "otp"]), &["read", "write"]),
+            Live::Permitted
+        );
+        // Too old: either policy would give write after a new authentication; the first in the
+        // document that gives it alone says what to ask for.
+        assert_eq!(
+            decide(&at(301, &["pwd", "otp"]), &["write"]),
+            Live::StepUp {
+                levels: Vec::new(),
+                max_age: Some(299)
+            }
+        );
+        assert_eq!(decide(&at(10, &["pwd"]), &["read"]), Live::Permitted);
+        // A scope no authentication would give: refused.
+        assert_eq!(decide(&at(10, &["pwd"]), &["admin"]), Live::Refused);
+        assert_eq!(
+            decide(&at(10, &["pwd"]), &["write", "admin"]),
+            Live::Refused
+        );
+        // Without auth_time the age is unknown: absent data never grants, step-up is offered.
+        let unknown = token(json!({ "sub": "u", "client_id": "app", "amr": ["otp"] }));
+        assert_eq!(
+            decide(&unknown, &["write"]),
+            Live::StepUp {
+                levels: Vec::new(),
+                max_age: Some(299)
+            }
+        );
+        // A client's own token has no user to authenticate again.
+        let machine = token(json!({ "client_id": "app", "sub": "app" }));
+        assert_eq!(decide(&machine, &["write"]), Live::Refused);
     }
 }

@@ -58,8 +58,8 @@ pub enum Event {
         target: String,
         /// The policy-set version that decided.
         policy_version: u64,
-        /// The decision and its explanation.
-        decision: Decision<'static>,
+        /// The decision and its explanation (boxed: the largest event by far).
+        decision: Box<Decision<'static>>,
     },
     /// A connection credential was asked for by token exchange: released or refused. Never the
     /// secret.

@@ -522,6 +522,127 @@ async fn refresh_rotates_and_follows_todays_policy() {
     assert_eq!(refused["error"], "invalid_scope");
 }
 
+/// Policies that want a recent sign-in (`auth.age`) or a second factor (`auth.methods`).
+const STEP_UP_POLICIES: &str = r#"policies:
+  - id: fresh-editor-write
+    subject:
+      conditions:
+        - { key: user.roles, op: contains, value: calendar_editor }
+        - { key: auth.methods, op: contains, value: pwd }
+        - { key: auth.age, op: lessThan, value: 2 }
+    grantTypes: [authorization_code]
+    targets: [ { resource: calendar-mcp, scopes: ["mcp:calendar.write"] } ]
+  - id: second-factor-invoices
+    subject:
+      conditions:
+        - { key: user.roles, op: contains, value: calendar_editor }
+        - { key: auth.methods, op: contains, value: otp }
+    grantTypes: [authorization_code]
+    targets: [ { resource: calendar-mcp, scopes: ["mcp:invoice.create"] } ]
+"#;
+
+#[tokio::test]
+async fn a_scope_that_wants_a_recent_sign_in_asks_for_the_password_again() {
+    let config = EXAMPLE.replacen("policies:\n", STEP_UP_POLICIES, 1);
+    let s = start("authz-step-up", &config, None).await;
+    let scope = "mcp:calendar.read mcp:calendar.write mcp:invoice.create";
+    let query = authorize_query("calendar-desktop", DESKTOP_REDIRECT, Some(scope), CALENDAR);
+    let mut b = Browser::new(&s);
+    let first = b.get(&query).await;
+    // Just signed in: write is offered; invoices need a second factor, which a password sign-in
+    // cannot give, so they are unavailable (not a loop of sign-ins).
+    let consent = sign_in(&mut b, &first, "cy", "cy-dev-password").await;
+    assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
+    assert_eq!(
+        offered(&consent.body),
+        ["mcp:calendar.read", "mcp:calendar.write"]
+    );
+    assert!(!consent.body.contains("sign-in-notice"));
+
+    // Two seconds later the same session asks again: the sign-in is too old for write, so the
+    // user is asked for the password again, told why, and then offered write.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let again = b.get(&query).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert!(
+        again.body.contains("id=\"sign-in-notice\""),
+        "{}",
+        again.body
+    );
+    assert!(again.body.contains("mcp:calendar.write"), "{}", again.body);
+    assert!(!again.body.contains("mcp:invoice.create"), "{}", again.body);
+    let consent = sign_in(&mut b, &again, "cy", "cy-dev-password").await;
+    assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
+    assert_eq!(
+        offered(&consent.body),
+        ["mcp:calendar.read", "mcp:calendar.write"]
+    );
+    let back = answer(
+        &mut b,
+        &consent,
+        &["mcp:calendar.read", "mcp:calendar.write"],
+        "allow",
+    )
+    .await;
+    let (status, _, token) = post(
+        &format!("{}/token", s.base),
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "calendar-desktop"),
+            ("code", &back["code"]),
+            ("redirect_uri", DESKTOP_REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("resource", CALENDAR),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(token["scope"], "mcp:calendar.read mcp:calendar.write");
+    // The token says how and when the user signed in.
+    let access = claims(token["access_token"].as_str().expect("a token"));
+    assert_eq!(access["amr"], json!(["pwd"]));
+    assert_eq!(access["acr"], "urn:tollgate:loa:1");
+    let signed_in = access["auth_time"].as_i64().expect("auth_time");
+    assert!((signed_in - access["iat"].as_i64().expect("iat")).abs() <= 2);
+
+    // Two seconds on, a refresh asking for write hears what to do about it; one asking only for
+    // read goes on, and keeps the sign-in's time.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let refresh = token["refresh_token"].as_str().expect("a refresh token");
+    let (status, _, refused) = post(
+        &format!("{}/token", s.base),
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "calendar-desktop"),
+            ("refresh_token", refresh),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"], "insufficient_user_authentication");
+    assert_eq!(refused["max_age"], 1);
+    assert!(refused.get("acr_values").is_none(), "{refused}");
+    // The refusal left the refresh token usable: asked again for read only, it goes on.
+    let (status, _, narrower) = post(
+        &format!("{}/token", s.base),
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "calendar-desktop"),
+            ("refresh_token", refresh),
+            ("scope", "mcp:calendar.read"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{narrower}");
+    assert_eq!(narrower["scope"], "mcp:calendar.read");
+    let kept = claims(narrower["access_token"].as_str().expect("a token"));
+    assert_eq!(kept["amr"], json!(["pwd"]));
+    assert_eq!(kept["auth_time"], access["auth_time"]);
+}
+
 #[tokio::test]
 async fn a_user_signed_out_everywhere_loses_sessions_and_refresh_tokens() {
     let s = start("authz-sign-out", &example(""), Some("admin-secret")).await;

@@ -64,7 +64,7 @@ export type ConditionKey =
   | 'client.clientid' | 'client.name' | 'client.tags' | 'client.registrationType' | 'client.status'
   | 'user.sub' | 'user.roles' | 'user.tenantIds' | 'user.permissions'
   | 'actor.clientid' | 'actor.sub' | 'client.tenantId' | 'subject.clientid' | 'subject.audience'
-  | 'request.ip' | 'request.time'
+  | 'request.ip' | 'request.time' | 'auth.methods' | 'auth.level' | 'auth.age'
   | `jwtClaims.${string}` | `jwtClaims[${string}`;
 
 /** A weekday as time windows name it. */
@@ -91,7 +91,8 @@ export type Condition =
   | { key: ConditionKey; op: 'contains'; values: JsonValue[] }
   | { key: ConditionKey; op: 'exists' | 'notExists' }
   | { key: 'request.ip'; op: 'inCidr'; values: string[] }
-  | { key: 'request.time'; op: 'between'; value: TimeWindow };
+  | { key: 'request.time'; op: 'between'; value: TimeWindow }
+  | { key: 'auth.age' | `jwtClaims.${string}` | `jwtClaims[${string}`; op: 'lessThan' | 'greaterThan'; value: number };
 
 /** A policy target: a resource or a connection, with the scopes it gives (`"*"`: all). */
 export type PolicyTarget =
@@ -112,6 +113,8 @@ export interface Request {
   actor?: Actor | null;
   /** Token exchange: the subject token's client and audience. */
   subject?: Subject | null;
+  /** How the user authenticated (`auth.*` conditions). */
+  auth?: Auth | null;
   target: { resource: string } | { connection: string };
   /** Absent: everything allowed. */
   requestedScopes?: string[] | null;
@@ -157,6 +160,16 @@ export interface Subject {
   audience?: string | null;
 }
 
+/** How the user authenticated. */
+export interface Auth {
+  /** The methods used, as in `amr` (`pwd`, `otp`, `fed`, ...): `auth.methods`. */
+  methods?: string[] | null;
+  /** The level reached, as in `acr`: `auth.level`. */
+  level?: string | null;
+  /** Whole seconds since the authentication, computed by the caller: `auth.age`. */
+  age?: number | null;
+}
+
 /** What the caller knows about the request: the engine has no clock and no network. */
 export interface RequestContext {
   /** An IPv4 or IPv6 address. */
@@ -195,6 +208,19 @@ export interface NotMatched {
   failed: string;
 }
 
+/** A policy a fresh authentication of the user would make give refused scopes. */
+export interface StepUp {
+  policy: string;
+  /** The refused scopes it would grant (empty for a scope-less connection). */
+  scopes: string[];
+  /** Methods the authentication must use (`amr` values). */
+  methods: string[];
+  /** Levels of which it must reach one (`acr_values`); empty: any. */
+  levels: string[];
+  /** The greatest age the authentication may have, in seconds (`max_age`). */
+  maxAge?: number;
+}
+
 /** The decision on one request. */
 export interface Decision {
   permitted: boolean;
@@ -204,6 +230,8 @@ export interface Decision {
   dryRun: DryRun[];
   /** Empty when the request had `explain: false`. */
   notMatched: NotMatched[];
+  /** Policies a fresh authentication would make give refused scopes (requests with a user). */
+  stepUp: StepUp[];
 }
 
 /** One answer of `decideMany`: a decision, or why the request could not be read. */

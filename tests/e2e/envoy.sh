@@ -203,6 +203,15 @@ expect "missing scope: 403 insufficient_scope" 403 \
 request GET "$api/api/items" "$(token no_policy)"
 expect "no policy for the client: 403 insufficient_scope" 403 \
     "Bearer error=\"insufficient_scope\", scope=\"items:read\", resource_metadata=\"$metadata\""
+step_up="Bearer error=\"insufficient_user_authentication\", error_description=\"a more recent or stronger authentication of the user is required\", max_age=\"299\", resource_metadata=\"$metadata\""
+request POST "$api/api/items" "$(token editor_fresh)"
+expect "a second factor 10 s ago: the write passes" 200
+request POST "$api/api/items" "$(token editor_stale)"
+expect "a second factor 10 min ago: 401 insufficient_user_authentication, max_age" 401 "$step_up"
+request POST "$api/api/items" "$(token editor_password)"
+expect "a password only: 401 insufficient_user_authentication" 401 "$step_up"
+request GET "$api/api/items" "$(token editor_stale)"
+expect "the stale sign-in still reads" 200
 
 for alg in es256 rs256 eddsa; do
     request GET "$api/api/items/1" "$(token "good_$alg")" -H "x-tollgate-sub: admin" \

@@ -164,7 +164,17 @@ const STRING_KEYS: &[(&str, &[&str], &[&str])] = &[
     ("client.tenantId", TENANTS, &["corp", "_", "acme"]),
     ("subject.clientid", CLIENT_IDS, &["agent", "-"]),
     ("subject.audience", AUDIENCES, &["https://", "example"]),
+    ("auth.level", LEVELS, &["mfa", "urn:", "x"]),
 ];
+
+/// Authentication levels (`acr`).
+const LEVELS: &[&str] = &["urn:x:pwd", "urn:x:mfa", "urn:x:hwk", "URN:X:MFA"];
+
+/// Authentication methods (`amr`).
+const METHODS: &[&str] = &["pwd", "otp", "fed", "hwk", "OTP"];
+
+/// Ages of an authentication, around the bounds conditions use.
+const AGES: &[u64] = &[0, 1, 59, 60, 61, 299, 300, 301, 3600, u64::MAX];
 
 /// Audiences a subject token may carry.
 const AUDIENCES: &[&str] = &[
@@ -179,6 +189,7 @@ const LIST_KEYS: &[(&str, &[&str])] = &[
     ("user.roles", ROLES),
     ("user.tenantIds", TENANTS),
     ("user.permissions", PERMISSIONS),
+    ("auth.methods", METHODS),
 ];
 
 /// Claim paths: dotted, nested, bracketed (both quotes), and names that contain dots, so that
@@ -760,7 +771,7 @@ impl Default for TargetDef {
 fn condition() -> BoxedStrategy<Value> {
     // Every family's raw parts are drawn and one family builds the condition (see `weighted`).
     (
-        weighted(&[6, 5, 6, 2, 3]),
+        weighted(&[6, 5, 6, 2, 3, 3]),
         any::<Index>(),
         op_choice(),
         any::<Index>(),
@@ -773,7 +784,8 @@ fn condition() -> BoxedStrategy<Value> {
             1 => list_condition(&key, op, &one, &many),
             2 => claim_condition(&key, op, &one, &many),
             3 => ip_condition(op, &many, &one),
-            _ => time_condition(op, window),
+            4 => time_condition(op, window),
+            _ => number_condition(&key, op, &one),
         })
         .boxed()
 }
@@ -883,6 +895,45 @@ fn ip_condition(op: u8, many: &[Index], one: &Index) -> Value {
     }
 }
 
+/// Numbers `lessThan` / `greaterThan` compare with: around the ages, the claims' numbers, a
+/// fraction, zero and below, and beyond `u64`.
+static NUMBER_OPERANDS: LazyLock<Vec<Value>> = LazyLock::new(|| {
+    vec![
+        json!(60),
+        json!(300),
+        json!(300.5),
+        json!(1),
+        json!(0),
+        json!(-1),
+        json!(0.5),
+        json!(5),
+        json!(5.0),
+        json!(7),
+        json!(1.5),
+        json!(9_007_199_254_740_992.0),
+        json!(u64::MAX),
+        json!(18_446_744_073_709_551_616.0),
+    ]
+});
+
+/// `auth.age` (two times in three) or a claim, with `lessThan`, `greaterThan`, `exists` or
+/// `notExists`.
+fn number_condition(key: &Index, op: u8, one: &Index) -> Value {
+    let code = key.index(3 * CLAIM_PATHS.len());
+    let key = if code < 2 * CLAIM_PATHS.len() {
+        "auth.age"
+    } else {
+        pick_str(key, CLAIM_PATHS)
+    };
+    let value = pick(one, &NUMBER_OPERANDS);
+    match op % 6 {
+        0 | 1 => json!({ "key": key, "op": "lessThan", "value": value }),
+        2 | 3 => json!({ "key": key, "op": "greaterThan", "value": value }),
+        4 => json!({ "key": key, "op": "exists" }),
+        _ => json!({ "key": key, "op": "notExists" }),
+    }
+}
+
 fn time_condition(op: u8, window: Value) -> Value {
     match op {
         EXISTS => json!({ "key": "request.time", "op": "exists" }),
@@ -971,6 +1022,7 @@ struct RequestRaw {
     claims: Option<Value>,
     actor: Option<Value>,
     subject: Option<Value>,
+    auth: Option<Value>,
     /// 0..8: a catalog target; 8: a pool id of the other list; 9: a stray id.
     target: (u8, Index),
     /// 0: absent, 1: null, else the list.
@@ -992,7 +1044,7 @@ fn request() -> impl Strategy<Value = RequestRaw> {
         user(),
         claims(),
         actor(),
-        subject(),
+        (subject(), auth()),
         (0u8..10, any::<Index>()),
         (0u8..8, vec(scope_from(), 0..=4)),
         (0u8..8, vec(scope_from(), 0..=4)),
@@ -1007,7 +1059,7 @@ fn request() -> impl Strategy<Value = RequestRaw> {
                 user,
                 claims,
                 actor,
-                subject,
+                (subject, auth),
                 target,
                 requested,
                 consented,
@@ -1021,6 +1073,7 @@ fn request() -> impl Strategy<Value = RequestRaw> {
                 claims,
                 actor,
                 subject,
+                auth,
                 target,
                 requested,
                 consented,
@@ -1089,6 +1142,23 @@ fn subject() -> BoxedStrategy<Option<Value>> {
             Value::Object(s)
         });
     presence(&[4, 1, 5], fields)
+}
+
+/// How the user authenticated: methods, level and age, each sometimes absent.
+fn auth() -> BoxedStrategy<Option<Value>> {
+    let fields = (
+        slot(list_from(METHODS)),
+        slot(string_from(LEVELS)),
+        slot(any::<Index>().prop_map(|ix| json!(pick(&ix, AGES))).boxed()),
+    )
+        .prop_map(|(methods, level, age)| {
+            let mut a = Map::new();
+            insert(&mut a, "methods", methods);
+            insert(&mut a, "level", level);
+            insert(&mut a, "age", age);
+            Value::Object(a)
+        });
+    presence(&[3, 1, 8], fields)
 }
 
 /// Claims: an object over the names the claim paths use, with values of every JSON type;
@@ -1340,6 +1410,7 @@ impl RequestRaw {
         insert(&mut out, "claims", self.claims.clone());
         insert(&mut out, "actor", self.actor.clone());
         insert(&mut out, "subject", self.subject.clone());
+        insert(&mut out, "auth", self.auth.clone());
         out.insert("target".into(), json!({ list: id }));
         insert(&mut out, "requestedScopes", scope_list(&self.requested));
         // Consent is less common than a requested list.
@@ -1420,5 +1491,14 @@ mod tests {
         }
         assert!(seen.contains("request.ip inCidr"));
         assert!(seen.contains("request.time between"));
+        for seen_here in [
+            "auth.age lessThan",
+            "auth.age greaterThan",
+            "jwtClaims lessThan",
+            "auth.methods contains",
+            "auth.level in",
+        ] {
+            assert!(seen.contains(seen_here), "{seen_here}");
+        }
     }
 }

@@ -30,6 +30,23 @@ pub struct RefDecision {
     /// Every candidate policy that did not match, with its first failing check (empty when the
     /// request sets `explain: false`).
     pub not_matched: Vec<RefNotMatched>,
+    /// Enforce-mode policies a fresh authentication of the user would make give refused scopes.
+    pub step_up: Vec<RefStepUp>,
+}
+
+/// A policy a fresh authentication would make match (see the engine README's "Step-up").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefStepUp {
+    /// The policy id.
+    pub policy: String,
+    /// The refused scopes it would grant (empty for a scope-less connection).
+    pub scopes: Vec<String>,
+    /// The methods the authentication must use, sorted.
+    pub methods: Vec<String>,
+    /// The levels of which it must reach one, sorted; empty: any.
+    pub levels: Vec<String>,
+    /// The greatest age it may have.
+    pub max_age: Option<u64>,
 }
 
 /// The verdict on one scope.
@@ -130,6 +147,7 @@ pub fn evaluate(document: &Value, request: &Value) -> RefDecision {
             matched: Vec::new(),
             dry_run: Vec::new(),
             not_matched: Vec::new(),
+            step_up: Vec::new(),
         };
     };
 
@@ -290,6 +308,59 @@ pub fn evaluate(document: &Value, request: &Value) -> RefDecision {
         });
     }
 
+    // Step-up: with a user, each enforce-mode candidate that did not match, whose grant type,
+    // client and non-`auth.*` conditions pass, whose `auth.*` conditions a fresh authentication
+    // can meet, and that would give refused scopes (or the refused scope-less connection).
+    let mut step_up: Vec<RefStepUp> = Vec::new();
+    let has_user = request.get("user").is_some_and(|u| !u.is_null());
+    for policy in array(document.get("policies")) {
+        let names_target = array(policy.get("targets"))
+            .iter()
+            .any(|t| t.get(target_key).and_then(Value::as_str) == Some(target_id));
+        let enforce = policy.get("mode").and_then(Value::as_str) != Some("dry-run");
+        let id = policy_id(policy);
+        if !has_user
+            || !names_target
+            || !enforce
+            || matched_enforce.iter().any(|p| policy_id(p) == id)
+        {
+            continue;
+        }
+        let Some(needs) = step_up_needs(policy, request) else {
+            continue;
+        };
+        let scopes: Vec<String> = if scoped {
+            let refused: Vec<String> = match &requested_scopes {
+                Some(_) => scopes
+                    .iter()
+                    .filter(|s| s.reason == Some("not_allowed"))
+                    .map(|s| s.scope.clone())
+                    .collect(),
+                None => defined
+                    .iter()
+                    .filter(|s| !granted.contains(s))
+                    .cloned()
+                    .collect(),
+            };
+            refused
+                .into_iter()
+                .filter(|s| gives(policy, s) && client_allows(s) && consented(s))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if (scoped && scopes.is_empty()) || (!scoped && permitted) {
+            continue;
+        }
+        step_up.push(RefStepUp {
+            policy: id,
+            scopes,
+            methods: needs.0,
+            levels: needs.1,
+            max_age: needs.2,
+        });
+    }
+
     RefDecision {
         permitted,
         granted,
@@ -297,7 +368,120 @@ pub fn evaluate(document: &Value, request: &Value) -> RefDecision {
         matched: matched_enforce.iter().map(|p| policy_id(p)).collect(),
         dry_run,
         not_matched,
+        step_up,
     }
+}
+
+/// What a fresh authentication must be for a policy that did not match to match, when its grant
+/// type, client and non-`auth.*` conditions pass and some `auth.*` condition fails: (methods,
+/// levels, max age). `None` when the policy is no step-up candidate: it has no `auth.*`
+/// condition, another check fails, its `auth.*` conditions all hold, or one of them is not of the
+/// kinds a fresh authentication can be sure to meet (`auth.methods contains`, `auth.level equal` /
+/// `in`, `auth.age lessThan` a positive number, `exists`).
+fn step_up_needs(
+    policy: &Value,
+    request: &Value,
+) -> Option<(Vec<String>, Vec<String>, Option<u64>)> {
+    let grant_type = request
+        .get("grantType")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if let Some(Value::Array(grant_types)) = policy.get("grantTypes")
+        && !grant_types.iter().any(|g| g.as_str() == Some(grant_type))
+    {
+        return None;
+    }
+    let subject = policy.get("subject");
+    if let Some(Value::Array(clients)) = subject.and_then(|s| s.get("clients")) {
+        let id = request
+            .get("client")
+            .and_then(|c| c.get("clientId"))
+            .and_then(Value::as_str);
+        if !clients.iter().any(|c| id.is_some() && c.as_str() == id) {
+            return None;
+        }
+    }
+    let conditions = array(subject.and_then(|s| s.get("conditions")));
+    let is_auth = |c: &Value| {
+        c.get("key")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k.starts_with("auth."))
+    };
+    if !conditions.iter().any(&is_auth) {
+        return None;
+    }
+    if conditions
+        .iter()
+        .filter(|c| !is_auth(c))
+        .any(|c| !condition_holds(c, request))
+    {
+        return None;
+    }
+    if conditions
+        .iter()
+        .filter(|c| is_auth(c))
+        .all(|c| condition_holds(c, request))
+    {
+        return None;
+    }
+    let mut methods: Vec<String> = Vec::new();
+    let mut levels: Option<Vec<String>> = None;
+    let mut max_age: Option<u64> = None;
+    for c in conditions.iter().filter(|c| is_auth(c)) {
+        let key = c.get("key").and_then(Value::as_str).unwrap_or("");
+        let op = c.get("op").and_then(Value::as_str).unwrap_or("");
+        let operand: Vec<String> = match (c.get("values"), c.get("value")) {
+            (Some(Value::Array(vs)), _) => vs
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            (_, Some(Value::String(v))) => vec![v.clone()],
+            _ => Vec::new(),
+        };
+        match (key, op) {
+            (_, "exists") => {}
+            ("auth.methods", "contains") => methods.extend(operand),
+            ("auth.level", "equal" | "in") => {
+                let next: Vec<String> = match levels {
+                    None => operand,
+                    Some(before) => before.into_iter().filter(|l| operand.contains(l)).collect(),
+                };
+                if next.is_empty() {
+                    return None;
+                }
+                levels = Some(next);
+            }
+            ("auth.age", "lessThan") => {
+                let n = c.get("value")?;
+                // The greatest whole number below n, for a positive n.
+                let bound = match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                    (Some(u), _, _) => u.checked_sub(1)?,
+                    (None, Some(_), _) => return None,
+                    // Every age is below 2^64 and beyond: the greatest is u64::MAX.
+                    (None, None, Some(f)) if f >= 18_446_744_073_709_551_616.0 => u64::MAX,
+                    (None, None, Some(f)) if f > 0.0 => {
+                        #[expect(
+                            clippy::cast_possible_truncation,
+                            clippy::cast_sign_loss,
+                            reason = "a whole float in (0, 2^64) converts exactly"
+                        )]
+                        let whole = f.floor() as u64;
+                        if f.floor() == f { whole - 1 } else { whole }
+                    }
+                    _ => return None,
+                };
+                max_age = Some(max_age.map_or(bound, |m: u64| m.min(bound)));
+            }
+            _ => return None,
+        }
+    }
+    methods.sort();
+    methods.dedup();
+    let mut levels = levels.unwrap_or_default();
+    levels.sort();
+    levels.dedup();
+    Some((methods, levels, max_age))
 }
 
 fn policy_id(policy: &Value) -> String {
@@ -412,6 +596,8 @@ fn condition_holds(condition: &Value, request: &Value) -> bool {
             Some(window) => between(&attribute, window),
             None => false,
         },
+        "lessThan" => compare(&attribute, operand.first()) == Some(std::cmp::Ordering::Less),
+        "greaterThan" => compare(&attribute, operand.first()) == Some(std::cmp::Ordering::Greater),
         _ => false,
     }
 }
@@ -469,6 +655,38 @@ fn json_eq(a: &Value, b: &Value) -> bool {
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => false,
+    }
+}
+
+/// The order of two numbers by value, exactly; `None` when either is not a number.
+fn compare(attribute: &Value, operand: Option<&Value>) -> Option<std::cmp::Ordering> {
+    let (Value::Number(a), Some(Value::Number(b))) = (attribute, operand) else {
+        return None;
+    };
+    let as_int = |n: &serde_json::Number| -> Option<i128> {
+        n.as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+    };
+    // An integer against a float: the float's whole part, then whether it has a fraction. The
+    // floats met here lie well within ±2^127, where the whole part converts exactly.
+    let int_float = |i: i128, f: f64| -> Option<std::cmp::Ordering> {
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "the float is integral and within ±2^127, so the cast is exact"
+        )]
+        let whole = f.floor() as i128;
+        Some(i.cmp(&whole).then(if f > f.floor() {
+            std::cmp::Ordering::Less
+        } else {
+            std::cmp::Ordering::Equal
+        }))
+    };
+    match (as_int(a), as_int(b)) {
+        (Some(x), Some(y)) => Some(x.cmp(&y)),
+        (Some(x), None) => int_float(x, b.as_f64()?),
+        (None, Some(y)) => int_float(y, a.as_f64()?).map(std::cmp::Ordering::reverse),
+        (None, None) => a.as_f64()?.partial_cmp(&b.as_f64()?),
     }
 }
 
@@ -531,6 +749,9 @@ fn attribute(request: &Value, key: &str) -> Option<Value> {
         "subject.audience" => field("subject", "audience"),
         "request.ip" => field("context", "ip"),
         "request.time" => field("context", "time"),
+        "auth.methods" => field("auth", "methods"),
+        "auth.level" => field("auth", "level"),
+        "auth.age" => field("auth", "age"),
         other => {
             let path = claim_path(other.strip_prefix("jwtClaims")?)?;
             let mut at = request.get("claims")?;

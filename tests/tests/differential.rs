@@ -42,7 +42,11 @@ struct Seen {
     scopes: Vec<(String, bool, Vec<String>, Option<String>)>,
     dry_run: Vec<(String, Vec<String>, bool)>,
     not_matched: Vec<(String, String)>,
+    /// (policy, scopes, methods, levels, max age)
+    step_up: Vec<StepUpSeen>,
 }
+
+type StepUpSeen = (String, Vec<String>, Vec<String>, Vec<String>, Option<u64>);
 
 fn names(list: &[tollgate_engine::Name<'_>]) -> Vec<String> {
     list.iter().map(|n| n.to_string()).collect()
@@ -74,6 +78,19 @@ fn from_engine(d: &Decision<'_>) -> Seen {
             .not_matched
             .iter()
             .map(|n| (n.policy.to_string(), normalise_failed(&n.failed)))
+            .collect(),
+        step_up: d
+            .step_up
+            .iter()
+            .map(|s| {
+                (
+                    s.policy.to_string(),
+                    names(&s.scopes),
+                    names(&s.methods),
+                    names(&s.levels),
+                    s.max_age,
+                )
+            })
             .collect(),
     }
 }
@@ -123,6 +140,19 @@ fn from_reference(d: &RefDecision) -> Seen {
             .iter()
             .map(|n| (n.policy.clone(), normalise_failed(&n.failed)))
             .collect(),
+        step_up: d
+            .step_up
+            .iter()
+            .map(|s| {
+                (
+                    s.policy.clone(),
+                    s.scopes.clone(),
+                    s.methods.clone(),
+                    s.levels.clone(),
+                    s.max_age,
+                )
+            })
+            .collect(),
     }
 }
 
@@ -150,6 +180,9 @@ fn differences(expected: &Seen, actual: &Seen) -> Vec<&'static str> {
     }
     if expected.not_matched != actual.not_matched {
         out.push("notMatched");
+    }
+    if expected.step_up != actual.step_up {
+        out.push("stepUp");
     }
     out
 }

@@ -166,14 +166,15 @@ fn check(document: &Value, requests: &[Value], seen: &Seen) -> Result<(), TestCa
                 None => vec![None],
             };
             for scope in scopes {
-                // The request as a server makes it under this grant type: no user and no inbound
-                // token under client_credentials, an actor and a subject token only in a token
-                // exchange.
+                // The request as a server makes it under this grant type: no user, no
+                // authentication of one and no inbound token under client_credentials, an actor
+                // and a subject token only in a token exchange.
                 let mut probe = request.clone();
                 probe.client = Some(client.clone());
                 if g == GrantType::ClientCredentials {
                     probe.user = None;
                     probe.claims = None;
+                    probe.auth = None;
                 }
                 if g != GrantType::TokenExchange {
                     probe.actor = None;
@@ -249,8 +250,8 @@ fn check(document: &Value, requests: &[Value], seen: &Seen) -> Result<(), TestCa
                         return Err(fail("a certain scope was not granted", document, detail()));
                     }
                     // Only what reach cannot decide is left as a condition: the address and
-                    // time, the inbound token's claims where one comes in, the exchange's parties
-                    // in an exchange.
+                    // time, the inbound token's claims where one comes in, how the user
+                    // authenticated where a user can be, the exchange's parties in an exchange.
                     for c in grantors
                         .map(|g| g.conditional.as_slice())
                         .unwrap_or_default()
@@ -258,7 +259,7 @@ fn check(document: &Value, requests: &[Value], seen: &Seen) -> Result<(), TestCa
                         for text in &c.conditions {
                             let key = text.split_once(": ").map_or("", |(_, rest)| rest);
                             let undecided = key.starts_with("request.")
-                                || (key.starts_with("jwtClaims")
+                                || ((key.starts_with("jwtClaims") || key.starts_with("auth."))
                                     && g != GrantType::ClientCredentials)
                                 || ((key.starts_with("actor.") || key.starts_with("subject."))
                                     && g == GrantType::TokenExchange);

@@ -34,7 +34,10 @@ const DOCUMENT: &str = r#"{
     {"id": "writers", "targets": [{"resource": "api", "scopes": ["read", "write"]}],
      "subject": {"conditions": [{"key": "user.roles", "op": "contains", "value": "editor"},
                                 {"key": "jwtClaims.dept", "op": "equal", "value": "ops"}]}},
-    {"id": "trial", "mode": "dry-run", "targets": [{"resource": "api", "scopes": ["admin"]}]}
+    {"id": "trial", "mode": "dry-run", "targets": [{"resource": "api", "scopes": ["admin"]}]},
+    {"id": "admins", "targets": [{"resource": "api", "scopes": ["admin"]}],
+     "subject": {"conditions": [{"key": "auth.methods", "op": "contains", "value": "otp"},
+                                {"key": "auth.age", "op": "lessThan", "value": 300}]}}
   ]
 }"#;
 
@@ -87,7 +90,11 @@ struct Read {
     matched: Vec<String>,
     dry_run: Vec<(String, Vec<String>, bool)>,
     not_matched: Vec<(String, String)>,
+    step_up: Vec<StepUpRead>,
 }
+
+/// A step-up entry: policy, scopes, methods, levels, max age.
+type StepUpRead = (String, Vec<String>, Vec<String>, Vec<String>, Option<u64>);
 
 struct Cursor<'d> {
     text: &'d str,
@@ -141,6 +148,17 @@ fn read(d: &wit::Compact) -> Read {
         })
         .collect();
     let not_matched = (0..c.word()).map(|_| (c.name(), c.name())).collect();
+    let step_up = (0..c.word())
+        .map(|_| {
+            let (policy, scopes, methods, levels) = (c.name(), c.names(), c.names(), c.names());
+            let max_age = match c.word() {
+                0 => None,
+                1 => Some(u64::from(c.word()) | (u64::from(c.word()) << 32)),
+                other => panic!("an opt-u64 starts with 0 or 1, not {other}"),
+            };
+            (policy, scopes, methods, levels, max_age)
+        })
+        .collect();
     assert_eq!(c.words.len(), 0, "nothing follows a decision");
     Read {
         permitted,
@@ -149,6 +167,7 @@ fn read(d: &wit::Compact) -> Read {
         matched,
         dry_run,
         not_matched,
+        step_up,
     }
 }
 
@@ -171,6 +190,19 @@ fn expected(d: &tollgate_engine::Decision<'_>) -> Read {
             .not_matched
             .iter()
             .map(|n| (n.policy.to_string(), n.failed.to_string()))
+            .collect(),
+        step_up: d
+            .step_up
+            .iter()
+            .map(|s| {
+                (
+                    s.policy.to_string(),
+                    strings(&s.scopes),
+                    strings(&s.methods),
+                    strings(&s.levels),
+                    s.max_age,
+                )
+            })
             .collect(),
     }
 }
@@ -217,14 +249,15 @@ impl Text {
 }
 
 /// One request three ways: as the engine's JSON (decided natively), as typed records and in
-/// compact form. Names with multi-byte characters cross too.
+/// compact form. Names with multi-byte characters cross too. The viewer signed in with a password
+/// a minute ago; the editor's authentication is unknown.
 fn requests(editor: bool) -> (String, wit::Request, wit::Compact) {
     let roles: &[&str] = if editor {
         &["editor", "ünïcode"]
     } else {
         &["viewer"]
     };
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "grantType": "authorization_code",
         "client": {"clientId": "app", "tags": ["reader", "ägent"],
                    "allowedScopes": {"api": ["read", "write", "admin"]}},
@@ -233,8 +266,11 @@ fn requests(editor: bool) -> (String, wit::Request, wit::Compact) {
         "target": {"resource": "api"},
         "requestedScopes": ["read", "write", "admin", "delete"],
         "explain": true
-    })
-    .to_string();
+    });
+    if !editor {
+        json["auth"] = serde_json::json!({"methods": ["pwd"], "age": 61});
+    }
+    let json = json.to_string();
     let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     let typed = wit::Request {
         grant_type: wit::GrantType::AuthorizationCode,
@@ -259,6 +295,11 @@ fn requests(editor: bool) -> (String, wit::Request, wit::Compact) {
         claims: Some(r#"{"dept":"ops"}"#.into()),
         actor: None,
         subject: None,
+        auth: (!editor).then(|| wit::Auth {
+            methods: Some(owned(&["pwd"])),
+            level: None,
+            age: Some(61),
+        }),
         target: wit::Target::Resource("api".into()),
         requested_scopes: Some(owned(&["read", "write", "admin", "delete"])),
         consented_scopes: None,
@@ -266,8 +307,9 @@ fn requests(editor: bool) -> (String, wit::Request, wit::Compact) {
         explain: true,
     };
     let mut t = Text::default();
-    // authorization code; a client, a user, explain
-    t.words.extend([1, 1 | 2 | 16]);
+    // authorization code; a client, a user, explain, and for the viewer how they authenticated
+    t.words
+        .extend([1, 1 | 2 | 16 | if editor { 0 } else { 256 }]);
     t.str("app");
     t.absent_str();
     t.list(&["reader", "ägent"]);
@@ -284,6 +326,12 @@ fn requests(editor: bool) -> (String, wit::Request, wit::Compact) {
     t.str("api");
     t.list(&["read", "write", "admin", "delete"]);
     t.words.push(u32::MAX);
+    if !editor {
+        // methods, no level, an age of 61 seconds
+        t.list(&["pwd"]);
+        t.absent_str();
+        t.words.extend([1, 61, 0]);
+    }
     let compact = wit::Compact {
         text: t.text,
         words: t.words,
@@ -313,9 +361,26 @@ fn a_host_built_from_the_wit_alone_gets_the_native_decision_in_both_forms() {
         }
         assert_eq!(got.dry_run.len(), want.dry_run.len());
         assert_eq!(got.not_matched.len(), want.not_matched.len());
+        let step_up: Vec<_> = got
+            .step_up
+            .iter()
+            .map(|s| (s.policy.as_str(), &s.scopes, &s.methods, s.max_age))
+            .collect();
+        // Either user, an authentication unknown or with a password only, is offered a second
+        // factor for `admin`.
+        assert_eq!(
+            step_up,
+            [(
+                "admins",
+                &vec!["admin".to_owned()],
+                &vec!["otp".to_owned()],
+                Some(299)
+            )]
+        );
 
         let got = host.decide_compact(&compact).expect("decides");
         assert_eq!(read(&got), expected(&want));
+        assert_eq!(read(&got).step_up.len(), 1);
     }
 }
 

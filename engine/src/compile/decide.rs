@@ -54,6 +54,9 @@ impl PolicySet {
             scope_less_decision(request, &matched, &dry)
         };
         decision.matched = matched.iter().map(|p| Name::Borrowed(&*p.id)).collect();
+        if !entry.step_up.is_empty() {
+            decision.step_up = self.step_ups(entry, t, request, &decision);
+        }
         if request.explain {
             decision.not_matched = entry
                 .candidates
@@ -172,6 +175,7 @@ fn unknown_target(request: &Request) -> Decision<'static> {
         matched: Vec::new(),
         dry_run: Vec::new(),
         not_matched: Vec::new(),
+        step_up: Vec::new(),
     }
 }
 
@@ -297,6 +301,7 @@ fn scoped_decision<'set>(
         matched: Vec::new(),
         dry_run,
         not_matched: Vec::new(),
+        step_up: Vec::new(),
     }
 }
 
@@ -332,5 +337,6 @@ fn scope_less_decision<'set>(
             })
             .collect(),
         not_matched: Vec::new(),
+        step_up: Vec::new(),
     }
 }

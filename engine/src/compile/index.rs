@@ -4,6 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::step_up;
 use super::{
     CompiledPolicy, Filed, Gives, PolicySet, TargetEntry, anchor_hash, bucket_id, bucket_of,
     fingerprint, key_seed, to_u32,
@@ -85,6 +86,7 @@ impl PolicySet {
                 clients: policy
                     .clients
                     .map(|c| c.into_iter().map(String::into_boxed_str).collect()),
+                step_up: step_up::needs(&policy.conditions),
                 conditions: policy.conditions,
                 gives,
             });
@@ -204,6 +206,9 @@ impl Index {
                     continue;
                 };
                 entry.candidates.push(p);
+                if policy.step_up.is_some() && !policy.dry_run {
+                    entry.step_up.push(p);
+                }
                 for g in GrantType::ALL {
                     if !policy.applies_to(g) {
                         continue;

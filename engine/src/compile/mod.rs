@@ -22,6 +22,7 @@
 mod decide;
 mod index;
 pub(crate) mod reach;
+mod step_up;
 pub(crate) mod summary;
 
 use std::hash::{Hash, Hasher};
@@ -64,6 +65,9 @@ struct CompiledPolicy {
     /// `None`: every client. Sorted.
     clients: Option<Vec<Box<str>>>,
     conditions: Vec<Condition>,
+    /// What a fresh authentication must meet for every `auth.*` condition to hold; `None` when the
+    /// policy has no such condition, or one no authentication can be sure to meet.
+    step_up: Option<step_up::Needs>,
     /// The scopes given per target index. INVARIANT: sorted by target index.
     gives: Vec<(u32, Gives)>,
 }
@@ -86,6 +90,8 @@ struct TargetEntry {
     scope_index: FxHashMap<Box<str>, u16>,
     /// INVARIANT: ascending; every policy (enforce or dry-run) with a target naming this one.
     candidates: Vec<u32>,
+    /// INVARIANT: ascending; the enforce-mode candidates with step-up needs.
+    step_up: Vec<u32>,
     /// Indexed by `GrantType::index`.
     buckets: [Bucket; 4],
 }
@@ -217,6 +223,7 @@ impl TargetEntry {
             scopes,
             scope_index,
             candidates: Vec::new(),
+            step_up: Vec::new(),
             buckets: Default::default(),
         }
     }

@@ -189,6 +189,7 @@ fn undecided(g: GrantType, any_user: bool) -> impl Fn(Source) -> bool {
         Source::Claims => g != GrantType::ClientCredentials,
         Source::Exchange => g == GrantType::TokenExchange,
         Source::Context => true,
+        Source::Auth => g != GrantType::ClientCredentials,
     }
 }
 
@@ -237,6 +238,7 @@ fn probe(g: GrantType, client: Option<&Client>, user: Option<&User>, target: Tar
         claims: None,
         actor: None,
         subject: None,
+        auth: None,
         target,
         requested_scopes: None,
         consented_scopes: None,

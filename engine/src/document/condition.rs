@@ -221,25 +221,33 @@ fn read_operand(
         values,
     } = *raw;
     let key_type = key.key_type();
+    let comparison = matches!(
+        op,
+        Op::Equal | Op::NotEqual | Op::In | Op::NotIn | Op::Contains | Op::Exists | Op::NotExists
+    );
     let allowed = match key_type {
-        KeyType::String | KeyType::List | KeyType::Json => matches!(
-            op,
-            Op::Equal
-                | Op::NotEqual
-                | Op::In
-                | Op::NotIn
-                | Op::Contains
-                | Op::Exists
-                | Op::NotExists
-        ),
+        KeyType::String | KeyType::List => comparison,
+        KeyType::Json => comparison || matches!(op, Op::LessThan | Op::GreaterThan),
         KeyType::Ip => matches!(op, Op::InCidr | Op::Exists | Op::NotExists),
         KeyType::Time => matches!(op, Op::Between | Op::Exists | Op::NotExists),
+        KeyType::Number => {
+            matches!(
+                op,
+                Op::LessThan | Op::GreaterThan | Op::Exists | Op::NotExists
+            )
+        }
     };
     if !allowed {
         let hint = match key_type {
             KeyType::Ip => "; `request.ip` takes `inCidr`, `exists` or `notExists`",
             KeyType::Time => "; `request.time` takes `between`, `exists` or `notExists`",
+            KeyType::Number => {
+                "; `auth.age` takes `lessThan`, `greaterThan`, `exists` or `notExists`"
+            }
             _ if op == Op::InCidr => "; `inCidr` applies to `request.ip` only",
+            _ if matches!(op, Op::LessThan | Op::GreaterThan) => {
+                "; it applies to `auth.age` and to `jwtClaims.*` only"
+            }
             _ => "; `between` applies to `request.time` only",
         };
         errors.add(
@@ -361,6 +369,27 @@ fn read_operand(
             };
             read_window(v, &path.key("value"), errors).map(Operand::Window)
         }
+        Op::LessThan | Op::GreaterThan => match (value, values) {
+            (Some(Node::Number(n)), None) => Some(Operand::Number(n.clone())),
+            (Some(other), None) => {
+                errors.add(
+                    &path.key("value"),
+                    format!("must be a number, not {}", type_name(other)),
+                );
+                None
+            }
+            (None, Some(_)) => {
+                errors.add(
+                    &path.key("values"),
+                    format!("`{op_text}` takes `value`, a number"),
+                );
+                None
+            }
+            _ => {
+                errors.add(path, format!("`{op_text}` needs `value`, a number"));
+                None
+            }
+        },
     }
 }
 

@@ -59,6 +59,10 @@ pub enum ConditionOp {
     InCidr,
     /// The request time is inside the window `value` (`from`, `to`, `days`, `tz`).
     Between,
+    /// The key's number (`auth.age`, a numeric claim) is below `value`.
+    LessThan,
+    /// The key's number is above `value`.
+    GreaterThan,
 }
 
 /// One condition: a request key, an operator and its operand (`value` or `values`, as the
@@ -176,6 +180,8 @@ mod tests {
             ConditionOp::NotExists,
             ConditionOp::InCidr,
             ConditionOp::Between,
+            ConditionOp::LessThan,
+            ConditionOp::GreaterThan,
         ];
         // Every variant is listed above: adding one fails to compile here until it is.
         for op in ops {
@@ -188,7 +194,9 @@ mod tests {
                 | ConditionOp::Exists
                 | ConditionOp::NotExists
                 | ConditionOp::InCidr
-                | ConditionOp::Between => {}
+                | ConditionOp::Between
+                | ConditionOp::LessThan
+                | ConditionOp::GreaterThan => {}
             }
         }
         let names: Vec<String> = ops

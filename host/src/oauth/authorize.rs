@@ -10,14 +10,17 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use serde_json::json;
-use tollgate_engine::{Context, Decision, GrantType, Request, Target};
+use serde_json::{Value, json};
+use tollgate_engine::{Auth, Context, Decision, GrantType, Reason, Request, Target};
 
 use super::authorization_request::Validated;
+use super::browser::Session;
 use super::cimd::{CimdError, MetadataDocuments};
 use super::error::OAuthError;
 use super::params::split_scope;
-use super::policy_input::{decide_raw, engine_client_of, engine_user, user_claims};
+use super::policy_input::{
+    ONE_FACTOR, auth_claims, decide_raw, engine_auth, engine_client_of, engine_user, user_claims,
+};
 use super::secrets::{random_id, token_hash};
 use super::state::Core;
 use super::targets::choose_resource;
@@ -349,11 +352,27 @@ pub struct Offer {
     pub offered: Vec<String>,
     /// Requested but not available to this user and client.
     pub unavailable: Vec<String>,
+    /// Requested scopes a new password sign-in would make available (a policy gives them only
+    /// to a more recent sign-in): the user is asked to sign in again before consenting.
+    pub sign_in_again: Vec<String>,
+}
+
+/// How the session's user signed in, as the tokens will say it (`auth_time`, `amr`, `acr`).
+fn session_claims(session: &Session) -> Option<serde_json::Map<String, Value>> {
+    session
+        .auth_time
+        .map(|auth_time| auth_claims(auth_time, &session.methods))
+}
+
+/// How the session's user signed in, for policies, at `now`.
+fn session_auth(session: &Session, now: i64) -> Option<Auth> {
+    session_claims(session).and_then(|claims| engine_auth(&claims, now))
 }
 
 fn decide(
     core: &Core,
     pending: &Validated,
+    session: &Session,
     sub: &str,
     consented: Option<Vec<String>>,
     ip: Option<IpAddr>,
@@ -367,6 +386,7 @@ fn decide(
         claims: Some(user_claims(&directory, sub)),
         actor: None,
         subject: None,
+        auth: session_auth(session, now),
         target: Target::Resource(pending.resource.id.clone()),
         requested_scopes: pending.requested.clone(),
         consented_scopes: consented,
@@ -384,15 +404,28 @@ fn decide(
 }
 
 /// What to offer the user; when nothing can be consented, the client hears `access_denied`.
+/// Requested scopes that a policy gives only to a more recent sign-in, and that a password
+/// sign-in now would obtain, are `sign_in_again` (step-up; the caller asks for the password
+/// again and comes back). What a password cannot give (a second factor, a level above
+/// [`ONE_FACTOR`]) stays unavailable.
 pub fn offer(
     core: &Core,
     pending: &Validated,
+    session: &Session,
     sub: &str,
     ip: Option<IpAddr>,
     now: i64,
 ) -> Result<Offer, AuthorizeError> {
-    let decision = decide(core, pending, sub, None, ip, now)?;
+    let decision = decide(core, pending, session, sub, None, ip, now)?;
     let offered: Vec<String> = decision.granted.iter().map(|s| s.to_string()).collect();
+    let sign_in_again = password_step_up(&decision, pending, session, now);
+    if !sign_in_again.is_empty() {
+        return Ok(Offer {
+            offered,
+            unavailable: Vec::new(),
+            sign_in_again,
+        });
+    }
     if offered.is_empty() {
         return Err(error_redirect(
             core,
@@ -411,21 +444,62 @@ pub fn offer(
     Ok(Offer {
         offered,
         unavailable,
+        sign_in_again: Vec::new(),
     })
 }
 
-/// The user's answer: `approved` scopes when `allow`, nothing otherwise. Issues a code for what
-/// the engine grants with the approved scopes as consented, or `access_denied` when that is
-/// nothing. Returns where to send the browser.
+/// The explicitly requested scopes, refused now, that a password sign-in at `now` would obtain.
+/// Empty when the session's sign-in is from this very second (nothing fresher to ask for).
+fn password_step_up(
+    decision: &Decision<'_>,
+    pending: &Validated,
+    session: &Session,
+    now: i64,
+) -> Vec<String> {
+    let Some(requested) = &pending.requested else {
+        return Vec::new();
+    };
+    if session.auth_time.is_some_and(|t| t >= now) {
+        return Vec::new();
+    }
+    // The policies a password sign-in now would make match: no method but a password, a level a
+    // password reaches (or any).
+    let by_password: Vec<&tollgate_engine::StepUp<'_>> = decision
+        .step_up
+        .iter()
+        .filter(|s| {
+            s.methods.iter().all(|m| *m == "pwd")
+                && (s.levels.is_empty() || s.levels.iter().any(|l| *l == ONE_FACTOR))
+        })
+        .collect();
+    decision
+        .scopes
+        .iter()
+        .filter(|s| {
+            s.reason == Some(Reason::NotAllowed) && requested.iter().any(|r| *r == *s.scope)
+        })
+        .filter(|s| by_password.iter().any(|p| p.scopes.contains(&s.scope)))
+        .map(|s| s.scope.to_string())
+        .collect()
+}
+
+/// The answer of the session's signed-in user: `approved` scopes when `allow`, nothing
+/// otherwise. Issues a code for what the engine grants with the approved scopes as consented, or
+/// `access_denied` when that is nothing. Returns where to send the browser.
 pub async fn consent(
     core: &Core,
     pending: &Validated,
-    sub: &str,
+    session: &Session,
     approved: Vec<String>,
     allow: bool,
     ip: Option<IpAddr>,
     now: i64,
 ) -> Result<String, AuthorizeError> {
+    let Some(sub) = session.sub.as_deref() else {
+        return Err(page(
+            "Sign in first: this browser session has no signed-in user.",
+        ));
+    };
     let denied = |why: &str| {
         error_redirect(
             core,
@@ -453,7 +527,7 @@ pub async fn consent(
         });
         return Err(denied("the user denied the request"));
     }
-    let decision = decide(core, pending, sub, Some(approved), ip, now)?;
+    let decision = decide(core, pending, session, sub, Some(approved), ip, now)?;
     let granted: Vec<String> = decision.granted.iter().map(|s| s.to_string()).collect();
     core.audit.record(Event::Consent {
         client_id: pending.client.client_id.clone(),
@@ -478,6 +552,7 @@ pub async fn consent(
         data: json!({
             "redirect_uri": pending.redirect_uri,
             "code_challenge": pending.code_challenge,
+            "auth": session_claims(session),
         }),
         issued_at: now,
         expires_at: now + CODE_TTL,

@@ -31,6 +31,12 @@ pub struct Session {
     pub sub: Option<String>,
     /// The form token.
     pub csrf: String,
+    /// When the user signed in (Unix seconds): the tokens' `auth_time`.
+    #[serde(default)]
+    pub auth_time: Option<i64>,
+    /// How the user signed in: the tokens' `amr` values (`pwd`).
+    #[serde(default)]
+    pub methods: Vec<String>,
     /// Unix seconds.
     #[serde(skip)]
     pub expires_at: i64,
@@ -68,7 +74,8 @@ impl Browser {
     }
 
     /// Starts a session; returns the cookie value and the session. A login starts a new one, so
-    /// an id planted before the login is worth nothing after it.
+    /// an id planted before the login is worth nothing after it; it records the sign-in's time
+    /// and method (a password) for the tokens and for policies (`auth.*`).
     pub async fn start(
         &self,
         sub: Option<String>,
@@ -80,9 +87,16 @@ impl Browser {
         } else {
             REQUEST_TTL
         };
+        let signed_in = sub.is_some();
         let session = Session {
             sub,
             csrf: random_id(),
+            auth_time: signed_in.then_some(now),
+            methods: if signed_in {
+                vec!["pwd".to_owned()]
+            } else {
+                Vec::new()
+            },
             expires_at: now.saturating_add(ttl),
         };
         let flow = FlowRecord {

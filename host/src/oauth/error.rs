@@ -18,6 +18,12 @@ pub struct OAuthError {
     /// Seconds after which the client may try again (`Retry-After`), for 503 and 429 answers.
     #[serde(skip)]
     pub retry_after: Option<u32>,
+    /// `insufficient_user_authentication`: acceptable authentication levels, space-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr_values: Option<String>,
+    /// `insufficient_user_authentication`: the greatest acceptable age of the authentication.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
 }
 
 impl OAuthError {
@@ -28,6 +34,8 @@ impl OAuthError {
             error_description: description.into(),
             challenge_basic: false,
             retry_after: None,
+            acr_values: None,
+            max_age: None,
         }
     }
     /// `invalid_request`: malformed, missing or repeated parameters.
@@ -89,6 +97,21 @@ impl OAuthError {
             "invalid_request",
             "the request body is larger than the server accepts",
         )
+    }
+    /// `insufficient_user_authentication` (RFC 9470 section 3, used here at the token endpoint
+    /// too): what is asked for needs a more recent or stronger authentication of the user than
+    /// the grant carries; the client sends the user through `/authorize` again with these
+    /// `acr_values` and `max_age`.
+    pub fn insufficient_user_authentication(
+        d: impl Into<String>,
+        acr_values: Vec<String>,
+        max_age: Option<u64>,
+    ) -> OAuthError {
+        OAuthError {
+            acr_values: (!acr_values.is_empty()).then(|| acr_values.join(" ")),
+            max_age,
+            ..OAuthError::new(400, "insufficient_user_authentication", d)
+        }
     }
     /// `server_error`: something on our side failed (the details are logged, not returned).
     pub fn server_error() -> OAuthError {

@@ -2,8 +2,8 @@
 //! context, built the same way for every grant and for the consent page; and running the engine
 //! with its decision audited.
 
-use serde_json::Value;
-use tollgate_engine::{Client, Context, Decision, GrantType, Request, Target, User};
+use serde_json::{Map, Value, json};
+use tollgate_engine::{Auth, Client, Context, Decision, GrantType, Reason, Request, Target, User};
 
 use super::client_auth::AuthenticatedClient;
 use super::error::OAuthError;
@@ -46,6 +46,7 @@ pub fn engine_request(
         claims: None,
         actor: None,
         subject: None,
+        auth: None,
         target: Target::Resource(resource.id.clone()),
         requested_scopes,
         consented_scopes: None,
@@ -83,13 +84,83 @@ pub fn context(params: &Params) -> Context {
     }
 }
 
-/// Runs the engine, audits the decision, and turns a refusal into the OAuth error.
+/// The authentication level (`acr`) of a sign-in with one factor: a password, or an identity
+/// provider's sign-in that reports no second factor.
+pub const ONE_FACTOR: &str = "urn:tollgate:loa:1";
+/// The authentication level (`acr`) of a sign-in with two factors (a password and a one-time
+/// code).
+pub const TWO_FACTORS: &str = "urn:tollgate:loa:2";
+
+/// The level of a sign-in with these methods (`amr` values).
+pub fn level_of(methods: &[String]) -> &'static str {
+    let second = methods
+        .iter()
+        .any(|m| matches!(m.as_str(), "otp" | "hwk" | "mfa"));
+    if second && methods.len() > 1 {
+        TWO_FACTORS
+    } else {
+        ONE_FACTOR
+    }
+}
+
+/// The claims that say how the user authenticated (OpenID Connect Core section 2, RFC 9068
+/// section 2.2.1): `auth_time`, `amr` and `acr`. A code keeps them, the tokens of its grant carry
+/// them, refresh tokens keep them, and an exchange carries them on.
+pub fn auth_claims(auth_time: i64, methods: &[String]) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("auth_time".into(), json!(auth_time));
+    claims.insert("amr".into(), json!(methods));
+    claims.insert("acr".into(), json!(level_of(methods)));
+    claims
+}
+
+/// How the user authenticated, for policies (`auth.*`), from the claims a grant carries, at
+/// `now`: the engine's own reading of `amr`, `acr` and `auth_time`.
+pub fn engine_auth(claims: &Map<String, Value>, now: i64) -> Option<Auth> {
+    Auth::from_token_claims(claims, jiff::Timestamp::from_second(now).ok())
+}
+
+/// Runs the engine, audits the decision, and turns a refusal into the OAuth error. A requested
+/// scope refused only because the user's authentication is too old or too weak for the policy
+/// that would give it is `insufficient_user_authentication`, with what to ask for, rather than a
+/// narrower grant: the client can send the user through `/authorize` again.
 pub fn decide(
     core: &Core,
     request: &Request,
     client_id: &str,
 ) -> Result<Decision<'static>, OAuthError> {
     let decision = decide_raw(core, request, client_id)?;
+    if request.requested_scopes.is_some() {
+        let refused: Vec<&str> = decision
+            .scopes
+            .iter()
+            .filter(|s| s.reason == Some(Reason::NotAllowed))
+            .map(|s| &*s.scope)
+            .collect();
+        let stepped = refused
+            .iter()
+            .filter(|scope| {
+                decision
+                    .step_up
+                    .iter()
+                    .any(|s| s.scopes.iter().any(|g| **g == ***scope))
+            })
+            .copied()
+            .collect::<Vec<&str>>();
+        if let Some(needs) = (!stepped.is_empty())
+            .then(|| decision.step_up_for(&stepped))
+            .flatten()
+        {
+            return Err(OAuthError::insufficient_user_authentication(
+                format!(
+                    "`{}` needs a more recent or stronger sign-in of the user",
+                    stepped.join(" ")
+                ),
+                needs.levels,
+                needs.max_age,
+            ));
+        }
+    }
     if decision.permitted {
         return Ok(decision);
     }
@@ -130,7 +201,7 @@ pub fn decide_raw(
         grant_type: request.grant_type.as_str(),
         target: request.target.id().to_owned(),
         policy_version: version,
-        decision: decision.clone(),
+        decision: Box::new(decision.clone()),
     });
     Ok(decision)
 }

@@ -24,6 +24,7 @@ pub(super) struct Staged<'r> {
     permissions: Option<Vec<&'r str>>,
     requested: Option<Vec<&'r str>>,
     consented: Option<Vec<&'r str>>,
+    methods: Option<Vec<&'r str>>,
     claims: Option<String>,
 }
 
@@ -40,6 +41,7 @@ impl<'r> Staged<'r> {
             claims,
             actor: _,
             subject: _,
+            auth,
             target: _,
             requested_scopes,
             consented_scopes,
@@ -89,6 +91,13 @@ impl<'r> Staged<'r> {
             permissions,
             requested: strs(requested_scopes.as_ref()),
             consented: strs(consented_scopes.as_ref()),
+            methods: auth.as_ref().and_then(
+                |engine::Auth {
+                     methods,
+                     level: _,
+                     age: _,
+                 }| strs(methods.as_ref()),
+            ),
             claims: claims.as_ref().map(|c| c.to_string()),
         }
     }
@@ -115,6 +124,7 @@ impl<'r> Staged<'r> {
             claims: _,
             actor,
             subject,
+            auth,
             target,
             requested_scopes: _,
             consented_scopes: _,
@@ -171,6 +181,17 @@ impl<'r> Staged<'r> {
                     audience: audience.as_deref(),
                 },
             ),
+            auth: auth.as_ref().map(
+                |engine::Auth {
+                     methods: _,
+                     level,
+                     age,
+                 }| wit::Auth {
+                    methods: self.methods.as_deref(),
+                    level: level.as_deref(),
+                    age: *age,
+                },
+            ),
             target: match target {
                 engine::Target::Resource(id) => wit::Target::Resource(id),
                 engine::Target::Connection(id) => wit::Target::Connection(id),
@@ -219,6 +240,7 @@ impl Packer {
             claims,
             actor,
             subject,
+            auth,
             target,
             requested_scopes,
             consented_scopes,
@@ -242,6 +264,7 @@ impl Packer {
             ),
             (ip.is_some(), flag::ADDRESS),
             (time.is_some(), flag::TIME),
+            (auth.is_some(), flag::AUTH),
         ]
         .into_iter()
         .filter(|(set, _)| *set)
@@ -330,6 +353,16 @@ impl Packer {
             let seconds = u64::from_ne_bytes(instant.seconds.to_ne_bytes());
             w.words
                 .extend([seconds as u32, (seconds >> 32) as u32, instant.nanoseconds]);
+        }
+        if let Some(engine::Auth {
+            methods,
+            level,
+            age,
+        }) = auth
+        {
+            w.opt_list(methods.as_deref());
+            w.opt_str(level.as_deref());
+            w.opt_u64(*age);
         }
         if w.text.len() > TEXT_LIMIT {
             return Err(format!(
@@ -479,6 +512,19 @@ pub(super) fn decision_from_compact(
             })
         })
         .collect::<Result<_, String>>()?;
+    let step_up = (0..u.count()?)
+        .map(|_| {
+            Ok(engine::StepUp {
+                policy: u.name()?,
+                scopes: u.names()?,
+                methods: u.names()?,
+                levels: u.names()?,
+                max_age: compact::read_opt_u64(|| u.words.next().copied()).map_err(|what| {
+                    format!("the engine component's compact decision's max age: {what}")
+                })?,
+            })
+        })
+        .collect::<Result<_, String>>()?;
     if u.words.len() != 0 {
         return Err(format!(
             "the engine component's compact decision has words left over: {}",
@@ -499,6 +545,7 @@ pub(super) fn decision_from_compact(
         matched,
         dry_run,
         not_matched,
+        step_up,
     })
 }
 
@@ -566,6 +613,17 @@ pub(super) fn decision_from_wit(d: wit::Decision) -> engine::Decision<'static> {
                 failed: n.failed.into(),
             })
             .collect(),
+        step_up: d
+            .step_up
+            .into_iter()
+            .map(|s| engine::StepUp {
+                policy: s.policy.into(),
+                scopes: names(s.scopes),
+                methods: names(s.methods),
+                levels: names(s.levels),
+                max_age: s.max_age,
+            })
+            .collect(),
     }
 }
 
@@ -618,7 +676,7 @@ mod tests {
         };
         // permitted; granted [read, write]; one scope `write` granted by [p]; matched [p]; no
         // dry run, nothing unmatched. Names lie in the text one after the other.
-        let good = [1, 2, 0, 4, 4, 5, 1, 9, 5, 1, 0, 1, 14, 1, 1, 15, 1, 0, 0];
+        let good = [1, 2, 0, 4, 4, 5, 1, 9, 5, 1, 0, 1, 14, 1, 1, 15, 1, 0, 0, 0];
         let read = decision_from_compact(&decision(&good)).expect("reads");
         assert_eq!(read.granted, ["read", "write"]);
         assert_eq!(read.scopes[0].scope, "write");
@@ -660,6 +718,7 @@ mod tests {
                 "target": {"connection": "gh"},
                 "requestedScopes": ["read"],
                 "context": {"ip": "10.1.2.3", "time": "1969-12-31T23:59:59.5Z"},
+                "auth": {"methods": ["otp"], "age": 4294967301},
                 "explain": false}"#,
         )
         .expect("a request");
@@ -667,7 +726,7 @@ mod tests {
         let packed = packer.pack(&request).expect("packs");
         assert_eq!(
             packed.text,
-            r#"appßapireadaliceadmin{"dept":"ops"}audghread"#
+            r#"appßapireadaliceadmin{"dept":"ops"}audghreadotp"#
         );
         let absent = [ABSENT, 0];
         let words: Vec<u32> = [
@@ -678,7 +737,8 @@ mod tests {
                     | flag::SUBJECT
                     | flag::CONNECTION
                     | flag::ADDRESS
-                    | flag::TIME,
+                    | flag::TIME
+                    | flag::AUTH,
             ][..],
             // client: id, name, tags, registration type, status, allowed scopes, tenant
             &[0, 3],
@@ -703,6 +763,10 @@ mod tests {
             // 10.1.2.3; -1 s (low, high) and half a second
             &[4, 0x0a01_0203],
             &[u32::MAX, u32::MAX, 500_000_000],
+            // auth: methods, level, age 2^32 + 5 (present, low, high)
+            &[1, 45, 3],
+            &absent,
+            &[1, 5, 1],
         ]
         .concat();
         assert_eq!(packed.words, words);
@@ -737,6 +801,7 @@ mod tests {
                 claims,
                 actor: None,
                 subject: None,
+                auth: None,
                 target: wit::Target::Resource("api"),
                 requested_scopes: None,
                 consented_scopes: None,

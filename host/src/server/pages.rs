@@ -97,9 +97,22 @@ struct SignInPage<'a> {
     request: &'a str,
     csrf: &'a str,
     error: Option<&'a str>,
+    /// Why the user is asked to sign in again.
+    notice: Option<&'a str>,
 }
 
 fn login_page(p: &Validated, request: &str, csrf: &str, error: Option<&str>) -> Response {
+    sign_in_page(p, request, csrf, error, None)
+}
+
+/// The sign-in page, with a notice when the user is asked to sign in again (step-up).
+fn sign_in_page(
+    p: &Validated,
+    request: &str,
+    csrf: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
     let status = if error.is_some() {
         StatusCode::UNAUTHORIZED
     } else {
@@ -112,6 +125,7 @@ fn login_page(p: &Validated, request: &str, csrf: &str, error: Option<&str>) -> 
             request,
             csrf,
             error,
+            notice,
         },
     )
 }
@@ -214,7 +228,19 @@ async fn show_consent(
     ip: Option<IpAddr>,
     now: i64,
 ) -> Response {
-    match authorize::offer(&state.core, pending, sub, ip, now) {
+    match authorize::offer(&state.core, pending, session, sub, ip, now) {
+        Ok(offer) if !offer.sign_in_again.is_empty() => {
+            let notice = format!(
+                "Sign in again to continue: {} asks for {}, which needs a recent sign-in.",
+                pending
+                    .client
+                    .name
+                    .as_deref()
+                    .unwrap_or(&pending.client.client_id),
+                offer.sign_in_again.join(", ")
+            );
+            sign_in_page(pending, id, &session.csrf, None, Some(&notice))
+        }
         Ok(offer) => {
             let directory = state.core.directory();
             let user = directory
@@ -353,9 +379,9 @@ async fn consent(
         Some("deny") => false,
         _ => return bad_form(),
     };
-    let Some(sub) = session.sub.clone() else {
+    if session.sub.is_none() {
         return expired();
-    };
+    }
     // Taken away as it is read: of two answers (a double click, two servers), one goes on.
     let pending = match core.browser.answer(&request, &cookie, now).await {
         Ok(Some(pending)) => pending,
@@ -365,7 +391,7 @@ async fn consent(
     let answer = authorize::consent(
         core,
         &pending,
-        &sub,
+        &session,
         form.all("scope"),
         allow,
         peer.map(|p| p.ip()),
@@ -402,10 +428,15 @@ mod tests {
             request: TEXT,
             csrf: TEXT,
             error: Some(TEXT),
+            notice: Some(TEXT),
         }
         .render()
         .expect("render");
         assert_escaped(&html);
+        assert!(
+            html.contains("role=\"status\" id=\"sign-in-notice\""),
+            "{html}"
+        );
         assert!(html.contains("role=\"alert\" id=\"login-error\""), "{html}");
         assert_eq!(html.matches("aria-describedby=\"login-error\"").count(), 2);
         assert_eq!(html.matches("<h1>").count(), 1);

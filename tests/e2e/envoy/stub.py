@@ -108,6 +108,13 @@ def mint(directory: str, issuer: str, audience: str) -> None:
                                      roles=None)),
         "machine": rs.sign(claims(sub="worker", client_id="worker", scope="items:read",
                                   roles=None)),
+        # How the user signed in (amr, auth_time): writes need a second factor in 5 minutes.
+        "editor_fresh": es.sign(claims(sub="u-9", client_id="editor", roles=None,
+                                       amr=["pwd", "otp"], auth_time=now - 10)),
+        "editor_stale": es.sign(claims(sub="u-9", client_id="editor", roles=None,
+                                       amr=["pwd", "otp"], auth_time=now - 600)),
+        "editor_password": es.sign(claims(sub="u-9", client_id="editor", roles=None,
+                                          amr=["pwd"], auth_time=now - 10)),
     }
     with open(os.path.join(directory, "jwks.json"), "w") as f:
         json.dump({"keys": [k.jwk() for k in keys.values()]}, f)

@@ -11,7 +11,7 @@ use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::TokenResponse;
 use crate::oauth::params::{Params, split_scope};
-use crate::oauth::policy_input::{context, decide_raw, engine_client};
+use crate::oauth::policy_input::{context, decide_raw, engine_auth, engine_client};
 use crate::oauth::state::Core;
 use crate::oauth::urn::{ACCESS_TOKEN_TYPE, API_KEY_TOKEN_TYPE, CERTIFICATE_TOKEN_TYPE};
 use crate::vault::{Credential, Owner, SecretKind};
@@ -112,6 +112,10 @@ async fn release(
         claims: Some(Value::Object(subject.claims.clone())),
         actor: Some(subject.actor.clone()),
         subject: Some(subject.token.clone()),
+        auth: subject
+            .user
+            .as_ref()
+            .and_then(|_| engine_auth(&subject.claims, params.now)),
         target: Target::Connection(connection.id.clone()),
         requested_scopes: requested,
         consented_scopes: None,
@@ -119,6 +123,24 @@ async fn release(
         explain: false,
     };
     let decision = decide_raw(core, &request, &client.config.client_id)?;
+    if !decision.permitted && !decision.step_up.is_empty() {
+        let missing: Vec<&str> = decision
+            .scopes
+            .iter()
+            .filter(|s| s.reason == Some(tollgate_engine::Reason::NotAllowed))
+            .map(|s| &*s.scope)
+            .collect();
+        if let Some(needs) = decision.step_up_for(&missing) {
+            return Err(OAuthError::insufficient_user_authentication(
+                format!(
+                    "connection `{}` needs a more recent or stronger sign-in of the user",
+                    connection.id
+                ),
+                needs.levels,
+                needs.max_age,
+            ));
+        }
+    }
     if !decision.permitted {
         return Err(OAuthError::invalid_target(format!(
             "no policy lets `{}` obtain connection `{}`{}",

@@ -10,7 +10,7 @@ use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{Issue, Refresh, TokenResponse, issue};
 use crate::oauth::params::{Params, split_scope};
-use crate::oauth::policy_input::{decide, engine_request, engine_user, user_claims};
+use crate::oauth::policy_input::{decide, engine_auth, engine_request, engine_user, user_claims};
 use crate::oauth::secrets::pkce_matches;
 use crate::oauth::state::Core;
 use crate::oauth::targets::named_targets;
@@ -64,9 +64,20 @@ pub(super) async fn grant(
     let sub = record.sub.clone().unwrap_or_default();
     let consented = split_scope(Some(&record.scope)).unwrap_or_default();
     let claims = user_claims(&directory, &sub);
+    // How the user signed in, kept with the code: the tokens say it (`auth_time`, `amr`, `acr`)
+    // and policies see it (`auth.*`).
+    let signed_in = record
+        .data
+        .get("auth")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut extra = claims.as_object().cloned().unwrap_or_default();
+    extra.extend(signed_in.clone());
     let request = Request {
         user: Some(engine_user(&directory, &sub)),
         claims: Some(claims.clone()),
+        auth: engine_auth(&signed_in, params.now),
         consented_scopes: Some(consented.clone()),
         ..engine_request(
             GrantType::AuthorizationCode,
@@ -86,7 +97,7 @@ pub(super) async fn grant(
             grant: GrantType::AuthorizationCode,
             sub,
             scopes: decision.granted.iter().map(|s| s.to_string()).collect(),
-            extra: claims.as_object().cloned().unwrap_or_default(),
+            extra,
             refresh: Refresh::Start {
                 family: Some(record.family),
             },

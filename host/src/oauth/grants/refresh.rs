@@ -4,13 +4,13 @@ use serde_json::Value;
 use tollgate_engine::{GrantType, Request};
 
 use super::allowed::require_grant;
-use super::single_use::{SingleUse, use_once};
+use super::single_use::{SingleUse, find, take};
 use crate::config::GrantTypeName;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{Issue, Refresh, TokenResponse, issue};
 use crate::oauth::params::{Params, split_scope};
-use crate::oauth::policy_input::{decide, engine_request, engine_user};
+use crate::oauth::policy_input::{decide, engine_auth, engine_request, engine_user};
 use crate::oauth::state::Core;
 use crate::oauth::token_claims::{SUBJECT_KEY, party_of, subject_of};
 
@@ -24,7 +24,9 @@ pub(super) async fn grant(
 ) -> Result<TokenResponse, OAuthError> {
     require_grant(client, GrantTypeName::RefreshToken)?;
     let token = params.require("refresh_token")?;
-    let record = use_once(core, params, client, token, SingleUse::Refresh).await?;
+    // Found now, used once the decision is made: a refusal the client can mend (a scope that
+    // needs a fresher sign-in, asked for again without it) leaves the refresh token usable.
+    let record = find(core, params, client, token, SingleUse::Refresh).await?;
     let invalid = || OAuthError::invalid_grant("the refresh token is not valid");
     let grant = GrantType::from_name(&record.grant_type).ok_or_else(invalid)?;
     let mut extra = record.data.as_object().cloned().unwrap_or_default();
@@ -69,6 +71,11 @@ pub(super) async fn grant(
         None => sub != record.client_id,
     };
     let user = user_present.then(|| engine_user(&directory, &sub));
+    // The session's sign-in, as old as it now is: a policy that wants a recent one stops giving
+    // its scopes, and the client hears `insufficient_user_authentication`.
+    let auth = user_present
+        .then(|| engine_auth(&extra, params.now))
+        .flatten();
     let actor = extra.get("act").map(party_of);
     let subject = derived_from.as_ref().map(subject_of);
     let mut claims = extra.clone();
@@ -78,9 +85,11 @@ pub(super) async fn grant(
         claims: Some(Value::Object(claims)),
         actor,
         subject,
+        auth,
         ..engine_request(grant, client, resource, Some(requested), params)
     };
     let decision = decide(core, &request, &client.config.client_id)?;
+    let record = take(core, params, record, SingleUse::Refresh).await?;
     issue(
         core,
         params,

@@ -28,6 +28,20 @@ pub(super) async fn use_once(
     token: &str,
     what: SingleUse,
 ) -> Result<TokenRecord, OAuthError> {
+    let record = find(core, params, client, token, what).await?;
+    take(core, params, record, what).await
+}
+
+/// The record of a refresh token or an authorization code when it is this client's, unexpired
+/// and unrevoked, without using it: a grant that may refuse for a reason the client can mend
+/// (a scope that needs a fresher sign-in) checks first and [`take`]s after.
+pub(super) async fn find(
+    core: &Core,
+    params: &Params,
+    client: &AuthenticatedClient,
+    token: &str,
+    what: SingleUse,
+) -> Result<TokenRecord, OAuthError> {
     let (kind, name) = match what {
         SingleUse::Refresh => ("refresh", "refresh token"),
         SingleUse::Code => ("code", "authorization code"),
@@ -51,22 +65,50 @@ pub(super) async fn use_once(
     {
         return Err(invalid());
     }
-    if core.store.use_token(&id).await.map_err(OAuthError::from)? {
+    // Used before: a replay, found before anything else is decided.
+    if record.used {
+        return Err(replayed(core, params, record, what).await);
+    }
+    Ok(record)
+}
+
+/// Uses a record [`find`] returned: it when this is its one use; a second use revokes its family.
+pub(super) async fn take(
+    core: &Core,
+    params: &Params,
+    record: TokenRecord,
+    what: SingleUse,
+) -> Result<TokenRecord, OAuthError> {
+    if core
+        .store
+        .use_token(&record.id)
+        .await
+        .map_err(OAuthError::from)?
+    {
         return Ok(record);
     }
-    // Used before: someone holds a copy.
-    core.revoke_family(&record.family, params.now)
-        .await
-        .map_err(OAuthError::from)?;
+    Err(replayed(core, params, record, what).await)
+}
+
+/// A second use: someone holds a copy. Revokes everything the record led to.
+async fn replayed(
+    core: &Core,
+    params: &Params,
+    record: TokenRecord,
+    what: SingleUse,
+) -> OAuthError {
+    if let Err(e) = core.revoke_family(&record.family, params.now).await {
+        return OAuthError::from(e);
+    }
     let (client_id, family) = (record.client_id, record.family);
     core.audit.record(match what {
         SingleUse::Refresh => Event::RefreshReuse { client_id, family },
         SingleUse::Code => Event::CodeReplay { client_id, family },
     });
-    Err(OAuthError::invalid_grant(match what {
+    OAuthError::invalid_grant(match what {
         SingleUse::Refresh => "the refresh token was already used; its session is revoked",
         SingleUse::Code => {
             "the authorization code was already used; the tokens it issued are revoked"
         }
-    }))
+    })
 }

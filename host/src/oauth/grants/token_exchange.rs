@@ -13,7 +13,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{Issue, Refresh, TokenResponse, issue};
 use crate::oauth::own_tokens::verify_own_token;
 use crate::oauth::params::{Params, split_scope};
-use crate::oauth::policy_input::{decide, engine_request, engine_user};
+use crate::oauth::policy_input::{decide, engine_auth, engine_request, engine_user};
 use crate::oauth::state::Core;
 use crate::oauth::targets::{named_connection, resolve_resource};
 use crate::oauth::token_claims::{
@@ -135,11 +135,14 @@ pub(super) async fn grant(
     let mut claims = custom_claims(&subject);
     let requested =
         split_scope(params.get("scope")).or_else(|| same_resource.then(|| subject_scopes.clone()));
+    // How the subject token's user signed in (its `auth_time`, `amr`, `acr`), carried on.
+    let auth = user.as_ref().and_then(|_| engine_auth(&claims, params.now));
     let request = Request {
         user,
         claims: Some(Value::Object(claims.clone())),
         actor: Some(actor.clone()),
         subject: Some(subject_view),
+        auth,
         ..engine_request(
             GrantType::TokenExchange,
             client,

@@ -602,6 +602,7 @@ impl Simulation {
             claims: None,
             actor: None,
             subject: None,
+            auth: None,
             target,
             requested_scopes: (!scopes.is_empty()).then_some(scopes),
             consented_scopes: None,
