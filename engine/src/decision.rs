@@ -155,41 +155,61 @@ pub struct StepUpNeeds {
 }
 
 impl Decision<'_> {
-    /// What a fresh authentication of the user must meet for `missing` (refused scopes; for a
-    /// scope-less connection, none) to be granted, by the decision's [`StepUp`] entries: the first
-    /// entry that gives every missing scope alone, else all entries together (methods and levels
-    /// joined, any level when one of them accepts any, the least age). `None` when the entries do
-    /// not give every missing scope, or there are none.
-    pub fn step_up_for<S: AsRef<str>>(&self, missing: &[S]) -> Option<StepUpNeeds> {
+    /// What one fresh authentication of the user must meet for `missing` (refused scopes; for a
+    /// scope-less connection, none) to be granted, by the decision's [`StepUp`] entries that
+    /// `usable` accepts (a caller leaves out what it cannot ask for): the first entry that gives
+    /// every missing scope alone, else, per missing scope, the first entry that gives it. The
+    /// needs of the entries taken are joined: every method, a level each of them accepts (`None`
+    /// when they accept no level in common), the least age. `None` also when the entries do not
+    /// give every missing scope, or there are none.
+    pub fn step_up_for<S: AsRef<str>>(
+        &self,
+        missing: &[S],
+        usable: impl Fn(&StepUp<'_>) -> bool,
+    ) -> Option<StepUpNeeds> {
         let gives = |s: &StepUp<'_>, scope: &str| s.scopes.iter().any(|g| **g == *scope);
-        let alone = self
-            .step_up
+        let candidates: Vec<&StepUp<'_>> = self.step_up.iter().filter(|s| usable(s)).collect();
+        let alone = candidates
             .iter()
             .find(|s| missing.iter().all(|m| gives(s, m.as_ref())));
-        let chosen: Vec<&StepUp<'_>> = match alone {
-            Some(s) => vec![s],
-            None => self.step_up.iter().collect(),
-        };
-        let covered = missing
-            .iter()
-            .all(|m| chosen.iter().any(|s| gives(s, m.as_ref())));
-        if chosen.is_empty() || !covered {
+        let mut chosen: Vec<&StepUp<'_>> = Vec::new();
+        match alone {
+            Some(s) => chosen.push(s),
+            None => {
+                for m in missing {
+                    let first = candidates.iter().find(|s| gives(s, m.as_ref()))?;
+                    if !chosen.iter().any(|c| std::ptr::eq(*c, *first)) {
+                        chosen.push(first);
+                    }
+                }
+            }
+        }
+        if chosen.is_empty() {
             return None;
         }
         let mut needs = StepUpNeeds::default();
-        let add = |into: &mut Vec<String>, names: &[Name<'_>]| {
-            for n in names {
-                if !into.iter().any(|x| **x == **n) {
-                    into.push(n.to_string());
+        let mut levels: Option<Vec<String>> = None;
+        for s in &chosen {
+            for m in &s.methods {
+                if !needs.methods.iter().any(|x| **x == **m) {
+                    needs.methods.push(m.to_string());
                 }
             }
-        };
-        for s in &chosen {
-            add(&mut needs.methods, &s.methods);
-            add(&mut needs.levels, &s.levels);
+            if !s.levels.is_empty() {
+                levels = Some(match levels {
+                    None => s.levels.iter().map(|l| l.to_string()).collect(),
+                    Some(before) => before
+                        .into_iter()
+                        .filter(|l| s.levels.iter().any(|x| **x == **l))
+                        .collect(),
+                });
+            }
         }
-        if chosen.iter().any(|s| s.levels.is_empty()) {
-            needs.levels.clear();
+        if let Some(levels) = levels {
+            if levels.is_empty() {
+                return None;
+            }
+            needs.levels = levels;
         }
         needs.max_age = chosen.iter().filter_map(|s| s.max_age).min();
         Some(needs)
@@ -251,5 +271,89 @@ impl Decision<'_> {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(
+        policy: &'static str,
+        scopes: &[&'static str],
+        methods: &[&'static str],
+        levels: &[&'static str],
+        max_age: Option<u64>,
+    ) -> StepUp<'static> {
+        let names = |l: &[&'static str]| l.iter().map(|s| Name::Borrowed(*s)).collect();
+        StepUp {
+            policy: Name::Borrowed(policy),
+            scopes: names(scopes),
+            methods: names(methods),
+            levels: names(levels),
+            max_age,
+        }
+    }
+
+    fn decision(step_up: Vec<StepUp<'static>>) -> Decision<'static> {
+        Decision {
+            permitted: false,
+            granted: Vec::new(),
+            scopes: Vec::new(),
+            matched: Vec::new(),
+            dry_run: Vec::new(),
+            not_matched: Vec::new(),
+            step_up,
+        }
+    }
+
+    fn needs(methods: &[&str], levels: &[&str], max_age: Option<u64>) -> Option<StepUpNeeds> {
+        let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect();
+        Some(StepUpNeeds {
+            methods: owned(methods),
+            levels: owned(levels),
+            max_age,
+        })
+    }
+
+    #[test]
+    fn one_authentication_for_the_missing_scopes() {
+        let d = decision(vec![
+            entry("a", &["write"], &["otp"], &[], Some(299)),
+            entry("b", &["write", "admin"], &[], &["hwk", "mfa"], Some(59)),
+            entry("c", &["admin"], &[], &["mfa"], None),
+            entry("d", &["other"], &["fed"], &["x"], Some(1)),
+        ]);
+        let any = |_: &StepUp<'_>| true;
+        // The first entry giving everything alone.
+        assert_eq!(
+            d.step_up_for(&["write"], any),
+            needs(&["otp"], &[], Some(299))
+        );
+        assert_eq!(
+            d.step_up_for(&["write", "admin"], any),
+            needs(&[], &["hwk", "mfa"], Some(59))
+        );
+        // None alone: the first entry per scope, levels intersected, unrelated entries left out.
+        let without_b = |s: &StepUp<'_>| *s.policy != *"b";
+        assert_eq!(
+            d.step_up_for(&["write", "admin"], without_b),
+            needs(&["otp"], &["mfa"], Some(299))
+        );
+        // No level in common: no single authentication can do it.
+        let d2 = decision(vec![
+            entry("a", &["write"], &[], &["hwk"], None),
+            entry("c", &["admin"], &[], &["mfa"], None),
+        ]);
+        assert_eq!(d2.step_up_for(&["write", "admin"], any), None);
+        // A scope no usable entry gives; no entries at all.
+        assert_eq!(d.step_up_for(&["delete"], any), None);
+        assert_eq!(d.step_up_for(&["write"], |_| false), None);
+        assert_eq!(decision(Vec::new()).step_up_for::<&str>(&[], any), None);
+        // A scope-less connection: nothing missing but the connection, the first entry.
+        assert_eq!(
+            d.step_up_for::<&str>(&[], any),
+            needs(&["otp"], &[], Some(299))
+        );
     }
 }

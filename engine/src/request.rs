@@ -283,10 +283,20 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// How far an authentication's time may lie after the request's and still count (clocks of
+    /// servers differ a little): its age is then 0.
+    pub const CLOCK_SKEW_SECONDS: i64 = 60;
+
     /// The age of an authentication at `auth_time` (seconds since the epoch, as in `auth_time`)
-    /// when the request happens at `now`: whole seconds, 0 when `auth_time` is later.
-    pub fn age_at(auth_time: i64, now: jiff::Timestamp) -> u64 {
-        u64::try_from(now.as_second().saturating_sub(auth_time)).unwrap_or(0)
+    /// when the request happens at `now`: whole seconds, 0 when `auth_time` is later by at most
+    /// [`Auth::CLOCK_SKEW_SECONDS`], and `None` (unknown: absent data never grants) when it is
+    /// later than that: an authentication from the future is no authentication.
+    pub fn age_at(auth_time: i64, now: jiff::Timestamp) -> Option<u64> {
+        let age = now.as_second().saturating_sub(auth_time);
+        if age < -Auth::CLOCK_SKEW_SECONDS {
+            return None;
+        }
+        Some(u64::try_from(age).unwrap_or(0))
     }
 }
 

@@ -86,7 +86,7 @@ impl Auth {
             level: string(claims, "acr"),
             age: auth_time
                 .zip(now)
-                .map(|(auth_time, now)| Auth::age_at(auth_time, now)),
+                .and_then(|(auth_time, now)| Auth::age_at(auth_time, now)),
         };
         (auth != Auth::default() || auth_time.is_some()).then_some(auth)
     }
@@ -106,7 +106,7 @@ impl Request {
             return;
         };
         if let Some(auth) = &mut self.auth {
-            auth.age = Some(Auth::age_at(auth_time, now));
+            auth.age = Auth::age_at(auth_time, now);
         }
     }
 }
@@ -255,12 +255,18 @@ mod tests {
                 age: Some(u64::try_from(now.as_second() - 1_800_000_000).unwrap()),
             })
         );
-        // An authentication after the request's time is 0 seconds old.
-        let mut request = self::request(json!({ "sub": "u", "client_id": "c",
-                                                "auth_time": 4_000_000_000_i64 }))
-        .unwrap();
-        request.set_auth_age(now);
-        assert_eq!(request.auth.and_then(|a| a.age), Some(0));
+        // An authentication up to a minute after the request's time is 0 seconds old; one later
+        // than that has no age (it cannot be, so it grants nothing).
+        let at = |auth_time: i64| {
+            let mut request = self::request(json!({ "sub": "u", "client_id": "c",
+                                                    "auth_time": auth_time }))
+            .unwrap();
+            request.set_auth_age(now);
+            request.auth.and_then(|a| a.age)
+        };
+        assert_eq!(at(now.as_second() + 60), Some(0));
+        assert_eq!(at(now.as_second() + 61), None);
+        assert_eq!(at(4_000_000_000), None);
         // No user, no authentication: a client's own token.
         let request =
             self::request(json!({ "sub": "c", "client_id": "c", "amr": ["pwd"] })).unwrap();

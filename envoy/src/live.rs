@@ -97,7 +97,7 @@ pub fn permits(
     }
     // Step-up only when the policies offering it would give everything missing (for a route
     // without scopes: the resource at all).
-    match decision.step_up_for(&missing) {
+    match decision.step_up_for(&missing, |_| true) {
         Some(needs) => Live::StepUp {
             levels: needs.levels,
             max_age: needs.max_age,

@@ -433,6 +433,20 @@ async fn assertions_are_bounded_in_time_and_single_use_whatever_the_form_of_exp(
             (status, body)
         }
     };
+    // An assertion cannot say how this server saw the user sign in: its `auth_time`, `amr` and
+    // `acr` stay out of the token (its other claims go in).
+    let mut claimed = base("claims-auth");
+    claimed["auth_time"] = json!(now() + 86_400);
+    claimed["amr"] = json!(["otp", "hwk"]);
+    claimed["acr"] = json!("urn:tollgate:loa:2");
+    claimed["dept"] = json!("ops");
+    let (status, body) = grant(sign(claimed)).await;
+    assert_eq!(status, 200, "{body}");
+    let token = common::claims(body["access_token"].as_str().expect("a token"));
+    assert_eq!(token["dept"], "ops");
+    for name in ["auth_time", "amr", "acr"] {
+        assert!(token.get(name).is_none(), "{name}: {token}");
+    }
     // M3: a fractional `exp` is read as a number, and the jti is remembered: the replay fails.
     let mut fractional = base("float-exp");
     fractional["exp"] = json!(now() as f64 + 120.5);

@@ -911,6 +911,8 @@ static NUMBER_OPERANDS: LazyLock<Vec<Value>> = LazyLock::new(|| {
         json!(7),
         json!(1.5),
         json!(9_007_199_254_740_992.0),
+        // 2^60 as a float: above 2^53, where `ceil() - 1.0` rounds back to the float.
+        json!(1_152_921_504_606_846_976.0),
         json!(u64::MAX),
         json!(18_446_744_073_709_551_616.0),
     ]

@@ -80,9 +80,14 @@ fn greatest_whole_below(n: &serde_json::Number) -> Option<u64> {
         return None;
     }
     let f = n.as_f64().filter(|f| *f > 0.0)?;
-    let below = f.ceil() - 1.0;
-    // Saturates at u64::MAX for floats beyond it.
-    Some(below as u64)
+    // Every age is below 2^64 and anything beyond it.
+    if f >= 18_446_744_073_709_551_616.0 {
+        return Some(u64::MAX);
+    }
+    // A float in (0, 2^64): its whole part converts exactly (`ceil() - 1.0` would round back to
+    // the float itself above 2^53).
+    let whole = f.floor() as u64;
+    Some(if f.fract() == 0.0 { whole - 1 } else { whole })
 }
 
 impl PolicySet {
@@ -211,5 +216,14 @@ mod tests {
         assert_eq!(below(Number::from_f64(300.0).unwrap()), Some(299));
         assert_eq!(below(Number::from_f64(0.25).unwrap()), Some(0));
         assert_eq!(below(Number::from_f64(-0.5).unwrap()), None);
+        assert_eq!(
+            below(Number::from_f64(1_152_921_504_606_846_976.0).unwrap()),
+            Some(1_152_921_504_606_846_975)
+        );
+        assert_eq!(
+            below(Number::from_f64(18_446_744_073_709_551_616.0).unwrap()),
+            Some(u64::MAX)
+        );
+        assert_eq!(below(Number::from_f64(1e300).unwrap()), Some(u64::MAX));
     }
 }

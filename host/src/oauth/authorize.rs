@@ -13,13 +13,14 @@ use std::net::IpAddr;
 use serde_json::{Value, json};
 use tollgate_engine::{Auth, Context, Decision, GrantType, Reason, Request, Target};
 
-use super::authorization_request::Validated;
+use super::authorization_request::{Prompt, Validated};
 use super::browser::Session;
 use super::cimd::{CimdError, MetadataDocuments};
 use super::error::OAuthError;
 use super::params::split_scope;
 use super::policy_input::{
-    ONE_FACTOR, auth_claims, decide_raw, engine_auth, engine_client_of, engine_user, user_claims,
+    STEP_UP_GRACE_SECONDS, auth_claims, decide_raw, engine_auth, engine_client_of, engine_user,
+    reachable, user_claims,
 };
 use super::secrets::{random_id, token_hash};
 use super::state::Core;
@@ -224,6 +225,39 @@ pub async fn validate(
     let requested = split_scope(get("scope"));
     let resource = resolve_resource(&directory, &resources, &client, requested.as_deref())
         .map_err(|e| fail("invalid_target", &e.error_description))?;
+    let max_age = match get("max_age") {
+        None => None,
+        Some(text) => Some(text.parse::<u64>().map_err(|_| {
+            fail(
+                "invalid_request",
+                "max_age must be a whole number of seconds, 0 or more",
+            )
+        })?),
+    };
+    let mut prompt = Prompt::Default;
+    for value in get("prompt")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|v| !v.is_empty())
+    {
+        prompt = match (value, prompt) {
+            ("login", Prompt::Default | Prompt::Login) => Prompt::Login,
+            ("none", Prompt::Default | Prompt::None) => Prompt::None,
+            ("consent" | "select_account", Prompt::Default | Prompt::Login) => prompt,
+            ("login" | "none", _) => {
+                return Err(fail(
+                    "invalid_request",
+                    "prompt=none cannot be combined with another prompt that shows a page",
+                ));
+            }
+            (other, _) => {
+                return Err(fail(
+                    "invalid_request",
+                    &format!("prompt `{other}` is not supported"),
+                ));
+            }
+        };
+    }
     Ok(Validated {
         client,
         redirect_uri,
@@ -231,6 +265,8 @@ pub async fn validate(
         code_challenge: code_challenge.to_owned(),
         resource: resource.clone(),
         requested,
+        max_age,
+        prompt,
     })
 }
 
@@ -406,8 +442,8 @@ fn decide(
 /// What to offer the user; when nothing can be consented, the client hears `access_denied`.
 /// Requested scopes that a policy gives only to a more recent sign-in, and that a password
 /// sign-in now would obtain, are `sign_in_again` (step-up; the caller asks for the password
-/// again and comes back). What a password cannot give (a second factor, a level above
-/// [`ONE_FACTOR`]) stays unavailable.
+/// again and comes back). What a password cannot give (a second factor, a level above one
+/// factor) stays unavailable: [`reachable`].
 pub fn offer(
     core: &Core,
     pending: &Validated,
@@ -459,26 +495,26 @@ fn password_step_up(
     let Some(requested) = &pending.requested else {
         return Vec::new();
     };
-    if session.auth_time.is_some_and(|t| t >= now) {
+    // Just signed in: nothing fresher to ask for (see `STEP_UP_GRACE_SECONDS`).
+    let grace = i64::try_from(STEP_UP_GRACE_SECONDS).unwrap_or(i64::MAX);
+    if session
+        .auth_time
+        .is_some_and(|t| now.saturating_sub(t) < grace)
+    {
         return Vec::new();
     }
-    // The policies a password sign-in now would make match: no method but a password, a level a
-    // password reaches (or any).
-    let by_password: Vec<&tollgate_engine::StepUp<'_>> = decision
-        .step_up
-        .iter()
-        .filter(|s| {
-            s.methods.iter().all(|m| *m == "pwd")
-                && (s.levels.is_empty() || s.levels.iter().any(|l| *l == ONE_FACTOR))
-        })
-        .collect();
     decision
         .scopes
         .iter()
         .filter(|s| {
             s.reason == Some(Reason::NotAllowed) && requested.iter().any(|r| *r == *s.scope)
         })
-        .filter(|s| by_password.iter().any(|p| p.scopes.contains(&s.scope)))
+        .filter(|s| {
+            decision
+                .step_up
+                .iter()
+                .any(|p| reachable(p) && p.scopes.contains(&s.scope))
+        })
         .map(|s| s.scope.to_string())
         .collect()
 }

@@ -3,7 +3,9 @@
 //! with its decision audited.
 
 use serde_json::{Map, Value, json};
-use tollgate_engine::{Auth, Client, Context, Decision, GrantType, Reason, Request, Target, User};
+use tollgate_engine::{
+    Auth, Client, Context, Decision, GrantType, Reason, Request, StepUp, Target, User,
+};
 
 use super::client_auth::AuthenticatedClient;
 use super::error::OAuthError;
@@ -120,47 +122,85 @@ pub fn engine_auth(claims: &Map<String, Value>, now: i64) -> Option<Auth> {
     Auth::from_token_claims(claims, jiff::Timestamp::from_second(now).ok())
 }
 
-/// Runs the engine, audits the decision, and turns a refusal into the OAuth error. A requested
-/// scope refused only because the user's authentication is too old or too weak for the policy
-/// that would give it is `insufficient_user_authentication`, with what to ask for, rather than a
-/// narrower grant: the client can send the user through `/authorize` again.
+/// A sign-in younger than this is not asked for again, and a policy wanting one younger than
+/// this is not offered as a step-up: the redirect from the sign-in to the consent takes time (and
+/// servers' clocks differ a little), so asking could go round in circles.
+pub const STEP_UP_GRACE_SECONDS: u64 = 2;
+
+/// Whether this server can obtain, by a new sign-in, what a step-up entry needs: a password (no
+/// other method), a level a password reaches (or any), an age it can still have when the user
+/// has consented.
+pub fn reachable(s: &StepUp<'_>) -> bool {
+    s.methods.iter().all(|m| *m == "pwd")
+        && (s.levels.is_empty() || s.levels.iter().any(|l| *l == ONE_FACTOR))
+        && s.max_age.is_none_or(|age| age >= STEP_UP_GRACE_SECONDS)
+}
+
+/// `insufficient_user_authentication` for a token request that explicitly asked (`scope`) for
+/// scopes refused only because the user's sign-in is too old (or too weak) for the policy that
+/// would give them, when a new sign-in through `/authorize` can give them: the client can act on
+/// it (RFC 9470 defines the error for resource servers; here it is answered by the token
+/// endpoint as well, with the same `max_age` / `acr_values`, as a 400 JSON error). `None`
+/// otherwise: the grant narrows, or is refused, as without step-up.
+pub fn step_up_refusal(decision: &Decision<'_>, params: &Params) -> Option<OAuthError> {
+    params.get("scope")?;
+    let refused: Vec<&str> = decision
+        .scopes
+        .iter()
+        .filter(|s| s.reason == Some(Reason::NotAllowed))
+        .map(|s| &*s.scope)
+        .filter(|scope| {
+            decision
+                .step_up
+                .iter()
+                .any(|s| reachable(s) && s.scopes.iter().any(|g| **g == **scope))
+        })
+        .collect();
+    if refused.is_empty() {
+        return None;
+    }
+    let needs = decision.step_up_for(&refused, reachable)?;
+    Some(OAuthError::insufficient_user_authentication(
+        format!(
+            "`{}` needs a more recent sign-in of the user: send the user through /authorize again",
+            refused.join(" ")
+        ),
+        needs.levels,
+        needs.max_age,
+    ))
+}
+
+/// Runs the engine, audits the decision, and turns a refusal into the OAuth error.
 pub fn decide(
     core: &Core,
     request: &Request,
     client_id: &str,
 ) -> Result<Decision<'static>, OAuthError> {
     let decision = decide_raw(core, request, client_id)?;
-    if request.requested_scopes.is_some() {
-        let refused: Vec<&str> = decision
-            .scopes
-            .iter()
-            .filter(|s| s.reason == Some(Reason::NotAllowed))
-            .map(|s| &*s.scope)
-            .collect();
-        let stepped = refused
-            .iter()
-            .filter(|scope| {
-                decision
-                    .step_up
-                    .iter()
-                    .any(|s| s.scopes.iter().any(|g| **g == ***scope))
-            })
-            .copied()
-            .collect::<Vec<&str>>();
-        if let Some(needs) = (!stepped.is_empty())
-            .then(|| decision.step_up_for(&stepped))
-            .flatten()
-        {
-            return Err(OAuthError::insufficient_user_authentication(
-                format!(
-                    "`{}` needs a more recent or stronger sign-in of the user",
-                    stepped.join(" ")
-                ),
-                needs.levels,
-                needs.max_age,
-            ));
-        }
+    permitted_or_refused(decision, request, client_id)
+}
+
+/// [`decide`] for a grant whose user can sign in again through `/authorize` (a refresh, an
+/// exchange of a user's token): scopes it asked for that a new sign-in would give are
+/// [`step_up_refusal`] first.
+pub fn decide_with_step_up(
+    core: &Core,
+    request: &Request,
+    client_id: &str,
+    params: &Params,
+) -> Result<Decision<'static>, OAuthError> {
+    let decision = decide_raw(core, request, client_id)?;
+    if let Some(refusal) = step_up_refusal(&decision, params) {
+        return Err(refusal);
     }
+    permitted_or_refused(decision, request, client_id)
+}
+
+fn permitted_or_refused(
+    decision: Decision<'static>,
+    request: &Request,
+    client_id: &str,
+) -> Result<Decision<'static>, OAuthError> {
     if decision.permitted {
         return Ok(decision);
     }

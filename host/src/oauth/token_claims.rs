@@ -44,6 +44,20 @@ pub fn custom_claims(claims: &Value) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
+/// The claims that say how the user signed in (`auth_time`, `amr`, `acr`): only this server
+/// writes them into its tokens, from its own sign-ins. An assertion's or a directory user's
+/// claims of these names are dropped, so no issuer or configuration can make a sign-in look
+/// fresher or stronger than it was.
+pub const AUTH_CLAIMS: [&str; 3] = ["auth_time", "amr", "acr"];
+
+/// `claims` without [`AUTH_CLAIMS`].
+pub fn without_auth_claims(mut claims: Map<String, Value>) -> Map<String, Value> {
+    for name in AUTH_CLAIMS {
+        claims.remove(name);
+    }
+    claims
+}
+
 /// The reserved key under which a refresh record derived by exchange keeps its subject token
 /// (`jti`, `client_id`, `aud`): never a claim, never shown to policies as one.
 pub const SUBJECT_KEY: &str = "tollgate:subject";

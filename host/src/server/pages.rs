@@ -21,7 +21,7 @@ use super::session::{Form, browser_session, checked_session, set_cookie};
 use super::state::AppState;
 use crate::clock::now;
 use crate::config::{ClientStatus, RegistrationType};
-use crate::oauth::authorization_request::Validated;
+use crate::oauth::authorization_request::{Prompt, Validated};
 use crate::oauth::authorize::{self, AuthorizeError, Offer};
 use crate::oauth::browser::Session;
 
@@ -103,6 +103,11 @@ struct SignInPage<'a> {
 
 fn login_page(p: &Validated, request: &str, csrf: &str, error: Option<&str>) -> Response {
     sign_in_page(p, request, csrf, error, None)
+}
+
+/// The client's name as pages show it.
+fn client_name(p: &Validated) -> &str {
+    p.client.name.as_deref().unwrap_or(&p.client.client_id)
 }
 
 /// The sign-in page, with a notice when the user is asked to sign in again (step-up).
@@ -187,6 +192,24 @@ async fn authorize_page(
         Ok(existing) => existing,
         Err(page) => return page,
     };
+    if validated.prompt == Prompt::None {
+        let signed_in = existing.as_ref().is_some_and(|(_, s)| s.sub.is_some());
+        let (error, why) = if signed_in {
+            (
+                "consent_required",
+                "this server asks the user to consent on a page",
+            )
+        } else {
+            ("login_required", "the user is not signed in")
+        };
+        return stopped(authorize::error_redirect(
+            core,
+            &validated.redirect_uri,
+            validated.state.as_deref(),
+            error,
+            why,
+        ));
+    }
     let (cookie, session, fresh) = match existing {
         Some((c, s)) => (c, s, false),
         None => match core.browser.start(None, now).await {
@@ -199,6 +222,14 @@ async fn authorize_page(
         Err(e) => return store_failed(&e),
     };
     let mut response = match &session.sub {
+        // `prompt=login` or `max_age`: this sign-in is not recent enough for the client.
+        Some(_) if validated.wants_new_sign_in(session.auth_time, now) => {
+            let notice = format!(
+                "Sign in again to continue: {} asks for a recent sign-in.",
+                client_name(&validated)
+            );
+            sign_in_page(&validated, &id, &session.csrf, None, Some(&notice))
+        }
         Some(sub) => {
             show_consent(
                 &state,
@@ -232,11 +263,7 @@ async fn show_consent(
         Ok(offer) if !offer.sign_in_again.is_empty() => {
             let notice = format!(
                 "Sign in again to continue: {} asks for {}, which needs a recent sign-in.",
-                pending
-                    .client
-                    .name
-                    .as_deref()
-                    .unwrap_or(&pending.client.client_id),
+                client_name(pending),
                 offer.sign_in_again.join(", ")
             );
             sign_in_page(pending, id, &session.csrf, None, Some(&notice))
@@ -294,6 +321,20 @@ async fn login(
             );
         }
     };
+    // Signing in again (a recent sign-in asked for) does not switch users: who consents stays
+    // who was signed in.
+    if session
+        .sub
+        .as_ref()
+        .is_some_and(|signed_in| *signed_in != sub)
+    {
+        return login_page(
+            &pending,
+            request,
+            &session.csrf,
+            Some("Sign in as the account already signed in in this browser."),
+        );
+    }
     // A new session id for the signed-in user (no fixation), with the request moved over.
     let renewed = async {
         core.browser.end(&cookie).await?;

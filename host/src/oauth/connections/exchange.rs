@@ -11,7 +11,7 @@ use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::TokenResponse;
 use crate::oauth::params::{Params, split_scope};
-use crate::oauth::policy_input::{context, decide_raw, engine_auth, engine_client};
+use crate::oauth::policy_input::{context, decide_raw, engine_auth, engine_client, reachable};
 use crate::oauth::state::Core;
 use crate::oauth::urn::{ACCESS_TOKEN_TYPE, API_KEY_TOKEN_TYPE, CERTIFICATE_TOKEN_TYPE};
 use crate::vault::{Credential, Owner, SecretKind};
@@ -130,7 +130,7 @@ async fn release(
             .filter(|s| s.reason == Some(tollgate_engine::Reason::NotAllowed))
             .map(|s| &*s.scope)
             .collect();
-        if let Some(needs) = decision.step_up_for(&missing) {
+        if let Some(needs) = decision.step_up_for(&missing, reachable) {
             return Err(OAuthError::insufficient_user_authentication(
                 format!(
                     "connection `{}` needs a more recent or stronger sign-in of the user",

@@ -14,6 +14,7 @@ use crate::oauth::policy_input::{decide, engine_auth, engine_request, engine_use
 use crate::oauth::secrets::pkce_matches;
 use crate::oauth::state::Core;
 use crate::oauth::targets::named_targets;
+use crate::oauth::token_claims::without_auth_claims;
 
 /// The authorization code grant (RFC 6749 §4.1.3 with RFC 7636): the code is single-use (a
 /// replay revokes everything it issued), bound to its client, redirect URI and PKCE challenge,
@@ -72,7 +73,7 @@ pub(super) async fn grant(
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let mut extra = claims.as_object().cloned().unwrap_or_default();
+    let mut extra = without_auth_claims(claims.as_object().cloned().unwrap_or_default());
     extra.extend(signed_in.clone());
     let request = Request {
         user: Some(engine_user(&directory, &sub)),

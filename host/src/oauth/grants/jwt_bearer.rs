@@ -13,7 +13,7 @@ use crate::oauth::params::{Params, split_scope};
 use crate::oauth::policy_input::{decide, engine_request, engine_user};
 use crate::oauth::state::Core;
 use crate::oauth::targets::resolve_resource;
-use crate::oauth::token_claims::custom_claims;
+use crate::oauth::token_claims::{custom_claims, without_auth_claims};
 
 pub(super) async fn grant(
     core: &Core,
@@ -70,7 +70,8 @@ pub(super) async fn grant(
     }
     let directory = core.directory();
     let resource = resolve_resource(&directory, params, client)?;
-    let extra = custom_claims(&claims);
+    // The assertion says who the user is, not how this server saw them sign in.
+    let extra = without_auth_claims(custom_claims(&claims));
     let request = Request {
         user: Some(engine_user(&directory, &sub)),
         claims: Some(Value::Object(extra.clone())),

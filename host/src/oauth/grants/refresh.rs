@@ -10,7 +10,7 @@ use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{Issue, Refresh, TokenResponse, issue};
 use crate::oauth::params::{Params, split_scope};
-use crate::oauth::policy_input::{decide, engine_auth, engine_request, engine_user};
+use crate::oauth::policy_input::{decide_with_step_up, engine_auth, engine_request, engine_user};
 use crate::oauth::state::Core;
 use crate::oauth::token_claims::{SUBJECT_KEY, party_of, subject_of};
 
@@ -24,8 +24,9 @@ pub(super) async fn grant(
 ) -> Result<TokenResponse, OAuthError> {
     require_grant(client, GrantTypeName::RefreshToken)?;
     let token = params.require("refresh_token")?;
-    // Found now, used once the decision is made: a refusal the client can mend (a scope that
-    // needs a fresher sign-in, asked for again without it) leaves the refresh token usable.
+    // Found now, used once the decision is made: a refusal (a scope that needs a fresher sign-in,
+    // a policy that no longer gives anything) leaves the refresh token usable, so the client can
+    // ask again for less. A replay is caught by `find`, and a race by `take`.
     let record = find(core, params, client, token, SingleUse::Refresh).await?;
     let invalid = || OAuthError::invalid_grant("the refresh token is not valid");
     let grant = GrantType::from_name(&record.grant_type).ok_or_else(invalid)?;
@@ -88,7 +89,7 @@ pub(super) async fn grant(
         auth,
         ..engine_request(grant, client, resource, Some(requested), params)
     };
-    let decision = decide(core, &request, &client.config.client_id)?;
+    let decision = decide_with_step_up(core, &request, &client.config.client_id, params)?;
     let record = take(core, params, record, SingleUse::Refresh).await?;
     issue(
         core,

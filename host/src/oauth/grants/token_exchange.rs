@@ -13,7 +13,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{Issue, Refresh, TokenResponse, issue};
 use crate::oauth::own_tokens::verify_own_token;
 use crate::oauth::params::{Params, split_scope};
-use crate::oauth::policy_input::{decide, engine_auth, engine_request, engine_user};
+use crate::oauth::policy_input::{decide_with_step_up, engine_auth, engine_request, engine_user};
 use crate::oauth::state::Core;
 use crate::oauth::targets::{named_connection, resolve_resource};
 use crate::oauth::token_claims::{
@@ -151,7 +151,7 @@ pub(super) async fn grant(
             params,
         )
     };
-    let decision = decide(core, &request, &client.config.client_id)?;
+    let decision = decide_with_step_up(core, &request, &client.config.client_id, params)?;
     // No widening through exchange: on the same resource, never more than the subject token had.
     let scopes: Vec<String> = decision
         .granted
