@@ -65,7 +65,7 @@ const quoted = (value) => `"${String(value).replace(/["\\]/g, "'")}"`;
 
 const jsonRpcError = (code, message) => ({ jsonrpc: '2.0', id: null, error: { code, message } });
 
-function app({ host, resource, issuer }) {
+function app({ host, resource, issuer, recentSignIn = new Map() }) {
   const metadataUrl = getOAuthProtectedResourceMetadataUrl(new URL(resource));
   const jwks = createRemoteJWKSet(new URL(`${issuer}/jwks`));
 
@@ -102,7 +102,7 @@ function app({ host, resource, issuer }) {
       scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
       expiresAt: payload.exp,
       resource: new URL(resource),
-      extra: { sub: payload.sub },
+      extra: { sub: payload.sub, authTime: payload.auth_time },
     };
     next();
   }
@@ -121,13 +121,32 @@ function app({ host, resource, issuer }) {
       const scope = TOOL_SCOPES.get(message.params?.name);
       if (scope && !req.auth.scopes.includes(scope)) missing.add(scope);
     }
-    if (missing.size === 0) return next();
+    if (missing.size === 0) return requireRecentSignIn(req, res, next);
     const description = `this call needs the scope ${[...missing].join(' ')}`;
     // The scopes already granted go in too (the spec's recommended approach): the SDK client asks for
     // exactly the challenge's scopes when it steps up, and would otherwise lose the ones it has.
     const granted = req.auth.scopes.filter((s) => SCOPES_SUPPORTED.includes(s));
     const scope = [...granted, ...missing].join(' ');
     challenge(res, 403, { error: 'insufficient_scope', scope, error_description: description }, { error: 'insufficient_scope', error_description: description });
+  }
+
+  // Tools that need the user to have signed in recently (MCP_RECENT_SIGN_IN): a token whose
+  // `auth_time` is older, or absent, gets RFC 9470's 401 insufficient_user_authentication with
+  // `max_age`, so the client sends the user to sign in again.
+  function requireRecentSignIn(req, res, next) {
+    let maxAge;
+    for (const message of [req.body].flat()) {
+      if (message?.method !== 'tools/call') continue;
+      const limit = recentSignIn.get(message.params?.name);
+      if (limit !== undefined) maxAge = Math.min(maxAge ?? limit, limit);
+    }
+    if (maxAge === undefined) return next();
+    const authTime = req.auth.extra.authTime;
+    const age = Math.floor(Date.now() / 1000) - authTime;
+    if (Number.isInteger(authTime) && age <= maxAge && age >= -60) return next();
+    const description = `this call needs a sign-in in the last ${maxAge} seconds`;
+    challenge(res, 401, { error: 'insufficient_user_authentication', error_description: description, max_age: maxAge },
+      { error: 'insufficient_user_authentication', error_description: description });
   }
 
   const prm = {
@@ -169,6 +188,15 @@ function fail(message) {
 const host = process.env.MCP_HOST ?? '127.0.0.1';
 const port = Number(process.env.MCP_PORT ?? 3001);
 const issuer = process.env.TOLLGATE_ISSUER ?? 'http://127.0.0.1:8080';
+// `tool:seconds,tool:seconds`: tools that need a sign-in at most that many seconds old.
+const recentSignIn = new Map();
+for (const entry of (process.env.MCP_RECENT_SIGN_IN ?? '').split(',').filter(Boolean)) {
+  const [tool, seconds] = entry.split(':');
+  if (!TOOL_SCOPES.has(tool) || !/^\d+$/.test(seconds ?? '')) {
+    fail(`MCP_RECENT_SIGN_IN must be tool:seconds pairs of ${[...TOOL_SCOPES.keys()].join(', ')}, not ${JSON.stringify(entry)}`);
+  }
+  recentSignIn.set(tool, Number(seconds));
+}
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   fail(`MCP_PORT must be a port number (0 for any free port), not ${JSON.stringify(process.env.MCP_PORT)}`);
 }
@@ -182,7 +210,7 @@ http.once('error', (err) => fail(`cannot listen on ${host}:${port}: ${err.messag
 // The default resource URL names the port actually bound, so the app is built once listening (MCP_PORT=0).
 http.listen(port, host, () => {
   const resource = process.env.MCP_URL ?? `http://127.0.0.1:${http.address().port}/mcp`;
-  http.on('request', app({ host, resource, issuer }));
+  http.on('request', app({ host, resource, issuer, recentSignIn }));
   console.log(`mcp-server: listening on ${resource}`);
 });
 

@@ -195,6 +195,53 @@ test('503, not 401, when the issuer cannot be reached for its keys', async () =>
   await once(other.child, 'exit');
 });
 
+test('MCP_RECENT_SIGN_IN: a tool that needs a recent sign-in answers 401 insufficient_user_authentication with max_age', async () => {
+  const other = await startServer({ TOLLGATE_ISSUER: issuer, MCP_RECENT_SIGN_IN: 'create_invoice:300' });
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const scope = 'mcp:calendar.read mcp:invoice.create';
+    const call = async (claims, name = 'create_invoice') => fetch(other.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${await token({ scope, claims: { aud: other.url, ...claims } })}`,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: { customer: 'ACME', amountCents: 1000 } } }),
+    });
+    const metadata = `${new URL(other.url).origin}/.well-known/oauth-protected-resource/mcp`;
+    for (const [why, claims] of [['an old sign-in', { auth_time: now - 600 }], ['no auth_time', {}], ['one from the future', { auth_time: now + 3600 }]]) {
+      const refused = await call(claims);
+      assert.equal(refused.status, 401, why);
+      assert.equal(
+        refused.headers.get('www-authenticate'),
+        `Bearer error="insufficient_user_authentication", error_description="this call needs a sign-in in the last 300 seconds", max_age="300", resource_metadata="${metadata}"`,
+        why,
+      );
+      assert.equal((await refused.json()).error, 'insufficient_user_authentication', why);
+    }
+    // A recent sign-in passes the check; so does a tool without the rule, whatever the sign-in.
+    for (const [why, response] of [['recent', await call({ auth_time: now - 10 })], ['other tool', await call({}, 'list_events')]]) {
+      assert.notEqual(response.status, 401, why);
+      assert.equal(response.headers.get('www-authenticate'), null, why);
+    }
+  } finally {
+    other.child.kill('SIGTERM');
+    await once(other.child, 'exit');
+  }
+  // A malformed setting stops the server with a message.
+  const bad = spawn(process.execPath, [serverPath], {
+    env: { ...process.env, MCP_PORT: '0', TOLLGATE_ISSUER: issuer, MCP_RECENT_SIGN_IN: 'create_invoice:soon' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(bad);
+  let stderr = '';
+  bad.stderr.on('data', (chunk) => { stderr += chunk; });
+  const [code] = await once(bad, 'exit');
+  assert.equal(code, 1);
+  assert.match(stderr, /MCP_RECENT_SIGN_IN must be tool:seconds pairs/);
+});
+
 test('stops cleanly on SIGTERM', async () => {
   mcp.child.kill('SIGTERM');
   const [code, signal] = await once(mcp.child, 'exit');
