@@ -642,6 +642,233 @@ async fn a_scope_that_wants_a_recent_sign_in_asks_for_the_password_again() {
     assert_eq!(kept["auth_time"], access["auth_time"]);
 }
 
+/// The text between `start` and the next `<` on a page.
+fn text_after<'p>(page: &'p str, start: &str) -> &'p str {
+    let at = page.find(start).expect(start) + start.len();
+    let end = at + page[at..].find('<').expect("end of the text");
+    &page[at..end]
+}
+
+/// The code an authenticator app shows at `time` for a base32 secret.
+fn app_code(secret: &str, time: u64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret).expect("base32");
+    totp_rs::Builder::new()
+        .with_secret(secret)
+        .build()
+        .expect("a TOTP")
+        .generate(time)
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_second_factor_is_set_up_on_the_account_page_and_asked_for_at_every_sign_in() {
+    let config = format!(
+        "{}\nvault: {{ keyFile: vault.key }}\n",
+        EXAMPLE.replacen("policies:\n", STEP_UP_POLICIES, 1)
+    );
+    let s = start("authz-second-factor", &config, None).await;
+    let mut b = Browser::new(&s);
+    let page = b.get("/account").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("action=\"/account/login\""),
+        "{}",
+        page.body
+    );
+    let csrf = hidden(&page.body, "csrf");
+    let signed_in = b
+        .post_form(
+            "/account/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "cy"),
+                ("password", "cy-dev-password"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+    let page = b.get("/account").await;
+    assert!(page.body.contains("<strong>off</strong>"), "{}", page.body);
+    let csrf = hidden(&page.body, "csrf");
+    let enrol = b
+        .post_form(
+            "/account/second-factor",
+            &[("csrf", &csrf), ("action", "start")],
+        )
+        .await;
+    assert_eq!(enrol.status, StatusCode::OK, "{}", enrol.body);
+    assert!(enrol.body.contains("<svg"), "a QR code: {}", enrol.body);
+    let secret = text_after(&enrol.body, "id=\"second-factor-secret\">").to_owned();
+    let now = u64::try_from(jiff::Timestamp::now().as_second()).expect("after 1970");
+    // A wrong code keeps the enrolment open, with the same key.
+    let wrong = b
+        .post_form(
+            "/account/second-factor",
+            &[("csrf", &csrf), ("action", "confirm"), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    assert_eq!(
+        text_after(&wrong.body, "id=\"second-factor-secret\">"),
+        secret
+    );
+    let done = b
+        .post_form(
+            "/account/second-factor",
+            &[
+                ("csrf", &csrf),
+                ("action", "confirm"),
+                ("code", &app_code(&secret, now)),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let recovery: Vec<String> = done
+        .body
+        .split("<li><code>")
+        .skip(1)
+        .map(|rest| rest.split('<').next().expect("a code").to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10, "{}", done.body);
+    assert!(b.get("/account").await.body.contains("<strong>on</strong>"));
+    // The secret is sealed in the store, never in the clear.
+    let db = std::fs::read(s.dir.0.join("tollgate.db")).expect("the database");
+    assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
+
+    // Signing in for an application now needs the code: the password alone is refused.
+    let scope = "mcp:calendar.read mcp:invoice.create";
+    let query = authorize_query("calendar-desktop", DESKTOP_REDIRECT, Some(scope), CALENDAR);
+    let mut app = Browser::new(&s);
+    let first = app.get(&query).await;
+    assert!(first.body.contains("name=\"code\""), "{}", first.body);
+    let refused = submit_login(&mut app, &first, "cy", "cy-dev-password").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
+    assert!(
+        refused.body.contains("authenticator app"),
+        "{}",
+        refused.body
+    );
+    // A recovery code signs in once, as a second factor: invoices (which need one) are offered.
+    let with_code = |code: String| {
+        let request = hidden(&first.body, "request");
+        let csrf = hidden(&first.body, "csrf");
+        vec![
+            ("request".to_owned(), request),
+            ("csrf".to_owned(), csrf),
+            ("username".to_owned(), "cy".to_owned()),
+            ("password".to_owned(), "cy-dev-password".to_owned()),
+            ("code".to_owned(), code),
+        ]
+    };
+    let form = with_code(recovery[0].clone());
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let after = app.post_form("/login", &pairs).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "{}", after.body);
+    let consent = app.get(&after.location.expect("to consent")).await;
+    assert_eq!(
+        offered(&consent.body),
+        ["mcp:calendar.read", "mcp:invoice.create"],
+        "{}",
+        consent.body
+    );
+    let back = answer(
+        &mut app,
+        &consent,
+        &["mcp:calendar.read", "mcp:invoice.create"],
+        "allow",
+    )
+    .await;
+    let (status, _, token) = post(
+        &format!("{}/token", s.base),
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "calendar-desktop"),
+            ("code", &back["code"]),
+            ("redirect_uri", DESKTOP_REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("resource", CALENDAR),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(token["scope"], "mcp:calendar.read mcp:invoice.create");
+    let access = claims(token["access_token"].as_str().expect("a token"));
+    assert_eq!(access["amr"], json!(["pwd", "otp"]));
+    assert_eq!(access["acr"], "urn:tollgate:loa:2");
+
+    // A used recovery code, and a code of a time step already used, are refused; the next step's
+    // code (one step of drift is allowed) signs in once.
+    let mut again = Browser::new(&s);
+    let page = again.get(&query).await;
+    let attempt = |code: String, page: &Answer| {
+        let request = hidden(&page.body, "request");
+        let csrf = hidden(&page.body, "csrf");
+        (request, csrf, code)
+    };
+    for (why, code, want) in [
+        (
+            "a used recovery code",
+            recovery[0].clone(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "the code used to confirm",
+            app_code(&secret, now),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "the next step's code",
+            app_code(&secret, now + 30),
+            StatusCode::SEE_OTHER,
+        ),
+    ] {
+        let (request, csrf, code) = attempt(code, &page);
+        let answer = again
+            .post_form(
+                "/login",
+                &[
+                    ("request", &request),
+                    ("csrf", &csrf),
+                    ("username", "cy"),
+                    ("password", "cy-dev-password"),
+                    ("code", &code),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, want, "{why}: {}", answer.body);
+    }
+    // Without a vault key there is nowhere to seal a secret: setting one up is refused.
+    let plain = start("authz-second-factor-no-vault", &example(""), None).await;
+    let mut c = Browser::new(&plain);
+    let page = c.get("/account").await;
+    let csrf = hidden(&page.body, "csrf");
+    c.post_form(
+        "/account/login",
+        &[
+            ("csrf", &csrf),
+            ("username", "cy"),
+            ("password", "cy-dev-password"),
+        ],
+    )
+    .await;
+    let page = c.get("/account").await;
+    let csrf = hidden(&page.body, "csrf");
+    let refused = c
+        .post_form(
+            "/account/second-factor",
+            &[("csrf", &csrf), ("action", "start")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(refused.body.contains("vault"), "{}", refused.body);
+}
+
 #[tokio::test]
 async fn authorize_honours_max_age_prompt_and_keeps_the_signed_in_user() {
     let s = start("authz-prompt", &example(""), None).await;

@@ -982,6 +982,7 @@ async fn a_failed_sign_ins_unknown_user_name_is_never_stored_verbatim() {
         &s.core,
         "correct horse battery staple",
         "whatever",
+        None,
         Some(std::net::IpAddr::from([127, 0, 0, 50])),
         now(),
     )

@@ -19,9 +19,10 @@ use super::cimd::{CimdError, MetadataDocuments};
 use super::error::OAuthError;
 use super::params::split_scope;
 use super::policy_input::{
-    STEP_UP_GRACE_SECONDS, auth_claims, decide_raw, engine_auth, engine_client_of, engine_user,
-    reachable, user_claims,
+    STEP_UP_GRACE_SECONDS, SignInCan, auth_claims, decide_raw, engine_auth, engine_client_of,
+    engine_user, user_claims,
 };
+use super::second_factor;
 use super::secrets::{random_id, token_hash};
 use super::state::Core;
 use super::targets::choose_resource;
@@ -303,18 +304,33 @@ pub enum LoginRefused {
     /// The password could not be checked: the store is out of reach (nothing is counted
     /// against the user).
     Unavailable,
+    /// The password is right, but the user has a second factor and the code is missing, wrong
+    /// or used before (counted as a failure).
+    Code,
 }
 
-/// Signs a user in by user name (or `sub`) and password, throttled per user name and address
-/// (see [`crate::throttle`]). Unknown users cost the same argon2 verification as known ones, so
-/// the answer time does not tell which names exist; argon2 runs off the async workers.
+/// A signed-in user and how: `pwd`, and `otp` when a second factor was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    /// The user.
+    pub sub: String,
+    /// The `amr` values of the sign-in.
+    pub methods: Vec<String>,
+}
+
+/// Signs a user in by user name (or `sub`) and password, and, when the user has set up a second
+/// factor, a one-time `code` (or a recovery code), throttled per user name and address (see
+/// [`crate::throttle`]; a wrong code counts as a failure). Unknown users cost the same argon2
+/// verification as known ones, so the answer time does not tell which names exist; argon2 runs
+/// off the async workers.
 pub async fn login(
     core: &Core,
     username: &str,
     password: &str,
+    code: Option<&str>,
     ip: Option<std::net::IpAddr>,
     now: i64,
-) -> Result<String, LoginRefused> {
+) -> Result<SignedIn, LoginRefused> {
     use crate::throttle::Principal;
     let username = username.get(..username.len().min(256)).unwrap_or_default();
     let principal = Principal::User(username);
@@ -351,6 +367,40 @@ pub async fn login(
             false
         }
     };
+    // The second factor, for a user who set one up: checked only after the password.
+    let mut methods = vec!["pwd".to_owned()];
+    if ok && let Some(sub) = &sub {
+        match second_factor::enrolled(core, sub).await {
+            Ok(false) => {}
+            Ok(true) => {
+                let given = code.map(str::trim).filter(|c| !c.is_empty());
+                let verified = match given {
+                    Some(given) => second_factor::verify(core, sub, given, now).await,
+                    None => Ok(None),
+                };
+                match verified {
+                    Ok(Some(_)) => methods.push("otp".to_owned()),
+                    Ok(None) => {
+                        core.throttle.failed(principal, ip, now);
+                        core.audit.record(Event::Login {
+                            username: username.to_owned(),
+                            sub: None,
+                            succeeded: false,
+                        });
+                        return Err(LoginRefused::Code);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot check a user's second factor");
+                        return Err(LoginRefused::Unavailable);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read a user's second factor");
+                return Err(LoginRefused::Unavailable);
+            }
+        }
+    }
     if ok {
         core.throttle.succeeded(principal, ip);
     } else {
@@ -377,7 +427,9 @@ pub async fn login(
         sub: sub.clone().filter(|_| ok),
         succeeded: ok,
     });
-    sub.filter(|_| ok).ok_or(LoginRefused::Wrong)
+    sub.filter(|_| ok)
+        .map(|sub| SignedIn { sub, methods })
+        .ok_or(LoginRefused::Wrong)
 }
 
 /// What the consent page offers: the scopes the policies allow this user and client, and the
@@ -443,18 +495,23 @@ fn decide(
 /// Requested scopes that a policy gives only to a more recent sign-in, and that a password
 /// sign-in now would obtain, are `sign_in_again` (step-up; the caller asks for the password
 /// again and comes back). What a password cannot give (a second factor, a level above one
-/// factor) stays unavailable: [`reachable`].
+/// factor the user has not set up) stays unavailable: [`SignInCan::reaches`].
 pub fn offer(
     core: &Core,
     pending: &Validated,
     session: &Session,
-    sub: &str,
+    can: SignInCan,
     ip: Option<IpAddr>,
     now: i64,
 ) -> Result<Offer, AuthorizeError> {
+    let Some(sub) = session.sub.as_deref() else {
+        return Err(page(
+            "Sign in first: this browser session has no signed-in user.",
+        ));
+    };
     let decision = decide(core, pending, session, sub, None, ip, now)?;
     let offered: Vec<String> = decision.granted.iter().map(|s| s.to_string()).collect();
-    let sign_in_again = password_step_up(&decision, pending, session, now);
+    let sign_in_again = sign_in_step_up(&decision, pending, session, can, now);
     if !sign_in_again.is_empty() {
         return Ok(Offer {
             offered,
@@ -486,10 +543,11 @@ pub fn offer(
 
 /// The explicitly requested scopes, refused now, that a password sign-in at `now` would obtain.
 /// Empty when the session's sign-in is from this very second (nothing fresher to ask for).
-fn password_step_up(
+fn sign_in_step_up(
     decision: &Decision<'_>,
     pending: &Validated,
     session: &Session,
+    can: SignInCan,
     now: i64,
 ) -> Vec<String> {
     let Some(requested) = &pending.requested else {
@@ -513,7 +571,7 @@ fn password_step_up(
             decision
                 .step_up
                 .iter()
-                .any(|p| reachable(p) && p.scopes.contains(&s.scope))
+                .any(|p| can.reaches(p) && p.scopes.contains(&s.scope))
         })
         .map(|s| s.scope.to_string())
         .collect()

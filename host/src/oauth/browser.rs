@@ -75,10 +75,11 @@ impl Browser {
 
     /// Starts a session; returns the cookie value and the session. A login starts a new one, so
     /// an id planted before the login is worth nothing after it; it records the sign-in's time
-    /// and method (a password) for the tokens and for policies (`auth.*`).
+    /// and `methods` (`amr`: `pwd`, `otp`) for the tokens and for policies (`auth.*`).
     pub async fn start(
         &self,
         sub: Option<String>,
+        methods: Vec<String>,
         now: i64,
     ) -> Result<(String, Session), StoreError> {
         let cookie = random_id();
@@ -92,11 +93,7 @@ impl Browser {
             sub,
             csrf: random_id(),
             auth_time: signed_in.then_some(now),
-            methods: if signed_in {
-                vec!["pwd".to_owned()]
-            } else {
-                Vec::new()
-            },
+            methods: if signed_in { methods } else { Vec::new() },
             expires_at: now.saturating_add(ttl),
         };
         let flow = FlowRecord {

@@ -28,6 +28,7 @@ pub mod redirect_uri;
 pub mod registration;
 pub mod replica;
 pub mod revocation;
+pub mod second_factor;
 pub mod secrets;
 pub mod state;
 pub mod targets;

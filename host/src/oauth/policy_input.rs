@@ -127,13 +127,43 @@ pub fn engine_auth(claims: &Map<String, Value>, now: i64) -> Option<Auth> {
 /// servers' clocks differ a little), so asking could go round in circles.
 pub const STEP_UP_GRACE_SECONDS: u64 = 2;
 
-/// Whether this server can obtain, by a new sign-in, what a step-up entry needs: a password (no
-/// other method), a level a password reaches (or any), an age it can still have when the user
-/// has consented.
-pub fn reachable(s: &StepUp<'_>) -> bool {
-    s.methods.iter().all(|m| *m == "pwd")
-        && (s.levels.is_empty() || s.levels.iter().any(|l| *l == ONE_FACTOR))
-        && s.max_age.is_none_or(|age| age >= STEP_UP_GRACE_SECONDS)
+/// What a new sign-in of a user can give: a password, and a one-time code when the user has set
+/// up a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInCan {
+    /// The user has a second factor (`otp`, level [`TWO_FACTORS`]).
+    pub second_factor: bool,
+}
+
+impl SignInCan {
+    /// What a new sign-in of `sub` can give (`None`: no user, nothing beyond a password matters).
+    /// A second factor that cannot be read counts as none.
+    pub async fn of(core: &Core, sub: Option<&str>) -> SignInCan {
+        let second_factor = match sub {
+            Some(sub) => super::second_factor::enrolled(core, sub)
+                .await
+                .unwrap_or(false),
+            None => false,
+        };
+        SignInCan { second_factor }
+    }
+
+    /// Whether a new sign-in can obtain what a step-up entry needs: only methods it uses (a
+    /// password; `otp` with a second factor), a level it reaches (or any), an age it can still
+    /// have when the user has consented.
+    pub fn reaches(self, s: &StepUp<'_>) -> bool {
+        let method = |m: &str| m == "pwd" || (self.second_factor && m == "otp");
+        let level = |l: &str| {
+            l == if self.second_factor {
+                TWO_FACTORS
+            } else {
+                ONE_FACTOR
+            }
+        };
+        s.methods.iter().all(|m| method(m))
+            && (s.levels.is_empty() || s.levels.iter().any(|l| level(l)))
+            && s.max_age.is_none_or(|age| age >= STEP_UP_GRACE_SECONDS)
+    }
 }
 
 /// `insufficient_user_authentication` for a token request that explicitly asked (`scope`) for
@@ -142,7 +172,11 @@ pub fn reachable(s: &StepUp<'_>) -> bool {
 /// it (RFC 9470 defines the error for resource servers; here it is answered by the token
 /// endpoint as well, with the same `max_age` / `acr_values`, as a 400 JSON error). `None`
 /// otherwise: the grant narrows, or is refused, as without step-up.
-pub fn step_up_refusal(decision: &Decision<'_>, params: &Params) -> Option<OAuthError> {
+pub fn step_up_refusal(
+    decision: &Decision<'_>,
+    params: &Params,
+    can: SignInCan,
+) -> Option<OAuthError> {
     params.get("scope")?;
     let refused: Vec<&str> = decision
         .scopes
@@ -153,13 +187,13 @@ pub fn step_up_refusal(decision: &Decision<'_>, params: &Params) -> Option<OAuth
             decision
                 .step_up
                 .iter()
-                .any(|s| reachable(s) && s.scopes.iter().any(|g| **g == **scope))
+                .any(|s| can.reaches(s) && s.scopes.iter().any(|g| **g == **scope))
         })
         .collect();
     if refused.is_empty() {
         return None;
     }
-    let needs = decision.step_up_for(&refused, reachable)?;
+    let needs = decision.step_up_for(&refused, |s| can.reaches(s))?;
     Some(OAuthError::insufficient_user_authentication(
         format!(
             "`{}` needs a more recent sign-in of the user: send the user through /authorize again",
@@ -188,9 +222,10 @@ pub fn decide_with_step_up(
     request: &Request,
     client_id: &str,
     params: &Params,
+    can: SignInCan,
 ) -> Result<Decision<'static>, OAuthError> {
     let decision = decide_raw(core, request, client_id)?;
-    if let Some(refusal) = step_up_refusal(&decision, params) {
+    if let Some(refusal) = step_up_refusal(&decision, params, can) {
         return Err(refusal);
     }
     permitted_or_refused(decision, request, client_id)

@@ -138,7 +138,8 @@ mod tests {
     #[test]
     fn the_stylesheet_holds_every_rule_the_pages_use() {
         for class in [
-            ".client", ".badge", ".warn", ".error", ".scope", ".actions", ".muted",
+            ".client", ".badge", ".warn", ".error", ".scope", ".actions", ".muted", ".hint",
+            ".notice", ".qr",
         ] {
             assert!(STYLESHEET.body.contains(class), "{class}");
         }

@@ -123,7 +123,7 @@ async fn start_page(
         }
         Some((_, session)) => sign_in_page(flow, &f, &session.csrf, None),
         None => {
-            let (cookie, session) = match core.browser.start(None, now).await {
+            let (cookie, session) = match core.browser.start(None, Vec::new(), now).await {
                 Ok(started) => started,
                 Err(e) => return store_failed(&e),
             };
@@ -161,12 +161,16 @@ async fn start_form(
             let username = form.one("username").unwrap_or_default();
             let password = form.one("password").unwrap_or_default();
             let ip = peer.map(|p| p.ip());
-            let sub = match oauth::authorize::login(core, username, password, ip, now).await {
-                Ok(sub) => sub,
+            let code = form.one("code");
+            let signed_in = match oauth::authorize::login(core, username, password, code, ip, now)
+                .await
+            {
+                Ok(signed_in) => signed_in,
                 Err(refused) => {
                     return sign_in_page(flow, &f, &session.csrf, Some(&login_refused(refused)));
                 }
             };
+            let oauth::authorize::SignedIn { sub, methods } = signed_in;
             if sub != f.sub {
                 return message_page(
                     403,
@@ -177,7 +181,7 @@ async fn start_form(
             // A new session id for the signed-in user (no fixation).
             let renewed = async {
                 core.browser.end(&cookie).await?;
-                core.browser.start(Some(sub), now).await
+                core.browser.start(Some(sub), methods, now).await
             };
             let (new_cookie, new_session) = match renewed.await {
                 Ok(renewed) => renewed,

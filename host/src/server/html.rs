@@ -150,6 +150,10 @@ pub(super) fn login_refused(refused: authorize::LoginRefused) -> String {
         authorize::LoginRefused::Unavailable => {
             "The server cannot check your password right now. Try again in a moment.".to_owned()
         }
+        authorize::LoginRefused::Code => {
+            "Enter a current code from your authenticator app (or one of your recovery codes)."
+                .to_owned()
+        }
         authorize::LoginRefused::Throttled(seconds) => {
             format!("Too many failed sign-ins from this address. Try again in {seconds} seconds.")
         }

@@ -4,6 +4,7 @@
 //! Each route module exposes a `router()`; handlers parse HTTP and render what the OAuth and
 //! admin functions return. [`state`], [`http`], [`html`] and [`session`] are what they share.
 
+mod account;
 mod admin;
 mod assets;
 mod connect;

@@ -24,6 +24,7 @@ use crate::config::{ClientStatus, RegistrationType};
 use crate::oauth::authorization_request::{Prompt, Validated};
 use crate::oauth::authorize::{self, AuthorizeError, Offer};
 use crate::oauth::browser::Session;
+use crate::oauth::policy_input::SignInCan;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -212,7 +213,7 @@ async fn authorize_page(
     }
     let (cookie, session, fresh) = match existing {
         Some((c, s)) => (c, s, false),
-        None => match core.browser.start(None, now).await {
+        None => match core.browser.start(None, Vec::new(), now).await {
             Ok((c, s)) => (c, s, true),
             Err(e) => return store_failed(&e),
         },
@@ -259,7 +260,8 @@ async fn show_consent(
     ip: Option<IpAddr>,
     now: i64,
 ) -> Response {
-    match authorize::offer(&state.core, pending, session, sub, ip, now) {
+    let can = SignInCan::of(&state.core, Some(sub)).await;
+    match authorize::offer(&state.core, pending, session, can, ip, now) {
         Ok(offer) if !offer.sign_in_again.is_empty() => {
             let notice = format!(
                 "Sign in again to continue: {} asks for {}, which needs a recent sign-in.",
@@ -310,19 +312,22 @@ async fn login(
     };
     let username = form.one("username").unwrap_or_default();
     let password = form.one("password").unwrap_or_default();
-    let sub = match authorize::login(core, username, password, peer.map(|p| p.ip()), now).await {
-        Ok(sub) => sub,
-        Err(refused) => {
-            return login_page(
-                &pending,
-                request,
-                &session.csrf,
-                Some(&login_refused(refused)),
-            );
-        }
-    };
+    let code = form.one("code");
+    let signed_in =
+        match authorize::login(core, username, password, code, peer.map(|p| p.ip()), now).await {
+            Ok(signed_in) => signed_in,
+            Err(refused) => {
+                return login_page(
+                    &pending,
+                    request,
+                    &session.csrf,
+                    Some(&login_refused(refused)),
+                );
+            }
+        };
     // Signing in again (a recent sign-in asked for) does not switch users: who consents stays
     // who was signed in.
+    let authorize::SignedIn { sub, methods } = signed_in;
     if session
         .sub
         .as_ref()
@@ -338,7 +343,7 @@ async fn login(
     // A new session id for the signed-in user (no fixation), with the request moved over.
     let renewed = async {
         core.browser.end(&cookie).await?;
-        let (new_cookie, new_session) = core.browser.start(Some(sub), now).await?;
+        let (new_cookie, new_session) = core.browser.start(Some(sub), methods, now).await?;
         core.browser
             .rebind(request, &cookie, &new_cookie, now)
             .await?;
@@ -479,7 +484,7 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("role=\"alert\" id=\"login-error\""), "{html}");
-        assert_eq!(html.matches("aria-describedby=\"login-error\"").count(), 2);
+        assert_eq!(html.matches("aria-describedby=\"login-error\"").count(), 3);
         assert_eq!(html.matches("<h1>").count(), 1);
     }
 

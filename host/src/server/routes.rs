@@ -3,7 +3,7 @@
 use axum::Router;
 
 use super::state::AppState;
-use super::{admin, assets, connect, console, endpoints, pages, registration};
+use super::{account, admin, assets, connect, console, endpoints, pages, registration};
 
 /// Builds the router.
 pub fn app(state: AppState) -> Router {
@@ -11,6 +11,7 @@ pub fn app(state: AppState) -> Router {
         .merge(endpoints::router())
         .merge(admin::router(&state))
         .merge(pages::router())
+        .merge(account::router())
         .merge(registration::router())
         .merge(connect::router())
         .merge(console::router())

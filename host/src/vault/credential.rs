@@ -17,6 +17,9 @@ pub enum SecretKind {
     Certificate,
     /// The connection's own client secret at its provider.
     ClientSecret,
+    /// A user's second factor (a TOTP secret and recovery codes), under the reserved connection
+    /// id [`crate::oauth::second_factor::VAULT_ID`]: never a connection's.
+    SecondFactor,
 }
 
 impl SecretKind {
@@ -27,6 +30,7 @@ impl SecretKind {
             SecretKind::ApiKey => "api_key",
             SecretKind::Certificate => "certificate",
             SecretKind::ClientSecret => "client_secret",
+            SecretKind::SecondFactor => "second_factor",
         }
     }
 
@@ -37,6 +41,7 @@ impl SecretKind {
             "api_key" => SecretKind::ApiKey,
             "certificate" => SecretKind::Certificate,
             "client_secret" => SecretKind::ClientSecret,
+            "second_factor" => SecretKind::SecondFactor,
             _ => return None,
         })
     }

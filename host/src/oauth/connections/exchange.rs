@@ -11,7 +11,7 @@ use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::TokenResponse;
 use crate::oauth::params::{Params, split_scope};
-use crate::oauth::policy_input::{context, decide_raw, engine_auth, engine_client, reachable};
+use crate::oauth::policy_input::{SignInCan, context, decide_raw, engine_auth, engine_client};
 use crate::oauth::state::Core;
 use crate::oauth::urn::{ACCESS_TOKEN_TYPE, API_KEY_TOKEN_TYPE, CERTIFICATE_TOKEN_TYPE};
 use crate::vault::{Credential, Owner, SecretKind};
@@ -89,6 +89,13 @@ async fn release(
         SecretKind::ApiKey => API_KEY_TOKEN_TYPE,
         SecretKind::Certificate => CERTIFICATE_TOKEN_TYPE,
         SecretKind::RefreshToken | SecretKind::ClientSecret => ACCESS_TOKEN_TYPE,
+        // Not a kind any connection holds (`for_connection` never answers it).
+        SecretKind::SecondFactor => {
+            return Err(OAuthError::invalid_target(format!(
+                "connection `{}` holds no credentials",
+                connection.id
+            )));
+        }
     };
     if let Some(asked) = params.get("requested_token_type")
         && asked != issued_type
@@ -130,7 +137,8 @@ async fn release(
             .filter(|s| s.reason == Some(tollgate_engine::Reason::NotAllowed))
             .map(|s| &*s.scope)
             .collect();
-        if let Some(needs) = decision.step_up_for(&missing, reachable) {
+        let can = SignInCan::of(core, subject.user.as_ref().map(|_| subject.sub.as_str())).await;
+        if let Some(needs) = decision.step_up_for(&missing, |s| can.reaches(s)) {
             return Err(OAuthError::insufficient_user_authentication(
                 format!(
                     "connection `{}` needs a more recent or stronger sign-in of the user",
@@ -228,6 +236,7 @@ async fn release(
     match secret_kind {
         SecretKind::ApiKey => Ok(released(&credential.secret, API_KEY_TOKEN_TYPE)),
         SecretKind::Certificate => Ok(released(&credential.secret, CERTIFICATE_TOKEN_TYPE)),
+        SecretKind::SecondFactor => Err(OAuthError::server_error()),
         SecretKind::RefreshToken | SecretKind::ClientSecret => {
             // Never ask the provider for more than the user's grant there holds.
             let held = split_scope(credential.scope.as_deref());

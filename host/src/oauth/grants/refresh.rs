@@ -10,6 +10,7 @@ use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{Issue, Refresh, TokenResponse, issue};
 use crate::oauth::params::{Params, split_scope};
+use crate::oauth::policy_input::SignInCan;
 use crate::oauth::policy_input::{decide_with_step_up, engine_auth, engine_request, engine_user};
 use crate::oauth::state::Core;
 use crate::oauth::token_claims::{SUBJECT_KEY, party_of, subject_of};
@@ -89,7 +90,8 @@ pub(super) async fn grant(
         auth,
         ..engine_request(grant, client, resource, Some(requested), params)
     };
-    let decision = decide_with_step_up(core, &request, &client.config.client_id, params)?;
+    let can = SignInCan::of(core, user_present.then_some(sub.as_str())).await;
+    let decision = decide_with_step_up(core, &request, &client.config.client_id, params, can)?;
     let record = take(core, params, record, SingleUse::Refresh).await?;
     issue(
         core,

@@ -13,6 +13,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{Issue, Refresh, TokenResponse, issue};
 use crate::oauth::own_tokens::verify_own_token;
 use crate::oauth::params::{Params, split_scope};
+use crate::oauth::policy_input::SignInCan;
 use crate::oauth::policy_input::{decide_with_step_up, engine_auth, engine_request, engine_user};
 use crate::oauth::state::Core;
 use crate::oauth::targets::{named_connection, resolve_resource};
@@ -151,7 +152,8 @@ pub(super) async fn grant(
             params,
         )
     };
-    let decision = decide_with_step_up(core, &request, &client.config.client_id, params)?;
+    let can = SignInCan::of(core, request.user.as_ref().map(|_| subject_sub.as_str())).await;
+    let decision = decide_with_step_up(core, &request, &client.config.client_id, params, can)?;
     // No widening through exchange: on the same resource, never more than the subject token had.
     let scopes: Vec<String> = decision
         .granted

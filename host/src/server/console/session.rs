@@ -267,8 +267,9 @@ pub(super) async fn login(
             },
         )
     };
-    let sub = match authorize::login(&state.core, username, password, ip, now).await {
-        Ok(sub) => sub,
+    let code = form.one("code");
+    let sub = match authorize::login(&state.core, username, password, code, ip, now).await {
+        Ok(signed_in) => signed_in.sub,
         Err(authorize::LoginRefused::Wrong) => return refuse(NO_ROLE),
         Err(other) => return refuse(&login_refused(other)),
     };
