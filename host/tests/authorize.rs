@@ -584,19 +584,7 @@ async fn a_scope_that_wants_a_recent_sign_in_asks_for_the_password_again() {
         "allow",
     )
     .await;
-    let (status, _, token) = post(
-        &format!("{}/token", s.base),
-        None,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", "calendar-desktop"),
-            ("code", &back["code"]),
-            ("redirect_uri", DESKTOP_REDIRECT),
-            ("code_verifier", VERIFIER),
-            ("resource", CALENDAR),
-        ],
-    )
-    .await;
+    let (status, token) = redeem(&s, &back["code"], DESKTOP_REDIRECT, Some(VERIFIER)).await;
     assert_eq!(status, 200, "{token}");
     assert_eq!(token["scope"], "mcp:calendar.read mcp:calendar.write");
     // The token says how and when the user signed in.
@@ -666,7 +654,7 @@ async fn a_second_factor_is_set_up_on_the_account_page_and_asked_for_at_every_si
         "{}\nvault: {{ keyFile: vault.key }}\n",
         EXAMPLE.replacen("policies:\n", STEP_UP_POLICIES, 1)
     );
-    let s = start("authz-second-factor", &config, None).await;
+    let s = start("authz-second-factor", &config, Some("admin-secret")).await;
     let mut b = Browser::new(&s);
     let page = b.get("/account").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -703,9 +691,8 @@ async fn a_second_factor_is_set_up_on_the_account_page_and_asked_for_at_every_si
         .await;
     assert_eq!(enrol.status, StatusCode::OK, "{}", enrol.body);
     assert!(enrol.body.contains("<svg"), "a QR code: {}", enrol.body);
-    let secret = text_after(&enrol.body, "id=\"second-factor-secret\">").to_owned();
-    let now = u64::try_from(jiff::Timestamp::now().as_second()).expect("after 1970");
-    // A wrong code keeps the enrolment open, with the same key.
+    let first_key = text_after(&enrol.body, "id=\"second-factor-secret\">").to_owned();
+    // A wrong code ends that key: it is not shown again, a new one is set up.
     let wrong = b
         .post_form(
             "/account/second-factor",
@@ -713,10 +700,17 @@ async fn a_second_factor_is_set_up_on_the_account_page_and_asked_for_at_every_si
         )
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
-    assert_eq!(
-        text_after(&wrong.body, "id=\"second-factor-secret\">"),
-        secret
-    );
+    assert!(!wrong.body.contains(&first_key), "{}", wrong.body);
+    assert!(wrong.body.contains("again"), "{}", wrong.body);
+    let enrol = b
+        .post_form(
+            "/account/second-factor",
+            &[("csrf", &csrf), ("action", "start")],
+        )
+        .await;
+    let secret = text_after(&enrol.body, "id=\"second-factor-secret\">").to_owned();
+    assert_ne!(secret, first_key);
+    let now = u64::try_from(jiff::Timestamp::now().as_second()).expect("after 1970");
     let done = b
         .post_form(
             "/account/second-factor",
@@ -735,7 +729,42 @@ async fn a_second_factor_is_set_up_on_the_account_page_and_asked_for_at_every_si
         .map(|rest| rest.split('<').next().expect("a code").to_owned())
         .collect();
     assert_eq!(recovery.len(), 10, "{}", done.body);
-    assert!(b.get("/account").await.body.contains("<strong>on</strong>"));
+    // Turning it on ended the user's sessions, this one too: the account page asks to sign in,
+    // now with a code (a recovery code here), and then says the second factor is on.
+    let page = b.get("/account").await;
+    assert!(
+        page.body.contains("action=\"/account/login\""),
+        "{}",
+        page.body
+    );
+    let csrf = hidden(&page.body, "csrf");
+    b.post_form(
+        "/account/login",
+        &[
+            ("csrf", &csrf),
+            ("username", "cy"),
+            ("password", "cy-dev-password"),
+            ("code", &recovery[1]),
+        ],
+    )
+    .await;
+    let page = b.get("/account").await;
+    assert!(page.body.contains("<strong>on</strong>"), "{}", page.body);
+    // Starting again while it is on is refused: it is never replaced from the account page.
+    let replaced = tollgate::oauth::second_factor::begin(
+        &s.core,
+        "u-cy",
+        "cy",
+        i64::try_from(now).expect("a time"),
+    )
+    .await;
+    assert!(
+        matches!(
+            replaced,
+            Err(tollgate::oauth::second_factor::SecondFactorError::AlreadyOn)
+        ),
+        "{replaced:?}"
+    );
     // The secret is sealed in the store, never in the clear.
     let db = std::fs::read(s.dir.0.join("tollgate.db")).expect("the database");
     assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
@@ -783,19 +812,7 @@ async fn a_second_factor_is_set_up_on_the_account_page_and_asked_for_at_every_si
         "allow",
     )
     .await;
-    let (status, _, token) = post(
-        &format!("{}/token", s.base),
-        None,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", "calendar-desktop"),
-            ("code", &back["code"]),
-            ("redirect_uri", DESKTOP_REDIRECT),
-            ("code_verifier", VERIFIER),
-            ("resource", CALENDAR),
-        ],
-    )
-    .await;
+    let (status, token) = redeem(&s, &back["code"], DESKTOP_REDIRECT, Some(VERIFIER)).await;
     assert_eq!(status, 200, "{token}");
     assert_eq!(token["scope"], "mcp:calendar.read mcp:invoice.create");
     let access = claims(token["access_token"].as_str().expect("a token"));
@@ -843,6 +860,42 @@ async fn a_second_factor_is_set_up_on_the_account_page_and_asked_for_at_every_si
             .await;
         assert_eq!(answer.status, want, "{why}: {}", answer.body);
     }
+    // Ten wrong codes in a row hold the second factor, whatever address they come from (the count
+    // is in the stored row, not in a server's throttle): then even the right code is refused,
+    // until an administrator resets it (or the hold ends).
+    use tollgate::oauth::second_factor::{Checked, verify};
+    let at = i64::try_from(now).expect("a time");
+    for guess in 0..10 {
+        let checked = verify(&s.core, "u-cy", &format!("{:06}", 111_111 + guess), at)
+            .await
+            .expect("checked");
+        assert_eq!(
+            checked,
+            if guess < 9 {
+                Checked::Refused
+            } else {
+                Checked::Held
+            }
+        );
+    }
+    let right = verify(&s.core, "u-cy", &app_code(&secret, now + 60), at)
+        .await
+        .expect("checked");
+    assert_eq!(right, Checked::Held);
+    let (status, reset) = common::admin(
+        &s,
+        reqwest::Method::DELETE,
+        "/admin/users/u-cy/second-factor",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{reset}");
+    assert_eq!(reset["removed"], true);
+    // Reset: the password alone signs in again.
+    let mut reset_browser = Browser::new(&s);
+    let page = reset_browser.get(&query).await;
+    let consent = sign_in(&mut reset_browser, &page, "cy", "cy-dev-password").await;
+    assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
     // Without a vault key there is nowhere to seal a secret: setting one up is refused.
     let plain = start("authz-second-factor-no-vault", &example(""), None).await;
     let mut c = Browser::new(&plain);

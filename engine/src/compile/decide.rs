@@ -274,18 +274,9 @@ fn scoped_decision<'set>(
                 .map(|(name, i)| name_of(name, Some(i)))
                 .collect(),
             // Nothing requested means everything allowed: what the dry-run policy would allow.
-            None => entry
-                .scopes
-                .iter()
-                .enumerate()
-                .filter(|(i, name)| {
-                    u16::try_from(*i).is_ok_and(|i| policy.gives_scope(t, i))
-                        && configured(name)
-                        && consents(name)
-                        && !granted.iter().any(|g| **g == ***name)
-                })
-                .map(|(_, name)| Name::Borrowed(&**name))
-                .collect(),
+            None => entry.scopes_beyond(t, policy, &granted, |name| {
+                configured(name) && consents(name)
+            }),
         };
         dry_run.push(DryRun {
             policy: Name::Borrowed(&*policy.id),

@@ -229,6 +229,30 @@ impl TargetEntry {
     }
 }
 
+impl TargetEntry {
+    /// The target's scopes, in its order, that `policy` gives (target index `t`), that `usable`
+    /// accepts (the client's configuration, the consent) and that `granted` lacks: what a policy
+    /// would add when the request named no scopes.
+    fn scopes_beyond<'set>(
+        &'set self,
+        t: u32,
+        policy: &CompiledPolicy,
+        granted: &[crate::decision::Name<'_>],
+        usable: impl Fn(&str) -> bool,
+    ) -> Vec<crate::decision::Name<'set>> {
+        self.scopes
+            .iter()
+            .enumerate()
+            .filter(|(i, name)| {
+                u16::try_from(*i).is_ok_and(|i| policy.gives_scope(t, i))
+                    && usable(name)
+                    && !granted.iter().any(|g| **g == ***name)
+            })
+            .map(|(_, name)| crate::decision::Name::Borrowed(&**name))
+            .collect()
+    }
+}
+
 impl CompiledPolicy {
     fn applies_to(&self, g: GrantType) -> bool {
         self.grant_types.as_ref().is_none_or(|gs| gs.contains(&g))

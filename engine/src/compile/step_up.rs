@@ -137,18 +137,9 @@ impl PolicySet {
             let scopes: Vec<Name<'set>> = if !entry.scoped {
                 Vec::new()
             } else if nothing_requested {
-                entry
-                    .scopes
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, name)| {
-                        u16::try_from(*i).is_ok_and(|i| policy.gives_scope(t, i))
-                            && configured(name)
-                            && consents(name)
-                            && !decision.granted.iter().any(|g| **g == ***name)
-                    })
-                    .map(|(_, name)| Name::Borrowed(&**name))
-                    .collect()
+                entry.scopes_beyond(t, policy, &decision.granted, |name| {
+                    configured(name) && consents(name)
+                })
             } else {
                 decision
                     .scopes

@@ -360,6 +360,14 @@ async fn store(
         }
         None => {
             core.store.delete_entity(kind, id).await?;
+            // A deleted user's second factor goes too: a user created again under the same
+            // `sub` starts without one.
+            if kind == Kind::User {
+                match crate::oauth::second_factor::remove(core, id).await {
+                    Ok(_) | Err(crate::oauth::second_factor::SecondFactorError::NoVault) => {}
+                    Err(e) => tracing::warn!(error = %e, "a deleted user's second factor stays"),
+                }
+            }
         }
     }
     // The versions first: what is read after them is at least as new.

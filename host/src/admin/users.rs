@@ -73,3 +73,57 @@ pub async fn sign_out(
         .await;
     Ok(SignedOut { sessions, tokens })
 }
+
+/// What resetting a user's second factor did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecondFactorReset {
+    /// Whether the user had one (set up or being set up); it is gone either way.
+    pub removed: bool,
+}
+
+/// Removes user `sub`'s second factor (a lost authenticator app and no recovery code left): the
+/// next sign-in needs the password only, and the user can set up a new one at `/account`.
+/// Audited as an admin change (`reset-second-factor`).
+pub async fn reset_second_factor(
+    core: &crate::oauth::state::Core,
+    sub: &str,
+    by: &str,
+    now: i64,
+) -> Result<SecondFactorReset, AdminError> {
+    use crate::oauth::second_factor::{self, SecondFactorError};
+    if !core.directory().users.contains_key(sub) {
+        return Err(AdminError::NotFound {
+            kind: "user",
+            id: sub.to_owned(),
+        });
+    }
+    let removed = match second_factor::remove(core, sub).await {
+        Ok(removed) => removed,
+        // Without a vault nothing can have been stored.
+        Err(SecondFactorError::NoVault) => false,
+        Err(SecondFactorError::Vault(e)) => return Err(e.into()),
+        Err(SecondFactorError::Store(e)) => return Err(AdminError::Store(e)),
+        Err(other) => {
+            return Err(AdminError::Vault(crate::vault::VaultError::Corrupt {
+                connection: second_factor::VAULT_ID.to_owned(),
+                owner: format!("user:{sub}: {other}"),
+            }));
+        }
+    };
+    let versions = core.store.versions().await?;
+    core.audit
+        .record_at(
+            now,
+            crate::audit::Event::AdminChange {
+                action: "reset-second-factor",
+                kind: "user".to_owned(),
+                id: sub.to_owned(),
+                policy_version: u64::try_from(versions.entities).unwrap_or_default(),
+                by: by.to_owned(),
+                policy: None,
+            },
+        )
+        .await;
+    Ok(SecondFactorReset { removed })
+}

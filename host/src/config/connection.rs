@@ -145,6 +145,14 @@ pub fn split_connection(
             .to_owned(),
         ..ConnectionVault::default()
     };
+    // The vault keeps the server's own rows (users' second factors) under ids with a `:`: no
+    // connection may take one of them.
+    if vault.id.contains(':') {
+        errors.push(format!(
+            "{path}.id: `:` is reserved for the server's own vault rows; a connection id cannot \
+             contain it"
+        ));
+    }
     if let Some(object) = document.as_object_mut() {
         if let Some(provider) = object.remove("provider") {
             match serde_json::from_value::<ProviderConfig>(provider) {
@@ -247,4 +255,26 @@ pub enum CredentialError {
     /// `scope` on a credential other than `oauth`.
     #[error("`scope` belongs to `oauth` credentials only")]
     Scope,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_connection_id_may_not_take_the_vaults_reserved_form() {
+        let errors = split_connection(
+            &json!({ "id": "tollgate:second-factor", "kind": "api_key" }),
+            "connections[2]",
+        )
+        .expect_err("refused");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("connections[2].id: `:` is reserved"),
+            "{errors:?}"
+        );
+        assert!(split_connection(&json!({ "id": "github", "kind": "api_key" }), "c").is_ok());
+    }
 }

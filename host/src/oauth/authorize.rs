@@ -376,11 +376,19 @@ pub async fn login(
                 let given = code.map(str::trim).filter(|c| !c.is_empty());
                 let verified = match given {
                     Some(given) => second_factor::verify(core, sub, given, now).await,
-                    None => Ok(None),
+                    None => Ok(second_factor::Checked::Refused),
                 };
                 match verified {
-                    Ok(Some(_)) => methods.push("otp".to_owned()),
-                    Ok(None) => {
+                    Ok(second_factor::Checked::Accepted(_)) => methods.push("otp".to_owned()),
+                    Ok(
+                        checked @ (second_factor::Checked::Refused | second_factor::Checked::Held),
+                    ) => {
+                        if checked == second_factor::Checked::Held {
+                            tracing::warn!(
+                                sub = %sub,
+                                "a second factor is held after too many wrong codes in a row"
+                            );
+                        }
                         core.throttle.failed(principal, ip, now);
                         core.audit.record(Event::Login {
                             username: username.to_owned(),

@@ -65,6 +65,9 @@ pub struct Core {
     /// reloading what other servers changed): each checks the document, writes the store and
     /// swaps the directory as one step.
     pub admin_lock: tokio::sync::Mutex<()>,
+    /// Serializes changes to second factors in this server (with the store's lock across
+    /// servers): a one-time code is accepted once.
+    pub second_factor_lock: tokio::sync::Mutex<()>,
     /// The store versions this server's directory, keys and revoked set reflect.
     pub loaded: Mutex<crate::store::Versions>,
     /// The algorithm of new signing keys (`tokens.signingAlgorithm`).

@@ -13,11 +13,12 @@ use axum::routing::{get, post};
 
 use super::html::{bad_form, login_refused, message_page, page, see_other, store_failed};
 use super::http::Peer;
-use super::session::{Form, browser_session, checked_session, set_cookie};
+use super::session::{browser_session, posted_form, set_cookie, sign_in_with};
 use super::state::AppState;
 use crate::clock::now;
-use crate::oauth::authorize::{self, SignedIn};
+use crate::oauth::authorize::SignedIn;
 use crate::oauth::second_factor::{self, SecondFactorError};
+use crate::store::FlowKind;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -25,6 +26,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/account/login", post(login))
         .route("/account/second-factor", post(second_factor))
 }
+
+/// How recent a sign-in must be to set up a second factor (seconds).
+const ENROL_WITHIN_SECONDS: i64 = 300;
 
 /// What the account page shows.
 enum AccountView {
@@ -77,7 +81,16 @@ fn unavailable(e: &SecondFactorError) -> Response {
             "Nothing to confirm",
             "Start setting up the second factor again from your account page.",
         ),
-        SecondFactorError::Vault(_) | SecondFactorError::Store(_) => {
+        SecondFactorError::AlreadyOn => message_page(
+            409,
+            "Your second factor is already on",
+            "Sign-ins already ask for a code from your authenticator app. To replace it, ask an \
+             administrator to reset it.",
+        ),
+        SecondFactorError::Unreadable(_)
+        | SecondFactorError::Show(_)
+        | SecondFactorError::Vault(_)
+        | SecondFactorError::Store(_) => {
             tracing::error!(error = %e, "a second factor could not be read or stored");
             message_page(
                 503,
@@ -146,19 +159,12 @@ async fn login(
 ) -> Response {
     let core = &state.core;
     let now = now();
-    let Some(form) = Form::parse(&headers, &body) else {
-        return bad_form();
-    };
-    let (cookie, session) = match checked_session(&state, &headers, &form, now).await {
-        Ok(s) => s,
+    let (form, cookie, session) = match posted_form(&state, &headers, &body, now).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
-    let username = form.one("username").unwrap_or_default();
-    let password = form.one("password").unwrap_or_default();
-    let code = form.one("code");
-    let ip = peer.map(|p| p.ip());
     let SignedIn { sub, methods } =
-        match authorize::login(core, username, password, code, ip, now).await {
+        match sign_in_with(&state, &form, peer.map(|p| p.ip()), now).await {
             Ok(signed_in) => signed_in,
             Err(refused) => {
                 return account_page(
@@ -193,61 +199,62 @@ async fn login(
 async fn second_factor(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let core = &state.core;
     let now = now();
-    let Some(form) = Form::parse(&headers, &body) else {
-        return bad_form();
-    };
-    let (_, session) = match checked_session(&state, &headers, &form, now).await {
-        Ok(s) => s,
+    let (form, _, session) = match posted_form(&state, &headers, &body, now).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
     let Some(sub) = session.sub.clone() else {
         return see_other("/account");
     };
-    match second_factor::enrolled(core, &sub).await {
-        Ok(false) => {}
-        Ok(true) => {
-            return message_page(
-                409,
-                "Your second factor is already on",
-                "Sign-ins already ask for a code from your authenticator app.",
-            );
-        }
-        Err(e) => return unavailable(&e),
+    // Setting up a second factor needs a recent sign-in: a session left open, or a password
+    // someone else learnt long after, is not enough to put their own app in place.
+    let fresh = session
+        .auth_time
+        .is_some_and(|t| now.saturating_sub(t) <= ENROL_WITHIN_SECONDS);
+    if !fresh {
+        return account_page(
+            AccountView::SignIn,
+            &session.csrf,
+            Some(
+                "Sign in again: setting up a second factor needs a sign-in from the last 5 minutes.",
+            ),
+        );
     }
+    let name = display_name(&state, &sub);
     match form.one("action") {
-        Some("start") => {
-            match second_factor::begin(core, &sub, &display_name(&state, &sub), now).await {
-                Ok(enrolment) => account_page(
-                    AccountView::Enrol {
-                        secret: enrolment.secret,
-                        qr_svg: enrolment.qr_svg,
-                    },
-                    &session.csrf,
-                    None,
-                ),
-                Err(e) => unavailable(&e),
-            }
-        }
+        Some("start") => match second_factor::begin(core, &sub, &name, now).await {
+            Ok(enrolment) => account_page(
+                AccountView::Enrol {
+                    secret: enrolment.secret,
+                    qr_svg: enrolment.qr_svg,
+                },
+                &session.csrf,
+                None,
+            ),
+            Err(e) => unavailable(&e),
+        },
         Some("confirm") => {
             let code = form.one("code").unwrap_or_default();
             match second_factor::confirm(core, &sub, code, now).await {
                 Ok(Some(codes)) => {
+                    // Every browser session of the user ends, this one included: from now on a
+                    // sign-in needs the code.
+                    if let Err(e) = core.store.delete_flows_of(FlowKind::Session, &sub).await {
+                        return store_failed(&e);
+                    }
                     account_page(AccountView::Recovery { codes }, &session.csrf, None)
                 }
-                Ok(None) => {
-                    match second_factor::pending(core, &sub, &display_name(&state, &sub)).await {
-                        Ok(Some(enrolment)) => account_page(
-                            AccountView::Enrol {
-                                secret: enrolment.secret,
-                                qr_svg: enrolment.qr_svg,
-                            },
-                            &session.csrf,
-                            Some("That code is not the one the app shows now. Try the next one."),
-                        ),
-                        Ok(None) => unavailable(&SecondFactorError::NotStarted),
-                        Err(e) => unavailable(&e),
-                    }
-                }
+                // The key is not shown again: a new one is set up instead.
+                Ok(None) => account_page(
+                    AccountView::Status {
+                        user: name,
+                        enrolled: false,
+                    },
+                    &session.csrf,
+                    Some(
+                        "That code was not the one your app showed. Set up the second factor again (with a new key).",
+                    ),
+                ),
                 Err(e) => unavailable(&e),
             }
         }

@@ -15,7 +15,7 @@ use axum::routing::get;
 
 use super::html::{bad_form, login_refused, message_page, page, see_other, store_failed};
 use super::http::Peer;
-use super::session::{Form, browser_session, checked_session, set_cookie};
+use super::session::{browser_session, posted_form, set_cookie, sign_in_with};
 use super::state::AppState;
 use crate::clock::now;
 use crate::oauth::{self, ConnectError, ConnectFlow};
@@ -144,11 +144,8 @@ async fn start_form(
 ) -> Response {
     let core = &state.core;
     let now = now();
-    let Some(form) = Form::parse(&headers, &body) else {
-        return bad_form();
-    };
-    let (cookie, session) = match checked_session(&state, &headers, &form, now).await {
-        Ok(s) => s,
+    let (form, cookie, session) = match posted_form(&state, &headers, &body, now).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
     let flow = form.one("flow").unwrap_or_default();
@@ -158,13 +155,7 @@ async fn start_form(
     };
     match form.one("action") {
         Some("login") => {
-            let username = form.one("username").unwrap_or_default();
-            let password = form.one("password").unwrap_or_default();
-            let ip = peer.map(|p| p.ip());
-            let code = form.one("code");
-            let signed_in = match oauth::authorize::login(core, username, password, code, ip, now)
-                .await
-            {
+            let signed_in = match sign_in_with(&state, &form, peer.map(|p| p.ip()), now).await {
                 Ok(signed_in) => signed_in,
                 Err(refused) => {
                     return sign_in_page(flow, &f, &session.csrf, Some(&login_refused(refused)));

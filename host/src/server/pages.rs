@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 
 use super::html::{bad_form, expired, login_refused, message_page, page, see_other, store_failed};
 use super::http::Peer;
-use super::session::{Form, browser_session, checked_session, set_cookie};
+use super::session::{browser_session, posted_form, set_cookie, sign_in_with};
 use super::state::AppState;
 use crate::clock::now;
 use crate::config::{ClientStatus, RegistrationType};
@@ -297,11 +297,8 @@ async fn login(
 ) -> Response {
     let core = &state.core;
     let now = now();
-    let Some(form) = Form::parse(&headers, &body) else {
-        return bad_form();
-    };
-    let (cookie, session) = match checked_session(&state, &headers, &form, now).await {
-        Ok(s) => s,
+    let (form, cookie, session) = match posted_form(&state, &headers, &body, now).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
     let request = form.one("request").unwrap_or_default();
@@ -310,21 +307,17 @@ async fn login(
         Ok(None) => return expired(),
         Err(e) => return store_failed(&e),
     };
-    let username = form.one("username").unwrap_or_default();
-    let password = form.one("password").unwrap_or_default();
-    let code = form.one("code");
-    let signed_in =
-        match authorize::login(core, username, password, code, peer.map(|p| p.ip()), now).await {
-            Ok(signed_in) => signed_in,
-            Err(refused) => {
-                return login_page(
-                    &pending,
-                    request,
-                    &session.csrf,
-                    Some(&login_refused(refused)),
-                );
-            }
-        };
+    let signed_in = match sign_in_with(&state, &form, peer.map(|p| p.ip()), now).await {
+        Ok(signed_in) => signed_in,
+        Err(refused) => {
+            return login_page(
+                &pending,
+                request,
+                &session.csrf,
+                Some(&login_refused(refused)),
+            );
+        }
+    };
     // Signing in again (a recent sign-in asked for) does not switch users: who consents stays
     // who was signed in.
     let authorize::SignedIn { sub, methods } = signed_in;
@@ -412,11 +405,8 @@ async fn consent(
 ) -> Response {
     let core = &state.core;
     let now = now();
-    let Some(form) = Form::parse(&headers, &body) else {
-        return bad_form();
-    };
-    let (cookie, session) = match checked_session(&state, &headers, &form, now).await {
-        Ok(s) => s,
+    let (form, cookie, session) = match posted_form(&state, &headers, &body, now).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
     let request = form.one("request").unwrap_or_default().to_owned();

@@ -104,6 +104,38 @@ pub(super) async fn checked_session(
     Ok((cookie, session))
 }
 
+/// A posted form with its checked session ([`checked_session`]); a body that is not a form is
+/// answered as such.
+pub(super) async fn posted_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    now: i64,
+) -> Result<(Form, String, Session), Response> {
+    let form = Form::parse(headers, body).ok_or_else(super::html::bad_form)?;
+    let (cookie, session) = checked_session(state, headers, &form, now).await?;
+    Ok((form, cookie, session))
+}
+
+/// Signs in with a sign-in form's `username`, `password` and (for a user with a second factor)
+/// `code`: every sign-in form of the server has those fields.
+pub(super) async fn sign_in_with(
+    state: &AppState,
+    form: &Form,
+    ip: Option<std::net::IpAddr>,
+    now: i64,
+) -> Result<crate::oauth::authorize::SignedIn, crate::oauth::authorize::LoginRefused> {
+    crate::oauth::authorize::login(
+        &state.core,
+        form.one("username").unwrap_or_default(),
+        form.one("password").unwrap_or_default(),
+        form.one("code"),
+        ip,
+        now,
+    )
+    .await
+}
+
 /// A form body: repeated fields kept in order.
 pub(super) struct Form(Vec<(String, String)>);
 

@@ -197,6 +197,7 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         verified_tokens: Default::default(),
         revoked,
         admin_lock: Default::default(),
+        second_factor_lock: Default::default(),
         loaded: std::sync::Mutex::new(versions),
         signing_algorithm: config.tokens.signing_algorithm,
     }))

@@ -37,7 +37,7 @@ use crate::server::state::AppState;
         entities::replace_policy, entities::delete_policy,
         credentials::list, credentials::put, credentials::delete,
         operations::decide, operations::reach, operations::preview, operations::audit,
-        operations::disable_client, operations::enable_client, operations::sign_out_user,
+        operations::disable_client, operations::enable_client, operations::sign_out_user, operations::reset_second_factor,
         operations::rotate_keys,
     ),
     components(schemas(ErrorBody, FieldError)),

@@ -29,6 +29,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/preview", post(preview))
         .route("/admin/clients/{id}/disable", post(disable_client))
         .route("/admin/users/{sub}/sign-out", post(sign_out_user))
+        .route(
+            "/admin/users/{sub}/second-factor",
+            axum::routing::delete(reset_second_factor),
+        )
         .route("/admin/clients/{id}/enable", post(enable_client))
         .route("/admin/audit", get(audit))
         .route("/admin/keys/rotate", post(rotate_keys))
@@ -178,6 +182,27 @@ pub async fn sign_out_user(
     AdminPath(sub): AdminPath<String>,
 ) -> Response {
     render(crate::admin::users::sign_out(&state.core, &sub, ADMIN_API, now()).await)
+}
+
+/// Reset a user's second factor.
+///
+/// For a user who lost the authenticator app and every recovery code: the second factor is
+/// removed, the next sign-in needs the password only, and the user can set up a new one at
+/// `/account`. Audited as `reset-second-factor`.
+#[utoipa::path(
+    delete, path = "/admin/users/{sub}/second-factor", tag = "users",
+    operation_id = "reset_second_factor",
+    params(("sub" = String, Path, description = "the user's sub")),
+    responses(
+        (status = 200, description = "whether there was one", body = crate::admin::users::SecondFactorReset),
+        Unauthorized, NotFound, Unavailable,
+    ),
+)]
+pub async fn reset_second_factor(
+    State(state): State<AppState>,
+    AdminPath(sub): AdminPath<String>,
+) -> Response {
+    render(crate::admin::users::reset_second_factor(&state.core, &sub, ADMIN_API, now()).await)
 }
 
 /// Enable a disabled client again.

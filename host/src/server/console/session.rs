@@ -229,8 +229,8 @@ pub(super) async fn login_page(RawQuery(query): RawQuery) -> Response {
 
 /// The message of a sign-in refused for want of a console role: the same as a wrong password's,
 /// so that the page tells a guesser nothing about the password.
-const NO_ROLE: &str =
-    "The user name or password is not correct, or the account has no console access.";
+const NO_ROLE: &str = "The user name, password or one-time code is not correct, or the account has \
+     no console access.";
 
 /// `POST /console/login`: the server's own user login (throttled per address like the
 /// authorization endpoint's), then the console role.
@@ -255,7 +255,6 @@ pub(super) async fn login(
         .unwrap_or("/console")
         .to_owned();
     let username = form.one("username").unwrap_or_default();
-    let password = form.one("password").unwrap_or_default();
     let ip: Option<IpAddr> = peer.map(|p| p.ip());
     let refuse = |message: &str| {
         console_page(
@@ -267,10 +266,12 @@ pub(super) async fn login(
             },
         )
     };
-    let code = form.one("code");
-    let sub = match authorize::login(&state.core, username, password, code, ip, now).await {
+    let sub = match super::super::session::sign_in_with(&state, &form, ip, now).await {
         Ok(signed_in) => signed_in.sub,
-        Err(authorize::LoginRefused::Wrong) => return refuse(NO_ROLE),
+        // A wrong code says no more than a wrong password: not that the password was right.
+        Err(authorize::LoginRefused::Wrong | authorize::LoginRefused::Code) => {
+            return refuse(NO_ROLE);
+        }
         Err(other) => return refuse(&login_refused(other)),
     };
     if state.console.role_of(&sub).is_none() {
