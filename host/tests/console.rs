@@ -414,3 +414,45 @@ async fn names_holding_markup_render_escaped_everywhere() {
         assert!(!html.contains("' onfocus"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_simulator_takes_how_the_user_signed_in_and_names_what_a_new_sign_in_would_give() {
+    let config = CONFIG
+        .replacen(
+            r#"scopes: ["billing:read"] }"#,
+            r#"scopes: ["billing:read", "billing:write"] }"#,
+            1,
+        )
+        .replace(
+            "policies:\n",
+            r#"policies:
+  - id: fresh-writes
+    subject:
+      conditions:
+        - { key: auth.methods, op: contains, value: otp }
+        - { key: auth.age, op: lessThan, value: 300 }
+    targets: [ { resource: billing, scopes: ["billing:write"] } ]
+"#,
+        );
+    let server = common::start("console-sim-auth", &config, Some("admin-token")).await;
+    let base = &server.base;
+    let cookie = sign_in(base, "ada", "ada-pw").await.expect("signed in");
+    let client = "evil%3Cscript%3Ealert(%22x%22)%3C%2Fscript%3E%27%20onfocus%3D%27x";
+    let simulate = |extra: &str| {
+        format!(
+            "/console/simulate?sim_client={client}&sim_user=u-sam&sim_grant_type=authorization_code\
+             &sim_target=resource%3Abilling&sim_scopes=billing%3Awrite{extra}"
+        )
+    };
+    let (status, _, page) = get(base, &simulate("&sim_methods=pwd&sim_age=10"), &cookie).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Refused"), "{page}");
+    assert!(
+        page.contains("Step-up: fresh-writes would give billing:write after a new sign-in with otp, at most 299 s ago"),
+        "{page}"
+    );
+    let (_, _, page) = get(base, &simulate("&sim_methods=pwd+otp&sim_age=10"), &cookie).await;
+    assert!(page.contains("Permitted"), "{page}");
+    let (_, _, page) = get(base, &simulate("&sim_age=soon"), &cookie).await;
+    assert!(page.contains("is not a whole number of seconds"), "{page}");
+}

@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::step_up;
+use super::auth_needs;
 use super::{
     CompiledPolicy, Filed, Gives, PolicySet, TargetEntry, anchor_hash, bucket_id, bucket_of,
     fingerprint, key_seed, to_u32,
@@ -86,7 +86,7 @@ impl PolicySet {
                 clients: policy
                     .clients
                     .map(|c| c.into_iter().map(String::into_boxed_str).collect()),
-                step_up: step_up::needs(&policy.conditions),
+                step_up: auth_needs::needs(&policy.conditions),
                 conditions: policy.conditions,
                 gives,
             });

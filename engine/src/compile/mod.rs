@@ -19,6 +19,7 @@
 //! builds it from a checked document (the compiled policies, the buckets, the anchors),
 //! [`decide`] answers a request from it, and [`reach`] answers for every target and scope at once.
 
+mod auth_needs;
 mod decide;
 mod index;
 pub(crate) mod reach;
@@ -67,7 +68,7 @@ struct CompiledPolicy {
     conditions: Vec<Condition>,
     /// What a fresh authentication must meet for every `auth.*` condition to hold; `None` when the
     /// policy has no such condition, or one no authentication can be sure to meet.
-    step_up: Option<step_up::Needs>,
+    step_up: Option<auth_needs::Needs>,
     /// The scopes given per target index. INVARIANT: sorted by target index.
     gives: Vec<(u32, Gives)>,
 }

@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
-use tollgate_engine::{Context, Decision, GrantType, PolicySet, Request, Target};
+use tollgate_engine::{Auth, Context, Decision, GrantType, PolicySet, Request, Target};
 
 use super::chrome::{Chrome, Section, query_param};
 use super::session::signed_in;
@@ -504,6 +504,12 @@ pub(super) struct Simulation {
     pub(super) scopes: String,
     pub(super) ip: String,
     pub(super) time: String,
+    /// How the user signed in: `amr` values, space-separated.
+    pub(super) methods: String,
+    /// The `acr`.
+    pub(super) level: String,
+    /// Seconds since the sign-in.
+    pub(super) age: String,
 }
 
 impl Simulation {
@@ -518,6 +524,9 @@ impl Simulation {
             scopes: field("scopes"),
             ip: field("ip"),
             time: field("time"),
+            methods: field("methods"),
+            level: field("level"),
+            age: field("age"),
         }
     }
 
@@ -590,6 +599,28 @@ impl Simulation {
                 }
             }
         };
+        let age = match self.age.trim() {
+            "" => None,
+            text => match text.parse::<u64>() {
+                Ok(age) => Some(age),
+                Err(_) => {
+                    problems.push((
+                        "sim_age".to_owned(),
+                        format!("`{text}` is not a whole number of seconds."),
+                    ));
+                    None
+                }
+            },
+        };
+        let methods: Vec<String> = self.methods.split_whitespace().map(str::to_owned).collect();
+        let level = Some(self.level.trim())
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned);
+        let auth = (!methods.is_empty() || level.is_some() || age.is_some()).then(|| Auth {
+            methods: (!methods.is_empty()).then_some(methods),
+            level,
+            age,
+        });
         let (Some(grant_type), Some(target), true) = (grant_type, target, problems.is_empty())
         else {
             return Err(problems);
@@ -602,7 +633,7 @@ impl Simulation {
             claims: None,
             actor: None,
             subject: None,
-            auth: None,
+            auth,
             target,
             requested_scopes: (!scopes.is_empty()).then_some(scopes),
             consented_scopes: None,
@@ -620,6 +651,8 @@ pub(super) struct Verdict {
     pub(super) matched: String,
     pub(super) dry_run: Vec<String>,
     pub(super) not_matched: Vec<(String, String)>,
+    /// What a fresh sign-in would add, one line per policy.
+    pub(super) step_up: Vec<String>,
 }
 
 /// One scope's verdict.
@@ -670,6 +703,32 @@ impl Verdict {
                 .not_matched
                 .iter()
                 .map(|n| (n.policy.to_string(), n.failed.to_string()))
+                .collect(),
+            step_up: d
+                .step_up
+                .iter()
+                .map(|s| {
+                    let mut needs = Vec::new();
+                    if !s.methods.is_empty() {
+                        needs.push(format!("with {}", join(&s.methods)));
+                    }
+                    if !s.levels.is_empty() {
+                        needs.push(format!("at level {}", s.levels.join(" or ")));
+                    }
+                    if let Some(age) = s.max_age {
+                        needs.push(format!("at most {age} s ago"));
+                    }
+                    let what = if s.scopes.is_empty() {
+                        "the connection".to_owned()
+                    } else {
+                        join(&s.scopes)
+                    };
+                    format!(
+                        "{} would give {what} after a new sign-in {}",
+                        s.policy,
+                        needs.join(", ")
+                    )
+                })
                 .collect(),
         }
     }
