@@ -1165,3 +1165,216 @@ async fn a_registered_client_cannot_take_a_configured_clients_name() {
     .await;
     assert_eq!(status, 201);
 }
+
+/// An identity provider trusted for ID-JAGs (enterprise-managed authorization), another trusted
+/// for plain assertions, and two resources.
+const ID_JAG: &str = r#"
+issuer: "http://127.0.0.1"
+clients:
+  - { clientId: assistant, secret: assistant-secret, grantTypes: [jwt_bearer, refresh_token] }
+  - { clientId: other-agent, secret: other-secret, grantTypes: [jwt_bearer] }
+resources:
+  - { id: calendar, audience: "https://calendar.example.com", kind: mcp, scopes: ["calendar:read", "calendar:write"] }
+  - { id: files, audience: "https://files.example.com", kind: mcp, scopes: ["files:read"] }
+policies:
+  - id: assistants
+    grantTypes: [jwt_bearer]
+    targets: [ { resource: calendar, scopes: "*" }, { resource: files, scopes: "*" } ]
+"#;
+
+#[tokio::test]
+async fn an_id_jag_is_accepted_only_as_the_profile_says() {
+    let idp = tollgate::keys::generate(tollgate::config::SigningAlgorithm::ES256, 0).expect("key");
+    let plain =
+        tollgate::keys::generate(tollgate::config::SigningAlgorithm::ES256, 0).expect("key");
+    let stranger =
+        tollgate::keys::generate(tollgate::config::SigningAlgorithm::ES256, 0).expect("key");
+    let config = format!(
+        "{ID_JAG}trustedIssuers:\n  - {{ issuer: \"https://idp.example.com\", idJag: true, jwks: {{ keys: [{}] }} }}\n  - {{ issuer: \"https://plain.example.com\", jwks: {{ keys: [{}] }} }}\n",
+        idp.public_jwk, plain.public_jwk
+    );
+    let s = start("sec-id-jag", &config, None).await;
+    let sign = |key: &tollgate::store::StoredKey, typ: Option<&str>, claims: Value| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(key.kid.clone());
+        header.typ = typ.map(str::to_owned);
+        let pem = jsonwebtoken::EncodingKey::from_ec_pem(key.private_pem.as_bytes()).expect("pem");
+        jsonwebtoken::encode(&header, &claims, &pem).expect("sign")
+    };
+    let jag = |jti: &str| {
+        json!({ "iss": "https://idp.example.com", "sub": "u-1", "aud": s.base,
+                "client_id": "assistant", "jti": jti, "iat": now(), "exp": now() + 120,
+                "resource": "https://calendar.example.com", "scope": "calendar:read" })
+    };
+    let grant = |assertion: String,
+                 client: (&'static str, &'static str),
+                 extra: Vec<(&'static str, &'static str)>| {
+        let url = format!("{}/token", s.base);
+        async move {
+            let mut form = vec![
+                ("grant_type", JWT_BEARER),
+                ("assertion", assertion.as_str()),
+            ];
+            form.extend(extra);
+            let (status, _, body) = post(&url, Some(client), &form).await;
+            (status, body)
+        }
+    };
+    let assistant = ("assistant", "assistant-secret");
+    let typ = Some("oauth-id-jag+jwt");
+
+    // The metadata says so.
+    let metadata: Value =
+        reqwest::get(format!("{}/.well-known/oauth-authorization-server", s.base))
+            .await
+            .expect("metadata")
+            .json()
+            .await
+            .expect("JSON");
+    assert_eq!(
+        metadata["authorization_grant_profiles_supported"],
+        json!(["urn:ietf:params:oauth:grant-profile:id-jag"])
+    );
+
+    // A good one: the token is for the ID-JAG's resource, its scopes are requested ∩ the
+    // ID-JAG's (∩ policy), and no refresh token comes with it.
+    let (status, body) = grant(
+        sign(&idp, typ, jag("good")),
+        assistant,
+        vec![("scope", "calendar:read calendar:write")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "calendar:read");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let token = claims(body["access_token"].as_str().expect("a token"));
+    assert_eq!(token["aud"], "https://calendar.example.com");
+    assert_eq!(token["sub"], "u-1");
+    // Without `scope`, the ID-JAG's scopes.
+    let (status, body) = grant(sign(&idp, typ, jag("no-scope")), assistant, vec![]).await;
+    assert_eq!(
+        (status, body["scope"].as_str()),
+        (200, Some("calendar:read")),
+        "{body}"
+    );
+
+    // Refused, each with invalid_grant (or invalid_target / invalid_scope where the request, not
+    // the ID-JAG, is wrong).
+    let mut untyped = jag("untyped");
+    untyped["jti"] = json!("untyped");
+    let mut token_endpoint_aud = jag("aud-endpoint");
+    token_endpoint_aud["aud"] = json!(format!("{}/token", s.base));
+    let mut two_auds = jag("aud-two");
+    two_auds["aud"] = json!([s.base, "https://elsewhere.example.com"]);
+    let mut other_client = jag("other-client");
+    other_client["client_id"] = json!("other-agent");
+    let mut unknown_resource = jag("unknown-resource");
+    unknown_resource["resource"] = json!("https://unknown.example.com");
+    let mut expired = jag("expired");
+    expired["iat"] = json!(now() - 600);
+    expired["exp"] = json!(now() - 300);
+    let mut from_plain = jag("from-plain");
+    from_plain["iss"] = json!("https://plain.example.com");
+    // (why, assertion, extra parameters, error, words of its description)
+    type Case = (
+        &'static str,
+        String,
+        Vec<(&'static str, &'static str)>,
+        &'static str,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "not typed as an ID-JAG",
+            sign(&idp, None, untyped),
+            vec![],
+            "invalid_grant",
+            "must be an ID-JAG",
+        ),
+        (
+            "for the token endpoint",
+            sign(&idp, typ, token_endpoint_aud),
+            vec![],
+            "invalid_grant",
+            "not valid",
+        ),
+        (
+            "for two audiences",
+            sign(&idp, typ, two_auds),
+            vec![],
+            "invalid_grant",
+            "issuer, alone",
+        ),
+        (
+            "issued to another client",
+            sign(&idp, typ, other_client),
+            vec![],
+            "invalid_grant",
+            "another client",
+        ),
+        (
+            "for a resource not here",
+            sign(&idp, typ, unknown_resource),
+            vec![],
+            "invalid_grant",
+            "not a resource of this server",
+        ),
+        (
+            "expired",
+            sign(&idp, typ, expired),
+            vec![],
+            "invalid_grant",
+            "not valid",
+        ),
+        (
+            "forged",
+            sign(&stranger, typ, jag("forged")),
+            vec![],
+            "invalid_grant",
+            "not valid",
+        ),
+        (
+            "replayed",
+            sign(&idp, typ, jag("good")),
+            vec![],
+            "invalid_grant",
+            "already used",
+        ),
+        (
+            "an ID-JAG from an issuer not trusted for them",
+            sign(&plain, typ, from_plain),
+            vec![],
+            "invalid_grant",
+            "not trusted for ID-JAGs",
+        ),
+        (
+            "asking for another resource",
+            sign(&idp, typ, jag("other-resource")),
+            vec![("resource", "https://files.example.com")],
+            "invalid_target",
+            "the ID-JAG is for",
+        ),
+        (
+            "asking only for scopes the ID-JAG lacks",
+            sign(&idp, typ, jag("other-scope")),
+            vec![("scope", "calendar:write")],
+            "invalid_scope",
+            "none of the requested scopes",
+        ),
+    ];
+    for (why, assertion, extra, error, words) in cases {
+        let (status, body) = grant(assertion, assistant, extra).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some(error)),
+            "{why}: {body}"
+        );
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(words),
+            "{why}: {body}"
+        );
+    }
+}

@@ -363,6 +363,13 @@ pub struct TrustedIssuer {
     /// The audience its assertions must carry; default: this server's issuer and token endpoint.
     #[serde(default)]
     pub audience: Option<String>,
+    /// An enterprise identity provider whose assertions are Identity Assertion JWT Authorization
+    /// Grants (ID-JAG, draft-ietf-oauth-identity-assertion-authz-grant, as the MCP
+    /// enterprise-managed authorization profile uses it): each must be typed
+    /// `oauth-id-jag+jwt`, name this server's issuer as its only audience and the authenticated
+    /// client in `client_id`; its `resource` and `scope` bound the token issued.
+    #[serde(default)]
+    pub id_jag: bool,
 }
 
 impl ServerConfig {

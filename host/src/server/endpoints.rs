@@ -254,6 +254,15 @@ async fn metadata(State(state): State<AppState>) -> Response {
         "revocation_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
         "client_id_metadata_document_supported": core.registration.metadata_documents,
     });
+    // The MCP enterprise-managed authorization profile: this server accepts ID-JAGs.
+    if core.trusted_issuers.iter().any(|t| t.id_jag)
+        && let Some(o) = body.as_object_mut()
+    {
+        o.insert(
+            "authorization_grant_profiles_supported".into(),
+            json!(["urn:ietf:params:oauth:grant-profile:id-jag"]),
+        );
+    }
     if core.registration.dynamic
         && let Some(o) = body.as_object_mut()
     {
