@@ -1378,3 +1378,234 @@ async fn an_id_jag_is_accepted_only_as_the_profile_says() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_id_jag_goes_from_one_tollgate_to_another() {
+    // The authorization server (the MCP server's) listens first, so that the identity provider's
+    // configuration can name it.
+    let as_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let as_issuer = format!("http://{}", as_listener.local_addr().expect("addr"));
+    // The identity provider: a user signs in there (here: an assertion of a test issuer), the
+    // client gets an access token, and exchanges it for an ID-JAG for the authorization server.
+    let upstream =
+        tollgate::keys::generate(tollgate::config::SigningAlgorithm::ES256, 0).expect("key");
+    let idp_config = format!(
+        r#"
+issuer: "http://127.0.0.1"
+clients:
+  - {{ clientId: assistant, secret: assistant-secret, grantTypes: [jwt_bearer, token_exchange] }}
+users:
+  - {{ sub: u-1, username: ann, roles: [Scheduler] }}
+  - {{ sub: u-2, username: bob, roles: [viewer] }}
+resources:
+  - {{ id: assistant-api, audience: "https://assistant.example.com", kind: api, scopes: [use] }}
+  - {{ id: remote-calendar, audience: "https://calendar.example.com", kind: mcp, scopes: ["calendar:read", "calendar:write"] }}
+policies:
+  - id: sign-in
+    grantTypes: [jwt_bearer]
+    targets: [ {{ resource: assistant-api, scopes: [use] }} ]
+  - id: schedulers-write-the-calendar
+    subject: {{ conditions: [ {{ key: user.roles, op: contains, value: Scheduler }} ] }}
+    grantTypes: [token_exchange]
+    targets: [ {{ resource: remote-calendar, scopes: "*" }} ]
+  - id: everyone-reads-the-calendar
+    grantTypes: [token_exchange]
+    targets: [ {{ resource: remote-calendar, scopes: ["calendar:read"] }} ]
+trustedIssuers:
+  - {{ issuer: "https://login.example.com", jwks: {{ keys: [{}] }} }}
+idJagAudiences:
+  - {{ issuer: "{as_issuer}", resources: [remote-calendar] }}
+"#,
+        upstream.public_jwk
+    );
+    let idp = start("sec-id-jag-idp", &idp_config, None).await;
+    let idp_jwks: Value = reqwest::get(format!("{}/jwks", idp.base))
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("JSON");
+    let as_config = format!(
+        r#"
+issuer: "http://127.0.0.1"
+clients:
+  - {{ clientId: assistant, secret: assistant-secret, grantTypes: [jwt_bearer] }}
+resources:
+  - {{ id: calendar, audience: "https://calendar.example.com", kind: mcp, scopes: ["calendar:read", "calendar:write"] }}
+policies:
+  - id: enterprise-users
+    grantTypes: [jwt_bearer]
+    targets: [ {{ resource: calendar, scopes: "*" }} ]
+trustedIssuers:
+  - {{ issuer: "{}", idJag: true, jwks: {} }}
+"#,
+        idp.base, idp_jwks
+    );
+    let authz = common::start_bound(as_listener, "sec-id-jag-as", &as_config, None).await;
+    assert_eq!(authz.base, as_issuer);
+
+    let metadata: Value = reqwest::get(format!(
+        "{}/.well-known/oauth-authorization-server",
+        idp.base
+    ))
+    .await
+    .expect("metadata")
+    .json()
+    .await
+    .expect("JSON");
+    assert_eq!(
+        metadata["identity_chaining_requested_token_types_supported"],
+        json!(["urn:ietf:params:oauth:token-type:id-jag"])
+    );
+
+    let client = Some(("assistant", "assistant-secret"));
+    let user_token = |sub: &'static str, jti: &'static str| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(upstream.kid.clone());
+        let pem =
+            jsonwebtoken::EncodingKey::from_ec_pem(upstream.private_pem.as_bytes()).expect("pem");
+        let assertion = jsonwebtoken::encode(
+            &header,
+            &json!({ "iss": "https://login.example.com", "sub": sub, "aud": idp.base,
+                     "iat": now(), "exp": now() + 120, "jti": jti }),
+            &pem,
+        )
+        .expect("sign");
+        let url = format!("{}/token", idp.base);
+        async move {
+            let (status, _, body) = post(
+                &url,
+                client,
+                &[
+                    ("grant_type", JWT_BEARER),
+                    ("assertion", &assertion),
+                    ("resource", "https://assistant.example.com"),
+                ],
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            body["access_token"].as_str().expect("a token").to_owned()
+        }
+    };
+    let exchange_for = |audience: String, subject: String, extra: Vec<(&'static str, String)>| {
+        let url = format!("{}/token", idp.base);
+        async move {
+            let mut form: Vec<(&str, String)> = vec![
+                ("grant_type", TOKEN_EXCHANGE.to_owned()),
+                ("subject_token", subject),
+                (
+                    "subject_token_type",
+                    "urn:ietf:params:oauth:token-type:access_token".to_owned(),
+                ),
+                (
+                    "requested_token_type",
+                    "urn:ietf:params:oauth:token-type:id-jag".to_owned(),
+                ),
+                ("audience", audience),
+            ];
+            form.extend(extra);
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, _, body) = post(&url, client, &pairs).await;
+            (status, body)
+        }
+    };
+    let exchange = |subject: String, extra: Vec<(&'static str, String)>| {
+        exchange_for(as_issuer.clone(), subject, extra)
+    };
+    let redeem = |id_jag: String, scope: Option<&'static str>| {
+        let url = format!("{}/token", authz.base);
+        async move {
+            let mut form = vec![("grant_type", JWT_BEARER), ("assertion", id_jag.as_str())];
+            if let Some(scope) = scope {
+                form.push(("scope", scope));
+            }
+            let (status, _, body) = post(&url, client, &form).await;
+            (status, body)
+        }
+    };
+
+    // A scheduler: the identity provider's policies give the calendar, read and write.
+    let ann = user_token("u-1", "ann-1").await;
+    let (status, issued) = exchange(
+        ann.clone(),
+        vec![("resource", "https://calendar.example.com".to_owned())],
+    )
+    .await;
+    assert_eq!(status, 200, "{issued}");
+    assert_eq!(
+        issued["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:id-jag"
+    );
+    assert_eq!(issued["token_type"], "N_A");
+    assert!(issued.get("refresh_token").is_none());
+    let id_jag = issued["access_token"]
+        .as_str()
+        .expect("an ID-JAG")
+        .to_owned();
+    let header = jsonwebtoken::decode_header(&id_jag).expect("a JWT");
+    assert_eq!(header.typ.as_deref(), Some("oauth-id-jag+jwt"));
+    let body = claims(&id_jag);
+    assert_eq!(body["aud"], as_issuer);
+    assert_eq!(body["client_id"], "assistant");
+    assert_eq!(body["sub"], "u-1");
+    assert_eq!(body["resource"], "https://calendar.example.com");
+    assert_eq!(body["scope"], "calendar:read calendar:write");
+    // The authorization server takes it once, for the calendar, with requested ∩ ID-JAG scopes.
+    let (status, token) = redeem(id_jag.clone(), Some("calendar:write")).await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(token["scope"], "calendar:write");
+    assert_eq!(
+        claims(token["access_token"].as_str().expect("a token"))["aud"],
+        "https://calendar.example.com"
+    );
+    let (status, replayed) = redeem(id_jag, None).await;
+    assert_eq!(
+        (status, replayed["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{replayed}"
+    );
+
+    // Someone else: only read, by the identity provider's policies.
+    let bob = user_token("u-2", "bob-1").await;
+    let (status, issued) = exchange(bob, vec![]).await;
+    assert_eq!(status, 200, "{issued}");
+    let (status, token) = redeem(
+        issued["access_token"]
+            .as_str()
+            .expect("an ID-JAG")
+            .to_owned(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, token["scope"].as_str()),
+        (200, Some("calendar:read")),
+        "{token}"
+    );
+
+    // Refused at the identity provider: an audience it issues nothing for, a resource not of that
+    // server.
+    let (status, body) = exchange_for(
+        "https://unknown.example.com".to_owned(),
+        ann.clone(),
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{body}"
+    );
+    let (status, body) = exchange(
+        ann.clone(),
+        vec![("resource", "https://assistant.example.com".to_owned())],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{body}"
+    );
+}

@@ -73,6 +73,10 @@ pub struct ServerConfig {
     /// Issuers whose JWTs the JWT bearer grant accepts (RFC 7523 §2.1).
     #[serde(default)]
     pub trusted_issuers: Vec<TrustedIssuer>,
+    /// Authorization servers this server issues ID-JAGs for (as an enterprise identity provider,
+    /// by token exchange with `requested_token_type` `urn:ietf:params:oauth:token-type:id-jag`).
+    #[serde(default)]
+    pub id_jag_audiences: Vec<IdJagAudience>,
     /// Where the audit log streams as JSON lines: `stdout`, a file path, or absent for the store only.
     #[serde(default)]
     pub audit_log: Option<String>,
@@ -346,6 +350,21 @@ fn default_access_ttl() -> u64 {
 }
 fn default_refresh_ttl() -> u64 {
     86_400
+}
+
+/// An authorization server this server issues ID-JAGs for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "an ID-JAG audience (a mapping with `issuer` and `resources`)"
+)]
+pub struct IdJagAudience {
+    /// Its issuer: the ID-JAG's `aud`, and the `audience` a token exchange names.
+    pub issuer: String,
+    /// The resources (ids in this configuration, their `audience` the resource's URI at that
+    /// server) an ID-JAG for it may name; policies decide the scopes on them.
+    pub resources: Vec<String>,
 }
 
 /// An issuer trusted for the JWT bearer grant.

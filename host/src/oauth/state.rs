@@ -35,6 +35,8 @@ pub struct Core {
     pub registrations: crate::throttle::RateLimit,
     /// Issuers trusted for the JWT bearer grant.
     pub trusted_issuers: Vec<TrustedIssuer>,
+    /// Authorization servers this server issues ID-JAGs for.
+    pub id_jag_audiences: Vec<crate::config::IdJagAudience>,
     /// Access token lifetime (seconds).
     pub access_ttl: i64,
     /// Refresh token lifetime (seconds), counted from the grant that started the family.

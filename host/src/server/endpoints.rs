@@ -254,6 +254,16 @@ async fn metadata(State(state): State<AppState>) -> Response {
         "revocation_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
         "client_id_metadata_document_supported": core.registration.metadata_documents,
     });
+    // The MCP enterprise-managed authorization profile, as the identity provider: this server
+    // issues ID-JAGs by token exchange.
+    if !core.id_jag_audiences.is_empty()
+        && let Some(o) = body.as_object_mut()
+    {
+        o.insert(
+            "identity_chaining_requested_token_types_supported".into(),
+            json!([crate::oauth::urn::ID_JAG_TOKEN_TYPE]),
+        );
+    }
     // The MCP enterprise-managed authorization profile: this server accepts ID-JAGs.
     if core.trusted_issuers.iter().any(|t| t.id_jag)
         && let Some(o) = body.as_object_mut()

@@ -174,6 +174,7 @@ pub async fn prepare(config: &ServerConfig, engine: EngineChoice) -> Result<Arc<
         throttle: crate::throttle::Throttle::default(),
         registrations: crate::throttle::RateLimit::default(),
         trusted_issuers: config.trusted_issuers.clone(),
+        id_jag_audiences: config.id_jag_audiences.clone(),
         access_ttl: ttl,
         refresh_ttl: i64::try_from(config.tokens.refresh_token_ttl).unwrap_or(i64::MAX),
         max_assertion_lifetime: i64::try_from(config.tokens.max_assertion_lifetime)

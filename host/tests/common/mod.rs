@@ -79,6 +79,29 @@ pub async fn start_in(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
+    start_on(listener, dir, config_text, admin_token).await
+}
+
+/// Starts the server on a listener bound already, so that another server's configuration can
+/// name this one's issuer (`http://<its address>`) before it starts.
+pub async fn start_bound(
+    listener: tokio::net::TcpListener,
+    name: &str,
+    config_text: &str,
+    admin_token: Option<&str>,
+) -> Server {
+    start_on(listener, TempDir::new(name), config_text, admin_token)
+        .await
+        .map_err(|(_, e)| e)
+        .expect("server starts")
+}
+
+async fn start_on(
+    listener: tokio::net::TcpListener,
+    dir: TempDir,
+    config_text: &str,
+    admin_token: Option<&str>,
+) -> Result<Server, (TempDir, tollgate::server::StartError)> {
     let addr: SocketAddr = listener.local_addr().expect("addr");
     let mut config = ServerConfig::from_text(config_text).expect("config");
     config.store = format!("sqlite://{}/tollgate.db", dir.0.display());

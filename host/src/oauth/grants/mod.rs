@@ -4,6 +4,7 @@
 mod allowed;
 mod authorization_code;
 mod client_credentials;
+mod id_jag;
 mod jwt_bearer;
 mod refresh;
 mod single_use;

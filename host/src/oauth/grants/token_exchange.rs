@@ -20,7 +20,7 @@ use crate::oauth::targets::{named_connection, resolve_resource};
 use crate::oauth::token_claims::{
     audiences, connection_claims, custom_claims, entitled_to, may_act_allows, party_of, subject_of,
 };
-use crate::oauth::urn::{ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE};
+use crate::oauth::urn::{ACCESS_TOKEN_TYPE, ID_JAG_TOKEN_TYPE, JWT_TOKEN_TYPE};
 
 pub(super) async fn grant(
     core: &Core,
@@ -34,6 +34,10 @@ pub(super) async fn grant(
         return Err(OAuthError::invalid_request(format!(
             "unsupported `subject_token_type` `{subject_type}`"
         )));
+    }
+    // An ID-JAG for another authorization server: the identity provider's side.
+    if params.get("requested_token_type") == Some(ID_JAG_TOKEN_TYPE) {
+        return super::id_jag::issue_id_jag(core, params, client).await;
     }
     let directory = core.directory();
     let connection = named_connection(&directory, params);
