@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use serde_json::{Value, json};
-use tollgate_engine::{Auth, Context, Decision, GrantType, Reason, Request, Target};
+use tollgate_engine::{Auth, Context, Decision, GrantType, Request, Target};
 
 use super::authorization_request::{Prompt, Validated};
 use super::browser::Session;
@@ -569,19 +569,10 @@ fn sign_in_step_up(
     {
         return Vec::new();
     }
-    decision
-        .scopes
-        .iter()
-        .filter(|s| {
-            s.reason == Some(Reason::NotAllowed) && requested.iter().any(|r| *r == *s.scope)
-        })
-        .filter(|s| {
-            decision
-                .step_up
-                .iter()
-                .any(|p| can.reaches(p) && p.scopes.contains(&s.scope))
-        })
-        .map(|s| s.scope.to_string())
+    can.refused_scopes(decision)
+        .into_iter()
+        .filter(|scope| requested.iter().any(|r| r == scope))
+        .map(str::to_owned)
         .collect()
 }
 

@@ -164,6 +164,23 @@ impl SignInCan {
             && (s.levels.is_empty() || s.levels.iter().any(|l| level(l)))
             && s.max_age.is_none_or(|age| age >= STEP_UP_GRACE_SECONDS)
     }
+
+    /// The scopes `decision` refused (`not_allowed`) that a step-up entry this sign-in
+    /// [`reaches`](SignInCan::reaches) would give, in the decision's order.
+    pub fn refused_scopes<'d>(self, decision: &'d Decision<'_>) -> Vec<&'d str> {
+        decision
+            .scopes
+            .iter()
+            .filter(|s| s.reason == Some(Reason::NotAllowed))
+            .map(|s| &*s.scope)
+            .filter(|scope| {
+                decision
+                    .step_up
+                    .iter()
+                    .any(|s| self.reaches(s) && s.scopes.iter().any(|g| **g == **scope))
+            })
+            .collect()
+    }
 }
 
 /// `insufficient_user_authentication` for a token request that explicitly asked (`scope`) for
@@ -178,18 +195,7 @@ pub fn step_up_refusal(
     can: SignInCan,
 ) -> Option<OAuthError> {
     params.get("scope")?;
-    let refused: Vec<&str> = decision
-        .scopes
-        .iter()
-        .filter(|s| s.reason == Some(Reason::NotAllowed))
-        .map(|s| &*s.scope)
-        .filter(|scope| {
-            decision
-                .step_up
-                .iter()
-                .any(|s| can.reaches(s) && s.scopes.iter().any(|g| **g == **scope))
-        })
-        .collect();
+    let refused = can.refused_scopes(decision);
     if refused.is_empty() {
         return None;
     }
